@@ -1,0 +1,98 @@
+# promo - build, test, demo, bench, install.  See README.md.
+#
+#   make            programs into bin/
+#   make test       install missing packages, build, run every test, then the
+#                   same suite under AddressSanitizer+UBSan; ends "N passed, N failed"
+#   make asan       the test suite under the sanitizers only
+#   make demo       the pipeline on an embedded default configuration
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+BIN     ?= bin
+PKGS    := libcjson yaml-0.1 libzmq libcurl libmicrohttpd libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+           -Wshadow -Wformat=2 -Wvla $(OPT) $(SAN) $(PKG_CFLAGS) -I.
+LDFLAGS += $(SAN)
+LDLIBS  += $(PKG_LIBS) -lm
+
+LIBSRC  := $(wildcard common/*.c ipc/*.c adapters/*.c)
+LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
+LIB     := $(BUILD)/libpromo.a
+
+# program name : source folder
+PROGS   := promo-watcher:watcher promo-policy:policy promo-trigger:trigger \
+           promo-monitor:monitor promo-promoter:promoter promoctl:ctl \
+           promo-sim:sim promo-webhook:webhook promo-pipe:pipe
+HAVE    := $(foreach p,$(PROGS),$(if $(wildcard $(word 2,$(subst :, ,$(p)))/*.c),$(p)))
+BINS    := $(foreach p,$(HAVE),$(BIN)/$(word 1,$(subst :, ,$(p))))
+
+UNITSRC := $(wildcard tests/unit/test_*.c)
+UNITS   := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test test-only unit asan demo bench install clean
+all: $(BINS) $(UNITS)
+
+$(BUILD)/%.o: %.c $(wildcard common/*.h ipc/*.h adapters/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIBOBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define prog_rule
+$(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(2)/*.c)) $(LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach p,$(HAVE),$(eval $(call prog_rule,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/unit.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/unit.o: tests/unit/unit.c tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+deps:
+	@sh scripts/deps.sh
+
+# The README's test command: the suite, then the suite under the sanitizers.
+test: deps
+	@$(MAKE) -s all
+	@$(MAKE) -s BUILD=build/asan BIN=build/asan/bin OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
+	@sh tests/run --bin bin --units build/tests --label plain \
+	             --bin2 build/asan/bin --units2 build/asan/tests --label2 asan
+
+test-only: all
+	@sh tests/run --bin bin --units build/tests --label plain
+
+asan: deps
+	@$(MAKE) -s BUILD=build/asan BIN=build/asan/bin OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
+	@sh tests/run --bin build/asan/bin --units build/asan/tests --label asan
+
+demo: deps
+	@$(MAKE) -s all
+	@sh scripts/demo.sh
+
+bench: deps
+	@$(MAKE) -s all
+	@sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/promo
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/promo/
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,66 @@
+/* store.h - the state dir: the truth of promo.
+ *
+ * Layout (docs/state.md):
+ *   STATE/trackers/NAME.json   PullRequestTracker, written only by promoctl
+ *   STATE/<area>/NAME.json     one record per stage per tracker, written only
+ *                              by that stage (areas: watcher policy trigger
+ *                              monitor promoter approvals)
+ *   STATE/quarantine/          corrupt records and rejected messages, moved
+ *                              aside with a .reason file, never deleted
+ *   STATE/audit.log            append-only audit events (issue 5)
+ *
+ * Records are JSON objects; a file that is empty, truncated, not JSON, not an
+ * object or too large is quarantined on read and reported as -EBADMSG, never
+ * half-read. */
+#ifndef PROMO_STORE_H
+#define PROMO_STORE_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#define STORE_MAX_RECORD (4 << 20)    /* bytes in one record file */
+
+struct store;
+
+/* store_open - open (with create, make) the state dir and its areas, mode 0700
+ * for new directories. Returns NULL with errno set and a log line on failure. */
+struct store *store_open(const char *dir, int create);
+void store_close(struct store *s);
+const char *store_dir(const struct store *s);
+
+/* store_area_path - "STATE/area" into buf. */
+char *store_area_path(const struct store *s, const char *area, char *buf, size_t len);
+
+/* store_read - read area/name.json. Returns 0 and *out (caller frees), -ENOENT
+ * when absent, -EBADMSG when corrupt (then already quarantined with the
+ * reason logged), or another -errno. */
+int store_read(struct store *s, const char *area, const char *name, cJSON **out);
+
+/* store_write - atomically replace area/name.json with doc. Returns 0 or -errno. */
+int store_write(struct store *s, const char *area, const char *name, const cJSON *doc);
+
+/* store_remove - delete area/name.json; absent is not an error. */
+int store_remove(struct store *s, const char *area, const char *name);
+
+/* store_list - the record names (without .json) in area, sorted; temp and
+ * hidden files skipped. *names is a NULL-terminated heap array; free with
+ * store_list_free. Returns the count, or -errno. */
+int store_list(struct store *s, const char *area, char ***names);
+void store_list_free(char **names);
+
+/* store_quarantine - move area/name.json to quarantine/area.name.<time>.json
+ * with a .reason file beside it, and log it. Returns 0 or -errno. */
+int store_quarantine(struct store *s, const char *area, const char *name, const char *reason);
+
+/* store_quarantine_bytes - keep rejected bytes (a bad message line) in
+ * quarantine/<what>.<time>.<pid>.<n>.bad with a .reason file. Returns 0 or -errno. */
+int store_quarantine_bytes(struct store *s, const char *what, const void *data,
+                           size_t len, const char *reason);
+
+/* store_lock - take an exclusive flock on STATE/area/.lock (for writers that
+ * are short-lived CLI processes, e.g. promoctl). Returns an fd to pass to
+ * store_unlock, or -errno. */
+int store_lock(struct store *s, const char *area);
+void store_unlock(int fd);
+
+#endif

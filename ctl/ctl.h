@@ -1,0 +1,26 @@
+/* ctl.h - promoctl, the operator's command line: shared pieces of its subcommands.
+ *
+ * promoctl.c parses the global flags (-c, -v, --help, --version), loads the
+ * config and dispatches to one ctl_<command>() per subcommand; each lives in
+ * its own file ctl/ctl_<command>.c and returns the process exit code. */
+#ifndef PROMO_CTL_H
+#define PROMO_CTL_H
+
+#include "../common/config.h"
+#include "../common/store.h"
+
+struct ctl {
+    struct config cfg;
+    struct store *store;     /* opened (created) state dir */
+    int json;                /* --json given to the subcommand */
+};
+
+/* ctl_usage_error - "promoctl: usage: ..." on stderr; returns EXIT_PERM. */
+int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int ctl_track(struct ctl *c, int argc, char **argv);
+int ctl_get(struct ctl *c, int argc, char **argv);
+int ctl_list(struct ctl *c, int argc, char **argv);
+int ctl_policies(struct ctl *c, int argc, char **argv);   /* ctl_policies.c (issue 3) */
+
+#endif

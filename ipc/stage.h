@@ -1,0 +1,116 @@
+/* stage.h - the shared skeleton of every pipeline stage.
+ *
+ * A stage's main() declares a struct stage_ops and calls stage_main(); the
+ * skeleton parses the common flags of DESIGN.md, loads the config, opens the
+ * state dir and the transports, handles signals (signalfd: SIGTERM/SIGINT stop
+ * cleanly, SIGHUP calls ops->reload, SIGCHLD calls ops->child), announces
+ * readiness on --notify-fd, and runs the one event loop: zmq_poll over the
+ * input socket or stdin, the output socket when a message waits to go out,
+ * and every fd the stage registered (inotify, timers, curl sockets). Each
+ * input line is framed and decoded (a bad one is counted, logged and
+ * quarantined, and the stage goes on) before ops->message sees it.
+ *
+ * Backpressure: the output has a small bounded queue; while it is full the
+ * input is not read, so a slow downstream slows the upstream instead of
+ * growing memory. ops->fill is called whenever there is room, for stages
+ * (the watcher) that generate messages themselves. */
+#ifndef PROMO_STAGE_H
+#define PROMO_STAGE_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "../common/config.h"
+#include "../common/store.h"
+
+#define STAGE_OUTQ 64          /* encoded messages waiting for the output */
+
+struct stage;
+
+struct stage_ops {
+    const char *prog;            /* "promo-watcher" */
+    const char *summary;         /* one line for --help */
+    const char *in_default;      /* socket file in runDir for --in ("policy.sock"), or NULL: no input */
+    const char *out_default;     /* socket file in runDir for --out, or NULL: no output */
+    const char *extra_usage;     /* extra lines for --help, or NULL */
+    const struct option *extra_opts;    /* extra long options (val >= 1000), {0} ended, or NULL */
+    /* opt - handle an extra option; return 0, or -1 for a usage error. */
+    int (*opt)(struct stage *st, int val, const char *arg);
+    /* start - after config, store and transports, before readiness. Return 0,
+     * or an exit code (EXIT_PERM/EXIT_TEMP) to stop now. */
+    int (*start)(struct stage *st);
+    /* message - one decoded message (owned by the skeleton; detach what you keep). */
+    void (*message)(struct stage *st, cJSON *msg);
+    /* fill - there is room in the output queue: emit what you have. */
+    void (*fill)(struct stage *st);
+    /* fd - a registered fd is readable (or writable, as registered). */
+    void (*fd)(struct stage *st, int fd, short revents, void *arg);
+    /* tick - a timer set with stage_timer() expired. */
+    void (*tick)(struct stage *st);
+    /* busy - 1 while the stage has work in flight (keeps --once and stdin EOF from exiting). */
+    int (*busy)(struct stage *st);
+    void (*reload)(struct stage *st);
+    void (*child)(struct stage *st);
+    /* stop - clean up before exit. */
+    void (*stop)(struct stage *st);
+};
+
+struct stage {
+    const struct stage_ops *ops;
+    struct config cfg;
+    struct store *store;         /* NULL when the state dir cannot be opened in stdio mode */
+    void *zctx;
+    struct transport *in, *out;
+    const char *in_ep, *out_ep;  /* as resolved */
+    int once;                    /* --once */
+    int dry_run;                 /* --dry-run */
+    int verbose;
+    void *data;                  /* the stage's own state */
+    /* counters (issue 7 turns them into metrics) */
+    uint64_t msgs_in, msgs_out, msgs_bad, msgs_dropped;
+};
+
+/* stage_main - run the stage; returns the process exit code. */
+int stage_main(int argc, char **argv, const struct stage_ops *ops);
+
+/* stage_emit - encode msg and queue it for the output (msg stays the caller's).
+ * Returns 1 when queued, 0 when the queue is full (try again from ops->fill),
+ * -1 when msg cannot be encoded (too large: logged). With no output
+ * configured the message is dropped and 1 returned. */
+int stage_emit(struct stage *st, const cJSON *msg);
+/* stage_out_room - how many more messages stage_emit will take now. */
+int stage_out_room(const struct stage *st);
+
+/* stage_watch_fd - add fd to the loop for events (ZMQ_POLLIN/ZMQ_POLLOUT);
+ * ops->fd(st, fd, revents, arg) is called when ready. Returns 0 or -1. */
+int stage_watch_fd(struct stage *st, int fd, short events, void *arg);
+void stage_unwatch_fd(struct stage *st, int fd);
+
+/* stage_fd_fn - a callback for one watched fd. */
+typedef void (*stage_fd_fn)(struct stage *st, int fd, short revents, void *arg);
+/* stage_watch_fd_cb - like stage_watch_fd, but fn (not ops->fd) is called.
+ * Watching an fd again replaces its events, callback and arg. The number of
+ * fds is not limited. */
+int stage_watch_fd_cb(struct stage *st, int fd, short events, stage_fd_fn fn, void *arg);
+
+/* One-shot timers, any number of them (a binary heap). */
+struct stage_tmr;
+typedef void (*stage_tmr_fn)(struct stage *st, void *arg);
+/* stage_after - call fn(st, arg) from the loop once, ms (>= 0) from now; a
+ * 0 ms timer runs on the next iteration, never from inside this call.
+ * The handle is valid until fn has been called or stage_cancel. */
+struct stage_tmr *stage_after(struct stage *st, int64_t ms, stage_tmr_fn fn, void *arg);
+/* stage_cancel - the timer will not fire (NULL is fine). */
+void stage_cancel(struct stage *st, struct stage_tmr *t);
+
+/* stage_timer - call ops->tick no later than ms from now (the earliest
+ * request wins; ops->tick may set the next one). */
+void stage_timer(struct stage *st, int64_t ms);
+
+/* stage_stop - leave the loop after this iteration with code. */
+void stage_stop(struct stage *st, int code);
+
+/* stage_message_new - a fresh v1 message of kind with "from" and "sent" set. */
+cJSON *stage_message_new(const struct stage *st, const char *kind);
+
+#endif

@@ -1,0 +1,206 @@
+/* promo_policy.c - promo-policy: attaches to each tracker message the PromotionPolicy
+ * for the tracker's current environment.
+ *
+ *   promo-watcher ──tracker──▶ promo-policy ──tracker + "policy"──▶ promo-trigger
+ *
+ * For each "tracker" message the tracker is re-read from the state dir (the
+ * truth; a message older than the tracker on disk is stale and dropped), the
+ * policy whose sourceEnvironment is status.environment is looked up in the
+ * set in force (policy_reload.c), attached as "policy" and the message is
+ * forwarded. With no such policy nothing is forwarded: the tracker is at the
+ * end of its chain (record state "done") or blocked with PolicyNotFound, as
+ * policy_record.c writes. `--validate PATH...` runs the linter instead
+ * (policy_lint.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "policy/policy_stage.h"
+
+static struct policy_stage promo_policy_state;
+
+/* promo_policy_tracker - the tracker to work on: re-read from the store (or,
+ * with no store or in --dry-run when the store has none, the message's
+ * snapshot). Returns the document (caller frees) with t filled, or NULL when
+ * the message is to be dropped (logged). */
+static cJSON *promo_policy_tracker(struct stage *st, const cJSON *msg, struct tracker *t)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
+    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(msg, "generation");
+    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
+    cJSON *doc = NULL;
+    char err[256];
+    int rc = -ENOENT;
+
+    if (!cJSON_IsString(name) || !name_valid(name->valuestring) || !cJSON_IsNumber(gen)) {
+        log_warn("bad_message", "reason=%s", log_q("tracker message without a valid name and generation"));
+        st->msgs_bad++;
+        return NULL;
+    }
+    if (st->store) {
+        rc = store_read(st->store, "trackers", name->valuestring, &doc);
+        if (rc < 0 && rc != -ENOENT) {
+            log_warn("tracker_unreadable", "tracker=%s error=%s", name->valuestring,
+                     log_q(strerror(-rc)));
+            return NULL;
+        }
+    }
+    if (rc == -ENOENT) {
+        if (st->store && !st->dry_run) {
+            log_info("tracker_gone", "tracker=%s reason=%s", name->valuestring,
+                     log_q("not in the state dir"));
+            return NULL;
+        }
+        if (!cJSON_IsObject(snap)) {
+            log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("no tracker snapshot"));
+            st->msgs_bad++;
+            return NULL;
+        }
+        doc = cJSON_Duplicate(snap, 1);
+    }
+    if (tracker_decode(doc, t, err, sizeof(err)) < 0) {
+        log_warn("bad_tracker", "tracker=%s error=%s", name->valuestring, log_q(err));
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    if (strcmp(t->name, name->valuestring) != 0) {
+        log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("name mismatch"));
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    if ((double)t->generation > gen->valuedouble) {
+        log_debug("stale", "tracker=%s gen=%lld msg_gen=%.0f", t->name, (long long)t->generation,
+                  gen->valuedouble);
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* promo_policy_forward - the message with the tracker from disk and the policy. */
+static void promo_policy_forward(struct stage *st, const cJSON *msg, cJSON *doc,
+                                 const struct tracker *t, const struct policy *pol)
+{
+    cJSON *out = stage_message_new(st, "tracker");
+    const cJSON *it;
+    int rc;
+
+    cJSON_ArrayForEach(it, msg) {          /* unknown fields travel on */
+        if (strcmp(it->string, "v") && strcmp(it->string, "kind") && strcmp(it->string, "from") &&
+            strcmp(it->string, "sent") && strcmp(it->string, "generation") &&
+            strcmp(it->string, "tracker") && strcmp(it->string, "policy"))
+            cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
+    }
+    cJSON_AddNumberToObject(out, "generation", (double)t->generation);
+    cJSON_AddItemToObject(out, "tracker", cJSON_Duplicate(doc, 1));
+    cJSON_AddItemToObject(out, "policy", cJSON_Duplicate(pol->doc, 1));
+    if (st->dry_run && strcmp(st->out_ep, "-") != 0) {
+        char *line = cJSON_PrintUnformatted(out);
+        if (line) {
+            printf("{\"dryRun\":true,\"wouldForward\":%s}\n", line);
+            fflush(stdout);
+        }
+        free(line);
+    }
+    rc = stage_emit(st, out);
+    if (rc == 0)
+        log_warn("output_full", "tracker=%s effect=\"dropped; the next resync brings it again\"",
+                 t->name);
+    else if (rc > 0)
+        log_debug("attach", "tracker=%s gen=%lld env=%s policy=%s", t->name,
+                  (long long)t->generation, t->status_env, pol->name);
+    cJSON_Delete(out);
+}
+
+/* promo_policy_message - one tracker message: re-read, decide, record, forward. */
+static void promo_policy_message(struct stage *st, cJSON *msg)
+{
+    struct policy_stage *ps = st->data;
+    const struct policy *pol = NULL;
+    enum policy_outcome o;
+    struct tracker t;
+    cJSON *doc;
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
+
+    if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "tracker") != 0)
+        return;                   /* other kinds are not for this stage */
+    doc = promo_policy_tracker(st, msg, &t);
+    if (!doc)
+        return;
+    if (!policy_record_active(&t)) {
+        log_debug("inactive", "tracker=%s state=%s", t.name, tracker_state_name(t.state));
+        cJSON_Delete(doc);
+        return;
+    }
+    o = policy_record_decide(ps, &t, &pol);
+    policy_record_write(st, &t, o, pol);
+    if (o == PO_ATTACHED) {
+        promo_policy_forward(st, msg, doc, &t, pol);
+    } else if (st->dry_run) {
+        static const char *const what[] = { "attach", "end-of-chain", "policy-not-found", "no-valid-policy-set" };
+        log_info("dry_run", "tracker=%s env=%s decision=%s", t.name, t.status_env, what[o]);
+    } else if (o == PO_NOT_FOUND) {
+        log_warn("policy_not_found", "tracker=%s env=%s", t.name, t.status_env);
+    }
+    cJSON_Delete(doc);
+}
+
+/* promo_policy_start - load the set and start watching it. */
+static int promo_policy_start(struct stage *st)
+{
+    st->data = &promo_policy_state;
+    promo_policy_state.inotify = -1;
+    promo_policy_state.wd = -1;
+    return policy_reload_start(st);
+}
+
+/* promo_policy_fd - the only fd registered is inotify's. */
+static void promo_policy_fd(struct stage *st, int fd, short revents, void *arg)
+{
+    policy_reload_fd(st, fd);
+}
+
+static void promo_policy_tick(struct stage *st)
+{
+    policy_reload_tick(st);
+}
+
+/* promo_policy_hup - SIGHUP: reload now (a no-op when nothing changed). */
+static void promo_policy_hup(struct stage *st)
+{
+    policy_reload_now(st, "sighup");
+}
+
+static void promo_policy_stop(struct stage *st)
+{
+    policy_reload_stop(st);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct stage_ops ops = {
+        .prog = "promo-policy",
+        .summary = "attach to each tracker the PromotionPolicy of its environment",
+        .in_default = "policy.sock",
+        .out_default = "trigger.sock",
+        .extra_usage =
+            "      --validate PATH...  lint policy files and directories instead of running:\n"
+            "                          errors on stderr as file:line:col: message;\n"
+            "                          exit 0 when valid, 100 when not\n",
+        .start = promo_policy_start,
+        .message = promo_policy_message,
+        .fd = promo_policy_fd,
+        .tick = promo_policy_tick,
+        .reload = promo_policy_hup,
+        .stop = promo_policy_stop,
+    };
+    int i;
+
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--validate") == 0 || strncmp(argv[i], "--validate=", 11) == 0)
+            return policy_lint_main(argc, argv);
+    return stage_main(argc, argv, &ops);
+}
