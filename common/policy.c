@@ -745,6 +745,7 @@ static int policy_index_get(const struct policy_index *x, const char *key)
     return x->key[i] ? x->val[i] : -1;
 }
 
+/* policy_index_free - release the table. */
 static void policy_index_free(struct policy_index *x)
 {
     free(x->key);

@@ -145,10 +145,8 @@ void policy_reload_fd(struct stage *st, int fd)
         char *p = buf;
         while (p < buf + n) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
-            if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
-                if (ev->mask & IN_IGNORED)
-                    ps->wd = -1;
-            }
+            if (ev->mask & IN_IGNORED)      /* the directory went away: re-watch on a tick */
+                ps->wd = -1;
             p += sizeof(*ev) + ev->len;
         }
     }

@@ -163,6 +163,7 @@ static void promo_policy_fd(struct stage *st, int fd, short revents, void *arg)
     policy_reload_fd(st, fd);
 }
 
+/* promo_policy_tick - the timer: debounced reloads and the resync. */
 static void promo_policy_tick(struct stage *st)
 {
     policy_reload_tick(st);
@@ -174,11 +175,13 @@ static void promo_policy_hup(struct stage *st)
     policy_reload_now(st, "sighup");
 }
 
+/* promo_policy_stop - release the set and the inotify watch. */
 static void promo_policy_stop(struct stage *st)
 {
     policy_reload_stop(st);
 }
 
+/* main - --validate runs the linter; anything else runs the stage. */
 int main(int argc, char **argv)
 {
     static const struct stage_ops ops = {

@@ -93,7 +93,9 @@ receive_count() {
     promo-policy --out - > "$T/received.ndjson" 2> "$T/policy1.log" &
     echo "$! policy1" >> "$T/pids"
     wait_for 5 grep -q '"name":"acme-shop-1"' "$T/received.ndjson"
-    kill -KILL "$(promo_pid policy1)"
+    pid1="$(promo_pid policy1)"
+    kill -KILL "$pid1"
+    wait_for 5 sh -c "! kill -0 $pid1 2>/dev/null"   # a supervisor restarts only after the death
     : > "$T/received.ndjson"
     # ... and a new receiver gets it again from the watcher's resync (2s).
     promo-policy --out - > "$T/received.ndjson" 2> "$T/policy2.log" &
