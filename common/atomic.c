@@ -31,6 +31,12 @@ void atomic_durable(int on)
     atomic_sync = on ? 1 : 0;
 }
 
+/* atomic_is_durable - whether writes fsync (other appenders follow it). */
+int atomic_is_durable(void)
+{
+    return atomic_sync;
+}
+
 /* atomic_name_ok - a plain file name: not empty, no '/', not "." or "..". */
 static int atomic_name_ok(const char *name)
 {

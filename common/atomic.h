@@ -15,6 +15,9 @@ void atomic_durable(int on);
 
 /* atomic_write - replace dir/name with data[0..len). mode as for open(2).
  * Returns 0, or -errno with nothing changed (the temp file is removed). */
+/* atomic_is_durable - the current setting (the audit log follows it too). */
+int atomic_is_durable(void);
+
 int atomic_write(const char *dir, const char *name, const void *data, size_t len, int mode);
 
 /* atomic_clean_temps - remove temp files in dir left by a crash whose owner

@@ -21,6 +21,7 @@ int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_track(struct ctl *c, int argc, char **argv);
 int ctl_get(struct ctl *c, int argc, char **argv);
 int ctl_list(struct ctl *c, int argc, char **argv);
+int ctl_events(struct ctl *c, int argc, char **argv);
 int ctl_policies(struct ctl *c, int argc, char **argv);   /* ctl_policies.c (issue 3) */
 
 #endif

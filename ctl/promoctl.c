@@ -27,6 +27,8 @@ static const char promoctl_usage[] =
     "  get NAME [--json]   show one tracker\n"
     "  list [--json]       all trackers: environment, state, age, what each waits on\n"
     "  policies [--json]   the PromotionPolicy set and the environment chain it forms\n"
+    "  events [--tracker NAME] [--json] [-f]\n"
+    "                      the audit log; -f follows it live\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE   promo.yaml (default $PROMO_CONFIG, then ./promo.yaml)\n"
@@ -47,6 +49,7 @@ static const struct ctl_command ctl_commands[] = {
     { "get", ctl_get, 1 },
     { "list", ctl_list, 1 },
     { "policies", ctl_policies, 0 },
+    { "events", ctl_events, 1 },
 };
 
 /* ctl_usage_error - one usage line on stderr, exit code 100. */

@@ -169,3 +169,40 @@ SHA2=89abcdef0123456789abcdef0123456789abcdef
     run promoctl list --json
     assert_output "[]"
 }
+
+# audit_line TRACKER REASON MESSAGE KEY - one audit event line.
+audit_line() {
+    jq -cn --arg t "$1" --arg r "$2" --arg m "$3" --arg k "$4" \
+        '{time:"2026-11-28T04:30:00.000Z",tracker:$t,type:"Normal",reason:$r,message:$m,key:$k}'
+}
+
+@test "events prints the audit log as a table, as JSON, filtered by tracker" {
+    { audit_line acme-shop-1 Promoted "dev -> staging" pk-1
+      audit_line acme-shop-2 TestsFailed "lint failed" pk-2; } > "$T/state/audit.log"
+    run promoctl events
+    assert_success
+    assert_line --index 0 --regexp '^TIME +TRACKER +TYPE +REASON +MESSAGE$'
+    assert_output --regexp 'acme-shop-1 +Normal +Promoted +dev -> staging'
+    run promoctl events --json --tracker acme-shop-2
+    assert_success
+    assert_equal "${#lines[@]}" 1
+    [ "$(jq -r .reason <<<"$output")" = TestsFailed ]
+}
+
+@test "events skips a corrupt line with a warning and never prints it as an event" {
+    { audit_line acme-shop-1 Promoted "ok" pk-1; echo '{"time":"torn'; } > "$T/state/audit.log"
+    run promoctl events --json
+    assert_success
+    assert_output --partial "audit.log:2: not a JSON object"
+    [ "$(promoctl events --json 2>/dev/null | wc -l)" = 1 ]
+}
+
+@test "events on a missing log prints only the header; -f follows appended events" {
+    run promoctl events
+    assert_success
+    assert_equal "${#lines[@]}" 1
+    promo_start follow promoctl events -f --json
+    sleep 0.3
+    audit_line acme-shop-9 Promoted "live" pk-9 >> "$T/state/audit.log"
+    wait_for 3 grep -q '"tracker":"acme-shop-9"' "$T/follow.log"
+}
