@@ -12,8 +12,10 @@
  *  - connect timeout and total timeout (defaults 5 s and 30 s);
  *  - the response body is capped (default 4 MiB; larger -> HTTP_ETOOBIG);
  *  - retries with exponential backoff and full jitter on connection errors,
- *    5xx and 429 (Retry-After honoured, capped at max_backoff_ms), up to
- *    max_retries; a 4xx other than 429 is never retried;
+ *    timeouts, 5xx and 429 (Retry-After honoured, capped at max_backoff_ms),
+ *    up to max_retries; a 403 with x-ratelimit-remaining: 0 is a rate limit
+ *    too (waits for Retry-After or x-ratelimit-reset); any other 4xx is never
+ *    retried;
  *  - the Authorization header, basic-auth credentials and PRIVATE-TOKEN never
  *    reach a log line (tokens are also registered with log_secret()). */
 #ifndef PROMO_HTTP_H
@@ -51,6 +53,9 @@ struct http_req {
     size_t max_response;         /* 0: 4 MiB */
     int max_retries;             /* 0: no retry; -1: the default (4) */
     long max_backoff_ms;         /* 0: 30000 */
+    int no_follow;               /* 1: hand a 3xx answer back as it is (status and
+                                  * its Location header) instead of following it,
+                                  * e.g. Jenkins' 303 to an existing queue item */
 };
 
 struct http_header {
