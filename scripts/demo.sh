@@ -1,0 +1,122 @@
+#!/bin/sh
+# demo.sh - make demo: the whole pipeline on an embedded default, end to end.
+#
+# Starts promo-sim (playing Jenkins, GitHub, GitLab and Argo CD) and the five
+# stages under supervisord with supervisor.conf, loads a three-environment
+# chain (dev -> staging -> prod), tracks one PR, shows its progress live,
+# approves the last hop as an operator would, prints the audit trail, and
+# stops everything it started (by PID). PROMO_KEEP=1 keeps the temp dir.
+set -eu
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+BIN="$REPO/bin"
+D=$(mktemp -d "${TMPDIR:-/tmp}/promo-demo.XXXXXX")
+SIM_PID= SUP_PID=
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+cleanup() {
+    [ -n "$SUP_PID" ] && kill -TERM "$SUP_PID" 2>/dev/null && wait "$SUP_PID" 2>/dev/null || true
+    [ -n "$SIM_PID" ] && kill -TERM "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null || true
+    if [ -n "${PROMO_KEEP:-}" ]; then echo "demo files kept in $D"; else rm -rf "$D"; fi
+}
+trap cleanup EXIT INT TERM
+
+for p in promo-sim promo-watcher promo-policy promo-trigger promo-monitor promo-promoter promoctl; do
+    if [ ! -x "$BIN/$p" ]; then
+        echo "demo: $p is not built yet: this demo needs the whole pipeline" >&2
+        exit 1
+    fi
+done
+
+say "promo-sim plays Jenkins, GitHub, GitLab and Argo CD on 127.0.0.1"
+mkdir -p "$D/policies" "$D/secrets" "$D/supervise"
+for s in jenkins github gitlab argocd; do
+    printf 'demo-%s-token-%s\n' "$s" "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" > "$D/secrets/$s"
+done
+chmod 600 "$D/secrets/"*
+cat > "$D/sim-auth.yaml" <<YAML
+jenkins: {user: promo, token: "$(cat "$D/secrets/jenkins")"}
+github: {token: "$(cat "$D/secrets/github")"}
+gitlab: {token: "$(cat "$D/secrets/gitlab")"}
+argocd: {token: "$(cat "$D/secrets/argocd")"}
+YAML
+"$BIN/promo-sim" --listen 127.0.0.1:0 --port-file "$D/sim.port" --log "$D/requests.ndjson" \
+    --auth "$D/sim-auth.yaml" 2> "$D/sim.log" &
+SIM_PID=$!
+i=0; while [ ! -s "$D/sim.port" ]; do i=$((i+1)); [ $i -lt 100 ] || { echo "demo: promo-sim did not start" >&2; cat "$D/sim.log" >&2; exit 1; }; sleep 0.05; done
+PORT=$(cat "$D/sim.port")
+SIM="http://127.0.0.1:$PORT"
+echo "listening on $SIM (request log: requests.ndjson)"
+
+cat > "$D/promo.yaml" <<YAML
+stateDir: $D/state
+runDir: $D/run
+policyDir: $D/policies
+resyncInterval: 5s
+pollInterval: 1s
+jenkins: {url: $SIM/jenkins, user: promo, tokenFile: $D/secrets/jenkins}
+github: {apiUrl: $SIM/github, tokenFile: $D/secrets/github}
+gitlab: {url: $SIM/gitlab, tokenFile: $D/secrets/gitlab}
+argocd:
+  clusters:
+    default: {url: $SIM/argocd, tokenFile: $D/secrets/argocd}
+YAML
+for f in "$REPO"/examples/demo/policies/*.yaml; do
+    sed "s|@DEMO_DIR@|$REPO/examples/demo|" "$f" > "$D/policies/$(basename "$f")"
+done
+export PROMO_CONFIG="$D/promo.yaml" PROMO_BIN="$BIN" PROMO_SUPERVISE="$D/supervise"
+
+say "the policy set"
+"$BIN/promoctl" policies
+
+say "the five stages start under supervisord (supervisor.conf)"
+supervisord -c "$REPO/supervisor.conf" &
+SUP_PID=$!
+i=0
+until [ "$(supervisorctl -c "$REPO/supervisor.conf" status 2>/dev/null | grep -c RUNNING)" = 5 ]; do
+    i=$((i+1)); [ $i -lt 100 ] || { echo "demo: the stages did not start" >&2; supervisorctl -c "$REPO/supervisor.conf" status >&2 || true; exit 1; }
+    sleep 0.1
+done
+supervisorctl -c "$REPO/supervisor.conf" status
+
+SHA=$(printf 'demo %s' "$$" | sha1sum | cut -c1-40)
+say "PR acme/shop#42 is deployed and synced in dev"
+"$BIN/promoctl" track --repo acme/shop --pr 42 --sha "$SHA" --ref feature/checkout --env dev --app shop-dev --state synced
+
+say "progress, live"
+last= approved= start=$(date +%s)
+while :; do
+    line=$("$BIN/promoctl" list | awk 'NR == 2')
+    if [ "$line" != "$last" ]; then
+        printf '%5ss  %s\n' "$(( $(date +%s) - start ))" "$line"
+        last=$line
+    fi
+    case "$line" in
+        *awaiting-approval*)
+            if [ -z "$approved" ]; then
+                say "an operator approves the promotion to prod"
+                "$BIN/promoctl" approve acme-shop-42 --by "demo-operator"
+                approved=1
+            fi ;;
+        *" done "*|*" failed "*) break ;;
+    esac
+    [ $(( $(date +%s) - start )) -lt 50 ] || { echo "demo: no end after 50 s" >&2; break; }
+    sleep 0.2
+done
+
+say "the tracker"
+"$BIN/promoctl" show acme-shop-42
+
+say "the audit trail"
+"$BIN/promoctl" events
+
+say "what the simulated CI and Argo CD received"
+jq -r '"\(.system)\t\(.method)\t\(.path)\t\(.status)"' "$D/requests.ndjson" |
+    awk -F'\t' '{ n[$1" "$2" "$3" -> "$4]++ } END { for (k in n) printf "%4d  %s\n", n[k], k }' | sort -k2 | head -40
+
+case "$last" in
+    *" done "*) say "PR acme/shop#42 is in prod"; status=0 ;;
+    *) say "the demo did not reach prod"; status=1 ;;
+esac
+exit $status
