@@ -1,7 +1,8 @@
 /* ctl_get.c - promoctl get and promoctl list: what each tracker is doing.
  *
  * Both read the state dir only (never the pipeline), so they answer even
- * when every stage is down. A tracker that is not moving says why. */
+ * when every stage is down. A tracker that is not moving says why; its
+ * effective state and the tests of its hop come from common/view.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "common/log.h"
 #include "common/tracker.h"
 #include "common/util.h"
+#include "common/view.h"
 #include "ctl/ctl.h"
 
 /* get_json_flag - parse a lone --json flag; returns 0 or an exit code. */
@@ -55,41 +57,45 @@ static char *get_age(int64_t epoch_ms, char *buf, size_t len)
     return buf;
 }
 
-/* get_waiting - in plain words, what the tracker waits on now. */
-static const char *get_waiting(const struct tracker *t, char *buf, size_t len)
+/* get_duration - "1m05s", "4.2s", "-" for a duration in ms. */
+static char *get_duration(int64_t ms, char *buf, size_t len)
 {
-    switch (t->state) {
-    case TS_DEPLOYING:
-        snprintf(buf, len, "deployment of %s in %s to be synced and healthy", t->application, t->status_env);
-        break;
-    case TS_SYNCED:
-        snprintf(buf, len, "promotion tests for %s to be started", t->status_env);
-        break;
-    case TS_TESTING:
-        snprintf(buf, len, "promotion tests in %s", t->status_env);
-        break;
-    case TS_AWAITING_APPROVAL:
-        snprintf(buf, len, "approval: promoctl approve %s", t->name);
-        break;
-    case TS_PROMOTING:
-        snprintf(buf, len, "promotion from %s", t->status_env);
-        break;
-    case TS_FAILED:
-        snprintf(buf, len, "an operator: it failed in %s", t->status_env);
-        break;
-    default:
-        snprintf(buf, len, "nothing");
-        break;
-    }
+    if (ms <= 0)
+        snprintf(buf, len, "-");
+    else if (ms < 60000)
+        snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
+    else
+        snprintf(buf, len, "%lldm%02llds", (long long)(ms / 60000), (long long)(ms % 60000 / 1000));
     return buf;
+}
+
+/* get_tests - the tests table of the view's hop. */
+static void get_tests(const struct view *v)
+{
+    char dur[32];
+    int i;
+
+    if (!v->ntests)
+        return;
+    printf("Tests:        %s -> %s%s%s%s\n", v->environment, v->target[0] ? v->target : "?",
+           v->policy[0] ? " (policy " : "", v->policy, v->policy[0] ? ")" : "");
+    printf("  %-24s %-15s %-9s %-10s %-9s %-25s %s\n", "NAME", "PROVIDER", "REQUIRED", "STATUS",
+           "DURATION", "DEADLINE", "URL");
+    for (i = 0; i < v->ntests; i++) {
+        const struct view_test *r = &v->tests[i];
+        printf("  %-24s %-15s %-9s %-10s %-9s %-25s %s%s%s\n", r->name, r->provider[0] ? r->provider : "-",
+               r->required ? "yes" : "no", r->status, get_duration(r->duration_ms, dur, sizeof(dur)),
+               r->deadline[0] ? r->deadline : "-", r->url[0] ? r->url : "-",
+               r->detail[0] ? "  " : "", r->detail);
+    }
 }
 
 /* ctl_get - promoctl get NAME [--json]. */
 int ctl_get(struct ctl *c, int argc, char **argv)
 {
     const char *name = NULL;
-    struct tracker t;
-    char err[256], age[32], wait[512];
+    struct view *v;
+    char err[256], age[32];
     cJSON *doc;
     int rc;
 
@@ -107,35 +113,44 @@ int ctl_get(struct ctl *c, int argc, char **argv)
                 rc == -EBADMSG ? "corrupt record (quarantined)" : strerror(-rc));
         return rc == -EBADMSG ? EXIT_PERM : EXIT_TEMP;
     }
+    v = xcalloc(1, sizeof(*v));
+    rc = view_load(c->store, name, v, err, sizeof(err));
     if (c->json) {
-        char *s = cJSON_Print(doc);
+        char *s;
+        if (rc == 0)
+            cJSON_AddItemToObject(doc, "view", view_to_json(v));
+        s = cJSON_Print(doc);
         printf("%s\n", s);
         free(s);
         cJSON_Delete(doc);
+        free(v);
         return EXIT_OK;
     }
-    if (tracker_decode(doc, &t, err, sizeof(err)) < 0) {
-        fprintf(stderr, "promoctl: fatal: tracker %s is invalid: %s\n", name, err);
-        cJSON_Delete(doc);
-        return EXIT_PERM;
-    }
-    printf("Tracker:      %s\n", t.name);
-    printf("Pull request: %s#%lld%s%s\n", t.repository, (long long)t.number,
-           t.head_ref[0] ? " from " : "", t.head_ref);
-    printf("Head SHA:     %s (generation %lld)\n", t.head_sha, (long long)t.generation);
-    printf("Application:  %s\n", t.application);
-    printf("Environment:  %s (started in %s)\n", t.status_env, t.environment);
-    printf("State:        %s\n", tracker_state_name(t.state));
-    printf("Age:          %s\n", get_age(t.created_ms, age, sizeof(age)));
-    printf("Waiting on:   %s\n", get_waiting(&t, wait, sizeof(wait)));
     cJSON_Delete(doc);
+    if (rc < 0) {
+        fprintf(stderr, "promoctl: fatal: tracker %s is invalid: %s\n", name, err[0] ? err : strerror(-rc));
+        free(v);
+        return rc == -EBADMSG ? EXIT_PERM : EXIT_TEMP;
+    }
+    printf("Tracker:      %s\n", v->t.name);
+    printf("Pull request: %s#%lld%s%s\n", v->t.repository, (long long)v->t.number,
+           v->t.head_ref[0] ? " from " : "", v->t.head_ref);
+    printf("Head SHA:     %s (generation %lld)\n", v->t.head_sha, (long long)v->t.generation);
+    printf("Application:  %s\n", v->t.application);
+    printf("Environment:  %s (started in %s)\n", v->t.status_env, v->t.environment);
+    printf("State:        %s\n", tracker_state_name(v->state));
+    printf("Age:          %s\n", get_age(v->t.created_ms, age, sizeof(age)));
+    printf("Waiting on:   %s\n", v->waiting);
+    get_tests(v);
+    free(v);
     return EXIT_OK;
 }
 
 /* ctl_list - promoctl list [--json]. */
 int ctl_list(struct ctl *c, int argc, char **argv)
 {
-    char **names, err[256], age[32], wait[512];
+    char **names, err[256], age[32];
+    struct view *v = xcalloc(1, sizeof(*v));
     cJSON *arr = NULL;
     int rc, n, i;
 
@@ -144,6 +159,7 @@ int ctl_list(struct ctl *c, int argc, char **argv)
     n = store_list(c->store, "trackers", &names);
     if (n < 0) {
         fprintf(stderr, "promoctl: fatal: unable to list trackers: %s\n", strerror(-n));
+        free(v);
         return EXIT_TEMP;
     }
     if (c->json)
@@ -151,36 +167,32 @@ int ctl_list(struct ctl *c, int argc, char **argv)
     else
         printf("%-40s %-12s %-18s %-8s %s\n", "TRACKER", "ENV", "STATE", "AGE", "WAITING ON");
     for (i = 0; i < n; i++) {
-        struct tracker t;
-        cJSON *doc;
+        const struct tracker *tp = &v->t;
 
-        if (store_read(c->store, "trackers", names[i], &doc) < 0)
-            continue;       /* vanished or quarantined meanwhile */
-        if (tracker_decode(doc, &t, err, sizeof(err)) < 0) {
-            if (!c->json)
+        rc = view_load(c->store, names[i], v, err, sizeof(err));
+        if (rc < 0) {
+            if (rc == -EBADMSG && !c->json)
                 printf("%-40s %-12s %-18s %-8s invalid: %s\n", names[i], "-", "-", "-", err);
-            cJSON_Delete(doc);
-            continue;
+            continue;       /* vanished or quarantined meanwhile */
         }
-        get_waiting(&t, wait, sizeof(wait));
-        get_age(t.created_ms, age, sizeof(age));
+        get_age(tp->created_ms, age, sizeof(age));
         if (c->json) {
             cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", t.name);
-            cJSON_AddStringToObject(o, "repository", t.repository);
-            cJSON_AddNumberToObject(o, "number", (double)t.number);
-            cJSON_AddStringToObject(o, "headSHA", t.head_sha);
-            cJSON_AddNumberToObject(o, "generation", (double)t.generation);
-            cJSON_AddStringToObject(o, "environment", t.status_env);
-            cJSON_AddStringToObject(o, "state", tracker_state_name(t.state));
+            cJSON_AddStringToObject(o, "name", tp->name);
+            cJSON_AddStringToObject(o, "repository", tp->repository);
+            cJSON_AddNumberToObject(o, "number", (double)tp->number);
+            cJSON_AddStringToObject(o, "headSHA", tp->head_sha);
+            cJSON_AddNumberToObject(o, "generation", (double)tp->generation);
+            cJSON_AddStringToObject(o, "environment", tp->status_env);
+            cJSON_AddStringToObject(o, "state", tracker_state_name(v->state));
             cJSON_AddStringToObject(o, "age", age);
-            cJSON_AddStringToObject(o, "waitingOn", wait);
+            cJSON_AddStringToObject(o, "waitingOn", v->waiting);
+            cJSON_AddItemToObject(o, "view", view_to_json(v));
             cJSON_AddItemToArray(arr, o);
         } else {
-            printf("%-40s %-12s %-18s %-8s %s\n", t.name, t.status_env,
-                   tracker_state_name(t.state), age, wait);
+            printf("%-40s %-12s %-18s %-8s %s\n", tp->name, tp->status_env,
+                   tracker_state_name(v->state), age, v->waiting);
         }
-        cJSON_Delete(doc);
     }
     if (arr) {
         char *s = cJSON_Print(arr);
@@ -189,5 +201,6 @@ int ctl_list(struct ctl *c, int argc, char **argv)
         cJSON_Delete(arr);
     }
     store_list_free(names);
+    free(v);
     return EXIT_OK;
 }

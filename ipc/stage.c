@@ -508,11 +508,10 @@ static void stage_signals(struct stage *st)
                 st->ops->reload(st);
             break;
         case SIGCHLD:
+            /* No blanket waitpid(-1) here: whoever forks reaps its own
+             * child by pid (adapters/proc.c), and must see its status. */
             if (st->ops->child)
                 st->ops->child(st);
-            else
-                while (waitpid(-1, NULL, WNOHANG) > 0)
-                    ;
             break;
         default:
             break;

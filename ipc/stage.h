@@ -3,7 +3,8 @@
  * A stage's main() declares a struct stage_ops and calls stage_main(); the
  * skeleton parses the common flags of DESIGN.md, loads the config, opens the
  * state dir and the transports, handles signals (signalfd: SIGTERM/SIGINT stop
- * cleanly, SIGHUP calls ops->reload, SIGCHLD calls ops->child), announces
+ * cleanly, SIGHUP calls ops->reload, SIGCHLD calls ops->child and reaps
+ * nothing itself: code that forks reaps its own children by pid), announces
  * readiness on --notify-fd, and runs the one event loop: zmq_poll over the
  * input socket or stdin, the output socket when a message waits to go out,
  * and every fd the stage registered (inotify, timers, curl sockets). Each

@@ -142,6 +142,7 @@ void sim_state_reset(struct sim *s);
 void sim_state_free(struct sim *s);
 long sim_counter_next(struct sim *s, const char *key);
 long sim_counter_get(struct sim *s, const char *key);
+void sim_counter_set(struct sim *s, const char *key, long v);
 struct sim_run *sim_run_new(struct sim *s, enum sim_system sys, const char *job);
 struct sim_run *sim_run_find(struct sim *s, enum sim_system sys, long id);
 int64_t sim_run_start(const struct sim_run *r);

@@ -20,6 +20,7 @@
 #include "common/strmap.h"
 #include "common/tracker.h"
 #include "common/util.h"
+#include "common/view.h"
 #include "ipc/stage.h"
 
 struct watcher {
@@ -83,19 +84,30 @@ static void watcher_resync(struct stage *st, const char *why)
     log_debug("resync", "why=%s trackers=%d", why, n);
 }
 
-/* watcher_active - 1 when the tracker needs work downstream. Deploying
- * trackers wait for their environment to sync; done and failed ones rest. */
-static int watcher_active(const struct tracker *t)
+/* watcher_active - 1 when the tracker needs work downstream, by its effective
+ * state (common/view.h): synced, testing (so the monitor adopts runs after a
+ * restart), awaiting-approval, promoting. Deploying trackers wait for their
+ * environment to sync; done and failed ones rest. When the stages' records
+ * cannot be read, the tracker's own state decides. */
+static int watcher_active(struct stage *st, const struct tracker *t)
 {
+    struct view *v;
+    char err[256];
+    int active;
+
     switch (t->state) {
     case TS_SYNCED:
     case TS_TESTING:
     case TS_AWAITING_APPROVAL:
     case TS_PROMOTING:
-        return 1;
+        break;
     default:
         return 0;
     }
+    v = xmalloc(sizeof(*v));
+    active = view_load(st->store, t->name, v, err, sizeof(err)) < 0 || view_active(v);
+    free(v);
+    return active;
 }
 
 /* watcher_emit - read one tracker and send it if it is active.
@@ -119,7 +131,7 @@ static int watcher_emit(struct stage *st, const char *name)
         cJSON_Delete(doc);
         return 0;
     }
-    if (!watcher_active(&t)) {
+    if (!watcher_active(st, &t)) {
         w->skipped++;
         cJSON_Delete(doc);
         return 0;

@@ -1,0 +1,187 @@
+/* argocd.h - the Argo CD client of promo: read an application, patch its
+ * spec to the promoted revision, start a sync of that revision.
+ *
+ * One Argo CD server per cluster of the config (argocd.clusters.<name>.url,
+ * its bearer token from tokenFile); a NULL or "" cluster means "default".
+ * The three operations follow adapters/adapter.h: asynchronous inside the
+ * stage's loop (common/http.h), exactly one call of the done callback, never
+ * from inside the call that started it.
+ *
+ * Error answers are mapped deliberately by argocd_classify() (pure, tested):
+ *   "another operation is already in progress"   ADAPTER_ETEMP (retry later)
+ *   5xx, 429, 409, connection errors, timeouts   ADAPTER_ETEMP
+ *   404, or 403 "permission denied" without a project (see argocd.c)
+ *                                                ADAPTER_EPERM "not found"
+ *   401                                          ADAPTER_EPERM "authentication failed"
+ *   any other 4xx                                ADAPTER_EPERM with Argo CD's message
+ *
+ * Idempotency: argocd_update is a merge (or JSON) patch, so repeating it is
+ * harmless. argocd_sync is not: before (re)starting a sync the caller reads
+ * the application and asks argocd_app_at() (already there) and
+ * argocd_app_syncing() (an operation for that revision is under way). */
+#ifndef PROMO_ARGOCD_H
+#define PROMO_ARGOCD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "adapter.h"
+
+#define ARGOCD_NAME_MAX  253          /* application, namespace, project names */
+#define ARGOCD_REV_MAX   255          /* a revision: SHA, tag or branch */
+#define ARGOCD_MSG_MAX   511          /* messages are truncated to this */
+#define ARGOCD_PATCH_MAX (64 * 1024)  /* bytes in one patch */
+#define ARGOCD_GET_MAX_RESPONSE (16 << 20)   /* an Application with many resources is big */
+
+/* status.sync.status */
+enum argocd_sync {
+    ARGOCD_SYNC_UNKNOWN = 0,     /* "Unknown", absent, or a word this code does not know */
+    ARGOCD_SYNC_SYNCED,
+    ARGOCD_SYNC_OUT_OF_SYNC
+};
+
+/* status.health.status */
+enum argocd_health {
+    ARGOCD_HEALTH_UNKNOWN = 0,   /* "Unknown", absent, or a word this code does not know */
+    ARGOCD_HEALTH_HEALTHY,
+    ARGOCD_HEALTH_PROGRESSING,
+    ARGOCD_HEALTH_DEGRADED,
+    ARGOCD_HEALTH_SUSPENDED,
+    ARGOCD_HEALTH_MISSING
+};
+
+/* status.operationState.phase */
+enum argocd_phase {
+    ARGOCD_PHASE_NONE = 0,       /* no operationState (never synced by an operation) */
+    ARGOCD_PHASE_RUNNING,
+    ARGOCD_PHASE_TERMINATING,
+    ARGOCD_PHASE_FAILED,
+    ARGOCD_PHASE_ERROR,
+    ARGOCD_PHASE_SUCCEEDED,
+    ARGOCD_PHASE_OTHER           /* a phase this code does not know */
+};
+
+/* What promo needs of an Application. */
+struct argocd_app {
+    char name[ARGOCD_NAME_MAX + 1];          /* metadata.name */
+    char app_namespace[ARGOCD_NAME_MAX + 1]; /* metadata.namespace ("" when absent) */
+    char project[ARGOCD_NAME_MAX + 1];       /* spec.project ("" when absent) */
+    char target_revision[ARGOCD_REV_MAX + 1];/* spec.source.targetRevision ("" when absent) */
+    enum argocd_sync sync;
+    char revision[ARGOCD_REV_MAX + 1];       /* status.sync.revision (else revisions[0]) */
+    enum argocd_health health;
+    char health_message[ARGOCD_MSG_MAX + 1];
+    int op_requested;                        /* top-level "operation" set: not yet picked up */
+    char op_requested_revision[ARGOCD_REV_MAX + 1];  /* operation.sync.revision */
+    enum argocd_phase phase;
+    char phase_word[32];                     /* the phase as Argo CD wrote it */
+    char op_message[ARGOCD_MSG_MAX + 1];     /* status.operationState.message */
+    char op_revision[ARGOCD_REV_MAX + 1];    /* operationState.operation.sync.revision,
+                                                else operationState.syncResult.revision */
+};
+
+/* An error answer of Argo CD (grpc-gateway): {code, error, message}. */
+struct argocd_error {
+    int code;                                /* gRPC code (5 NotFound, 7 PermissionDenied, ...), -1 absent */
+    char message[ARGOCD_MSG_MAX + 1];        /* message, else error, else "" */
+};
+
+/* The outcome of one operation. */
+struct argocd_result {
+    int error;                   /* 0 ok; ADAPTER_ETEMP retry later; ADAPTER_EPERM give up */
+    char errmsg[256];            /* names the cluster and the application; no secrets */
+    long http_status;            /* 0 when no answer arrived */
+    int64_t retry_after_ms;      /* Argo CD (or a proxy) asked to wait this long, else 0 */
+    int have_app;                /* app is filled (get, and the answers of update and sync) */
+    struct argocd_app app;
+};
+
+typedef void (*argocd_done_fn)(void *arg, const struct argocd_result *res);
+
+/* argocd_get - GET /api/v1/applications/{app}?appNamespace=&project=.
+ * app_namespace and project may be NULL or "" (then not sent). Returns 0
+ * when started, -1 when it could not start (unknown cluster, invalid name):
+ * done is then still called, later, with ADAPTER_EPERM. */
+int argocd_get(struct adapter_ctx *ctx, const char *cluster, const char *app,
+               const char *app_namespace, const char *project,
+               argocd_done_fn done, void *arg);
+
+/* argocd_update - PATCH /api/v1/applications/{app} with {name, patch (the
+ * patch as a JSON string), patchType, appNamespace, project}. patch_type is
+ * "merge" (patch is a JSON object) or "json" (an RFC 6902 array); the patch
+ * is checked first. Same return contract as argocd_get. */
+int argocd_update(struct adapter_ctx *ctx, const char *cluster, const char *app,
+                  const char *app_namespace, const char *project,
+                  const char *patch_json, const char *patch_type,
+                  argocd_done_fn done, void *arg);
+
+/* argocd_sync - POST /api/v1/applications/{app}/sync with {name, revision,
+ * prune: false, appNamespace, project}. revision may be NULL or "" (the
+ * application's target revision). Same return contract as argocd_get. */
+int argocd_sync(struct adapter_ctx *ctx, const char *cluster, const char *app,
+                const char *app_namespace, const char *project, const char *revision,
+                argocd_done_fn done, void *arg);
+
+/* argocd_app_at - 1 when app is Synced and Healthy at revision (compared
+ * without regard to case: SHAs), else 0. NULL or "" revision: 0. */
+int argocd_app_at(const struct argocd_app *app, const char *revision);
+
+/* argocd_app_syncing - 1 when an operation for revision is requested or
+ * Running (a new sync would only answer "another operation is already in
+ * progress"), else 0. */
+int argocd_app_syncing(const struct argocd_app *app, const char *revision);
+
+/* argocd_sync_name, argocd_health_name, argocd_phase_name - the word for
+ * logs and messages ("Synced", "Healthy", "Running"; "" for PHASE_NONE). */
+const char *argocd_sync_name(enum argocd_sync s);
+const char *argocd_health_name(enum argocd_health h);
+const char *argocd_phase_name(enum argocd_phase p);
+
+/* argocd_parse_app - decode an Application answer of len bytes (need not be
+ * NUL-terminated). Strict: the document and metadata/spec/status and their
+ * parts must be objects when present, the fields read must be strings;
+ * metadata.name is required; a revision or name too long is an error, a
+ * long message is truncated. Returns 0, or -1 with "field: reason" in err. */
+int argocd_parse_app(const char *body, size_t len, struct argocd_app *app,
+                     char *err, size_t errlen);
+
+/* argocd_parse_error - decode an error answer {code, error, message}.
+ * Returns 0, or -1 (not JSON, not an object, wrong types) with e zeroed
+ * except code -1. */
+int argocd_parse_error(const char *body, size_t len, struct argocd_error *e);
+
+/* argocd_classify - map one HTTP answer to a result: http_error is the
+ * common/http.h error (0 when an answer arrived), http_errmsg its text,
+ * status/body/len the answer, retry_after the Retry-After header (or NULL),
+ * project whether a project was sent. Fills res->error, errmsg,
+ * http_status and retry_after_ms (nothing else) and returns res->error. */
+int argocd_classify(int http_error, const char *http_errmsg, long status,
+                    const char *body, size_t len, const char *retry_after,
+                    const char *cluster, const char *app, int with_project,
+                    struct argocd_result *res);
+
+/* argocd_url - base + "/api/v1/applications/" + app (percent-encoded) +
+ * suffix (NULL, or "/sync") + the query ?appNamespace=&project= of the
+ * non-empty ones (percent-encoded). A trailing '/' of base is dropped. Heap. */
+char *argocd_url(const char *base, const char *app, const char *suffix,
+                 const char *app_namespace, const char *project);
+
+/* argocd_patch_default - the default promotion patch, a merge patch that
+ * sets the source's target revision: {"spec":{"source":{"targetRevision":
+ * "<revision>"}}}. Heap string, or NULL when revision is NULL, empty, too
+ * long or holds control bytes. */
+char *argocd_patch_default(const char *revision);
+
+/* argocd_patch_template - check a policy's own patch (its ${VAR}s already
+ * substituted by the caller) for patch_type ("merge": a JSON object; "json":
+ * an array of {op, path, ...} objects) and return it compacted (heap), or
+ * NULL with the reason in err (not JSON, wrong shape, over ARGOCD_PATCH_MAX,
+ * unknown patch type). */
+char *argocd_patch_template(const char *patch, const char *patch_type,
+                            char *err, size_t errlen);
+
+/* argocd_name_ok - an application, namespace or project name promo accepts:
+ * 1..253 bytes of [A-Za-z0-9._-] (Kubernetes names, and no byte that needs
+ * care in a URL or a log line). */
+int argocd_name_ok(const char *s);
+
+#endif

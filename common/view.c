@@ -1,0 +1,619 @@
+/* view.c - a tracker's effective state from its records (see view.h).
+ *
+ * Read-only: it never writes, so promoctl can call it while every stage is
+ * down, and promo-watcher on every resync. A record that belongs to another
+ * generation or head SHA is ignored, as is one that cannot be read. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "common/view.h"
+
+/* view_str - a string member of o, or "". */
+static const char *view_str(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* view_bool - a boolean member of o, or dflt when absent or not a boolean. */
+static int view_bool(const cJSON *o, const char *name, int dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+/* view_record - area/NAME when it is about t's generation (and head SHA,
+ * when the record names one); NULL otherwise. Caller frees. */
+static cJSON *view_record(struct store *s, const char *area, const struct tracker *t)
+{
+    cJSON *r = NULL;
+    const cJSON *g;
+    const char *sha;
+
+    if (store_read(s, area, t->name, &r) < 0)
+        return NULL;
+    g = cJSON_GetObjectItemCaseSensitive(r, "generation");
+    sha = view_str(r, "headSHA");
+    if (!cJSON_IsObject(r) || !cJSON_IsNumber(g) || (int64_t)g->valuedouble != t->generation ||
+        (sha[0] && strcasecmp(sha, t->head_sha) != 0)) {
+        cJSON_Delete(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* view_hop - hops[env] of a record, or NULL. */
+static const cJSON *view_hop(const cJSON *rec, const char *env)
+{
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), env);
+
+    return cJSON_IsObject(h) ? h : NULL;
+}
+
+/* view_num - an integral number member of o, or dflt. */
+static int view_num(const cJSON *o, const char *name, int dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e9 ? (int)v->valuedouble : dflt;
+}
+
+/* view_test_row - the row of name in tests[0..*n), added when absent (NULL
+ * when max rows are taken). */
+static struct view_test *view_test_row(struct view_test *tests, int *n, int max, const char *name)
+{
+    int i;
+
+    for (i = 0; i < *n; i++)
+        if (strcmp(tests[i].name, name) == 0)
+            return &tests[i];
+    if (*n >= max)
+        return NULL;
+    memset(&tests[*n], 0, sizeof(tests[0]));
+    str_copy(tests[*n].name, name, sizeof(tests[0].name));
+    tests[*n].required = 1;
+    tests[*n].attempt = 1;
+    str_copy(tests[*n].status, "unknown", sizeof(tests[0].status));
+    return &tests[(*n)++];
+}
+
+/* view_tests_from_trigger - rows from the trigger record's hop. */
+static void view_tests_from_trigger(struct view_test *tests, int *n, int max, const cJSON *hop)
+{
+    const cJSON *te;
+
+    cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
+        struct view_test *r = view_test_row(tests, n, max, view_str(te, "name"));
+        const char *ph = view_str(te, "phase");
+        const cJSON *run = cJSON_GetObjectItemCaseSensitive(te, "run");
+
+        if (!r)
+            break;
+        str_copy(r->provider, view_str(te, "provider"), sizeof(r->provider));
+        str_copy(r->key, view_str(te, "key"), sizeof(r->key));
+        r->required = view_bool(te, "required", 1);
+        r->attempt = view_num(te, "attempt", 1);
+        if (strcmp(ph, "intent") == 0) {
+            str_copy(r->status, "starting", sizeof(r->status));
+        } else if (strcmp(ph, "error") == 0) {
+            str_copy(r->status, "error", sizeof(r->status));
+            str_copy(r->detail, view_str(te, "error"), sizeof(r->detail));
+        } else if (cJSON_IsObject(run)) {
+            str_copy(r->status, view_str(run, "status")[0] ? view_str(run, "status") : "queued", sizeof(r->status));
+            str_copy(r->url, view_str(run, "url"), sizeof(r->url));
+        }
+    }
+}
+
+/* view_tests_from_monitor - what the monitor knows overrides the trigger's
+ * first word (except an error: the monitor never had a run to poll), for
+ * the same attempt only: a monitor entry with another key is about a
+ * superseded attempt and is ignored. */
+static void view_tests_from_monitor(struct view_test *tests, int *n, int max, const cJSON *hop)
+{
+    const cJSON *te;
+
+    cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
+        struct view_test *r = view_test_row(tests, n, max, te->string);
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(te, "durationMs");
+        const char *st = view_str(te, "status"), *key = view_str(te, "key");
+
+        if (!r)
+            break;
+        if (r->key[0] && key[0] && strcmp(r->key, key) != 0)
+            continue;
+        if (!r->key[0])
+            str_copy(r->key, key, sizeof(r->key));
+        if (st[0] && strcmp(r->status, "error") != 0)
+            str_copy(r->status, st, sizeof(r->status));
+        if (view_str(te, "url")[0])
+            str_copy(r->url, view_str(te, "url"), sizeof(r->url));
+        if (view_str(te, "deadline")[0])
+            str_copy(r->deadline, view_str(te, "deadline"), sizeof(r->deadline));
+        if (view_str(te, "detail")[0] && strcmp(r->status, "error") != 0)
+            str_copy(r->detail, view_str(te, "detail"), sizeof(r->detail));
+        if (cJSON_IsNumber(d) && d->valuedouble >= 0)
+            r->duration_ms = (int64_t)d->valuedouble;
+    }
+}
+
+/* view_final - a status that will not change. */
+static int view_final(const char *st)
+{
+    return !strcmp(st, "passed") || !strcmp(st, "failed") || !strcmp(st, "cancelled") ||
+           !strcmp(st, "timed-out") || !strcmp(st, "error");
+}
+
+/* view_test_failed - a final status that is not a pass. */
+static int view_test_failed(const char *st)
+{
+    return view_final(st) && strcmp(st, "passed") != 0;
+}
+
+/* view_wait_tests - "test X (provider) at URL, deadline D" for the first
+ * test not final (required ones first), and how many more wait. */
+static void view_wait_tests(struct view *v)
+{
+    const struct view_test *first = NULL;
+    int pass, i, n = 0;
+
+    for (pass = 0; pass < 2; pass++)
+        for (i = 0; i < v->ntests; i++) {
+            const struct view_test *r = &v->tests[i];
+            if (view_final(r->status) || r->required != !pass)
+                continue;
+            n++;
+            if (!first)
+                first = r;
+        }
+    if (!first) {
+        snprintf(v->waiting, sizeof(v->waiting), "promo-monitor to decide the tests in %s", v->environment);
+        return;
+    }
+    snprintf(v->waiting, sizeof(v->waiting), "%stest %s (%s%s%s)%s%s%s%s",
+             first->required ? "" : "optional ", first->name, first->provider,
+             strcmp(first->status, "starting") == 0 ? ", being triggered" : ", ",
+             strcmp(first->status, "starting") == 0 ? "" : first->status,
+             first->url[0] ? " at " : "", first->url,
+             first->deadline[0] ? ", deadline " : "", first->deadline);
+    if (n > 1) {
+        size_t l = strlen(v->waiting);
+        snprintf(v->waiting + l, sizeof(v->waiting) - l, " and %d more", n - 1);
+    }
+}
+
+/* The records of one tracker's current generation and head SHA (NULL when
+ * absent, unreadable or about another commit). */
+struct view_recs {
+    cJSON *pol, *trig, *mon, *prom, *appr, *wat;
+};
+
+/* view_promotion - what the promoter recorded of a done promotion from env:
+ * its promotions[] entry (outcome Promoted, same head SHA) or, when the
+ * record has none yet, its hop in phase done. Fills target (and, when
+ * known, when and by whom). Returns 1 when there is one, else 0. */
+static int view_promotion(const cJSON *prom, const char *env, const char *sha, struct view_hop *h)
+{
+    const cJSON *p, *hop = view_hop(prom, env);
+
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(prom, "promotions")) {
+        const char *out = view_str(p, "outcome"), *psha = view_str(p, "headSHA");
+
+        if (strcmp(view_str(p, "sourceEnvironment"), env) != 0 || !view_str(p, "targetEnvironment")[0] ||
+            (out[0] && strcmp(out, "Promoted") != 0) || (psha[0] && strcasecmp(psha, sha) != 0))
+            continue;
+        str_copy(h->target, view_str(p, "targetEnvironment"), sizeof(h->target));
+        str_copy(h->promoted_at, view_str(p, "promotedAt"), sizeof(h->promoted_at));
+        str_copy(h->promoted_by, view_str(p, "promotedBy"), sizeof(h->promoted_by));
+        if (view_str(p, "policy")[0])
+            str_copy(h->policy, view_str(p, "policy"), sizeof(h->policy));
+        return 1;
+    }
+    if (hop && strcmp(view_str(hop, "phase"), "done") == 0 && view_str(hop, "target")[0]) {
+        str_copy(h->target, view_str(hop, "target"), sizeof(h->target));
+        str_copy(h->promoted_by, view_str(hop, "approvedBy")[0] ? view_str(hop, "approvedBy") : "promo-promoter",
+                 sizeof(h->promoted_by));
+        return 1;
+    }
+    return 0;
+}
+
+/* view_hop_fill - what every record says of the hop from env into h. */
+static void view_hop_fill(const struct view_recs *r, const char *env, struct view_hop *h)
+{
+    const cJSON *thop = view_hop(r->trig, env), *mhop = view_hop(r->mon, env);
+    const cJSON *phop = view_hop(r->prom, env), *ahop = view_hop(r->appr, env);
+    const cJSON *argo = cJSON_GetObjectItemCaseSensitive(phop, "argocd");
+    const cJSON *retry = cJSON_GetObjectItemCaseSensitive(ahop, "retry");
+
+    str_copy(h->source, env, sizeof(h->source));
+    if (r->pol && strcmp(view_str(r->pol, "environment"), env) == 0) {
+        if (view_str(r->pol, "policy")[0])
+            str_copy(h->policy, view_str(r->pol, "policy"), sizeof(h->policy));
+        if (view_str(r->pol, "targetEnvironment")[0])
+            str_copy(h->target, view_str(r->pol, "targetEnvironment"), sizeof(h->target));
+    }
+    if (thop) {
+        if (view_str(thop, "policy")[0])
+            str_copy(h->policy, view_str(thop, "policy"), sizeof(h->policy));
+        if (view_str(thop, "target")[0])
+            str_copy(h->target, view_str(thop, "target"), sizeof(h->target));
+        str_copy(h->started_at, view_str(thop, "startedAt"), sizeof(h->started_at));
+        view_tests_from_trigger(h->tests, &h->ntests, VIEW_MAX_HOP_TESTS, thop);
+    }
+    if (mhop)
+        view_tests_from_monitor(h->tests, &h->ntests, VIEW_MAX_HOP_TESTS, mhop);
+    if (phop) {
+        if (!h->target[0])
+            str_copy(h->target, view_str(phop, "target"), sizeof(h->target));
+        if (!h->policy[0])
+            str_copy(h->policy, view_str(phop, "policy"), sizeof(h->policy));
+        str_copy(h->approved_by, view_str(phop, "approvedBy"), sizeof(h->approved_by));
+        str_copy(h->last_error, view_str(phop, "lastError"), sizeof(h->last_error));
+        str_copy(h->argocd_cluster, view_str(argo, "cluster"), sizeof(h->argocd_cluster));
+        str_copy(h->argocd_app, view_str(argo, "application"), sizeof(h->argocd_app));
+    }
+    if (ahop && view_str(ahop, "approvedBy")[0]) {
+        if (!h->approved_by[0])
+            str_copy(h->approved_by, view_str(ahop, "approvedBy"), sizeof(h->approved_by));
+        str_copy(h->approved_at, view_str(ahop, "approvedAt"), sizeof(h->approved_at));
+    }
+    h->retry_attempt = view_num(retry, "attempt", 0);
+}
+
+/* view_agg_current - 1 when the monitor's aggregate of the hop is about the
+ * trigger record's current tests: no test the monitor knows has another
+ * key than the trigger's (a retried test has a new key). */
+static int view_agg_current(const cJSON *thop, const cJSON *mhop)
+{
+    const cJSON *te, *mtests = cJSON_GetObjectItemCaseSensitive(mhop, "tests");
+
+    cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(thop, "tests")) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(mtests, view_str(te, "name"));
+        const char *mk = view_str(m, "key"), *tk = view_str(te, "key");
+
+        if (mk[0] && tk[0] && strcmp(mk, tk) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* view_retry_pending - 1 when `promoctl retry` asked for attempt n of the
+ * hop and a failed test still has an older attempt. */
+static int view_retry_pending(const struct view_test *tests, int n, int attempt)
+{
+    int i;
+
+    for (i = 0; attempt > 0 && i < n; i++)
+        if (view_test_failed(tests[i].status) && tests[i].attempt < attempt)
+            return 1;
+    return 0;
+}
+
+/* view_retry_started - 1 when some test of the hop runs attempt n or later:
+ * the retry superseded whatever the promoter had recorded of the hop. */
+static int view_retry_started(const struct view_test *tests, int n, int attempt)
+{
+    int i;
+
+    for (i = 0; attempt > 0 && i < n; i++)
+        if (tests[i].attempt >= attempt)
+            return 1;
+    return 0;
+}
+
+/* view_deploy_timeout - the DeployTimeout condition (status True) of a
+ * watcher record, or NULL. */
+static const cJSON *view_deploy_timeout(const cJSON *wat)
+{
+    const cJSON *c;
+
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(wat, "conditions"))
+        if (strcmp(view_str(c, "type"), "DeployTimeout") == 0 && strcmp(view_str(c, "status"), "False") != 0)
+            return c;
+    return NULL;
+}
+
+/* view_decide - the effective state in v->environment, from base (what the
+ * tracker, or the chain, says there) and the hop's records. */
+static void view_decide(struct view *v, const struct view_recs *r, enum tracker_state base)
+{
+    const char *env = v->environment;
+    const cJSON *thop = view_hop(r->trig, env), *mhop = view_hop(r->mon, env);
+    const cJSON *phop = view_hop(r->prom, env);
+    const cJSON *agg = cJSON_GetObjectItemCaseSensitive(mhop, "aggregate");
+    const struct view_hop *h = &v->hops[v->nhops - 1];
+    const char *pstate = r->pol && strcmp(view_str(r->pol, "environment"), env) == 0 ? view_str(r->pol, "state") : "";
+    const char *pphase = view_str(phop, "phase");
+    const char *tgt = v->target[0] ? v->target : "the next environment";
+    int decided = view_bool(agg, "decided", 0) && view_agg_current(thop, mhop);
+
+    if (view_retry_started(v->tests, v->ntests, h->retry_attempt) && strcmp(pphase, "failed") == 0)
+        pphase = "";              /* the promoter's failure is of an earlier attempt */
+    v->state = base;
+    switch (base) {
+    case TS_DEPLOYING:
+        if (v->deploy_promoted)
+            snprintf(v->waiting, sizeof(v->waiting),
+                     "deployment of %s (Argo CD %s) in %s to be Synced and Healthy at %.12s",
+                     v->argocd_app[0] ? v->argocd_app : v->t.application,
+                     v->argocd_cluster[0] ? v->argocd_cluster : "default", env, v->t.head_sha);
+        else
+            snprintf(v->waiting, sizeof(v->waiting), "deployment of %s in %s to be synced and healthy",
+                     v->t.application, env);
+        return;
+    case TS_FAILED:
+        v->failure_reported = 1;
+        if (!v->waiting[0])
+            snprintf(v->waiting, sizeof(v->waiting), "an operator: it failed in %s", env);
+        return;
+    case TS_DONE:
+        snprintf(v->waiting, sizeof(v->waiting), "nothing: it is done");
+        return;
+    default:
+        break;
+    }
+    if (strcmp(pstate, "done") == 0) {
+        v->state = TS_DONE;
+        snprintf(v->waiting, sizeof(v->waiting), "nothing: %s is the end of its chain", env);
+    } else if (strcmp(pstate, "blocked") == 0) {
+        v->state = TS_SYNCED;
+        snprintf(v->waiting, sizeof(v->waiting), "no policy for environment %s", env);
+    } else if (view_retry_pending(v->tests, v->ntests, h->retry_attempt)) {
+        v->state = TS_TESTING;
+        snprintf(v->waiting, sizeof(v->waiting), "promo-trigger to start attempt %d of the failed tests in %s",
+                 h->retry_attempt, env);
+    } else if (strcmp(pphase, "failed") == 0) {
+        v->state = TS_FAILED;
+        v->failure_reported = 1;
+        snprintf(v->waiting, sizeof(v->waiting), "an operator: the promotion from %s to %s failed%s%s", env, tgt,
+                 h->last_error[0] ? ": " : "", h->last_error);
+    } else if (strcmp(pphase, "intent") == 0) {
+        v->state = TS_PROMOTING;
+        snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to promote from %s to %s%s%s", env, tgt,
+                 h->last_error[0] ? " (last error: " : "", h->last_error);
+        if (h->last_error[0])
+            strncat(v->waiting, ")", sizeof(v->waiting) - strlen(v->waiting) - 1);
+    } else if (strcmp(pphase, "awaiting-approval") == 0 && !h->approved_by[0]) {
+        v->state = TS_AWAITING_APPROVAL;
+        snprintf(v->waiting, sizeof(v->waiting), "approval: promoctl approve %s", v->t.name);
+    } else if (decided && view_bool(agg, "anyFailed", 0)) {
+        const cJSON *why = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(agg, "failureReasons"), 0);
+        v->state = TS_FAILED;
+        snprintf(v->waiting, sizeof(v->waiting), "an operator: a required test failed in %s%s%s", env,
+                 cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
+    } else if (decided && view_bool(agg, "allPassed", 0)) {
+        if (h->approved_by[0]) {
+            v->state = TS_PROMOTING;
+            snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to promote from %s to %s (approved by %s)",
+                     env, tgt, h->approved_by);
+        } else if (!view_bool(thop, "autoPromote", 1) || strcmp(pphase, "awaiting-approval") == 0) {
+            v->state = TS_AWAITING_APPROVAL;
+            snprintf(v->waiting, sizeof(v->waiting), "approval: promoctl approve %s", v->t.name);
+        } else {
+            v->state = TS_PROMOTING;
+            snprintf(v->waiting, sizeof(v->waiting), "promotion from %s to %s", env, tgt);
+        }
+    } else if (thop && (base == TS_SYNCED || base == TS_TESTING)) {
+        v->state = TS_TESTING;
+        view_wait_tests(v);
+    } else if (base == TS_SYNCED || base == TS_TESTING) {
+        v->state = TS_SYNCED;
+        if (v->policy[0])
+            snprintf(v->waiting, sizeof(v->waiting), "promotion tests for %s to be started (policy %s)",
+                     env, v->policy);
+        else
+            snprintf(v->waiting, sizeof(v->waiting), "promotion tests for %s to be started", env);
+    } else if (base == TS_AWAITING_APPROVAL) {
+        snprintf(v->waiting, sizeof(v->waiting), "approval: promoctl approve %s", v->t.name);
+    } else {
+        snprintf(v->waiting, sizeof(v->waiting), "promotion from %s", env);
+    }
+}
+
+/* view_load - derive the view; see view.h. */
+int view_load(struct store *s, const char *name, struct view *v, char *err, size_t errlen)
+{
+    struct view_recs r;
+    struct view_hop probe;
+    cJSON *doc = NULL;
+    enum tracker_state base;
+    const cJSON *to;
+    int rc, i;
+
+    memset(v, 0, sizeof(*v));
+    memset(&r, 0, sizeof(r));
+    if (errlen)
+        err[0] = '\0';
+    rc = store_read(s, "trackers", name, &doc);
+    if (rc < 0) {
+        if (rc == -EBADMSG)
+            snprintf(err, errlen, "corrupt record (quarantined)");
+        return rc;
+    }
+    if (tracker_decode(doc, &v->t, err, errlen) < 0) {
+        cJSON_Delete(doc);
+        return -EBADMSG;
+    }
+    cJSON_Delete(doc);
+    str_copy(v->env, v->t.status_env, sizeof(v->env));
+    v->environment = v->env;
+    base = v->t.state;
+
+    r.pol = view_record(s, "policy", &v->t);
+    r.trig = view_record(s, "trigger", &v->t);
+    r.mon = view_record(s, "monitor", &v->t);
+    r.prom = view_record(s, "promoter", &v->t);
+    r.appr = view_record(s, "approvals", &v->t);
+    r.wat = view_record(s, "watcher", &v->t);
+
+    /* the chain: follow each done promotion from where the tracker is */
+    for (;;) {
+        struct view_hop *h = &v->hops[v->nhops++];
+
+        view_hop_fill(&r, v->env, h);
+        if (base == TS_DEPLOYING || base == TS_FAILED || base == TS_DONE || v->nhops == VIEW_MAX_HOPS ||
+            !view_promotion(r.prom, v->env, v->t.head_sha, h))
+            break;
+        str_copy(h->state, "promoted", sizeof(h->state));
+        for (i = 0; i < v->nhops; i++)
+            if (strcmp(v->hops[i].source, h->target) == 0)
+                break;
+        if (i < v->nhops)
+            break;                /* a cycle in the records: stop here */
+        str_copy(v->argocd_cluster, h->argocd_cluster, sizeof(v->argocd_cluster));
+        str_copy(v->argocd_app, h->argocd_app, sizeof(v->argocd_app));
+        str_copy(v->promoted_at, h->promoted_at, sizeof(v->promoted_at));
+        str_copy(v->env, h->target, sizeof(v->env));
+        v->deploy_promoted = 1;
+        base = TS_DEPLOYING;
+        memset(&probe, 0, sizeof(probe));
+        if (r.wat && strcmp(view_str(r.wat, "environment"), v->env) == 0 &&
+            strcmp(view_str(r.wat, "state"), "synced") == 0) {
+            str_copy(h->synced_at, view_str(r.wat, "observedAt"), sizeof(h->synced_at));
+            v->deploy_promoted = 0;
+            base = TS_SYNCED;
+        } else if (view_promotion(r.prom, v->env, v->t.head_sha, &probe)) {
+            /* promoted on from there: it was synced there (the watcher
+             * record has moved on to a later environment) */
+            v->deploy_promoted = 0;
+            base = TS_SYNCED;
+        } else if (r.wat && strcmp(view_str(r.wat, "environment"), v->env) == 0) {
+            if ((to = view_deploy_timeout(r.wat)) != NULL) {
+                base = TS_FAILED;
+                snprintf(v->waiting, sizeof(v->waiting),
+                         "an operator: the deployment of %s in %s was not Synced and Healthy in time "
+                         "(DeployTimeout%s%s)", h->argocd_app[0] ? h->argocd_app : v->t.application,
+                         v->env, view_str(to, "message")[0] ? ": " : "", view_str(to, "message"));
+            }
+        }
+    }
+    {
+        const struct view_hop *cur = &v->hops[v->nhops - 1];
+
+        if (strcmp(cur->source, v->env) != 0 && v->nhops < VIEW_MAX_HOPS) {
+            view_hop_fill(&r, v->env, &v->hops[v->nhops]);
+            v->nhops++;
+            cur = &v->hops[v->nhops - 1];
+        }
+        str_copy(v->policy, cur->policy, sizeof(v->policy));
+        str_copy(v->target, cur->target, sizeof(v->target));
+    }
+    view_tests_from_trigger(v->tests, &v->ntests, VIEW_MAX_TESTS, view_hop(r.trig, v->env));
+    view_tests_from_monitor(v->tests, &v->ntests, VIEW_MAX_TESTS, view_hop(r.mon, v->env));
+    view_decide(v, &r, base);
+    if (strcmp(v->hops[v->nhops - 1].state, "promoted") != 0)
+        str_copy(v->hops[v->nhops - 1].state, tracker_state_name(v->state), sizeof(v->hops[0].state));
+    cJSON_Delete(r.pol);
+    cJSON_Delete(r.trig);
+    cJSON_Delete(r.mon);
+    cJSON_Delete(r.prom);
+    cJSON_Delete(r.appr);
+    cJSON_Delete(r.wat);
+    return 0;
+}
+
+/* view_tests_json - an array of test rows. */
+static cJSON *view_tests_json(const struct view_test *tests, int n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    int i;
+
+    for (i = 0; i < n; i++) {
+        const struct view_test *r = &tests[i];
+        cJSON *t = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(t, "name", r->name);
+        cJSON_AddStringToObject(t, "provider", r->provider);
+        cJSON_AddBoolToObject(t, "required", r->required);
+        cJSON_AddNumberToObject(t, "attempt", r->attempt);
+        cJSON_AddStringToObject(t, "key", r->key);
+        cJSON_AddStringToObject(t, "status", r->status);
+        cJSON_AddStringToObject(t, "url", r->url);
+        cJSON_AddNumberToObject(t, "durationMs", (double)r->duration_ms);
+        cJSON_AddStringToObject(t, "deadline", r->deadline);
+        cJSON_AddStringToObject(t, "detail", r->detail);
+        cJSON_AddItemToArray(arr, t);
+    }
+    return arr;
+}
+
+/* view_to_json - the view as an object. */
+cJSON *view_to_json(const struct view *v)
+{
+    cJSON *o = cJSON_CreateObject(), *arr;
+    int i;
+
+    cJSON_AddStringToObject(o, "environment", v->environment ? v->environment : "");
+    cJSON_AddStringToObject(o, "state", tracker_state_name(v->state));
+    cJSON_AddStringToObject(o, "waitingOn", v->waiting);
+    cJSON_AddStringToObject(o, "policy", v->policy);
+    cJSON_AddStringToObject(o, "target", v->target);
+    cJSON_AddItemToObject(o, "tests", view_tests_json(v->tests, v->ntests));
+    arr = cJSON_AddArrayToObject(o, "hops");
+    for (i = 0; i < v->nhops; i++) {
+        const struct view_hop *h = &v->hops[i];
+        cJSON *j = cJSON_CreateObject(), *a;
+
+        cJSON_AddStringToObject(j, "source", h->source);
+        cJSON_AddStringToObject(j, "target", h->target);
+        cJSON_AddStringToObject(j, "policy", h->policy);
+        cJSON_AddStringToObject(j, "state", h->state);
+        cJSON_AddStringToObject(j, "startedAt", h->started_at);
+        cJSON_AddStringToObject(j, "promotedAt", h->promoted_at);
+        cJSON_AddStringToObject(j, "promotedBy", h->promoted_by);
+        cJSON_AddStringToObject(j, "approvedBy", h->approved_by);
+        cJSON_AddStringToObject(j, "approvedAt", h->approved_at);
+        cJSON_AddStringToObject(j, "syncedAt", h->synced_at);
+        a = cJSON_AddObjectToObject(j, "argocd");
+        cJSON_AddStringToObject(a, "cluster", h->argocd_cluster);
+        cJSON_AddStringToObject(a, "application", h->argocd_app);
+        cJSON_AddStringToObject(j, "lastError", h->last_error);
+        cJSON_AddNumberToObject(j, "retryAttempt", h->retry_attempt);
+        cJSON_AddItemToObject(j, "tests", view_tests_json(h->tests, h->ntests));
+        cJSON_AddItemToArray(arr, j);
+    }
+    return o;
+}
+
+/* view_active - the states promo-watcher keeps sending downstream. */
+int view_active(const struct view *v)
+{
+    return v->state == TS_SYNCED || v->state == TS_TESTING || v->state == TS_AWAITING_APPROVAL ||
+           v->state == TS_PROMOTING || (v->state == TS_FAILED && !v->failure_reported);
+}
+
+/* view_overlay - status.environment and status.state of doc from v. */
+void view_overlay(const struct view *v, cJSON *doc)
+{
+    cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "status");
+
+    if (!cJSON_IsObject(st)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(doc, "status");
+        st = cJSON_AddObjectToObject(doc, "status");
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(st, "environment");
+    cJSON_AddStringToObject(st, "environment", v->environment);
+    cJSON_DeleteItemFromObjectCaseSensitive(st, "state");
+    cJSON_AddStringToObject(st, "state", tracker_state_name(v->state));
+}
+
+/* view_effective - t's environment and state from the view. */
+int view_effective(struct store *s, struct tracker *t)
+{
+    struct view *v = xmalloc(sizeof(*v));
+    char err[256];
+    int rc = view_load(s, t->name, v, err, sizeof(err));
+
+    if (rc == 0 && v->t.generation == t->generation && strcmp(v->t.head_sha, t->head_sha) == 0) {
+        str_copy(t->status_env, v->environment, sizeof(t->status_env));
+        t->state = v->state;
+    }
+    free(v);
+    return rc;
+}

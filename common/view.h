@@ -1,0 +1,134 @@
+/* view.h - the effective state of a tracker, derived from the records of the state dir.
+ *
+ * The tracker document (STATE/trackers/, written by promoctl) says where a PR
+ * is and whether it is deployed; what the pipeline did with it since lives in
+ * the stages' records: policy/ (which policy, or end of chain, or none),
+ * trigger/ (the tests started for this generation and hop), monitor/ (their
+ * results and the aggregate), promoter/ (approval, promotion, its failure),
+ * approvals/ (promoctl approve and retry) and watcher/ (the target of a
+ * promotion seen synced, or its DeployTimeout). view_load() reads them all
+ * and says, for people (promoctl get/list/show) and for the stages:
+ *
+ *   deploying          the tracker says so, or a promotion to the current
+ *                      environment is done and not yet seen synced there
+ *   synced             deployed; no tests started yet for this generation and hop
+ *   testing            a trigger record for this generation and hop exists and
+ *                      the monitor has not decided
+ *   failed             the monitor's aggregate says a required test failed, the
+ *                      promoter says the promotion failed, the watcher says
+ *                      DeployTimeout (or the tracker says so)
+ *   awaiting-approval  all required tests passed, the hop's autoPromote is false
+ *                      (or the promoter's hop phase says so)
+ *   promoting          all required tests passed, autoPromote is true (or the
+ *                      promoter's hop phase is intent)
+ *   done               the policy record says end of chain (or the tracker says so)
+ *
+ * and what it waits on, in plain words: which test, its URL, its deadline;
+ * "no policy for environment E"; approval. Records of another generation or
+ * head SHA are ignored: they describe a superseded commit. */
+#ifndef PROMO_VIEW_H
+#define PROMO_VIEW_H
+
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "common/store.h"
+#include "common/tracker.h"
+
+#define VIEW_MAX_TESTS 64
+#define VIEW_MAX_HOPS 8          /* hops kept for the timeline (a longer chain shows its last 8) */
+#define VIEW_MAX_HOP_TESTS 32    /* tests per hop in the timeline */
+
+/* One test of a hop. */
+struct view_test {
+    char name[128];
+    char provider[32];
+    int required;
+    int attempt;             /* 1, then N after `promoctl retry` */
+    char key[32];            /* the idempotency key of this attempt, "" when unknown */
+    char status[32];         /* starting (intent), error, queued, running, passed, failed,
+                              * cancelled, timed-out, unknown */
+    char url[512];           /* "" when none yet */
+    int64_t duration_ms;     /* 0 when unknown */
+    char deadline[40];       /* ISO time, "" when unknown */
+    char detail[256];        /* the CI's words or the error, "" when none */
+};
+
+/* One hop of the chain, for the timeline (promoctl show). */
+struct view_hop {
+    char source[64];
+    char target[64];         /* "" when no policy is known yet */
+    char policy[128];
+    char state[24];          /* "promoted", or the tracker's state in this hop (testing, ...) */
+    char started_at[40];     /* when its tests started (trigger record), "" when not yet */
+    char promoted_at[40];    /* "" when not promoted */
+    char promoted_by[128];
+    char approved_by[128];   /* "" when no approval was given */
+    char approved_at[40];
+    char synced_at[40];      /* when the target was seen Synced and Healthy (watcher), "" */
+    char argocd_cluster[64]; /* the target's application, from the promoter */
+    char argocd_app[254];
+    char last_error[256];    /* the promoter's lastError, "" when none */
+    int retry_attempt;       /* the attempt `promoctl retry` asked for, 0 when none */
+    struct view_test tests[VIEW_MAX_HOP_TESTS];
+    int ntests;
+};
+
+/* struct view is large (some hundreds of KiB): allocate it on the heap. */
+struct view {
+    struct tracker t;            /* the tracker document, decoded */
+    const char *environment;     /* where it is now: t.status_env, or where the chain took it */
+    enum tracker_state state;    /* the effective state (above) */
+    char policy[128];            /* the policy of the hop, "" when none known */
+    char target[64];             /* the hop's target environment, "" when none known */
+    char waiting[1024];          /* what it waits on, in plain words */
+    struct view_test tests[VIEW_MAX_TESTS];   /* the current hop's tests */
+    int ntests;
+    int failure_reported;        /* failed, and nothing left for the pipeline: the
+                                  * promoter recorded the failure (hop phase failed),
+                                  * or the tracker, or a DeployTimeout, says so */
+    int deploy_promoted;         /* deploying in an environment it was promoted to:
+                                  * promo-watcher reads argocd_cluster/argocd_app */
+    char argocd_cluster[64];     /* with deploy_promoted: the target application */
+    char argocd_app[254];
+    char promoted_at[40];        /* with deploy_promoted: when the promotion was done */
+    struct view_hop hops[VIEW_MAX_HOPS];   /* the timeline, oldest first; the last
+                                            * one is the current environment's */
+    int nhops;
+    char env[64];                /* storage for environment */
+};
+
+/* view_load - read trackers/NAME and the stages' records of it from s and
+ * derive v. Returns 0; -ENOENT when there is no such tracker; -EBADMSG when
+ * the tracker is corrupt (quarantined) or invalid (err says why); another
+ * -errno when it cannot be read. Unreadable stage records count as absent.
+ *
+ * The chain: the tracker document gives the first environment and state;
+ * then, for each promotion of this generation and head SHA recorded by the
+ * promoter (promotions[] or hops[ENV].phase done) from the current
+ * environment, the tracker is deploying in the target, unless the watcher
+ * record says synced there: then it is synced there and the same applies
+ * again. A watcher record with a DeployTimeout condition makes it failed. */
+int view_load(struct store *s, const char *name, struct view *v, char *err, size_t errlen);
+
+/* view_to_json - {environment, state, waitingOn, policy, target, tests: [{name,
+ * provider, required, attempt, key, status, url, durationMs, deadline, detail}],
+ * hops: [{source, target, policy, state, startedAt, promotedAt, promotedBy,
+ * approvedBy, approvedAt, syncedAt, argocd, lastError, retryAttempt, tests}]}. */
+cJSON *view_to_json(const struct view *v);
+
+/* view_active - 1 while the pipeline still has work for it: synced,
+ * testing, awaiting-approval, promoting, and failed while the promoter has
+ * not recorded the failure (so a lost message is sent again by the resync). */
+int view_active(const struct view *v);
+
+/* view_overlay - set doc's status.environment and status.state to the
+ * view's (the tracker snapshot a stage sends or works on); other fields stay. */
+void view_overlay(const struct view *v, cJSON *doc);
+
+/* view_effective - overwrite t->status_env and t->state with the view of
+ * t->name in s, for stages that re-read the tracker. Returns 0, or the
+ * -errno of view_load (t is then unchanged). */
+int view_effective(struct store *s, struct tracker *t);
+
+#endif

@@ -1,0 +1,140 @@
+/* monitor.h - promo-monitor's own state, shared by the files of monitor/.
+ *
+ *   promo_monitor.c   main(), the message handler (re-read tracker and trigger
+ *                     record, update the hop), evaluation, forwarding
+ *   monitor_poll.c    the poll table: status polls through the adapters with
+ *                     adaptive intervals, deadlines, cancellation
+ *   monitor_record.c  STATE/monitor/NAME.json: restore results, persist changes
+ *
+ * What is kept in memory is a cache of the trigger record (the truth for the
+ * runs) and of this stage's own record (the truth for the results): after a
+ * restart the next tracker message rebuilds all of it, and runs are adopted
+ * simply by polling them again. */
+#ifndef PROMO_MONITOR_H
+#define PROMO_MONITOR_H
+
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "adapters/adapter.h"
+#include "common/aggregate.h"
+#include "common/strmap.h"
+#include "common/tracker.h"
+#include "ipc/stage.h"
+
+#define MONITOR_AREA          "monitor"   /* STATE/monitor/: this stage's records */
+#define MONITOR_ETEMP_BASE    1000        /* ms: first delay after an infrastructure error */
+#define MONITOR_ETEMP_CAP     60000       /* ms: longest delay after infrastructure errors */
+#define MONITOR_MAX_TESTS     256         /* tests in one hop */
+
+struct mon_hop;
+
+/* One test of a hop: an entry of the poll table. */
+struct mon_test {
+    struct stage *st;            /* for the adapters' callbacks */
+    struct mon_hop *hop;         /* NULL once orphaned (freed when its requests end) */
+    char *name, *key, *provider, *job, *repository, *ref, *sha, *tracker;
+    cJSON *params;               /* owned, or NULL */
+    struct adapter_test at;      /* points into the strings above */
+    int required;
+    int64_t timeout_ms;          /* the test's own timeout */
+    int64_t start_ms;            /* wall: triggeredAt (else intentAt, else when first seen) */
+    int64_t deadline_ms;         /* wall: min(start + timeout, the hop's policy deadline) */
+    char deadline_why[96];       /* "test timeout 2s" or "policy timeout 1h" */
+    int has_run;                 /* the trigger record gives a run to poll */
+    struct adapter_run run;
+    enum run_status status;      /* as last seen, RUN_UNKNOWN before any answer */
+    int timed_out;               /* promo's deadline passed first */
+    int error;                   /* phase "error" in the trigger record, or no adapter */
+    char detail[512];            /* provider's words, the deadline, the trigger error */
+    char lasterr[256];           /* the last infrastructure error of a poll, "" when none */
+    int cancelled;               /* cancel accepted by the CI (after a timeout) */
+    int64_t finished_ms;         /* wall, 0 while not final */
+    int64_t polled_ms;           /* wall: the last answer */
+    int etemp;                   /* consecutive failed polls */
+    long rate_remaining;         /* the provider's last word on its rate limit, -1 unknown */
+    int nreq;                    /* adapter requests outstanding (status, cancel) */
+    int polling;                 /* a status request is outstanding */
+    int cancel_tries;            /* cancel requests sent */
+    int64_t armed_deadline;      /* the deadline deadline_tmr was armed for */
+    struct stage_tmr *poll_tmr, *deadline_tmr;
+    struct mon_test *orphan_next;   /* in monitor_stage.orphans once orphaned */
+};
+
+/* One hop (a tracker in one source environment, under one policy). */
+struct mon_hop {
+    struct mon_tracker *tr;
+    char *source, *target, *policy;
+    int64_t started_ms;          /* wall: the hop's startedAt */
+    int64_t policy_timeout_ms;
+    struct mon_test **tests;
+    int ntests;
+    cJSON *msg;                  /* the last message for it, tracker from disk, runs from the record */
+    int decided;
+    cJSON *agg;                  /* the frozen decided aggregate (with decidedAt), or NULL */
+    int need_forward;            /* decided and not yet queued since the last message */
+    int persisted;               /* the decided aggregate is on disk (or --dry-run printed it) */
+    struct mon_hop *next;
+};
+
+/* One tracker, at one generation and head SHA. */
+struct mon_tracker {
+    char *name;
+    int64_t generation;
+    char sha[65];
+    cJSON *rec;                  /* this stage's record as last read or written (never NULL) */
+    struct mon_hop *hops;
+};
+
+/* The stage's state. */
+struct monitor_stage {
+    struct adapter_ctx actx;     /* st, http client, config, store: what adapters use */
+    struct strmap *trackers;     /* name -> struct mon_tracker */
+    int nreq;                    /* adapter requests in flight */
+    struct mon_test *orphans;    /* freed tests whose requests are still in flight */
+    int stopping;                /* at exit: free everything, whatever is in flight */
+    uint64_t polls, changes, decided, forwarded, timeouts, stale;
+};
+
+/* promo_monitor.c */
+/* monitor_evaluate - recompute hop's aggregate; persist what changed; when
+ * newly decided, persist (crash points around) and forward. */
+void monitor_evaluate(struct stage *st, struct mon_hop *hop);
+/* monitor_test_free - free t now, or orphan it until its requests end. */
+void monitor_test_free(struct stage *st, struct mon_test *t);
+
+/* monitor_orphan_release - t's last request ended: unlink it from the
+ * orphans and free it (t must be orphaned: t->hop NULL, t->nreq 0). */
+void monitor_orphan_release(struct stage *st, struct mon_test *t);
+
+/* monitor_poll.c */
+/* monitor_poll_schedule - make sure t is polled (in ms) if it should be, and
+ * that its deadline timer is armed; stop both when it should not be. */
+void monitor_poll_schedule(struct stage *st, struct mon_test *t, int64_t ms);
+/* monitor_poll_wanted - 1 when t has a run to poll and its result still matters
+ * or is still to be recorded (a decided hop's optional tests). */
+int monitor_poll_wanted(const struct mon_test *t);
+/* monitor_poll_stop - disarm t's timers. */
+void monitor_poll_stop(struct stage *st, struct mon_test *t);
+
+/* monitor_record.c */
+/* monitor_record_load - this stage's record of name: 0 and *rec, or -errno
+ * (-ENOENT absent; -EBADMSG corrupt, quarantined). Never with --dry-run's
+ * missing store. */
+int monitor_record_load(struct stage *st, const char *name, cJSON **rec);
+/* monitor_record_restore - fill t from the record's entry for it (same key
+ * only). Returns 1 when something was restored. */
+int monitor_record_restore(const cJSON *rec, const char *source, struct mon_test *t);
+/* monitor_record_restore_agg - the decided aggregate of hop source in rec
+ * when every test key matches hop's, else NULL (a copy). */
+cJSON *monitor_record_restore_agg(const cJSON *rec, const struct mon_hop *hop);
+/* monitor_record_hop_json - the hop as recorded (tests, aggregate, waitingOn). */
+cJSON *monitor_record_hop_json(const struct mon_hop *hop, const struct aggregate *a);
+/* monitor_record_save - put hop into its tracker's record and write it when
+ * it changed (not counting lastPolledAt). Returns 1 written, 0 unchanged, -1
+ * on error (logged). With --dry-run nothing is written (returns 0). */
+int monitor_record_save(struct stage *st, struct mon_hop *hop, const struct aggregate *a);
+/* monitor_agg_tests - the hop's tests as agg_test (heap array of ntests). */
+struct agg_test *monitor_agg_tests(const struct mon_hop *hop);
+
+#endif

@@ -1,0 +1,283 @@
+/* monitor_record.c - STATE/monitor/NAME.json, promo-monitor's record (format
+ * in docs/state.md, "The monitor record"): what each test of each hop came
+ * to, its deadline and last error, and the hop's aggregate. Written only
+ * when something other than lastPolledAt changed; read back after a restart
+ * so results, timeouts and decisions already reached are kept. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "monitor/monitor.h"
+
+/* monitor_record_load - read this stage's record of name. */
+int monitor_record_load(struct stage *st, const char *name, cJSON **rec)
+{
+    int rc;
+
+    *rec = NULL;
+    if (!st->store)
+        return -ENOENT;
+    rc = store_read(st->store, MONITOR_AREA, name, rec);
+    if (rc == 0 && !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(*rec, "hops"))) {
+        cJSON_Delete(*rec);
+        *rec = NULL;
+        return -EBADMSG;
+    }
+    return rc;
+}
+
+/* monitor_record_str - the string member key of o, or NULL. */
+static const char *monitor_record_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* monitor_record_tests - the "tests" object of hop source in rec, or NULL. */
+static const cJSON *monitor_record_tests(const cJSON *rec, const char *source, const cJSON **hop)
+{
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), source);
+    const cJSON *tests = cJSON_GetObjectItemCaseSensitive(h, "tests");
+
+    if (hop)
+        *hop = h;
+    return cJSON_IsObject(tests) ? tests : NULL;
+}
+
+/* monitor_record_restore - fill t from its entry (same key only). */
+int monitor_record_restore(const cJSON *rec, const char *source, struct mon_test *t)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(monitor_record_tests(rec, source, NULL), t->name);
+    const char *key = monitor_record_str(e, "key"), *status = monitor_record_str(e, "status");
+    const char *ci = monitor_record_str(e, "ciStatus"), *s;
+    int rs;
+
+    if (!cJSON_IsObject(e) || !key || strcmp(key, t->key) != 0 || !status)
+        return 0;
+    if (strcmp(status, "error") == 0) {
+        t->error = 1;
+    } else {
+        rs = run_status_parse(ci ? ci : status);
+        if (rs < 0)
+            return 0;
+        t->status = (enum run_status)rs;
+    }
+    t->timed_out = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "timedOut"));
+    t->cancelled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "cancelled"));
+    if ((s = monitor_record_str(e, "detail")) != NULL)
+        str_copy(t->detail, s, sizeof(t->detail));
+    if ((s = monitor_record_str(e, "url")) != NULL)
+        str_copy(t->run.url, s, sizeof(t->run.url));
+    if (!t->error && (s = monitor_record_str(e, "error")) != NULL)
+        str_copy(t->lasterr, s, sizeof(t->lasterr));
+    if ((s = monitor_record_str(e, "finishedAt")) != NULL && time_parse_iso(s) > 0)
+        t->finished_ms = time_parse_iso(s);
+    if ((s = monitor_record_str(e, "lastPolledAt")) != NULL && time_parse_iso(s) > 0)
+        t->polled_ms = time_parse_iso(s);
+    return 1;
+}
+
+/* monitor_record_restore_agg - the recorded decided aggregate of hop when
+ * the record is about exactly hop's tests (names and keys). */
+cJSON *monitor_record_restore_agg(const cJSON *rec, const struct mon_hop *hop)
+{
+    const cJSON *h, *tests = monitor_record_tests(rec, hop->source, &h), *agg;
+    struct aggregate a;
+    int i;
+
+    agg = cJSON_GetObjectItemCaseSensitive(h, "aggregate");
+    if (!tests || cJSON_GetArraySize(tests) != hop->ntests)
+        return NULL;
+    if (aggregate_from_json(agg, &a) < 0)
+        return NULL;
+    i = a.decided;
+    aggregate_free(&a);
+    if (!i)
+        return NULL;
+    for (i = 0; i < hop->ntests; i++) {
+        const char *key = monitor_record_str(cJSON_GetObjectItemCaseSensitive(tests, hop->tests[i]->name), "key");
+        if (!key || strcmp(key, hop->tests[i]->key) != 0)
+            return NULL;
+    }
+    return cJSON_Duplicate(agg, 1);
+}
+
+/* monitor_agg_tests - the hop's tests as the aggregate sees them. */
+struct agg_test *monitor_agg_tests(const struct mon_hop *hop)
+{
+    struct agg_test *at = xcalloc((size_t)hop->ntests + 1, sizeof(*at));
+    int i;
+
+    for (i = 0; i < hop->ntests; i++) {
+        const struct mon_test *t = hop->tests[i];
+
+        at[i].name = t->name;
+        at[i].required = t->required;
+        at[i].status = t->status;
+        at[i].timed_out = t->timed_out;
+        at[i].error = t->error;
+        at[i].detail = t->detail;
+        at[i].url = t->run.url;
+    }
+    return at;
+}
+
+/* monitor_record_time - o.key = ISO time of ms, or null when 0. */
+static void monitor_record_time(cJSON *o, const char *key, int64_t ms)
+{
+    char ts[40];
+
+    if (ms > 0)
+        cJSON_AddStringToObject(o, key, time_format_iso(ms, ts, sizeof(ts)));
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+/* monitor_record_test_json - one test's entry. */
+static cJSON *monitor_record_test_json(const struct mon_test *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    const char *status = t->error ? "error" : t->timed_out ? run_status_name(RUN_TIMED_OUT)
+                                                           : run_status_name(t->status);
+
+    cJSON_AddStringToObject(o, "key", t->key);
+    cJSON_AddBoolToObject(o, "required", t->required);
+    cJSON_AddStringToObject(o, "provider", t->provider);
+    cJSON_AddStringToObject(o, "status", status);
+    cJSON_AddStringToObject(o, "ciStatus", run_status_name(t->status));
+    cJSON_AddBoolToObject(o, "timedOut", t->timed_out);
+    cJSON_AddStringToObject(o, "detail", t->detail);
+    cJSON_AddStringToObject(o, "url", t->run.url);
+    if (t->run.id[0])
+        cJSON_AddStringToObject(o, "runId", t->run.id);
+    else
+        cJSON_AddNullToObject(o, "runId");
+    monitor_record_time(o, "deadline", t->deadline_ms);
+    cJSON_AddStringToObject(o, "deadlineReason", t->deadline_why);
+    monitor_record_time(o, "finishedAt", t->finished_ms);
+    if (t->run.duration_ms > 0)
+        cJSON_AddNumberToObject(o, "durationMs", (double)t->run.duration_ms);
+    else
+        cJSON_AddNullToObject(o, "durationMs");
+    monitor_record_time(o, "lastPolledAt", t->polled_ms);
+    if (t->error)
+        cJSON_AddStringToObject(o, "error", t->detail);
+    else if (t->lasterr[0])
+        cJSON_AddStringToObject(o, "error", t->lasterr);
+    else
+        cJSON_AddNullToObject(o, "error");
+    cJSON_AddBoolToObject(o, "cancelled", t->cancelled);
+    return o;
+}
+
+/* monitor_record_waiting - "smoke at URL until D (last error: E)", one line
+ * for each test not final: what the hop waits on. */
+static cJSON *monitor_record_waiting(const struct mon_hop *hop)
+{
+    cJSON *arr = cJSON_CreateArray();
+    struct agg_test *at = monitor_agg_tests(hop);
+    char line[1400], when[40];
+    int i;
+
+    for (i = 0; i < hop->ntests; i++) {
+        const struct mon_test *t = hop->tests[i];
+
+        if (aggregate_outcome(&at[i]) != AGG_RUNNING)
+            continue;
+        time_format_iso(t->deadline_ms, when, sizeof(when));
+        if (t->has_run)
+            snprintf(line, sizeof(line), "%s%s (%s) at %s until %s%s%s%s", t->name,
+                     t->required ? "" : " (optional)", run_status_name(t->status),
+                     t->run.url[0] ? t->run.url : t->run.id, when, t->lasterr[0] ? " (last error: " : "",
+                     t->lasterr, t->lasterr[0] ? ")" : "");
+        else
+            snprintf(line, sizeof(line), "%s%s: not triggered yet, until %s", t->name,
+                     t->required ? "" : " (optional)", when);
+        cJSON_AddItemToArray(arr, cJSON_CreateString(line));
+    }
+    free(at);
+    return arr;
+}
+
+/* monitor_record_hop_json - the hop's entry in the record. */
+cJSON *monitor_record_hop_json(const struct mon_hop *hop, const struct aggregate *a)
+{
+    cJSON *o = cJSON_CreateObject(), *tests = cJSON_CreateObject();
+    int i;
+
+    cJSON_AddStringToObject(o, "source", hop->source);
+    cJSON_AddStringToObject(o, "target", hop->target);
+    cJSON_AddStringToObject(o, "policy", hop->policy);
+    monitor_record_time(o, "startedAt", hop->started_ms);
+    monitor_record_time(o, "policyDeadline", hop->policy_timeout_ms > 0 ?
+                        hop->started_ms + hop->policy_timeout_ms : 0);
+    for (i = 0; i < hop->ntests; i++)
+        cJSON_AddItemToObject(tests, hop->tests[i]->name, monitor_record_test_json(hop->tests[i]));
+    cJSON_AddItemToObject(o, "tests", tests);
+    if (hop->agg)
+        cJSON_AddItemToObject(o, "aggregate", cJSON_Duplicate(hop->agg, 1));
+    else
+        cJSON_AddItemToObject(o, "aggregate", aggregate_to_json(a));
+    if (!hop->decided)
+        cJSON_AddItemToObject(o, "waitingOn", monitor_record_waiting(hop));
+    return o;
+}
+
+/* monitor_record_strip - a copy of hop entry h without any lastPolledAt. */
+static cJSON *monitor_record_strip(const cJSON *h)
+{
+    cJSON *c = cJSON_Duplicate(h, 1), *t;
+
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(c, "tests"))
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "lastPolledAt");
+    return c;
+}
+
+/* monitor_record_save - put hop into the record; write when changed. */
+int monitor_record_save(struct stage *st, struct mon_hop *hop, const struct aggregate *a)
+{
+    struct mon_tracker *tr = hop->tr;
+    cJSON *fresh, *old, *x, *y, *rec, *hops;
+    int same, rc;
+
+    if (st->dry_run || !st->store)
+        return 0;
+    fresh = monitor_record_hop_json(hop, a);
+    old = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tr->rec, "hops"), hop->source);
+    if (old) {
+        x = monitor_record_strip(old);
+        y = monitor_record_strip(fresh);
+        same = cJSON_Compare(x, y, 1);
+        cJSON_Delete(x);
+        cJSON_Delete(y);
+        if (same) {
+            cJSON_Delete(fresh);
+            return 0;
+        }
+    }
+    rec = cJSON_Duplicate(tr->rec, 1);
+    hops = cJSON_GetObjectItemCaseSensitive(rec, "hops");
+    if (!cJSON_IsObject(hops)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "hops");
+        hops = cJSON_AddObjectToObject(rec, "hops");
+    }
+    if (cJSON_GetObjectItemCaseSensitive(hops, hop->source))
+        cJSON_ReplaceItemInObjectCaseSensitive(hops, hop->source, fresh);
+    else
+        cJSON_AddItemToObject(hops, hop->source, fresh);
+    rc = store_write(st->store, MONITOR_AREA, tr->name, rec);
+    if (rc < 0) {
+        log_error("record_write_failed", "tracker=%s error=%s effect=%s", tr->name, log_q(strerror(-rc)),
+                  log_q("retried at the next change or message"));
+        cJSON_Delete(rec);
+        return -1;
+    }
+    log_debug("record", "tracker=%s env=%s", tr->name, hop->source);
+    cJSON_Delete(tr->rec);
+    tr->rec = rec;
+    return 1;
+}

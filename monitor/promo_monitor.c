@@ -1,0 +1,823 @@
+/* promo_monitor.c - promo-monitor: polls the CI runs of each hop's promotion
+ * tests, applies their deadlines, aggregates their results and forwards the
+ * tracker once the outcome is decided.
+ *
+ *   promo-trigger ──tracker + "runs"──▶ promo-monitor ──tracker + "aggregate"──▶ promo-promoter
+ *
+ * For each "tracker" message with "runs" the tracker is re-read from the
+ * state dir (a message for another generation or head SHA is stale and
+ * dropped) and so is the trigger record, the truth for the runs (the
+ * message's "runs" are only a hint, used alone only with --dry-run or
+ * without a state dir). Each test with a run enters the poll table
+ * (monitor_poll.c); each result change is persisted (monitor_record.c). Once
+ * decided (aggregate.h) the aggregate is frozen, persisted and the message
+ * forwarded with "aggregate" added, and again each time the tracker message
+ * comes back (level-triggered; the promoter is idempotent).
+ *
+ * End of input (--once, or --in - reaching EOF) ends the stage only when
+ * every hop it received is decided, persisted and forwarded and no request
+ * is in flight: `promo-monitor --in - --out - < msgs.ndjson` polls until it
+ * can say what happened. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/duration.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/policy.h"
+#include "common/util.h"
+#include "monitor/monitor.h"
+
+static struct monitor_stage promo_monitor_state;
+
+/* promo_monitor_str - the string member key of o, or NULL. */
+static const char *promo_monitor_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* promo_monitor_time - the ISO time member key of o as wall ms, or 0. */
+static int64_t promo_monitor_time(const cJSON *o, const char *key)
+{
+    const char *s = promo_monitor_str(o, key);
+    int64_t ms = s ? time_parse_iso(s) : -1;
+
+    return ms > 0 ? ms : 0;
+}
+
+/* promo_monitor_num - the number member key of o, or dflt. */
+static int64_t promo_monitor_num(const cJSON *o, const char *key, int64_t dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : dflt;
+}
+
+/* monitor_test_free - free t, or orphan it while a request is in flight. */
+void monitor_test_free(struct stage *st, struct mon_test *t)
+{
+    if (!t)
+        return;
+    struct monitor_stage *ms = &promo_monitor_state;
+
+    monitor_poll_stop(st, t);
+    if (t->nreq > 0 && !ms->stopping) {
+        if (t->hop) {             /* the last callback frees it */
+            t->hop = NULL;
+            t->orphan_next = ms->orphans;
+            ms->orphans = t;
+        }
+        return;
+    }
+    t->hop = NULL;
+    free(t->name); free(t->key); free(t->provider); free(t->job);
+    free(t->repository); free(t->ref); free(t->sha); free(t->tracker);
+    cJSON_Delete(t->params);
+    free(t);
+}
+
+/* monitor_orphan_release - unlink orphaned t and free it. */
+void monitor_orphan_release(struct stage *st, struct mon_test *t)
+{
+    struct monitor_stage *ms = &promo_monitor_state;
+    struct mon_test **pp;
+
+    for (pp = &ms->orphans; *pp; pp = &(*pp)->orphan_next) {
+        if (*pp == t) {
+            *pp = t->orphan_next;
+            break;
+        }
+    }
+    monitor_test_free(st, t);
+}
+
+/* promo_monitor_hop_free - free hop and its tests. */
+static void promo_monitor_hop_free(struct stage *st, struct mon_hop *hop)
+{
+    int i;
+
+    for (i = 0; i < hop->ntests; i++)
+        monitor_test_free(st, hop->tests[i]);
+    free(hop->tests);
+    free(hop->source); free(hop->target); free(hop->policy);
+    cJSON_Delete(hop->msg);
+    cJSON_Delete(hop->agg);
+    free(hop);
+}
+
+/* promo_monitor_tracker_reset - drop every hop of tr (a new generation or
+ * head SHA, or a record to re-read). */
+static void promo_monitor_tracker_reset(struct stage *st, struct mon_tracker *tr)
+{
+    while (tr->hops) {
+        struct mon_hop *h = tr->hops;
+        tr->hops = h->next;
+        promo_monitor_hop_free(st, h);
+    }
+}
+
+/* promo_monitor_tracker_free - strmap value destructor (at stop). */
+static void promo_monitor_tracker_free(void *v)
+{
+    struct mon_tracker *tr = v;
+
+    promo_monitor_tracker_reset(promo_monitor_state.actx.st, tr);
+    cJSON_Delete(tr->rec);
+    free(tr->name);
+    free(tr);
+}
+
+/* promo_monitor_tracker - the entry of t, created or reset when its
+ * generation or head SHA changed (then the record is read again). */
+static struct mon_tracker *promo_monitor_tracker(struct stage *st, const struct tracker *t)
+{
+    struct monitor_stage *ms = st->data;
+    struct mon_tracker *tr = strmap_get(ms->trackers, t->name);
+    cJSON *rec = NULL;
+
+    if (tr && tr->generation == t->generation && strcmp(tr->sha, t->head_sha) == 0)
+        return tr;
+    if (!tr) {
+        tr = xcalloc(1, sizeof(*tr));
+        tr->name = xstrdup(t->name);
+        strmap_put(ms->trackers, t->name, tr);
+    } else {
+        log_info("superseded", "tracker=%s old_gen=%lld gen=%lld old_sha=%.12s sha=%.12s", t->name,
+                 (long long)tr->generation, (long long)t->generation, tr->sha, t->head_sha);
+        promo_monitor_tracker_reset(st, tr);
+    }
+    tr->generation = t->generation;
+    str_copy(tr->sha, t->head_sha, sizeof(tr->sha));
+    cJSON_Delete(tr->rec);
+    tr->rec = NULL;
+    if (monitor_record_load(st, t->name, &rec) == 0) {
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
+        const char *sha = promo_monitor_str(rec, "headSHA");
+
+        if (cJSON_IsNumber(g) && (int64_t)g->valuedouble == t->generation && sha &&
+            strcmp(sha, t->head_sha) == 0)
+            tr->rec = rec;
+        else
+            cJSON_Delete(rec);        /* an older generation: started afresh */
+    }
+    if (!tr->rec) {
+        tr->rec = cJSON_CreateObject();
+        cJSON_AddStringToObject(tr->rec, "name", t->name);
+        cJSON_AddNumberToObject(tr->rec, "generation", (double)t->generation);
+        cJSON_AddStringToObject(tr->rec, "headSHA", t->head_sha);
+        cJSON_AddObjectToObject(tr->rec, "hops");
+    }
+    return tr;
+}
+
+/* promo_monitor_read_tracker - the tracker named by msg, re-read from the
+ * store (or, with no store or in --dry-run when the store has none, the
+ * message's snapshot), checked against the message. Returns the document
+ * (caller frees) with t filled, or NULL when the message is dropped (logged). */
+static cJSON *promo_monitor_read_tracker(struct stage *st, const cJSON *msg, struct tracker *t)
+{
+    struct monitor_stage *ms = st->data;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
+    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(msg, "generation");
+    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
+    const char *snapsha = promo_monitor_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "headSHA");
+    cJSON *doc = NULL;
+    char err[256];
+    int rc = -ENOENT;
+
+    if (!cJSON_IsString(name) || !name_valid(name->valuestring) || !cJSON_IsNumber(gen)) {
+        log_warn("bad_message", "reason=%s", log_q("tracker message without a valid name and generation"));
+        st->msgs_bad++;
+        return NULL;
+    }
+    if (st->store) {
+        rc = store_read(st->store, "trackers", name->valuestring, &doc);
+        if (rc < 0 && rc != -ENOENT) {
+            log_warn("tracker_unreadable", "tracker=%s error=%s", name->valuestring, log_q(strerror(-rc)));
+            return NULL;
+        }
+    }
+    if (rc == -ENOENT) {
+        if (st->store && !st->dry_run) {
+            log_info("tracker_gone", "tracker=%s reason=%s", name->valuestring, log_q("not in the state dir"));
+            return NULL;
+        }
+        if (!cJSON_IsObject(snap)) {
+            log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("no tracker snapshot"));
+            st->msgs_bad++;
+            return NULL;
+        }
+        doc = cJSON_Duplicate(snap, 1);
+    }
+    if (tracker_decode(doc, t, err, sizeof(err)) < 0) {
+        log_warn("bad_tracker", "tracker=%s error=%s", name->valuestring, log_q(err));
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    if (strcmp(t->name, name->valuestring) != 0) {
+        log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("name mismatch"));
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    if ((double)t->generation != gen->valuedouble || (snapsha && strcasecmp(snapsha, t->head_sha) != 0)) {
+        log_info("stale", "tracker=%s gen=%lld msg_gen=%.0f sha=%.12s msg_sha=%.12s", t->name,
+                 (long long)t->generation, gen->valuedouble, t->head_sha, snapsha ? snapsha : "-");
+        ms->stale++;
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* promo_monitor_hint_hop - a hop built from the message alone (no trigger
+ * record to read): its "runs" as the tests, the policy's target, name and
+ * timeout. Returns a new object, or NULL when the message has no runs. */
+static cJSON *promo_monitor_hint_hop(const cJSON *msg, const struct tracker *t)
+{
+    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(msg, "runs");
+    const cJSON *pol = cJSON_GetObjectItemCaseSensitive(msg, "policy");
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pol, "spec");
+    const cJSON *tmo = cJSON_GetObjectItemCaseSensitive(spec, "timeout"), *te;
+    int64_t timeout = POLICY_DEFAULT_TIMEOUT, started = 0;
+    char err[128], ts[40];
+    cJSON *hop;
+
+    if (cJSON_IsObject(runs))
+        runs = cJSON_GetObjectItemCaseSensitive(runs, "tests");
+    if (!cJSON_IsArray(runs))
+        return NULL;
+    if (cJSON_IsString(tmo) && duration_parse(tmo->valuestring, &timeout, err, sizeof(err)) < 0)
+        timeout = POLICY_DEFAULT_TIMEOUT;
+    cJSON_ArrayForEach(te, runs) {
+        int64_t at = promo_monitor_time(te, "triggeredAt");
+        if (!at)
+            at = promo_monitor_time(te, "intentAt");
+        if (at && (!started || at < started))
+            started = at;
+    }
+    hop = cJSON_CreateObject();
+    cJSON_AddStringToObject(hop, "source", t->status_env);
+    if (promo_monitor_str(spec, "targetEnvironment"))
+        cJSON_AddStringToObject(hop, "target", promo_monitor_str(spec, "targetEnvironment"));
+    if (promo_monitor_str(cJSON_GetObjectItemCaseSensitive(pol, "metadata"), "name"))
+        cJSON_AddStringToObject(hop, "policy",
+                                promo_monitor_str(cJSON_GetObjectItemCaseSensitive(pol, "metadata"), "name"));
+    cJSON_AddNumberToObject(hop, "policyTimeoutMs", (double)timeout);
+    cJSON_AddStringToObject(hop, "startedAt", time_format_iso(started ? started : wall_ms(), ts, sizeof(ts)));
+    cJSON_AddItemToObject(hop, "tests", cJSON_Duplicate(runs, 1));
+    return hop;
+}
+
+/* promo_monitor_trigger_hop - the hop of t's current environment in the
+ * trigger record (a copy), or from the message with no record to read.
+ * NULL when there is nothing to monitor yet (logged). */
+static cJSON *promo_monitor_trigger_hop(struct stage *st, const cJSON *msg, const struct tracker *t)
+{
+    struct monitor_stage *ms = st->data;
+    cJSON *rec = NULL, *hop = NULL;
+    int rc = st->store ? store_read(st->store, "trigger", t->name, &rec) : -ENOENT;
+
+    if (rc == -ENOENT && (!st->store || st->dry_run))
+        return promo_monitor_hint_hop(msg, t);
+    if (rc < 0) {
+        log_info("no_trigger_record", "tracker=%s error=%s effect=%s", t->name, log_q(strerror(-rc)),
+                 log_q("waiting for promo-trigger"));
+        return NULL;
+    }
+    {
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
+        const char *sha = promo_monitor_str(rec, "headSHA");
+
+        if (!cJSON_IsNumber(g) || (int64_t)g->valuedouble != t->generation || !sha ||
+            strcasecmp(sha, t->head_sha) != 0) {
+            log_info("stale_trigger_record", "tracker=%s gen=%lld record_gen=%.0f effect=%s", t->name,
+                     (long long)t->generation, cJSON_IsNumber(g) ? g->valuedouble : -1.0,
+                     log_q("waiting for promo-trigger"));
+            ms->stale++;
+            cJSON_Delete(rec);
+            return NULL;
+        }
+    }
+    hop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), t->status_env);
+    if (!cJSON_IsObject(hop) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(hop, "tests"))) {
+        log_info("no_trigger_hop", "tracker=%s env=%s effect=%s", t->name, t->status_env,
+                 log_q("waiting for promo-trigger"));
+        cJSON_Delete(rec);
+        return NULL;
+    }
+    hop = cJSON_DetachItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"),
+                                                  t->status_env);
+    cJSON_Delete(rec);
+    if (!promo_monitor_str(hop, "source"))
+        cJSON_AddStringToObject(hop, "source", t->status_env);
+    return hop;
+}
+
+/* promo_monitor_test_deadline - (re)compute t's deadline from its start,
+ * its timeout and the hop's policy deadline. */
+static void promo_monitor_test_deadline(struct mon_test *t)
+{
+    struct mon_hop *hop = t->hop;
+    int64_t pol = hop->started_ms + hop->policy_timeout_ms;
+    int64_t own = t->start_ms + t->timeout_ms;
+    char d[32];
+
+    if (t->timeout_ms > 0 && (own <= pol || hop->policy_timeout_ms <= 0)) {
+        t->deadline_ms = own;
+        snprintf(t->deadline_why, sizeof(t->deadline_why), "test timeout %s",
+                 duration_format(t->timeout_ms, d, sizeof(d)));
+    } else {
+        t->deadline_ms = pol;
+        snprintf(t->deadline_why, sizeof(t->deadline_why), "policy timeout %s",
+                 duration_format(hop->policy_timeout_ms, d, sizeof(d)));
+    }
+}
+
+/* promo_monitor_test_new - a poll table entry for trigger test te of t. */
+static struct mon_test *promo_monitor_test_new(struct stage *st, struct mon_hop *hop,
+                                               const struct tracker *t, const cJSON *te)
+{
+    struct mon_test *mt = xcalloc(1, sizeof(*mt));
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(te, "required");
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(te, "params");
+    const char *provider = promo_monitor_str(te, "provider"), *job = promo_monitor_str(te, "job");
+
+    mt->st = st;
+    mt->hop = hop;
+    mt->name = xstrdup(promo_monitor_str(te, "name"));
+    mt->key = xstrdup(promo_monitor_str(te, "key") ? promo_monitor_str(te, "key") : "");
+    mt->provider = xstrdup(provider ? provider : "");
+    mt->job = xstrdup(job ? job : "");
+    mt->repository = xstrdup(t->repository);
+    mt->ref = xstrdup(t->head_ref[0] ? t->head_ref : t->head_sha);
+    mt->sha = xstrdup(t->head_sha);
+    mt->tracker = xstrdup(t->name);
+    mt->params = cJSON_IsObject(params) ? cJSON_Duplicate(params, 1) : NULL;
+    mt->required = !cJSON_IsFalse(req);
+    mt->timeout_ms = promo_monitor_num(te, "timeoutMs", 0);
+    mt->rate_remaining = -1;
+    mt->at.tracker = mt->tracker;
+    mt->at.name = mt->name;
+    mt->at.provider = mt->provider;
+    mt->at.job = mt->job;
+    mt->at.params = mt->params;
+    mt->at.key = mt->key;
+    mt->at.repository = mt->repository;
+    mt->at.ref = mt->ref;
+    mt->at.sha = mt->sha;
+    mt->at.timeout_ms = mt->timeout_ms;
+    mt->start_ms = promo_monitor_time(te, "triggeredAt");
+    if (!mt->start_ms)
+        mt->start_ms = promo_monitor_time(te, "intentAt");
+    if (!mt->start_ms)
+        mt->start_ms = hop->started_ms;
+    return mt;
+}
+
+/* promo_monitor_test_update - what the trigger record now says of mt:
+ * its error, or its run (taken once). */
+static void promo_monitor_test_update(struct stage *st, struct mon_test *mt, const cJSON *te)
+{
+    const char *phase = promo_monitor_str(te, "phase");
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(te, "run");
+
+    if (phase && strcmp(phase, "error") == 0) {
+        if (!mt->error) {
+            const char *e = promo_monitor_str(te, "error");
+            mt->error = 1;
+            str_copy(mt->detail, e ? e : "could not be triggered", sizeof(mt->detail));
+            mt->finished_ms = wall_ms();
+        }
+        return;
+    }
+    if (!mt->has_run && cJSON_IsObject(run)) {
+        struct adapter_run r;
+        int64_t trig = promo_monitor_time(te, "triggeredAt");
+
+        if (adapter_run_from_json(run, &r) < 0) {
+            log_warn("bad_run", "tracker=%s test=%s reason=%s", mt->tracker, mt->name,
+                     log_q("the trigger record's run does not decode"));
+            return;
+        }
+        if (trig)
+            mt->start_ms = trig;
+        mt->has_run = 1;
+        if (mt->status == RUN_UNKNOWN && !mt->timed_out) {
+            mt->run = r;
+            mt->status = r.status;
+            if (run_status_final(r.status)) {
+                str_copy(mt->detail, r.detail, sizeof(mt->detail));
+                mt->finished_ms = wall_ms();
+            }
+        } else {
+            /* restored from this stage's record: keep its status, take the run */
+            char url[sizeof(mt->run.url)];
+            str_copy(url, mt->run.url, sizeof(url));
+            mt->run = r;
+            if (url[0] && !r.url[0])
+                str_copy(mt->run.url, url, sizeof(mt->run.url));
+            mt->run.status = mt->status;
+        }
+        log_debug("adopt", "tracker=%s test=%s key=%s run=%s status=%s", mt->tracker, mt->name, mt->key,
+                  mt->run.id, run_status_name(mt->status));
+    }
+}
+
+/* promo_monitor_hop_sync - bring hop in line with the trigger hop th. */
+static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, struct mon_hop *hop,
+                                   const struct tracker *t, const cJSON *th)
+{
+    const cJSON *tests = cJSON_GetObjectItemCaseSensitive(th, "tests"), *te;
+    struct mon_test **keep;
+    int nkeep = 0, i, n = cJSON_GetArraySize(tests);
+
+    if (n > MONITOR_MAX_TESTS)
+        n = MONITOR_MAX_TESTS;
+    keep = xcalloc((size_t)n + 1, sizeof(*keep));
+    cJSON_ArrayForEach(te, tests) {
+        const char *name = promo_monitor_str(te, "name"), *key = promo_monitor_str(te, "key");
+        struct mon_test *mt = NULL;
+
+        if (nkeep >= n)
+            break;
+        if (!name || !*name) {
+            log_warn("bad_trigger_test", "tracker=%s reason=%s", t->name, log_q("a test without a name"));
+            continue;
+        }
+        for (i = 0; i < hop->ntests; i++) {
+            if (hop->tests[i] && strcmp(hop->tests[i]->name, name) == 0) {
+                mt = hop->tests[i];
+                hop->tests[i] = NULL;
+                break;
+            }
+        }
+        if (mt && strcmp(mt->key, key ? key : "") != 0) {
+            log_info("new_attempt", "tracker=%s test=%s old_key=%s key=%s", t->name, name, mt->key,
+                     key ? key : "");
+            monitor_test_free(st, mt);
+            mt = NULL;
+        }
+        if (!mt) {
+            mt = promo_monitor_test_new(st, hop, t, te);
+            monitor_record_restore(tr->rec, hop->source, mt);
+        }
+        promo_monitor_test_update(st, mt, te);
+        promo_monitor_test_deadline(mt);
+        keep[nkeep++] = mt;
+    }
+    for (i = 0; i < hop->ntests; i++)
+        monitor_test_free(st, hop->tests[i]);     /* no longer in the policy */
+    free(hop->tests);
+    hop->tests = keep;
+    hop->ntests = nkeep;
+    if (!hop->decided && !hop->agg) {
+        hop->agg = monitor_record_restore_agg(tr->rec, hop);
+        if (hop->agg) {
+            hop->decided = 1;
+            hop->persisted = 1;
+            log_info("restored", "tracker=%s env=%s decided=true", t->name, hop->source);
+        }
+    }
+    for (i = 0; i < hop->ntests; i++)
+        monitor_poll_schedule(st, hop->tests[i], 0);
+}
+
+/* promo_monitor_hop - the hop of tr for trigger hop th, created when absent;
+ * other hops of tr that have nothing left to do are freed (their record
+ * stays on disk). */
+static struct mon_hop *promo_monitor_hop(struct stage *st, struct mon_tracker *tr, const cJSON *th)
+{
+    const char *source = promo_monitor_str(th, "source");
+    struct mon_hop *hop, **pp;
+
+    for (pp = &tr->hops; (hop = *pp) != NULL;) {
+        int i, idle = hop->decided && hop->persisted && !hop->need_forward;
+
+        if (strcmp(hop->source, source) == 0)
+            return hop;
+        for (i = 0; idle && i < hop->ntests; i++)
+            if (monitor_poll_wanted(hop->tests[i]) || hop->tests[i]->nreq)
+                idle = 0;
+        if (idle) {
+            *pp = hop->next;
+            promo_monitor_hop_free(st, hop);
+        } else {
+            pp = &hop->next;
+        }
+    }
+    hop = xcalloc(1, sizeof(*hop));
+    hop->tr = tr;
+    hop->source = xstrdup(source);
+    hop->target = xstrdup(promo_monitor_str(th, "target") ? promo_monitor_str(th, "target") : "");
+    hop->policy = xstrdup(promo_monitor_str(th, "policy") ? promo_monitor_str(th, "policy") : "");
+    hop->started_ms = promo_monitor_time(th, "startedAt");
+    if (!hop->started_ms)
+        hop->started_ms = wall_ms();
+    hop->policy_timeout_ms = promo_monitor_num(th, "policyTimeoutMs", POLICY_DEFAULT_TIMEOUT);
+    hop->next = tr->hops;
+    tr->hops = hop;
+    return hop;
+}
+
+/* promo_monitor_keep_msg - remember msg for forwarding, with the tracker
+ * from disk and the runs from the trigger record. */
+static void promo_monitor_keep_msg(struct mon_hop *hop, const cJSON *msg, const cJSON *doc, const cJSON *th)
+{
+    cJSON *m = cJSON_Duplicate(msg, 1);
+
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "tracker");
+    cJSON_AddItemToObject(m, "tracker", cJSON_Duplicate(doc, 1));
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "runs");
+    cJSON_AddItemToObject(m, "runs", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(th, "tests"), 1));
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "aggregate");
+    cJSON_Delete(hop->msg);
+    hop->msg = m;
+}
+
+/* promo_monitor_results - the hop's tests as the message's "results". */
+static cJSON *promo_monitor_results(const struct mon_hop *hop)
+{
+    struct agg_test *at = monitor_agg_tests(hop);
+    cJSON *arr = cJSON_CreateArray();
+    int i;
+
+    for (i = 0; i < hop->ntests; i++) {
+        cJSON *o = cJSON_CreateObject();
+        enum agg_outcome out = aggregate_outcome(&at[i]);
+
+        cJSON_AddStringToObject(o, "name", hop->tests[i]->name);
+        cJSON_AddBoolToObject(o, "required", hop->tests[i]->required);
+        cJSON_AddStringToObject(o, "outcome", aggregate_outcome_name(out));
+        cJSON_AddStringToObject(o, "key", hop->tests[i]->key);
+        cJSON_AddStringToObject(o, "provider", hop->tests[i]->provider);
+        if (hop->tests[i]->run.id[0])
+            cJSON_AddStringToObject(o, "runId", hop->tests[i]->run.id);
+        cJSON_AddStringToObject(o, "url", hop->tests[i]->run.url);
+        cJSON_AddStringToObject(o, "detail", hop->tests[i]->detail);
+        cJSON_AddItemToArray(arr, o);
+    }
+    free(at);
+    return arr;
+}
+
+/* promo_monitor_forward - queue hop's message with "aggregate"; need_forward
+ * stays set when the output is full (ops->fill tries again). */
+static void promo_monitor_forward(struct stage *st, struct mon_hop *hop)
+{
+    struct monitor_stage *ms = st->data;
+    cJSON *out, *agg;
+    const cJSON *it;
+    int rc;
+
+    if (!hop->msg || !hop->agg || !hop->persisted)
+        return;
+    out = stage_message_new(st, "tracker");
+    cJSON_ArrayForEach(it, hop->msg) {          /* unknown fields travel on */
+        if (strcmp(it->string, "v") && strcmp(it->string, "kind") && strcmp(it->string, "from") &&
+            strcmp(it->string, "sent"))
+            cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
+    }
+    agg = cJSON_Duplicate(hop->agg, 1);
+    cJSON_AddStringToObject(agg, "source", hop->source);
+    cJSON_AddStringToObject(agg, "target", hop->target);
+    cJSON_AddStringToObject(agg, "policy", hop->policy);
+    cJSON_AddNumberToObject(agg, "generation", (double)hop->tr->generation);
+    cJSON_AddStringToObject(agg, "headSHA", hop->tr->sha);
+    cJSON_AddItemToObject(agg, "results", promo_monitor_results(hop));
+    cJSON_AddItemToObject(out, "aggregate", agg);
+    crash_point("monitor.before_forward");
+    rc = stage_emit(st, out);
+    if (rc != 0) {
+        hop->need_forward = 0;
+        if (rc > 0) {
+            ms->forwarded++;
+            log_info("forward", "tracker=%s env=%s gen=%lld allPassed=%s anyFailed=%s", hop->tr->name,
+                     hop->source, (long long)hop->tr->generation,
+                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hop->agg, "allPassed")) ? "true" : "false",
+                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hop->agg, "anyFailed")) ? "true" : "false");
+        }
+    }
+    cJSON_Delete(out);
+}
+
+/* promo_monitor_dry_print - --dry-run: the decision as one JSON line on stdout. */
+static void promo_monitor_dry_print(struct stage *st, const struct mon_hop *hop)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *line;
+
+    cJSON_AddBoolToObject(o, "dryRun", 1);
+    cJSON_AddStringToObject(o, "tracker", hop->tr->name);
+    cJSON_AddNumberToObject(o, "generation", (double)hop->tr->generation);
+    cJSON_AddStringToObject(o, "source", hop->source);
+    cJSON_AddStringToObject(o, "target", hop->target);
+    cJSON_AddItemToObject(o, "aggregate", cJSON_Duplicate(hop->agg, 1));
+    cJSON_AddItemToObject(o, "results", promo_monitor_results(hop));
+    line = cJSON_PrintUnformatted(o);
+    if (line) {
+        printf("%s\n", line);
+        fflush(stdout);
+    }
+    cJSON_free(line);
+    cJSON_Delete(o);
+}
+
+/* monitor_evaluate - aggregate, persist, decide, forward. */
+void monitor_evaluate(struct stage *st, struct mon_hop *hop)
+{
+    struct monitor_stage *ms = st->data;
+    struct agg_test *at = monitor_agg_tests(hop);
+    struct aggregate a;
+    char ts[40];
+    int i;
+
+    aggregate_compute(at, (size_t)hop->ntests, &a);
+    free(at);
+    if (!hop->decided && a.decided) {
+        hop->decided = 1;
+        hop->persisted = 0;
+        cJSON_Delete(hop->agg);
+        hop->agg = aggregate_to_json(&a);
+        cJSON_AddStringToObject(hop->agg, "decidedAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
+        ms->decided++;
+        log_info("decided", "tracker=%s env=%s gen=%lld allPassed=%s anyFailed=%s anyTimeout=%s "
+                 "optionalTestsFailed=%s reasons=%d", hop->tr->name, hop->source,
+                 (long long)hop->tr->generation, a.all_passed ? "true" : "false",
+                 a.any_failed ? "true" : "false", a.any_timeout ? "true" : "false",
+                 a.optional_failed ? "true" : "false", a.nreasons);
+        for (i = 0; i < a.nreasons; i++)
+            log_info("failure_reason", "tracker=%s env=%s reason=%s", hop->tr->name, hop->source,
+                     log_q(a.reasons[i]));
+        for (i = 0; i < hop->ntests; i++)
+            monitor_poll_schedule(st, hop->tests[i], -1);    /* required ones stop */
+    }
+    if (hop->decided && !hop->persisted) {
+        if (st->dry_run) {
+            promo_monitor_dry_print(st, hop);
+            hop->persisted = 1;
+        } else {
+            crash_point("monitor.before_persist");
+            if (monitor_record_save(st, hop, &a) >= 0) {
+                crash_point("monitor.after_persist");
+                hop->persisted = 1;
+            }
+        }
+        if (hop->persisted) {
+            hop->need_forward = 1;
+            promo_monitor_forward(st, hop);
+        }
+    } else {
+        monitor_record_save(st, hop, &a);
+    }
+    aggregate_free(&a);
+}
+
+/* promo_monitor_message - one tracker message with runs. */
+static void promo_monitor_message(struct stage *st, cJSON *msg)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
+    struct mon_tracker *tr;
+    struct mon_hop *hop;
+    struct tracker t;
+    cJSON *doc, *th;
+
+    if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "tracker") != 0)
+        return;                   /* other kinds are not for this stage */
+    if (!cJSON_GetObjectItemCaseSensitive(msg, "runs")) {
+        log_debug("no_runs", "effect=%s", log_q("ignored: nothing triggered yet"));
+        return;
+    }
+    doc = promo_monitor_read_tracker(st, msg, &t);
+    if (!doc)
+        return;
+    th = promo_monitor_trigger_hop(st, msg, &t);
+    if (!th) {
+        cJSON_Delete(doc);
+        return;
+    }
+    tr = promo_monitor_tracker(st, &t);
+    hop = promo_monitor_hop(st, tr, th);
+    promo_monitor_keep_msg(hop, msg, doc, th);
+    promo_monitor_hop_sync(st, tr, hop, &t, th);
+    if (hop->decided && hop->persisted)
+        hop->need_forward = 1;    /* level-triggered: forward again */
+    monitor_evaluate(st, hop);
+    if (hop->need_forward)
+        promo_monitor_forward(st, hop);
+    cJSON_Delete(th);
+    cJSON_Delete(doc);
+}
+
+/* promo_monitor_fill_one - forward one hop waiting for room. */
+static void promo_monitor_fill_one(const char *key, void *val, void *arg)
+{
+    struct stage *st = arg;
+    struct mon_tracker *tr = val;
+    struct mon_hop *hop;
+
+    for (hop = tr->hops; hop; hop = hop->next)
+        if (hop->need_forward && stage_out_room(st) > 0)
+            promo_monitor_forward(st, hop);
+}
+
+/* promo_monitor_fill - there is room: forward what waits. */
+static void promo_monitor_fill(struct stage *st)
+{
+    struct monitor_stage *ms = st->data;
+
+    strmap_each(ms->trackers, promo_monitor_fill_one, st);
+}
+
+/* promo_monitor_busy_one - count hops that still have work. */
+static void promo_monitor_busy_one(const char *key, void *val, void *arg)
+{
+    struct mon_tracker *tr = val;
+    struct mon_hop *hop;
+
+    for (hop = tr->hops; hop; hop = hop->next)
+        if (!hop->decided || !hop->persisted || hop->need_forward)
+            (*(int *)arg)++;
+}
+
+/* promo_monitor_busy - in flight: requests, or received hops not yet
+ * decided, persisted and forwarded (keeps --once and stdin EOF waiting). */
+static int promo_monitor_busy(struct stage *st)
+{
+    struct monitor_stage *ms = st->data;
+    int n = 0;
+
+    if (ms->nreq > 0)
+        return 1;
+    strmap_each(ms->trackers, promo_monitor_busy_one, &n);
+    return n > 0;
+}
+
+/* promo_monitor_start - the adapter context and the poll table. */
+static int promo_monitor_start(struct stage *st)
+{
+    struct monitor_stage *ms = &promo_monitor_state;
+
+    st->data = ms;
+    ms->actx.st = st;
+    ms->actx.http = http_new(st);
+    ms->actx.cfg = &st->cfg;
+    ms->actx.store = st->store;
+    ms->trackers = strmap_new();
+    if (!ms->actx.http) {
+        log_error("http_init_failed", "effect=%s", log_q("cannot poll"));
+        return EXIT_TEMP;
+    }
+    return 0;
+}
+
+/* promo_monitor_stop - cancel requests, free the table. */
+static void promo_monitor_stop(struct stage *st)
+{
+    struct monitor_stage *ms = st->data;
+
+    if (!ms)
+        return;
+    log_info("stop", "polls=%llu changes=%llu decided=%llu forwarded=%llu timeouts=%llu stale=%llu",
+             (unsigned long long)ms->polls, (unsigned long long)ms->changes,
+             (unsigned long long)ms->decided, (unsigned long long)ms->forwarded,
+             (unsigned long long)ms->timeouts, (unsigned long long)ms->stale);
+    if (ms->actx.http)
+        http_free(ms->actx.http);     /* no callback runs after this */
+    ms->actx.http = NULL;
+    ms->nreq = 0;
+    ms->stopping = 1;
+    strmap_free(ms->trackers, promo_monitor_tracker_free);
+    ms->trackers = NULL;
+    while (ms->orphans) {
+        struct mon_test *t = ms->orphans;
+        ms->orphans = t->orphan_next;
+        monitor_test_free(st, t);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct stage_ops ops = {
+        .prog = "promo-monitor",
+        .summary = "poll the CI runs of promotion tests, apply their deadlines, and forward\n"
+                   "each tracker with the aggregate of its tests once the outcome is decided",
+        .in_default = "monitor.sock",
+        .out_default = "promoter.sock",
+        .extra_usage =
+            "\nWith --once, or --in - at the end of its input, promo-monitor exits only once\n"
+            "every hop it received is decided, recorded and forwarded. --dry-run polls but\n"
+            "writes nothing, cancels nothing, and prints each decision as a JSON line.\n",
+        .start = promo_monitor_start,
+        .message = promo_monitor_message,
+        .fill = promo_monitor_fill,
+        .busy = promo_monitor_busy,
+        .stop = promo_monitor_stop,
+    };
+
+    return stage_main(argc, argv, &ops);
+}

@@ -1,0 +1,543 @@
+/* promo_promoter.c - promo-promoter: promotes a pull request to the next
+ * environment once every required test of the hop passed on its head SHA,
+ * reports a required failure, or waits for an approval.
+ *
+ *   promo-monitor ──tracker + "policy" + "aggregate"──▶ promo-promoter
+ *
+ * For each "tracker" message the state dir decides, not the message: the
+ * tracker is re-read (a message of another generation or head SHA is stale
+ * and dropped), then the monitor record's aggregate for this generation and
+ * hop, the trigger record's tests (joined with the monitor's results by key:
+ * never promote what was not tested), the approvals record and this stage's
+ * own record. What the hop still needs is then done by promoter_job.c, one
+ * recorded step at a time, the intent (phase "intent", its key) persisted
+ * before the first side effect. At most one job per tracker is in flight.
+ * --dry-run prints the decision as one JSON line on stdout and touches
+ * nothing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/audit.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/policy.h"
+#include "common/subst.h"
+#include "common/util.h"
+#include "promoter/promoter.h"
+
+static struct promoter_stage promo_promoter_state;
+
+/* promo_promoter_tracker - the tracker from the state dir (without a store
+ * in --dry-run: the message's snapshot), checked against the message.
+ * Returns 0 with t filled, or -1 when the message is dropped (logged). */
+static int promo_promoter_tracker(struct stage *st, const cJSON *msg, struct tracker *t)
+{
+    struct promoter_stage *ps = st->data;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
+    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(msg, "generation");
+    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "headSHA");
+    cJSON *doc = NULL;
+    char err[256];
+    int rc = -ENOENT;
+
+    if (!cJSON_IsString(name) || !name_valid(name->valuestring) || !cJSON_IsNumber(gen)) {
+        log_warn("bad_message", "reason=%s", log_q("tracker message without a valid name and generation"));
+        st->msgs_bad++;
+        return -1;
+    }
+    if (st->store) {
+        rc = store_read(st->store, "trackers", name->valuestring, &doc);
+        if (rc < 0 && rc != -ENOENT) {
+            log_warn("tracker_unreadable", "tracker=%s error=%s", name->valuestring, log_q(strerror(-rc)));
+            return -1;
+        }
+    }
+    if (rc == -ENOENT) {
+        if (st->store || !cJSON_IsObject(snap)) {
+            log_info("tracker_gone", "tracker=%s reason=%s effect=dropped", name->valuestring,
+                     log_q("not in the state dir"));
+            return -1;
+        }
+        doc = cJSON_Duplicate(snap, 1);
+    }
+    rc = tracker_decode(doc, t, err, sizeof(err));
+    cJSON_Delete(doc);
+    if (rc < 0) {
+        log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", name->valuestring, log_q(err));
+        return -1;
+    }
+    if (strcmp(t->name, name->valuestring) != 0) {
+        log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("name mismatch"));
+        return -1;
+    }
+    if ((double)t->generation != gen->valuedouble || !cJSON_IsString(sha) ||
+        strcasecmp(sha->valuestring, t->head_sha) != 0) {
+        ps->stale++;
+        log_info("stale", "tracker=%s gen=%lld msg_gen=%.0f sha=%.12s msg_sha=%.12s effect=dropped",
+                 t->name, (long long)t->generation, gen->valuedouble, t->head_sha,
+                 cJSON_IsString(sha) ? sha->valuestring : "-");
+        return -1;
+    }
+    return 0;
+}
+
+/* promo_promoter_source - the hop's source: the environment the message's
+ * tracker is in (status.environment, else spec.environment), or "". */
+static const char *promo_promoter_source(const cJSON *msg)
+{
+    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
+    const char *env = promoter_str(cJSON_GetObjectItemCaseSensitive(snap, "status"), "environment");
+
+    return env[0] ? env : promoter_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "environment");
+}
+
+/* promo_promoter_read - area/name when it is about t: 0 and *out, else -1
+ * (absent, another generation, unreadable: logged at debug). */
+static int promo_promoter_read(struct stage *st, const char *area, const struct tracker *t, cJSON **out)
+{
+    int rc;
+
+    *out = NULL;
+    if (!st->store)
+        return -1;
+    rc = store_read(st->store, area, t->name, out);
+    if (rc < 0) {
+        log_debug("record_absent", "tracker=%s area=%s error=%s", t->name, area, log_q(strerror(-rc)));
+        return -1;
+    }
+    if (!promoter_record_current(*out, t)) {
+        log_debug("record_old", "tracker=%s area=%s", t->name, area);
+        cJSON_Delete(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* promo_promoter_expand - tmpl with the hop's variables, or NULL with err. */
+static char *promo_promoter_expand(const struct prom_plan *p, const char *tmpl, char *err, size_t errlen)
+{
+    struct subst_ctx c;
+
+    subst_ctx_from_tracker(&c, &p->t, p->source, p->target, p->key);
+    return subst_expand(tmpl, &c, SUBST_RAW, err, errlen);
+}
+
+/* promo_promoter_labels - the policy's labels, expanded (one that cannot be
+ * is left out, with a warning). */
+static cJSON *promo_promoter_labels(const struct prom_plan *p, const cJSON *list, const char *what)
+{
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *l;
+    char err[256], *v;
+
+    cJSON_ArrayForEach(l, list) {
+        if (!cJSON_IsString(l))
+            continue;
+        v = promo_promoter_expand(p, l->valuestring, err, sizeof(err));
+        if (v && v[0])
+            cJSON_AddItemToArray(out, cJSON_CreateString(v));
+        else
+            log_warn("label_skipped", "tracker=%s list=%s label=%s error=%s", p->t.name, what,
+                     log_q(l->valuestring), log_q(v ? "empty" : err));
+        free(v);
+    }
+    return out;
+}
+
+/* promo_promoter_reasons - the aggregate's failureReasons joined by "; ". */
+static char *promo_promoter_reasons(const cJSON *agg)
+{
+    const cJSON *r;
+    char *out = xstrdup(""), *n;
+
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(agg, "failureReasons")) {
+        if (!cJSON_IsString(r))
+            continue;
+        n = xasprintf("%s%s%s", out, out[0] ? "; " : "", r->valuestring);
+        free(out);
+        out = n;
+    }
+    return out;
+}
+
+/* promo_promoter_plan - fill p from the policy and the records. Returns 0,
+ * or -1 with err when the target application cannot be named (a permanent
+ * error of the hop). */
+static int promo_promoter_plan(const struct tracker *t, const struct policy *pol, int attempt,
+                               cJSON *runs, const cJSON *agg, struct prom_plan *p, char *err, size_t errlen)
+{
+    char e2[256];
+
+    memset(p, 0, sizeof(*p));
+    p->t = *t;
+    p->source = xstrdup(pol->source);
+    p->target = xstrdup(pol->target);
+    p->policy = xstrdup(pol->name);
+    p->runs = runs;
+    p->reasons = promo_promoter_reasons(agg);
+    promo_key(t->name, t->head_sha, pol->source, pol->target, "promote", attempt, p->key, sizeof(p->key));
+    p->cluster = xstrdup(pol->argocd_cluster && pol->argocd_cluster[0] ? pol->argocd_cluster : "default");
+    p->add_labels = promo_promoter_labels(p, pol->add_labels, "addLabels");
+    p->remove_labels = promo_promoter_labels(p, pol->remove_labels, "removeLabels");
+    if (pol->commit_status && pol->commit_status[0])
+        p->context = promo_promoter_expand(p, pol->commit_status, e2, sizeof(e2));
+    if (!p->context)
+        p->context = xasprintf("promo/%s", pol->target);
+    if (pol->comment && pol->comment[0]) {
+        p->comment_extra = promo_promoter_expand(p, pol->comment, e2, sizeof(e2));
+        if (!p->comment_extra)
+            log_warn("comment_skipped", "tracker=%s error=%s", t->name, log_q(e2));
+    }
+    if (pol->argocd_application && pol->argocd_application[0]) {
+        p->app = promo_promoter_expand(p, pol->argocd_application, e2, sizeof(e2));
+        if (!p->app) {
+            snprintf(err, errlen, "promotion.argocd.application: %s", e2);
+            return -1;
+        }
+    } else {
+        p->app = xstrdup(t->application);
+    }
+    return 0;
+}
+
+/* promo_promoter_dry - --dry-run: the decision as one JSON line. */
+static void promo_promoter_dry(const struct prom_plan *p, const char *action, const char *why, const cJSON *hop)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *line;
+
+    cJSON_AddBoolToObject(o, "dryRun", 1);
+    cJSON_AddStringToObject(o, "tracker", p->t.name);
+    cJSON_AddNumberToObject(o, "generation", (double)p->t.generation);
+    cJSON_AddStringToObject(o, "headSHA", p->t.head_sha);
+    cJSON_AddStringToObject(o, "hop", p->source);
+    cJSON_AddStringToObject(o, "target", p->target);
+    cJSON_AddStringToObject(o, "key", p->key);
+    cJSON_AddStringToObject(o, "action", action);
+    if (why)
+        cJSON_AddStringToObject(o, "reason", why);
+    if (strcmp(action, "none") != 0) {
+        enum prom_mode m = strcmp(action, "promote") == 0 ? PM_PROMOTE
+                         : strcmp(action, "report-failure") == 0 ? PM_REPORT_FAILURE : PM_AWAIT;
+        cJSON_AddItemToObject(o, "steps", promoter_job_steps(m, hop));
+        if (m == PM_PROMOTE) {
+            cJSON *a = cJSON_AddObjectToObject(o, "argocd");
+            cJSON_AddStringToObject(a, "cluster", p->cluster);
+            cJSON_AddStringToObject(a, "application", p->app ? p->app : "");
+            cJSON_AddStringToObject(a, "revision", p->t.head_sha);
+            cJSON_AddItemToObject(o, "addLabels", cJSON_Duplicate(p->add_labels, 1));
+            cJSON_AddItemToObject(o, "removeLabels", cJSON_Duplicate(p->remove_labels, 1));
+            cJSON_AddStringToObject(o, "promotedBy", p->approved_by ? p->approved_by : PROMOTER_BY);
+        }
+        cJSON_AddStringToObject(o, "commitStatus", p->context);
+    }
+    cJSON_AddItemToObject(o, "testRuns", cJSON_Duplicate(p->runs, 1));
+    line = cJSON_PrintUnformatted(o);
+    if (line) {
+        printf("%s\n", line);
+        fflush(stdout);
+    }
+    cJSON_free(line);
+    cJSON_Delete(o);
+}
+
+/* promo_promoter_go - act on the decision: with phase, a fresh hop entry in
+ * that phase is persisted first (the intent); then the job runs (or, in
+ * --dry-run, the line is printed). plan and rec are consumed. */
+static void promo_promoter_go(struct stage *st, struct prom_plan *p, cJSON *rec, enum prom_mode mode,
+                              const char *phase, const char *action)
+{
+    cJSON *hop;
+    int rc;
+
+    p->mode = mode;
+    if (st->dry_run || !st->store) {
+        promo_promoter_dry(p, action, NULL, phase ? NULL : promoter_hop(rec, p->source));
+        promoter_plan_free(p);
+        cJSON_Delete(rec);
+        return;
+    }
+    if (phase) {
+        hop = promoter_hop_new(rec, p, phase);
+        if (mode == PM_REPORT_FAILURE)
+            cJSON_AddStringToObject(hop, "failure", "tests");
+        rc = store_write(st->store, PROMOTER_AREA, p->t.name, rec);
+        if (rc < 0) {
+            log_error("record_write_failed", "tracker=%s hop=%s phase=%s error=%s effect=%s", p->t.name,
+                      p->source, phase, log_q(strerror(-rc)), log_q("nothing done; the next message retries"));
+            promoter_plan_free(p);
+            cJSON_Delete(rec);
+            return;
+        }
+        log_info("intent", "tracker=%s hop=%s target=%s phase=%s key=%s", p->t.name, p->source, p->target,
+                 phase, p->key);
+        if (mode == PM_PROMOTE)
+            crash_point("promoter.after_intent");
+    }
+    promoter_job_start(st, p, rec);
+}
+
+/* promo_promoter_none - nothing to do: log (or print in --dry-run) why. */
+static void promo_promoter_none(struct stage *st, struct prom_plan *p, cJSON *rec, const char *why)
+{
+    if (st->dry_run)
+        promo_promoter_dry(p, "none", why, NULL);
+    else
+        log_info("nothing_to_do", "tracker=%s hop=%s target=%s reason=%s", p->t.name, p->source, p->target,
+                 log_q(why));
+    promoter_plan_free(p);
+    cJSON_Delete(rec);
+}
+
+/* promo_promoter_left - how many steps of mode hop has not done. */
+static int promo_promoter_left(enum prom_mode mode, const cJSON *hop)
+{
+    cJSON *left = promoter_job_steps(mode, hop);
+    int n = cJSON_GetArraySize(left);
+
+    cJSON_Delete(left);
+    return n;
+}
+
+/* promo_promoter_decide - what the hop needs now, from the records. */
+static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *rec, const cJSON *agg,
+                                  const cJSON *approvals, int auto_promote)
+{
+    cJSON *hop = promoter_hop(rec, p->source), *keys = promoter_test_keys(p->runs);
+    char by[256], ts[40];
+    const char *phase;
+    int approved = promoter_approval(approvals, &p->t, p->source, p->target, by, sizeof(by));
+
+    if (hop && !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(hop, "testKeys"), keys, 1)) {
+        log_info("hop_reset", "tracker=%s hop=%s reason=%s", p->t.name, p->source,
+                 log_q("the tests of the hop changed (a new attempt)"));
+        hop = NULL;
+    }
+    cJSON_Delete(keys);
+    if (!hop) {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "anyFailed")))
+            promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, "failed", "report-failure");
+        else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "allPassed")))
+            promo_promoter_none(st, p, rec, "the aggregate is decided but neither passed nor failed");
+        else if (!auto_promote && !approved)
+            promo_promoter_go(st, p, rec, PM_AWAIT, "awaiting-approval", "await-approval");
+        else {
+            if (approved)
+                p->approved_by = xstrdup(by);
+            promo_promoter_go(st, p, rec, PM_PROMOTE, "intent", "promote");
+        }
+        return;
+    }
+    phase = promoter_str(hop, "phase");
+    if (promoter_str(hop, "approvedBy")[0])
+        p->approved_by = xstrdup(promoter_str(hop, "approvedBy"));
+    if (strcmp(phase, "done") == 0) {
+        promo_promoter_none(st, p, rec, "already promoted");
+    } else if (strcmp(phase, "intent") == 0) {
+        promo_promoter_go(st, p, rec, PM_PROMOTE, NULL, "promote");
+    } else if (strcmp(phase, "awaiting-approval") == 0) {
+        if (approved) {
+            log_info("approved", "tracker=%s hop=%s by=%s", p->t.name, p->source, log_q(by));
+            free(p->approved_by);
+            p->approved_by = xstrdup(by);
+            if (st->dry_run) {
+                promo_promoter_go(st, p, rec, PM_PROMOTE, "intent", "promote");
+                return;
+            }
+            promoter_set(hop, "phase", cJSON_CreateString("intent"));
+            promoter_set(hop, "phaseAt", cJSON_CreateString(time_format_iso(wall_ms(), ts, sizeof(ts))));
+            promoter_set(hop, "approvedBy", cJSON_CreateString(by));
+            if (store_write(st->store, PROMOTER_AREA, p->t.name, rec) < 0) {
+                promo_promoter_none(st, p, rec, "cannot write the promoter record");
+                return;
+            }
+            crash_point("promoter.after_intent");
+            promo_promoter_go(st, p, rec, PM_PROMOTE, NULL, "promote");
+        } else if (promo_promoter_left(PM_AWAIT, hop) > 0) {
+            promo_promoter_go(st, p, rec, PM_AWAIT, NULL, "await-approval");
+        } else {
+            promo_promoter_none(st, p, rec, "awaiting approval (promoctl approve)");
+        }
+    } else if (strcmp(phase, "failed") == 0 && strcmp(promoter_str(hop, "failure"), "tests") == 0) {
+        if (promo_promoter_left(PM_REPORT_FAILURE, hop) > 0)
+            promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, NULL, "report-failure");
+        else
+            promo_promoter_none(st, p, rec, "a required test failed (reported)");
+    } else if (strcmp(phase, "failed") == 0 &&
+               promoter_retry_requested(approvals, &p->t, p->source, promoter_str(hop, "failedAt"))) {
+        log_info("retry", "tracker=%s hop=%s last_error=%s", p->t.name, p->source,
+                 log_q(promoter_str(hop, "lastError")));
+        promo_promoter_go(st, p, rec, PM_PROMOTE, "intent", "promote");
+    } else {
+        char *why = xasprintf("promotion failed: %s (promoctl retry)", promoter_str(hop, "lastError"));
+        promo_promoter_none(st, p, rec, why);
+        free(why);
+    }
+}
+
+/* promo_promoter_message - one tracker message with an aggregate. */
+static void promo_promoter_message(struct stage *st, cJSON *msg)
+{
+    struct promoter_stage *ps = st->data;
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
+    const cJSON *magg = cJSON_GetObjectItemCaseSensitive(msg, "aggregate");
+    const cJSON *pdoc = cJSON_GetObjectItemCaseSensitive(msg, "policy"), *mhop, *agg, *thop;
+    cJSON *mon = NULL, *trig = NULL, *appr = NULL, *rec = NULL, *runs;
+    struct policy_diag d;
+    struct policy pol;
+    struct prom_plan plan;
+    struct tracker t;
+    const char *source;
+    char err[512];
+    int attempt, rc;
+
+    if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "tracker") != 0)
+        return;                       /* other kinds are not for this stage */
+    if (!cJSON_IsObject(magg)) {
+        log_debug("no_aggregate", "effect=%s", log_q("ignored: the monitor has not decided"));
+        return;
+    }
+    if (promo_promoter_tracker(st, msg, &t) < 0)
+        return;
+    if (strmap_get(ps->jobs, t.name)) {
+        log_debug("in_flight", "tracker=%s effect=%s", t.name, log_q("a job runs; the record will say"));
+        return;
+    }
+    memset(&d, 0, sizeof(d));
+    if (!cJSON_IsObject(pdoc) || policy_decode(pdoc, NULL, "message.policy", &pol, &d) < 0) {
+        log_error("policy_invalid", "tracker=%s first=%s effect=dropped", t.name,
+                  log_q(d.n > 0 ? d.msg[0].text : "no \"policy\" in the message"));
+        policy_diag_free(&d);
+        return;
+    }
+    policy_diag_free(&d);
+    source = promo_promoter_source(msg);
+    if (strcmp(source, pol.source) != 0 || strcmp(t.status_env, pol.source) != 0) {
+        log_info("not_this_hop", "tracker=%s env=%s msg_env=%s policy_source=%s effect=dropped", t.name,
+                 t.status_env, source, pol.source);
+        goto out;
+    }
+    if (!st->store) {
+        log_warn("no_state_dir", "tracker=%s effect=%s", t.name, log_q("nothing decided without the state dir"));
+        goto out;
+    }
+    mhop = NULL;
+    if (promo_promoter_read(st, "monitor", &t, &mon) == 0)
+        mhop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(mon, "hops"), pol.source);
+    agg = cJSON_GetObjectItemCaseSensitive(mhop, "aggregate");
+    if (!cJSON_IsObject(agg) || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "decided"))) {
+        log_info("not_decided", "tracker=%s hop=%s effect=%s", t.name, pol.source,
+                 log_q("the monitor record has no decided aggregate for this generation and hop"));
+        goto out;
+    }
+    thop = NULL;
+    if (promo_promoter_read(st, "trigger", &t, &trig) == 0)
+        thop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(trig, "hops"), pol.source);
+    runs = promoter_test_runs(cJSON_IsObject(thop) ? thop : NULL, mhop, &attempt, err, sizeof(err));
+    if (!runs) {
+        log_warn("tests_unmatched", "tracker=%s hop=%s error=%s effect=%s", t.name, pol.source, log_q(err),
+                 log_q("not promoted; the next message looks again"));
+        goto out;
+    }
+    rc = store_read(st->store, PROMOTER_AREA, t.name, &rec);
+    if (rc < 0 && rc != -ENOENT && rc != -EBADMSG) {
+        log_warn("record_read_failed", "tracker=%s error=%s", t.name, log_q(strerror(-rc)));
+        cJSON_Delete(runs);
+        goto out;
+    }
+    rec = promoter_record_for(rec, &t);
+    if (store_read(st->store, "approvals", t.name, &appr) < 0)
+        appr = NULL;
+    if (promo_promoter_plan(&t, &pol, attempt, runs, agg, &plan, err, sizeof(err)) < 0) {
+        cJSON *hop = promoter_hop(rec, plan.source);
+        if (!hop || strcmp(promoter_str(hop, "phase"), "failed") != 0) {
+            log_error("plan_failed", "tracker=%s hop=%s error=%s", t.name, plan.source, log_q(err));
+            if (!st->dry_run) {
+                hop = promoter_hop_new(rec, &plan, "failed");
+                cJSON_AddStringToObject(hop, "failure", "promotion");
+                promoter_set(hop, "lastError", cJSON_CreateString(err));
+                if (store_write(st->store, PROMOTER_AREA, t.name, rec) == 0 &&
+                    audit_has_key(st->store, plan.key, "PromotionFailed") == 0)
+                    audit_append(st->store, t.name, "Warning", "PromotionFailed", err, plan.key);
+            }
+        }
+        promo_promoter_none(st, &plan, rec, err);
+        rec = NULL;
+        goto out;
+    }
+    promo_promoter_decide(st, &plan, rec, agg, appr, pol.auto_promote);
+    rec = NULL;
+out:
+    cJSON_Delete(appr);
+    cJSON_Delete(mon);
+    cJSON_Delete(trig);
+    policy_free(&pol);
+}
+
+/* promo_promoter_busy - a job is in flight. */
+static int promo_promoter_busy(struct stage *st)
+{
+    return promoter_job_busy(st) > 0;
+}
+
+/* promo_promoter_start - the adapter context and the job set. */
+static int promo_promoter_start(struct stage *st)
+{
+    struct promoter_stage *ps = &promo_promoter_state;
+
+    st->data = ps;
+    ps->actx.st = st;
+    ps->actx.cfg = &st->cfg;
+    ps->actx.store = st->store;
+    ps->jobs = strmap_new();
+    ps->actx.http = http_new(st);
+    if (!ps->actx.http) {
+        log_error("http_init_failed", "effect=%s", log_q("cannot promote"));
+        return EXIT_TEMP;
+    }
+    return 0;
+}
+
+/* promo_promoter_stop - cancel requests, free the jobs (the records say
+ * where each stopped). */
+static void promo_promoter_stop(struct stage *st)
+{
+    struct promoter_stage *ps = st->data;
+
+    if (!ps)
+        return;
+    log_info("stop", "promoted=%llu failed=%llu awaiting=%llu stale=%llu in_flight=%d",
+             (unsigned long long)ps->promoted, (unsigned long long)ps->failed,
+             (unsigned long long)ps->awaiting, (unsigned long long)ps->stale, promoter_job_busy(st));
+    if (ps->actx.http)
+        http_free(ps->actx.http);     /* no callback runs after this */
+    ps->actx.http = NULL;
+    promoter_job_free_all(st);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct stage_ops ops = {
+        .prog = "promo-promoter",
+        .summary = "promote each tracker whose required tests all passed: update and sync its\n"
+                   "Argo CD application, label and comment its pull request, record and audit it",
+        .in_default = "promoter.sock",
+        .out_default = NULL,
+        .extra_usage =
+            "\nThe state dir decides, not the message: the tracker, the monitor's aggregate, the\n"
+            "trigger's tests, approvals and the promoter record are read again for every message.\n"
+            "With --in - promo-promoter exits at the end of its input once no job is in flight.\n"
+            "--dry-run writes and sends nothing and prints each decision as a JSON line.\n",
+        .start = promo_promoter_start,
+        .message = promo_promoter_message,
+        .busy = promo_promoter_busy,
+        .stop = promo_promoter_stop,
+    };
+
+    return stage_main(argc, argv, &ops);
+}

@@ -1,0 +1,169 @@
+/* promoter.h - promo-promoter's own state, shared by the files of promoter/.
+ *
+ *   promo_promoter.c   main(), the message handler: re-read the tracker, the
+ *                      monitor, trigger, approvals and promoter records, and
+ *                      decide what the hop needs (promote, report a failure,
+ *                      wait for approval, nothing); --dry-run
+ *   promoter_job.c     one hop's side effects as an asynchronous sequence of
+ *                      idempotent steps, each recorded once done; retries
+ *   promoter_record.c  STATE/promoter/NAME.json and the pure helpers around
+ *                      it (test runs, approvals, PromotionRecord, messages)
+ *
+ * Nothing that matters lives only in memory: the promoter record says which
+ * steps are done, so a restart followed by the next message resumes a hop
+ * after its last recorded step (docs/state.md, "The promoter record"). */
+#ifndef PROMO_PROMOTER_H
+#define PROMO_PROMOTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "adapters/adapter.h"
+#include "common/promokey.h"
+#include "common/strmap.h"
+#include "common/tracker.h"
+#include "ipc/stage.h"
+
+#define PROMOTER_AREA         "promoter"  /* STATE/promoter/: this stage's records */
+#define PROMOTER_MAX_ATTEMPTS 8           /* tries of a hop before it fails */
+#define PROMOTER_BACKOFF_BASE 1000        /* ms: first delay after a temporary error */
+#define PROMOTER_BACKOFF_CAP  60000       /* ms: longest delay */
+#define PROMOTER_BY           "promo-promoter"
+
+/* What a hop needs done. */
+enum prom_mode {
+    PM_PROMOTE = 0,              /* Argo CD, GitHub, record, audit */
+    PM_REPORT_FAILURE,           /* a required test failed: status, comment, audit */
+    PM_AWAIT                     /* autoPromote false, no approval: audit, pending status */
+};
+
+/* Everything decided from the state dir for one hop (all strings owned). */
+struct prom_plan {
+    struct tracker t;
+    enum prom_mode mode;
+    char *source, *target, *policy;
+    char key[PROMO_KEY_SIZE];
+    char *cluster;               /* "default" when the policy names none */
+    char *app;                   /* the target application, variables substituted */
+    char *context;               /* commit status context */
+    cJSON *add_labels;           /* array of strings, substituted */
+    cJSON *remove_labels;        /* array of strings, substituted */
+    char *comment_extra;         /* the policy's comment, substituted, or NULL */
+    char *approved_by;           /* who approved, or NULL (promoted automatically) */
+    cJSON *runs;                 /* the test runs: [{name, provider, required, status,
+                                  * url, durationMs, key}] in policy order */
+    char *reasons;               /* the monitor's failure reasons joined by "; " */
+};
+
+/* One hop being worked on (at most one per tracker). */
+struct prom_job {
+    struct stage *st;
+    struct prom_plan plan;
+    cJSON *rec;                  /* the promoter record, as last written */
+    int step;                    /* enum prom_step (promoter_job.c) */
+    int label_i;                 /* next label to remove */
+    int inflight;                /* an adapter request is outstanding */
+    int done;                    /* finished: free it when nothing is in flight */
+    struct stage_tmr *tmr;       /* the retry timer, or NULL */
+};
+
+/* The stage's state. */
+struct promoter_stage {
+    struct adapter_ctx actx;     /* st, http, config, store: what adapters use */
+    struct strmap *jobs;         /* tracker name -> struct prom_job (in flight) */
+    int stopping;
+    uint64_t promoted, failed, stale, awaiting;
+};
+
+/* ---- promoter_record.c ---- */
+
+/* promoter_str - o[key] when a string, else "". */
+const char *promoter_str(const cJSON *o, const char *key);
+
+/* promoter_record_current - 1 when rec (a record of any stage with name,
+ * generation and headSHA) is about tracker t's generation and head SHA. */
+int promoter_record_current(const cJSON *rec, const struct tracker *t);
+
+/* promoter_record_for - rec (consumed; NULL for none) made current for t: a
+ * record of another generation or SHA keeps only its "promotions" (history)
+ * and gets empty "hops". Returns the record (never NULL). */
+cJSON *promoter_record_for(cJSON *rec, const struct tracker *t);
+
+/* promoter_hop - rec.hops[source], or NULL. */
+cJSON *promoter_hop(const cJSON *rec, const char *source);
+
+/* promoter_hop_new - a fresh hop entry for plan in phase (replacing any
+ * other entry of that source in rec). Returns it. */
+cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, const char *phase);
+
+/* promoter_step_done - 1 when hop.steps[step] is true. */
+int promoter_step_done(const cJSON *hop, const char *step);
+/* promoter_step_set - hop.steps[step] = true. */
+void promoter_step_set(cJSON *hop, const char *step);
+/* promoter_set - hop[key] = value (replacing it; value is consumed). */
+void promoter_set(cJSON *hop, const char *key, cJSON *value);
+
+/* promoter_test_runs - the hop's tests joined from the trigger record's hop
+ * (order, provider, required, key) and the monitor record's hop (status,
+ * url, durationMs). A trigger test without a monitor entry of the same key
+ * is an error: the monitor's verdict is about other runs. trigger_hop may be
+ * NULL (then the monitor's tests alone, in their order). *attempt gets the
+ * highest test attempt (1 when none says). Returns the array, or NULL with
+ * the reason in err. */
+cJSON *promoter_test_runs(const cJSON *trigger_hop, const cJSON *monitor_hop, int *attempt,
+                          char *err, size_t errlen);
+
+/* promoter_test_keys - the keys of runs, as a new array. */
+cJSON *promoter_test_keys(const cJSON *runs);
+
+/* promoter_first_url - the URL of the first required run (failed_only: the
+ * first required run that did not pass) that has one, else NULL. */
+const char *promoter_first_url(const cJSON *runs, int failed_only);
+
+/* promoter_approval - 1 when approvals (STATE/approvals/NAME.json, may be
+ * NULL) approves t's generation and head SHA for the hop from source: hops
+ * [source].approvedBy a non-empty string (and hops[source].target, when
+ * present, equal to target); by gets the approver. Else 0. */
+int promoter_approval(const cJSON *approvals, const struct tracker *t, const char *source,
+                      const char *target, char *by, size_t bylen);
+
+/* promoter_retry_requested - 1 when approvals asks to retry the failed hop
+ * from source: hops[source].retryRequestedAt later than failed_at (ISO). */
+int promoter_retry_requested(const cJSON *approvals, const struct tracker *t, const char *source,
+                             const char *failed_at);
+
+/* promoter_promoted_message - the audit message of a promotion: "promoted
+ * SOURCE -> TARGET at SHORTSHA (policy P, N tests passed[, optional tests
+ * failed: a, b])". Heap string. */
+char *promoter_promoted_message(const char *source, const char *target, const char *sha,
+                                const char *policy, const cJSON *runs);
+
+/* promoter_failed_description - the commit status description of a required
+ * failure: "required tests failed: a, b" (ghpr cuts it to 140). Heap. */
+char *promoter_failed_description(const cJSON *runs);
+
+/* promoter_promotion_json - the PromotionRecord of plan p at now_ms. */
+cJSON *promoter_promotion_json(const struct prom_plan *p, int64_t now_ms);
+
+/* promoter_plan_free - release what p owns (p is zeroed). */
+void promoter_plan_free(struct prom_plan *p);
+
+/* ---- promoter_job.c ---- */
+
+/* promoter_job_start - take over plan (moved into the job) and rec (consumed)
+ * and run the hop's remaining steps. The hop entry for plan->source must be
+ * in rec and on disk. */
+void promoter_job_start(struct stage *st, struct prom_plan *plan, cJSON *rec);
+
+/* promoter_job_busy - jobs in flight. */
+int promoter_job_busy(struct stage *st);
+
+/* promoter_job_free_all - at exit (after http_free: no callback comes). */
+void promoter_job_free_all(struct stage *st);
+
+/* promoter_job_steps - the names of the steps mode still needs according to
+ * hop (NULL: all), as an array (for --dry-run). */
+cJSON *promoter_job_steps(enum prom_mode mode, const cJSON *hop);
+
+#endif

@@ -1,0 +1,361 @@
+/* promoter_record.c - promo-promoter's record, STATE/promoter/NAME.json, and
+ * the pure helpers that read the other stages' records for it: the test runs
+ * that gated a hop, the approval, the PromotionRecord and the audit texts.
+ *
+ * No I/O here (the caller reads and writes), so tests/unit/test_promoter.c
+ * checks every function by table. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+#include "promoter/promoter.h"
+
+/* promoter_str - o[key] when a string, else "". */
+const char *promoter_str(const cJSON *o, const char *key)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+
+    return s ? s : "";
+}
+
+/* promoter_record_current - same generation and head SHA as t. */
+int promoter_record_current(const cJSON *rec, const struct tracker *t)
+{
+    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(rec, "generation");
+
+    return cJSON_IsObject(rec) && cJSON_IsNumber(gen) && (int64_t)gen->valuedouble == t->generation &&
+           strcasecmp(promoter_str(rec, "headSHA"), t->head_sha) == 0;
+}
+
+/* promoter_record_for - rec for t's generation and SHA, history kept. */
+cJSON *promoter_record_for(cJSON *rec, const struct tracker *t)
+{
+    cJSON *fresh, *promotions = NULL;
+
+    if (rec && promoter_record_current(rec, t) &&
+        cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(rec, "hops")))
+        return rec;
+    if (rec && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(rec, "promotions")))
+        promotions = cJSON_DetachItemFromObjectCaseSensitive(rec, "promotions");
+    cJSON_Delete(rec);
+    fresh = cJSON_CreateObject();
+    cJSON_AddStringToObject(fresh, "name", t->name);
+    cJSON_AddNumberToObject(fresh, "generation", (double)t->generation);
+    cJSON_AddStringToObject(fresh, "headSHA", t->head_sha);
+    cJSON_AddObjectToObject(fresh, "hops");
+    cJSON_AddItemToObject(fresh, "promotions", promotions ? promotions : cJSON_CreateArray());
+    return fresh;
+}
+
+/* promoter_hop - rec.hops[source]. */
+cJSON *promoter_hop(const cJSON *rec, const char *source)
+{
+    cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), source);
+
+    return cJSON_IsObject(h) ? h : NULL;
+}
+
+/* promoter_set - hop[key] = value. */
+void promoter_set(cJSON *hop, const char *key, cJSON *value)
+{
+    if (cJSON_GetObjectItemCaseSensitive(hop, key))
+        cJSON_ReplaceItemInObjectCaseSensitive(hop, key, value);
+    else
+        cJSON_AddItemToObject(hop, key, value);
+}
+
+/* promoter_hop_new - a fresh entry for p in phase. */
+cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, const char *phase)
+{
+    cJSON *hops = cJSON_GetObjectItemCaseSensitive(rec, "hops"), *h = cJSON_CreateObject(), *a;
+    char ts[40];
+
+    if (!cJSON_IsObject(hops)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "hops");
+        hops = cJSON_AddObjectToObject(rec, "hops");
+    }
+    cJSON_AddStringToObject(h, "source", p->source);
+    cJSON_AddStringToObject(h, "target", p->target);
+    cJSON_AddStringToObject(h, "policy", p->policy);
+    cJSON_AddStringToObject(h, "key", p->key);
+    a = cJSON_AddObjectToObject(h, "argocd");
+    cJSON_AddStringToObject(a, "cluster", p->cluster ? p->cluster : "default");
+    cJSON_AddStringToObject(a, "application", p->app ? p->app : "");
+    cJSON_AddStringToObject(h, "phase", phase);
+    cJSON_AddStringToObject(h, "phaseAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
+    cJSON_AddBoolToObject(h, "statusPending", 0);
+    cJSON_AddNullToObject(h, "commentId");
+    cJSON_AddNumberToObject(h, "attempts", 0);
+    cJSON_AddNullToObject(h, "lastError");
+    cJSON_AddNullToObject(h, "nextRetryAt");
+    if (p->approved_by)
+        cJSON_AddStringToObject(h, "approvedBy", p->approved_by);
+    else
+        cJSON_AddNullToObject(h, "approvedBy");
+    cJSON_AddItemToObject(h, "testKeys", promoter_test_keys(p->runs));
+    cJSON_AddObjectToObject(h, "steps");
+    cJSON_DeleteItemFromObjectCaseSensitive(hops, p->source);
+    cJSON_AddItemToObject(hops, p->source, h);
+    return h;
+}
+
+/* promoter_step_done - hop.steps[step] is true. */
+int promoter_step_done(const cJSON *hop, const char *step)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(hop, "steps"), step));
+}
+
+/* promoter_step_set - hop.steps[step] = true. */
+void promoter_step_set(cJSON *hop, const char *step)
+{
+    cJSON *steps = cJSON_GetObjectItemCaseSensitive(hop, "steps");
+
+    if (!cJSON_IsObject(steps)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(hop, "steps");
+        steps = cJSON_AddObjectToObject(hop, "steps");
+    }
+    promoter_set(steps, step, cJSON_CreateTrue());
+}
+
+/* promoter_monitor_test - the monitor hop's entry of test name. */
+static const cJSON *promoter_monitor_test(const cJSON *monitor_hop, const char *name)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(monitor_hop, "tests"), name);
+
+    return cJSON_IsObject(o) ? o : NULL;
+}
+
+/* promoter_run_json - one element of "testRuns". */
+static cJSON *promoter_run_json(const char *name, const char *provider, int required, const char *status,
+                                const char *url, const cJSON *duration, const char *key)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddStringToObject(o, "provider", provider);
+    cJSON_AddBoolToObject(o, "required", required);
+    cJSON_AddStringToObject(o, "status", status[0] ? status : "unknown");
+    if (url && url[0])
+        cJSON_AddStringToObject(o, "url", url);
+    else
+        cJSON_AddNullToObject(o, "url");
+    if (cJSON_IsNumber(duration) && duration->valuedouble >= 0)
+        cJSON_AddNumberToObject(o, "durationMs", duration->valuedouble);
+    else
+        cJSON_AddNullToObject(o, "durationMs");
+    cJSON_AddStringToObject(o, "key", key);
+    return o;
+}
+
+/* promoter_test_runs - trigger order joined with monitor results. */
+cJSON *promoter_test_runs(const cJSON *trigger_hop, const cJSON *monitor_hop, int *attempt,
+                          char *err, size_t errlen)
+{
+    const cJSON *tests = cJSON_GetObjectItemCaseSensitive(trigger_hop, "tests"), *te;
+    cJSON *runs = cJSON_CreateArray();
+
+    *attempt = 1;
+    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(monitor_hop, "tests"))) {
+        snprintf(err, errlen, "the monitor record has no tests for this hop");
+        cJSON_Delete(runs);
+        return NULL;
+    }
+    if (!trigger_hop) {
+        cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(monitor_hop, "tests")) {
+            if (!cJSON_IsObject(te) || !te->string)
+                continue;
+            cJSON_AddItemToArray(runs, promoter_run_json(
+                te->string, promoter_str(te, "provider"),
+                !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(te, "required")), promoter_str(te, "status"),
+                promoter_str(te, "url"), cJSON_GetObjectItemCaseSensitive(te, "durationMs"),
+                promoter_str(te, "key")));
+        }
+        return runs;
+    }
+    if (!cJSON_IsArray(tests) || cJSON_GetArraySize(tests) == 0) {
+        snprintf(err, errlen, "the trigger record has no tests for this hop");
+        cJSON_Delete(runs);
+        return NULL;
+    }
+    cJSON_ArrayForEach(te, tests) {
+        const char *name = promoter_str(te, "name"), *key = promoter_str(te, "key"), *url;
+        const cJSON *mt = promoter_monitor_test(monitor_hop, name);
+        const cJSON *att = cJSON_GetObjectItemCaseSensitive(te, "attempt");
+
+        if (!name[0]) {
+            snprintf(err, errlen, "a test of the trigger record has no name");
+            cJSON_Delete(runs);
+            return NULL;
+        }
+        if (!mt || strcmp(promoter_str(mt, "key"), key) != 0) {
+            snprintf(err, errlen, "test %s: the monitor record has no result for key %s", name,
+                     key[0] ? key : "(none)");
+            cJSON_Delete(runs);
+            return NULL;
+        }
+        if (cJSON_IsNumber(att) && att->valuedouble > *attempt && att->valuedouble < 1000)
+            *attempt = (int)att->valuedouble;
+        url = promoter_str(mt, "url");
+        if (!url[0])
+            url = promoter_str(cJSON_GetObjectItemCaseSensitive(te, "run"), "url");
+        cJSON_AddItemToArray(runs, promoter_run_json(
+            name, promoter_str(te, "provider"), !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(te, "required")),
+            promoter_str(mt, "status"), url, cJSON_GetObjectItemCaseSensitive(mt, "durationMs"), key));
+    }
+    return runs;
+}
+
+/* promoter_test_keys - the keys of runs. */
+cJSON *promoter_test_keys(const cJSON *runs)
+{
+    cJSON *a = cJSON_CreateArray();
+    const cJSON *r;
+
+    cJSON_ArrayForEach(r, runs)
+        cJSON_AddItemToArray(a, cJSON_CreateString(promoter_str(r, "key")));
+    return a;
+}
+
+/* promoter_first_url - first required (failed) run's URL. */
+const char *promoter_first_url(const cJSON *runs, int failed_only)
+{
+    const cJSON *r;
+
+    cJSON_ArrayForEach(r, runs) {
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "required")))
+            continue;
+        if (failed_only && strcmp(promoter_str(r, "status"), "passed") == 0)
+            continue;
+        if (promoter_str(r, "url")[0])
+            return promoter_str(r, "url");
+    }
+    return NULL;
+}
+
+/* promoter_approvals_hop - approvals.hops[source] when approvals is about t. */
+static const cJSON *promoter_approvals_hop(const cJSON *approvals, const struct tracker *t, const char *source)
+{
+    const cJSON *h;
+
+    if (!approvals || !promoter_record_current(approvals, t))
+        return NULL;
+    h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(approvals, "hops"), source);
+    return cJSON_IsObject(h) ? h : NULL;
+}
+
+/* promoter_approval - the approval of this hop, generation and SHA. */
+int promoter_approval(const cJSON *approvals, const struct tracker *t, const char *source,
+                      const char *target, char *by, size_t bylen)
+{
+    const cJSON *h = promoter_approvals_hop(approvals, t, source);
+    const char *tg;
+
+    if (!h || !promoter_str(h, "approvedBy")[0])
+        return 0;
+    tg = promoter_str(h, "target");
+    if (tg[0] && strcmp(tg, target) != 0)
+        return 0;
+    str_copy(by, promoter_str(h, "approvedBy"), bylen);
+    return 1;
+}
+
+/* promoter_retry_requested - a retry asked after the failure. */
+int promoter_retry_requested(const cJSON *approvals, const struct tracker *t, const char *source,
+                             const char *failed_at)
+{
+    const cJSON *h = promoter_approvals_hop(approvals, t, source);
+    int64_t asked, failed;
+
+    if (!h)
+        return 0;
+    asked = time_parse_iso(promoter_str(h, "retryRequestedAt"));
+    failed = time_parse_iso(failed_at);
+    return asked > 0 && (failed < 0 || asked > failed);
+}
+
+/* promoter_names - the names of runs matching (required, not passed): "a, b". */
+static char *promoter_names(const cJSON *runs, int required)
+{
+    const cJSON *r;
+    char *out = xstrdup(""), *n;
+
+    cJSON_ArrayForEach(r, runs) {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "required")) != required ||
+            strcmp(promoter_str(r, "status"), "passed") == 0)
+            continue;
+        n = xasprintf("%s%s%s", out, out[0] ? ", " : "", promoter_str(r, "name"));
+        free(out);
+        out = n;
+    }
+    return out;
+}
+
+/* promoter_promoted_message - the Promoted audit message. */
+char *promoter_promoted_message(const char *source, const char *target, const char *sha,
+                                const char *policy, const cJSON *runs)
+{
+    const cJSON *r;
+    char *opt = promoter_names(runs, 0), *msg;
+    int passed = 0;
+
+    cJSON_ArrayForEach(r, runs)
+        if (strcmp(promoter_str(r, "status"), "passed") == 0)
+            passed++;
+    msg = xasprintf("promoted %s -> %s at %.7s (policy %s, %d test%s passed%s%s)", source, target, sha,
+                    policy, passed, passed == 1 ? "" : "s", opt[0] ? ", optional tests failed: " : "", opt);
+    free(opt);
+    return msg;
+}
+
+/* promoter_failed_description - "required tests failed: a, b". */
+char *promoter_failed_description(const cJSON *runs)
+{
+    char *names = promoter_names(runs, 1), *d;
+
+    d = xasprintf("required test%s failed: %s", strchr(names, ',') ? "s" : "",
+                  names[0] ? names : "(unknown)");
+    free(names);
+    return d;
+}
+
+/* promoter_promotion_json - the PromotionRecord. */
+cJSON *promoter_promotion_json(const struct prom_plan *p, int64_t now)
+{
+    cJSON *o = cJSON_CreateObject();
+    char ts[40], *by = NULL;
+
+    cJSON_AddStringToObject(o, "outcome", "Promoted");
+    cJSON_AddStringToObject(o, "sourceEnvironment", p->source);
+    cJSON_AddStringToObject(o, "targetEnvironment", p->target);
+    cJSON_AddStringToObject(o, "headSHA", p->t.head_sha);
+    cJSON_AddNumberToObject(o, "generation", (double)p->t.generation);
+    cJSON_AddStringToObject(o, "promotedAt", time_format_iso(now, ts, sizeof(ts)));
+    if (p->approved_by)
+        by = xasprintf("approved by %s", p->approved_by);
+    cJSON_AddStringToObject(o, "promotedBy", by ? by : PROMOTER_BY);
+    free(by);
+    cJSON_AddStringToObject(o, "policy", p->policy);
+    cJSON_AddStringToObject(o, "key", p->key);
+    cJSON_AddItemToObject(o, "testRuns", cJSON_Duplicate(p->runs, 1));
+    return o;
+}
+
+/* promoter_plan_free - release p. */
+void promoter_plan_free(struct prom_plan *p)
+{
+    free(p->source);
+    free(p->target);
+    free(p->policy);
+    free(p->cluster);
+    free(p->app);
+    free(p->context);
+    cJSON_Delete(p->add_labels);
+    cJSON_Delete(p->remove_labels);
+    free(p->comment_extra);
+    free(p->approved_by);
+    cJSON_Delete(p->runs);
+    free(p->reasons);
+    memset(p, 0, sizeof(*p));
+}

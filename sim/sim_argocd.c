@@ -1,0 +1,468 @@
+/* sim_argocd.c - promo-sim's Argo CD API: get, list and patch applications
+ * (JSON merge patch or JSON patch), sync them to a revision, terminate an
+ * operation; bearer token auth; errors as grpc-gateway writes them
+ * ({"error", "code", "message"} with the gRPC code mapped to an HTTP status).
+ *
+ * Under /argocd. A sync sets the operation Running; after the scenario's
+ * syncDelay (default 200 ms), evaluated at the next request, it ends
+ * Succeeded with Synced+Healthy at the revision (or Degraded, or Failed). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+#include "sim/sim.h"
+
+/* sim_argocd_error - {"error", "code", "message"} with HTTP status. */
+void sim_argocd_error(struct sim_resp *rp, int status, int code, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "error", msg);
+    cJSON_AddNumberToObject(o, "code", code);
+    cJSON_AddStringToObject(o, "message", msg);
+    sim_resp_json(rp, status, o);
+}
+
+/* sim_argocd_str - a string from a scenario entry, or dflt. */
+static const char *sim_argocd_str(const cJSON *conf, const char *key, const char *dflt)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(conf, key));
+    return v ? v : dflt;
+}
+
+/* sim_argocd_op_state - a finished operation state at revision. */
+static cJSON *sim_argocd_op_state(const cJSON *source, const char *rev, const char *phase,
+                                  const char *message, int64_t started, int64_t finished)
+{
+    cJSON *o = cJSON_CreateObject(), *op, *sr;
+    char ts[40];
+
+    op = cJSON_AddObjectToObject(o, "operation");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(op, "sync"), "revision", rev);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(op, "initiatedBy"), "username", "admin");
+    cJSON_AddStringToObject(o, "phase", phase);
+    cJSON_AddStringToObject(o, "message", message);
+    cJSON_AddStringToObject(o, "startedAt", sim_time_gh(started, ts, sizeof ts));
+    if (finished) {
+        cJSON_AddStringToObject(o, "finishedAt", sim_time_gh(finished, ts, sizeof ts));
+        sr = cJSON_AddObjectToObject(o, "syncResult");
+        cJSON_AddStringToObject(sr, "revision", rev);
+        cJSON_AddItemToObject(sr, "source", cJSON_Duplicate(source, 1));
+        cJSON_AddItemToObject(sr, "resources", cJSON_CreateArray());
+    }
+    return o;
+}
+
+/* sim_argocd_app_new - a new application from a scenario entry (conf may be NULL). */
+static struct sim_app *sim_argocd_app_new(struct sim *s, const char *name, const char *ns,
+                                          const char *project, const cJSON *conf)
+{
+    struct sim_app *a = xcalloc(1, sizeof *a), **tail;
+    cJSON *app = cJSON_CreateObject(), *md, *spec, *src, *dst, *st, *sync;
+    char ts[40], sha[41], *seed, *dflt_repo = xasprintf("https://git.example.com/promo/%s.git", name);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(conf, "destination");
+    const char *rev;
+    int64_t now = wall_ms();
+
+    md = cJSON_AddObjectToObject(app, "metadata");
+    cJSON_AddStringToObject(md, "name", name);
+    cJSON_AddStringToObject(md, "namespace", sim_argocd_str(conf, "namespace", ns));
+    seed = xasprintf("uid-%s", name);
+    sim_fake_sha(seed, sha);
+    free(seed);
+    sha[36] = 0;
+    cJSON_AddStringToObject(md, "uid", sha);
+    cJSON_AddStringToObject(md, "resourceVersion", "1");
+    cJSON_AddNumberToObject(md, "generation", 1);
+    cJSON_AddStringToObject(md, "creationTimestamp", sim_time_gh(now, ts, sizeof ts));
+    spec = cJSON_AddObjectToObject(app, "spec");
+    cJSON_AddStringToObject(spec, "project", sim_argocd_str(conf, "project", project));
+    src = cJSON_AddObjectToObject(spec, "source");
+    cJSON_AddStringToObject(src, "repoURL", sim_argocd_str(conf, "repoURL", dflt_repo));
+    cJSON_AddStringToObject(src, "path", sim_argocd_str(conf, "path", "."));
+    cJSON_AddStringToObject(src, "targetRevision", sim_argocd_str(conf, "targetRevision", "HEAD"));
+    dst = cJSON_AddObjectToObject(spec, "destination");
+    cJSON_AddStringToObject(dst, "server", sim_argocd_str(d, "server", "https://kubernetes.default.svc"));
+    cJSON_AddStringToObject(dst, "namespace", sim_argocd_str(d, "namespace", name));
+    cJSON_AddItemToObject(spec, "syncPolicy", cJSON_CreateObject());
+    st = cJSON_AddObjectToObject(app, "status");
+    seed = xasprintf("%s@%s", cJSON_GetStringValue(cJSON_GetObjectItem(src, "repoURL")),
+                     cJSON_GetStringValue(cJSON_GetObjectItem(src, "targetRevision")));
+    sim_fake_sha(seed, sha);
+    free(seed);
+    rev = sim_argocd_str(conf, "revision", sha);
+    sync = cJSON_AddObjectToObject(st, "sync");
+    cJSON_AddStringToObject(sync, "status", sim_argocd_str(conf, "syncStatus", "Synced"));
+    cJSON_AddStringToObject(sync, "revision", rev);
+    {
+        cJSON *cmp = cJSON_AddObjectToObject(sync, "comparedTo");
+        cJSON_AddItemToObject(cmp, "source", cJSON_Duplicate(src, 1));
+        cJSON_AddItemToObject(cmp, "destination", cJSON_Duplicate(dst, 1));
+    }
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(st, "health"), "status",
+                            sim_argocd_str(conf, "health", "Healthy"));
+    cJSON_AddItemToObject(st, "history", cJSON_CreateArray());
+    cJSON_AddStringToObject(st, "reconciledAt", sim_time_gh(now, ts, sizeof ts));
+    cJSON_AddItemToObject(st, "operationState",
+                          sim_argocd_op_state(src, rev, "Succeeded", "successfully synced (all tasks run)",
+                                              now, now));
+    cJSON_AddStringToObject(st, "sourceType", "Directory");
+    cJSON_AddItemToObject(st, "summary", cJSON_CreateObject());
+    a->app = app;
+    a->delay_ms = sim_scenario_ms(cJSON_GetObjectItemCaseSensitive(conf, "syncDelay"),
+                                  sim_scenario_ms(sim_scenario_get(s, "argocd", "syncDelay"), 200));
+    str_copy(a->outcome, sim_argocd_str(conf, "syncOutcome",
+                                        cJSON_GetStringValue(sim_scenario_get(s, "argocd", "syncOutcome"))
+                                        ? cJSON_GetStringValue(sim_scenario_get(s, "argocd", "syncOutcome"))
+                                        : "healthy"), sizeof a->outcome);
+    if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(conf, "flaky")))
+        a->flaky = cJSON_GetObjectItemCaseSensitive(conf, "flaky")->valueint;
+    else if (strstr(name, "flaky"))
+        a->flaky = 2;
+    for (tail = &s->apps; *tail; tail = &(*tail)->next)
+        ;
+    *tail = a;
+    free(dflt_repo);
+    return a;
+}
+
+/* sim_argocd_load - create the applications the scenario declares
+ * (argocd.applications: a mapping name -> settings). */
+void sim_argocd_load(struct sim *s)
+{
+    const cJSON *apps = sim_scenario_get(s, "argocd", "applications"), *e;
+
+    cJSON_ArrayForEach(e, apps)
+        if (e->string)
+            sim_argocd_app_new(s, e->string, "argocd", "default", e);
+}
+
+/* sim_argocd_ns - an application's namespace. */
+static const char *sim_argocd_ns(const struct sim_app *a)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "metadata"), "namespace"));
+}
+
+/* sim_argocd_name - an application's name. */
+static const char *sim_argocd_name(const struct sim_app *a)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "metadata"), "name"));
+}
+
+/* sim_argocd_find - the application name in namespace ns (NULL/"" = any), or NULL. */
+static struct sim_app *sim_argocd_find(struct sim *s, const char *name, const char *ns)
+{
+    struct sim_app *a;
+
+    for (a = s->apps; a; a = a->next)
+        if (strcmp(sim_argocd_name(a), name) == 0 && (!ns || !*ns || strcmp(sim_argocd_ns(a), ns) == 0))
+            return a;
+    return NULL;
+}
+
+/* sim_argocd_finish - end the running operation of a with outcome (healthy,
+ * degraded, failed) at time t. */
+static void sim_argocd_finish(struct sim_app *a, const char *outcome, int64_t t)
+{
+    cJSON *st = cJSON_GetObjectItem(a->app, "status"), *ops = cJSON_GetObjectItem(st, "operationState");
+    cJSON *src = cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "spec"), "source"), *h, *sync;
+    const char *rev = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ops, "operation"), "sync"), "revision"));
+    char *revc = xstrdup(rev ? rev : "");
+    int failed = strcasecmp(outcome, "failed") == 0;
+    char ts[40];
+    int64_t started = a->op_start;
+
+    cJSON_ReplaceItemInObject(st, "operationState",
+                              sim_argocd_op_state(src, revc, failed ? "Failed" : "Succeeded",
+                                                  failed ? "one or more objects failed to apply "
+                                                           "(simulated by promo-sim)"
+                                                         : "successfully synced (all tasks run)",
+                                                  started, t));
+    sync = cJSON_GetObjectItem(st, "sync");
+    cJSON_ReplaceItemInObject(sync, "status", cJSON_CreateString(failed ? "OutOfSync" : "Synced"));
+    if (!failed)
+        cJSON_ReplaceItemInObject(sync, "revision", cJSON_CreateString(revc));
+    cJSON_ReplaceItemInObject(sync, "comparedTo", cJSON_CreateObject());
+    cJSON_AddItemToObject(cJSON_GetObjectItem(sync, "comparedTo"), "source", cJSON_Duplicate(src, 1));
+    cJSON_AddItemToObject(cJSON_GetObjectItem(sync, "comparedTo"), "destination",
+                          cJSON_Duplicate(cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "spec"),
+                                                              "destination"), 1));
+    h = cJSON_GetObjectItem(st, "health");
+    cJSON_ReplaceItemInObject(h, "status", cJSON_CreateString(
+        strcasecmp(outcome, "healthy") == 0 ? "Healthy" : "Degraded"));
+    if (!failed) {
+        cJSON *hist = cJSON_GetObjectItem(st, "history"), *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "revision", revc);
+        cJSON_AddStringToObject(e, "deployedAt", sim_time_gh(t, ts, sizeof ts));
+        cJSON_AddNumberToObject(e, "id", cJSON_GetArraySize(hist));
+        cJSON_AddItemToObject(e, "source", cJSON_Duplicate(src, 1));
+        cJSON_AddItemToArray(hist, e);
+    }
+    cJSON_ReplaceItemInObject(st, "reconciledAt", cJSON_CreateString(sim_time_gh(t, ts, sizeof ts)));
+    cJSON_DeleteItemFromObject(a->app, "operation");
+    a->op_start = 0;
+    free(revc);
+}
+
+/* sim_argocd_advance - finish every operation whose delay has passed. */
+void sim_argocd_advance(struct sim *s, int64_t now)
+{
+    struct sim_app *a;
+
+    for (a = s->apps; a; a = a->next)
+        if (a->op_start && now >= a->op_start + a->delay_ms)
+            sim_argocd_finish(a, a->outcome, a->op_start + a->delay_ms);
+}
+
+/* sim_argocd_complete - /_sim/complete for an application: end its operation
+ * now with result (healthy, degraded, failed), or set its status when none runs. */
+int sim_argocd_complete(struct sim *s, const char *name, const char *result, int64_t now)
+{
+    struct sim_app *a = sim_argocd_find(s, name, NULL);
+
+    if (!a || (strcasecmp(result, "healthy") != 0 && strcasecmp(result, "degraded") != 0
+               && strcasecmp(result, "failed") != 0))
+        return -1;
+    sim_argocd_advance(s, now);
+    if (!a->op_start) {
+        cJSON *st = cJSON_GetObjectItem(a->app, "status");
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(st, "health"), "status", cJSON_CreateString(
+            strcasecmp(result, "healthy") == 0 ? "Healthy" : "Degraded"));
+        if (strcasecmp(result, "failed") == 0)
+            cJSON_ReplaceItemInObject(cJSON_GetObjectItem(st, "sync"), "status",
+                                      cJSON_CreateString("OutOfSync"));
+        return 0;
+    }
+    sim_argocd_finish(a, result, now);
+    return 0;
+}
+
+/* sim_argocd_auth - 1 if a good bearer token (or argocd.token cookie) came; else 401 written. */
+static int sim_argocd_auth(struct sim *s, struct sim_req *rq, struct sim_resp *rp)
+{
+    const char *h = sim_req_header(rq, "Authorization"), *c = sim_req_header(rq, "Cookie");
+    char tok[512] = "";
+
+    if (h && strncasecmp(h, "Bearer ", 7) == 0)
+        str_copy(tok, h + 7, sizeof tok);
+    else if (c && strstr(c, "argocd.token=")) {
+        const char *p = strstr(c, "argocd.token=") + strlen("argocd.token=");
+        size_t n = strcspn(p, "; ");
+        if (n < sizeof tok) {
+            memcpy(tok, p, n);
+            tok[n] = 0;
+        }
+    }
+    if (!h && !c) {
+        sim_argocd_error(rp, 401, 16, "no session information");
+        return 0;
+    }
+    if (tok[0] && (!s->argocd_token || sim_secret_eq(tok, s->argocd_token))) {
+        rq->auth = 1;
+        return 1;
+    }
+    rq->auth = 0;
+    sim_argocd_error(rp, 401, 16, tok[0] ? "invalid session: token signature is invalid"
+                                         : "no session information");
+    return 0;
+}
+
+/* sim_argocd_bump - a change to an application: next resourceVersion. */
+static void sim_argocd_bump(struct sim_app *a, int spec_changed)
+{
+    cJSON *md = cJSON_GetObjectItem(a->app, "metadata");
+    const char *rv = cJSON_GetStringValue(cJSON_GetObjectItem(md, "resourceVersion"));
+    char buf[32];
+
+    snprintf(buf, sizeof buf, "%ld", (rv ? atol(rv) : 0) + 1);
+    cJSON_ReplaceItemInObject(md, "resourceVersion", cJSON_CreateString(buf));
+    if (spec_changed) {
+        cJSON *g = cJSON_GetObjectItem(md, "generation");
+        cJSON_ReplaceItemInObject(md, "generation", cJSON_CreateNumber(cJSON_GetNumberValue(g) + 1));
+    }
+}
+
+/* sim_argocd_patch - PATCH /api/v1/applications/{name}. */
+static void sim_argocd_patch(struct sim_req *rq, struct sim_resp *rp, struct sim_app *a)
+{
+    const char *patch = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->json, "patch"));
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->json, "patchType"));
+    cJSON *p, *work = cJSON_Duplicate(a->app, 1), *old_spec;
+    cJSON *md = cJSON_GetObjectItem(a->app, "metadata");
+    char err[256];
+    int changed;
+
+    if (!patch) {
+        sim_argocd_error(rp, 400, 3, "patch is required");
+        cJSON_Delete(work);
+        return;
+    }
+    p = cJSON_Parse(patch);
+    if (!p) {
+        sim_argocd_error(rp, 400, 3, "invalid character in patch: not valid JSON");
+        cJSON_Delete(work);
+        return;
+    }
+    if (type && strcmp(type, "merge") == 0) {
+        work = sim_merge_patch(work, p);
+    } else if (!type || !*type || strcmp(type, "json") == 0) {
+        if (sim_json_patch(&work, p, err, sizeof err) != 0) {
+            sim_argocd_error(rp, 400, 3, err);
+            cJSON_Delete(work);
+            cJSON_Delete(p);
+            return;
+        }
+    } else {
+        snprintf(err, sizeof err, "Patch type '%s' is not supported", type);
+        sim_argocd_error(rp, 400, 3, err);
+        cJSON_Delete(work);
+        cJSON_Delete(p);
+        return;
+    }
+    cJSON_Delete(p);
+    if (!cJSON_IsObject(work) || !cJSON_IsObject(cJSON_GetObjectItem(work, "spec"))) {
+        sim_argocd_error(rp, 400, 3, "application spec is invalid after the patch");
+        cJSON_Delete(work);
+        return;
+    }
+    /* the name and namespace cannot change; the rest of metadata is the server's */
+    cJSON_ReplaceItemInObject(work, "metadata", cJSON_Duplicate(md, 1));
+    old_spec = cJSON_GetObjectItem(a->app, "spec");
+    changed = !cJSON_Compare(old_spec, cJSON_GetObjectItem(work, "spec"), 1);
+    cJSON_Delete(a->app);
+    a->app = work;
+    if (changed)
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "status"), "sync"),
+                                  "status", cJSON_CreateString("OutOfSync"));
+    sim_argocd_bump(a, changed);
+    sim_resp_json(rp, 200, cJSON_Duplicate(a->app, 1));
+}
+
+/* sim_argocd_sync - POST /api/v1/applications/{name}/sync. */
+static void sim_argocd_sync(struct sim_req *rq, struct sim_resp *rp, struct sim_app *a)
+{
+    const char *rev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->json, "revision"));
+    cJSON *spec = cJSON_GetObjectItem(a->app, "spec"), *src = cJSON_GetObjectItem(spec, "source");
+    cJSON *op, *st = cJSON_GetObjectItem(a->app, "status");
+
+    if (a->op_start) {
+        sim_argocd_error(rp, 400, 9, "another operation is already in progress");
+        return;
+    }
+    if (!rev || !*rev)
+        rev = cJSON_GetStringValue(cJSON_GetObjectItem(src, "targetRevision"));
+    if (!rev)
+        rev = "HEAD";
+    op = cJSON_CreateObject();
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(op, "sync"), "revision", rev);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(op, "initiatedBy"), "username", "admin");
+    cJSON_AddItemToObject(op, "retry", cJSON_CreateObject());
+    cJSON_DeleteItemFromObject(a->app, "operation");
+    cJSON_AddItemToObject(a->app, "operation", op);
+    cJSON_ReplaceItemInObject(st, "operationState",
+                              sim_argocd_op_state(src, rev, "Running", "", rq->now, 0));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(st, "health"), "status", cJSON_CreateString("Progressing"));
+    a->op_start = rq->now;
+    sim_argocd_bump(a, 0);
+    sim_resp_json(rp, 200, cJSON_Duplicate(a->app, 1));
+}
+
+/* sim_argocd_arg - a request parameter from the query, else from the JSON body. */
+static const char *sim_argocd_arg(const struct sim_req *rq, const char *name)
+{
+    const char *v = sim_req_arg(rq, name);
+
+    if (!v)
+        v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->json, name));
+    return v;
+}
+
+/* sim_argocd_handle - everything under /argocd. */
+void sim_argocd_handle(struct sim *s, struct sim_req *rq, struct sim_resp *rp)
+{
+    const char *m = rq->method, *name, *ns, *project;
+    int get = strcmp(m, "GET") == 0;
+    struct sim_app *a;
+    char msg[512];
+
+    if (!sim_argocd_auth(s, rq, rp))
+        return;
+    sim_argocd_advance(s, rq->now);
+    if (rq->nseg < 3 || strcmp(rq->seg[0], "api") != 0 || strcmp(rq->seg[1], "v1") != 0
+        || strcmp(rq->seg[2], "applications") != 0) {
+        sim_argocd_error(rp, 404, 5, "Not Found");
+        return;
+    }
+    if (rq->json_bad || (rq->json && !cJSON_IsObject(rq->json))) {
+        sim_argocd_error(rp, 400, 3, "unexpected token in the request body: not a JSON object");
+        return;
+    }
+    if (rq->nseg == 3) {
+        cJSON *o, *items;
+        const char *proj = sim_req_arg(rq, "projects"), *nm = sim_req_arg(rq, "name");
+        if (!get) {
+            sim_argocd_error(rp, 404, 5, "Not Found");
+            return;
+        }
+        o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "metadata", cJSON_CreateObject());
+        items = cJSON_AddArrayToObject(o, "items");
+        for (a = s->apps; a; a = a->next) {
+            const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "spec"),
+                                                                     "project"));
+            if (proj && *proj && strcmp(proj, p) != 0)
+                continue;
+            if (nm && *nm && strcmp(nm, sim_argocd_name(a)) != 0)
+                continue;
+            cJSON_AddItemToArray(items, cJSON_Duplicate(a->app, 1));
+        }
+        sim_resp_json(rp, 200, o);
+        return;
+    }
+    name = rq->seg[3];
+    ns = sim_argocd_arg(rq, "appNamespace");
+    project = sim_argocd_arg(rq, "project");
+    a = sim_argocd_find(s, name, ns);
+    if (a && project && *project
+        && strcmp(project, cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "spec"),
+                                                                     "project"))) != 0)
+        a = NULL;  /* not in the project asked for: as if absent */
+    if (!a && !sim_argocd_find(s, name, ns) && cJSON_IsFalse(sim_scenario_get(s, "argocd", "autoCreate")) == 0
+        && name_valid(name))
+        a = sim_argocd_app_new(s, name, ns && *ns ? ns : "argocd", project && *project ? project : "default",
+                               NULL);
+    if (!a) {
+        if (project && *project) {
+            snprintf(msg, sizeof msg, "applications.argoproj.io \"%s\" not found", name);
+            sim_argocd_error(rp, 404, 5, msg);
+        } else {
+            sim_argocd_error(rp, 403, 7, "permission denied");
+        }
+        return;
+    }
+    if (a->flaky > 0) {
+        a->flaky--;
+        sim_argocd_error(rp, 503, 14, "connection error: desc = \"transport: error while dialing\"");
+        return;
+    }
+    if (rq->nseg == 4 && get) {
+        sim_resp_json(rp, 200, cJSON_Duplicate(a->app, 1));
+    } else if (rq->nseg == 4 && strcmp(m, "PATCH") == 0) {
+        sim_argocd_patch(rq, rp, a);
+    } else if (rq->nseg == 5 && strcmp(m, "POST") == 0 && strcmp(rq->seg[4], "sync") == 0) {
+        sim_argocd_sync(rq, rp, a);
+    } else if (rq->nseg == 5 && strcmp(m, "DELETE") == 0 && strcmp(rq->seg[4], "operation") == 0) {
+        if (!a->op_start) {
+            sim_argocd_error(rp, 400, 9, "Unable to terminate operation. No operation is in progress");
+            return;
+        }
+        sim_argocd_finish(a, "failed", rq->now);
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "status"), "operationState"),
+                                  "message", cJSON_CreateString("Operation terminated"));
+        sim_resp_json(rp, 200, cJSON_CreateObject());
+    } else {
+        sim_argocd_error(rp, 404, 5, "Not Found");
+    }
+}

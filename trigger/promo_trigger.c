@@ -1,0 +1,382 @@
+/* promo_trigger.c - promo-trigger: starts the promotion tests of each tracker in its CI
+ * systems, exactly once per (head SHA, hop), and tells the monitor where they run.
+ *
+ *   promo-policy ──tracker + "policy"──▶ promo-trigger ──tracker + "policy" + "runs"──▶ promo-monitor
+ *
+ * For each "tracker" message: the tracker is re-read from the state dir (a
+ * message whose generation or head SHA differs is stale and dropped; one not
+ * synced or testing in the policy's source environment is not pending), the
+ * attached policy decoded, and the trigger record (trigger_record.c) brought
+ * up to date: superseded when it belongs to an older generation or SHA, each
+ * new test planned (key, substituted parameters) and persisted as an intent
+ * before any CI is asked. Then every intent without an operation in flight
+ * is triggered, or adopted by key when it was found on disk (trigger_ops.c).
+ * When every test of the hop has a run or an error, the message goes on with
+ * "runs" (docs/protocol.md) - every time it arrives: level-triggered.
+ * --dry-run prints, for each test that would be triggered, one JSON line on
+ * stdout and does nothing else. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "trigger/trigger.h"
+
+static struct trigger_stage promo_trigger_state;
+
+/* promo_trigger_tracker - the tracker from the state dir (in --dry-run or
+ * without a store, the message's snapshot when the store has none), checked
+ * against the message. Returns the document (caller frees) with t filled, or
+ * NULL when the message is dropped (logged). */
+static cJSON *promo_trigger_tracker(struct stage *st, const cJSON *msg, struct tracker *t)
+{
+    struct trigger_stage *ts = st->data;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
+    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(msg, "generation");
+    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "headSHA");
+    cJSON *doc = NULL;
+    char err[256];
+    int rc = -ENOENT;
+
+    if (!cJSON_IsString(name) || !name_valid(name->valuestring) || !cJSON_IsNumber(gen)) {
+        log_warn("bad_message", "reason=%s", log_q("tracker message without a valid name and generation"));
+        st->msgs_bad++;
+        return NULL;
+    }
+    if (st->store) {
+        rc = store_read(st->store, "trackers", name->valuestring, &doc);
+        if (rc < 0 && rc != -ENOENT) {
+            log_warn("tracker_unreadable", "tracker=%s error=%s", name->valuestring, log_q(strerror(-rc)));
+            return NULL;
+        }
+    }
+    if (rc == -ENOENT) {
+        if (st->store && !st->dry_run) {
+            log_info("tracker_gone", "tracker=%s reason=%s", name->valuestring, log_q("not in the state dir"));
+            return NULL;
+        }
+        if (!cJSON_IsObject(snap)) {
+            log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("no tracker snapshot"));
+            st->msgs_bad++;
+            return NULL;
+        }
+        doc = cJSON_Duplicate(snap, 1);
+    }
+    if (tracker_decode(doc, t, err, sizeof(err)) < 0) {
+        log_warn("bad_tracker", "tracker=%s error=%s", name->valuestring, log_q(err));
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    if (strcmp(t->name, name->valuestring) != 0) {
+        log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("name mismatch"));
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    if ((double)t->generation != gen->valuedouble ||
+        (cJSON_IsString(sha) && strcasecmp(sha->valuestring, t->head_sha) != 0)) {
+        ts->stale++;
+        log_info("stale", "tracker=%s gen=%lld msg_gen=%.0f sha=%.12s msg_sha=%.12s effect=dropped",
+                 t->name, (long long)t->generation, gen->valuedouble, t->head_sha,
+                 cJSON_IsString(sha) ? sha->valuestring : "-");
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* promo_trigger_policy - decode the attached policy into p. Returns 0, or -1
+ * (logged) when there is none or it is invalid. */
+static int promo_trigger_policy(const cJSON *msg, const struct tracker *t, struct policy *p)
+{
+    const cJSON *doc = cJSON_GetObjectItemCaseSensitive(msg, "policy");
+    struct policy_diag d;
+    int rc;
+
+    memset(&d, 0, sizeof(d));
+    if (!cJSON_IsObject(doc)) {
+        log_warn("no_policy", "tracker=%s reason=%s effect=dropped", t->name,
+                 log_q("tracker message without \"policy\" (promo-policy attaches it)"));
+        return -1;
+    }
+    rc = policy_decode(doc, NULL, "message.policy", p, &d);
+    if (rc < 0)
+        log_error("policy_invalid", "tracker=%s errors=%d first=%s effect=dropped", t->name, d.nerrors,
+                  log_q(d.n > 0 ? d.msg[0].text : "unknown"));
+    policy_diag_free(&d);
+    return rc;
+}
+
+/* promo_trigger_dry_run - one line per test that would be triggered: those
+ * of the hop without a run in the current record (every test when none). */
+static void promo_trigger_dry_run(struct stage *st, const struct tracker *t, const struct policy *p)
+{
+    cJSON *rec = NULL, *hop = NULL;
+    int i;
+
+    if (trigger_record_load(st, t->name, &rec) == 0 && trigger_record_current(rec, t))
+        hop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), p->source);
+    for (i = 0; i < p->ntests; i++) {
+        const cJSON *have = trigger_record_test(hop, p->tests[i].name);
+        cJSON *e, *line;
+        char *s;
+
+        if (have && strcmp(trigger_record_str(have, "phase"), "intent") != 0)
+            continue;
+        e = trigger_record_plan_test(t, p, &p->tests[i]);
+        line = cJSON_CreateObject();
+        cJSON_AddBoolToObject(line, "dryRun", 1);
+        cJSON_AddStringToObject(line, "tracker", t->name);
+        cJSON_AddStringToObject(line, "hop", p->source);
+        cJSON_AddStringToObject(line, "target", p->target);
+        cJSON_AddStringToObject(line, "test", p->tests[i].name);
+        cJSON_AddStringToObject(line, "provider", trigger_record_str(e, "provider"));
+        cJSON_AddStringToObject(line, "job", trigger_record_str(e, "job"));
+        cJSON_AddStringToObject(line, "key", trigger_record_str(e, "key"));
+        cJSON_AddItemToObject(line, "params", cJSON_DetachItemFromObjectCaseSensitive(e, "params"));
+        cJSON_AddStringToObject(line, "action", have ? "adopt" : "trigger");
+        if (strcmp(trigger_record_str(e, "phase"), "error") == 0)
+            cJSON_AddStringToObject(line, "error", trigger_record_str(e, "error"));
+        s = cJSON_PrintUnformatted(line);
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        cJSON_Delete(line);
+        cJSON_Delete(e);
+    }
+    fflush(stdout);
+    cJSON_Delete(rec);
+}
+
+/* promo_trigger_forward - the message, with the tracker from disk and the
+ * hop's tests as "runs", to the monitor. */
+static void promo_trigger_forward(struct stage *st, const cJSON *msg, const cJSON *doc,
+                                  const struct tracker *t, const cJSON *hop)
+{
+    struct trigger_stage *ts = st->data;
+    cJSON *out = stage_message_new(st, "tracker");
+    const cJSON *it;
+    int rc;
+
+    cJSON_ArrayForEach(it, msg) {          /* unknown fields travel on */
+        if (strcmp(it->string, "v") && strcmp(it->string, "kind") && strcmp(it->string, "from") &&
+            strcmp(it->string, "sent") && strcmp(it->string, "generation") &&
+            strcmp(it->string, "tracker") && strcmp(it->string, "runs"))
+            cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
+    }
+    cJSON_AddNumberToObject(out, "generation", (double)t->generation);
+    cJSON_AddItemToObject(out, "tracker", cJSON_Duplicate(doc, 1));
+    cJSON_AddItemToObject(out, "runs", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(hop, "tests"), 1));
+    rc = stage_emit(st, out);
+    if (rc == 0)
+        log_warn("output_full", "tracker=%s effect=\"dropped; the next resync brings it again\"", t->name);
+    else if (rc > 0) {
+        ts->forwarded++;
+        log_debug("forward", "tracker=%s gen=%lld hop=%s tests=%d", t->name, (long long)t->generation,
+                  hop->string, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(hop, "tests")));
+    }
+    cJSON_Delete(out);
+}
+
+/* promo_trigger_start_ops - an operation for every intent of hop and every
+ * pending cancellation of rec that has none in flight. fresh[0..nfresh) are
+ * the tests planned by this call (triggered directly; other intents were
+ * found on disk and are adopted by key first). */
+static void promo_trigger_start_ops(struct stage *st, const struct tracker *t, const cJSON *rec,
+                                    const cJSON *hop, cJSON *const *fresh, int nfresh)
+{
+    const cJSON *te, *e;
+    int i;
+
+    cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
+        enum trigger_op_kind kind = TOP_ADOPT;
+        const char *key = trigger_record_str(te, "key");
+
+        if (strcmp(trigger_record_str(te, "phase"), "intent") != 0 || trigger_ops_inflight(st, key))
+            continue;
+        for (i = 0; i < nfresh; i++)
+            if (fresh[i] == te)
+                kind = TOP_TRIGGER;
+        if (kind == TOP_ADOPT)
+            log_info("adopt", "tracker=%s hop=%s test=%s key=%s intent_at=%s", t->name, hop->string,
+                     log_q(trigger_record_str(te, "name")), key, trigger_record_str(te, "intentAt"));
+        trigger_ops_begin(st, kind, trigger_ops_spec(t, hop->string, te));
+    }
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rec, "superseded")) {
+        const char *key = trigger_record_str(e, "key");
+        char ckey[64];
+
+        snprintf(ckey, sizeof(ckey), "cancel:%s", key);
+        if (strcmp(trigger_record_str(e, "cancel"), "pending") != 0 || !key[0] ||
+            trigger_ops_inflight(st, key) || trigger_ops_inflight(st, ckey))
+            continue;
+        trigger_ops_begin(st, TOP_CANCEL, trigger_ops_spec(t, NULL, e));
+    }
+}
+
+/* promo_trigger_process - one tracker message, start to end. */
+static void promo_trigger_process(struct stage *st, const cJSON *msg)
+{
+    struct trigger_stage *ts = st->data;
+    cJSON *doc, *rec = NULL, *old = NULL, *hop, *fresh[POLICY_MAX_TESTS];
+    struct tracker t;
+    struct policy p;
+    int rc, i, nfresh = 0, quarantined;
+
+    doc = promo_trigger_tracker(st, msg, &t);
+    if (!doc)
+        return;
+    if (promo_trigger_policy(msg, &t, &p) < 0) {
+        cJSON_Delete(doc);
+        return;
+    }
+    if (strcmp(t.status_env, p.source) != 0 || (t.state != TS_SYNCED && t.state != TS_TESTING)) {
+        log_info("not_pending", "tracker=%s env=%s state=%s policy_source=%s effect=dropped", t.name,
+                 t.status_env, tracker_state_name(t.state), p.source);
+        goto out;
+    }
+    if (st->dry_run) {
+        promo_trigger_dry_run(st, &t, &p);
+        goto out;
+    }
+    rc = trigger_record_load(st, t.name, &rec);
+    quarantined = rc == -EBADMSG;
+    if (rc < 0 && rc != -ENOENT && rc != -EBADMSG) {
+        log_warn("record_read_failed", "tracker=%s error=%s effect=\"retried at the next message\"",
+                 t.name, log_q(strerror(-rc)));
+        goto out;
+    }
+    if (rec) {
+        old = cJSON_Duplicate(rec, 1);
+        if (!trigger_record_current(rec, &t))
+            rec = trigger_record_supersede(st, rec, &t);
+    } else {
+        rec = trigger_record_new(&t);
+    }
+    hop = trigger_record_hop(rec, &p);
+    for (i = 0; i < p.ntests; i++) {
+        cJSON *e;
+
+        if (trigger_record_test(hop, p.tests[i].name))
+            continue;
+        e = trigger_record_plan_test(&t, &p, &p.tests[i]);
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(hop, "tests"), e);
+        if (strcmp(trigger_record_str(e, "phase"), "intent") == 0)
+            fresh[nfresh++] = e;
+        else
+            log_error("subst_failed", "tracker=%s hop=%s test=%s error=%s effect=\"test failed\"", t.name,
+                      p.source, log_q(p.tests[i].name), log_q(trigger_record_str(e, "error")));
+    }
+    if (nfresh)
+        crash_point("trigger.before_intent");
+    rc = trigger_record_save(st, t.name, rec, old);
+    if (rc < 0)
+        goto out;           /* no intent on disk: no side effect */
+    if (rc > 0)
+        log_info("record", "tracker=%s gen=%lld hop=%s intents=%d", t.name, (long long)t.generation,
+                 p.source, nfresh);
+    if (nfresh)
+        crash_point("trigger.after_intent");
+    promo_trigger_start_ops(st, &t, rec, hop, fresh, quarantined ? 0 : nfresh);
+    if (trigger_record_hop_ready(hop))
+        promo_trigger_forward(st, msg, doc, &t, hop);
+    if (trigger_ops_tracker_busy(st, t.name)) {
+        if (msg != strmap_get(ts->pending, t.name))
+            cJSON_Delete(strmap_put(ts->pending, t.name, cJSON_Duplicate(msg, 1)));
+    } else {
+        cJSON_Delete(strmap_del(ts->pending, t.name));
+    }
+out:
+    cJSON_Delete(old);
+    cJSON_Delete(rec);
+    cJSON_Delete(doc);
+    policy_free(&p);
+}
+
+/* promo_trigger_reprocess - the last message of a tracker whose operations ended. */
+void promo_trigger_reprocess(struct stage *st, const char *name)
+{
+    struct trigger_stage *ts = st->data;
+    cJSON *msg = strmap_del(ts->pending, name);
+
+    if (!msg)
+        return;
+    promo_trigger_process(st, msg);
+    cJSON_Delete(msg);
+}
+
+/* promo_trigger_message - the handler: only "tracker" messages are for this stage. */
+static void promo_trigger_message(struct stage *st, cJSON *msg)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
+
+    if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "tracker") != 0)
+        return;
+    promo_trigger_process(st, msg);
+}
+
+/* promo_trigger_start - the adapters' context; a store is needed unless --dry-run. */
+static int promo_trigger_start(struct stage *st)
+{
+    st->data = &promo_trigger_state;
+    if (!st->store && !st->dry_run) {
+        log_error("no_state_dir", "dir=%s reason=%s", log_q(st->cfg.state_dir),
+                  log_q("intents must be persisted before any CI is asked"));
+        return EXIT_TEMP;
+    }
+    promo_trigger_state.pending = strmap_new();
+    trigger_ops_init(st);
+    return 0;
+}
+
+/* promo_trigger_busy - operations in flight keep --once and stdin EOF waiting. */
+static int promo_trigger_busy(struct stage *st)
+{
+    return trigger_ops_busy(st);
+}
+
+/* promo_trigger_free_msg - strmap value destructor. */
+static void promo_trigger_free_msg(void *p)
+{
+    cJSON_Delete(p);
+}
+
+/* promo_trigger_stop - counters, then release everything. */
+static void promo_trigger_stop(struct stage *st)
+{
+    struct trigger_stage *ts = st->data;
+
+    if (!ts)
+        return;
+    log_info("stats", "triggered=%llu adopted=%llu errors=%llu cancelled=%llu forwarded=%llu stale=%llu",
+             (unsigned long long)ts->triggered, (unsigned long long)ts->adopted,
+             (unsigned long long)ts->errors, (unsigned long long)ts->cancelled,
+             (unsigned long long)ts->forwarded, (unsigned long long)ts->stale);
+    if (ts->inflight)
+        trigger_ops_stop(st);
+    strmap_free(ts->pending, promo_trigger_free_msg);
+    ts->pending = NULL;
+    st->data = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct stage_ops ops = {
+        .prog = "promo-trigger",
+        .summary = "start each tracker's promotion tests in CI, exactly once, and tell promo-monitor",
+        .in_default = "trigger.sock",
+        .out_default = "monitor.sock",
+        .extra_usage =
+            "      with --dry-run: print one JSON line per test that would be triggered\n"
+            "                      (tracker, test, provider, job, key, params); nothing is\n"
+            "                      written, triggered or forwarded\n",
+        .start = promo_trigger_start,
+        .message = promo_trigger_message,
+        .busy = promo_trigger_busy,
+        .stop = promo_trigger_stop,
+    };
+
+    return stage_main(argc, argv, &ops);
+}
