@@ -589,6 +589,21 @@ struct argocd_call {
 
 static const char *const argocd_op_names[] = { "get", "update", "sync" };
 
+/* argocd_call_free - release a call (done is not called). */
+static void argocd_call_free(struct argocd_call *c)
+{
+    free(c->cluster);
+    free(c->app);
+    free(c);
+}
+
+/* argocd_call_abandon - the HTTP client was freed before the answer came:
+ * the stage is stopping; free the call without calling done. */
+static void argocd_call_abandon(void *arg)
+{
+    argocd_call_free(arg);
+}
+
 /* argocd_call_finish - call done once with the result, log it, free the call. */
 static void argocd_call_finish(struct argocd_call *c)
 {
@@ -600,9 +615,7 @@ static void argocd_call_finish(struct argocd_call *c)
         log_debug("argocd", "op=%s cluster=%s app=%s status=%ld", argocd_op_names[c->op],
                   log_q(c->cluster), log_q(c->app), c->res.http_status);
     c->done(c->arg, &c->res);
-    free(c->cluster);
-    free(c->app);
-    free(c);
+    argocd_call_free(c);
 }
 
 /* argocd_call_later - the deferred end of a call that could not start. */
@@ -693,6 +706,7 @@ static int argocd_start(struct argocd_call *c, const char *app_namespace, const 
     req.body_len = body ? strlen(body) : 0;
     req.max_retries = -1;
     req.max_response = c->op == ARGOCD_OP_GET ? ARGOCD_GET_MAX_RESPONSE : 0;
+    req.abandon = argocd_call_abandon;
     rc = http_submit(c->ctx->http, &req, argocd_http_done, c);
     if (auth) {
         memset(auth, 0, strlen(auth));

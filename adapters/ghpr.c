@@ -683,6 +683,22 @@ struct ghpr_call {
     struct ghpr_result res;
 };
 
+/* ghpr_call_free - release a call (done is not called). */
+static void ghpr_call_free(struct ghpr_call *c)
+{
+    free(c->repo);
+    free(c->marker);
+    free(c->body);
+    free(c->api);
+    free(c);
+}
+
+/* ghpr_call_abandon - the HTTP client was freed before the answer came. */
+static void ghpr_call_abandon(void *arg)
+{
+    ghpr_call_free(arg);
+}
+
 /* ghpr_call_finish - call done once, log, free the call. */
 static void ghpr_call_finish(struct ghpr_call *c)
 {
@@ -695,11 +711,7 @@ static void ghpr_call_finish(struct ghpr_call *c)
         log_debug("github", "op=%s status=%ld comment=%lld", log_q(c->what),
                   c->res.http_status, (long long)c->res.comment_id);
     c->done(c->arg, &c->res);
-    free(c->repo);
-    free(c->marker);
-    free(c->body);
-    free(c->api);
-    free(c);
+    ghpr_call_free(c);
 }
 
 /* ghpr_call_later - the deferred end of a call that did not send. */
@@ -797,6 +809,7 @@ static int ghpr_send(struct ghpr_call *c, const char *method, const char *url, c
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
     req.max_retries = retries;
+    req.abandon = ghpr_call_abandon;
     rc = http_submit(c->ctx->http, &req, ghpr_http_done, c);
     if (auth) {
         memset(auth, 0, strlen(auth));

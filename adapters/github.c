@@ -395,6 +395,13 @@ static void github_op_free(struct github_op *op)
     free(op);
 }
 
+/* github_op_abandon - the HTTP client was freed before the answer (the stage is
+ * stopping): free the op without calling done. */
+static void github_op_abandon(void *arg)
+{
+    github_op_free(arg);
+}
+
 /* github_end - deliver the result and free the op. */
 static void github_end(struct github_op *op)
 {
@@ -483,6 +490,7 @@ static void github_submit(struct github_op *op, const char *method, const char *
         req.headers[h++] = inm;
     }
     req.max_retries = retries;
+    req.abandon = github_op_abandon;
     http_submit(op->http, &req, github_on_resp, op);
 }
 
@@ -535,6 +543,9 @@ static void github_http_error(struct github_op *op, const struct http_resp *resp
     char msg[160];
 
     github_message(resp, msg, sizeof(msg));
+    /* A secondary rate limit may come as a bare 403 whose message says so. */
+    if (s == 403 && strstr(msg, "rate limit"))
+        exhausted = 1;
     if (s == 429 || (s == 403 && exhausted)) {
         if (op->res.retry_after_ms <= 0)
             op->res.retry_after_ms = GITHUB_MIN_WAIT_MS;

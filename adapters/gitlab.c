@@ -293,6 +293,13 @@ static void gitlab_op_free(struct gitlab_op *op)
     free(op);
 }
 
+/* gitlab_op_abandon - the HTTP client was freed before the answer (the stage is
+ * stopping): free the op without calling done. */
+static void gitlab_op_abandon(void *arg)
+{
+    gitlab_op_free(arg);
+}
+
 /* gitlab_end - deliver the result and free the op. */
 static void gitlab_end(struct gitlab_op *op)
 {
@@ -368,6 +375,7 @@ static void gitlab_submit(struct gitlab_op *op, const char *method, const char *
         req.body = "";
     }
     req.max_retries = retries;
+    req.abandon = gitlab_op_abandon;
     http_submit(op->http, &req, gitlab_on_resp, op);
 }
 

@@ -34,7 +34,7 @@
 
 /* The builds and queue items read when looking a run up by key. */
 #define JENKINS_TREE_BUILDS \
-    "builds%5Bnumber%2Curl%2Cresult%2Cbuilding%2CqueueId%2Cactions%5Bparameters%5Bname%2Cvalue%5D%5D%5D%7B0%2C50%7D"
+    "builds%5Bnumber%2Curl%2Cresult%2Cbuilding%2Cduration%2CqueueId%2Cactions%5Bparameters%5Bname%2Cvalue%5D%5D%5D%7B0%2C50%7D"
 #define JENKINS_TREE_QUEUE \
     "items%5Bid%2Curl%2Cactions%5Bparameters%5Bname%2Cvalue%5D%5D%5D"
 
@@ -455,6 +455,13 @@ static void jenkins_op_free(struct jenkins_op *op)
     free(op);
 }
 
+/* jenkins_op_abandon - the HTTP client was freed before the answer (the stage is
+ * stopping): free the op without calling done. */
+static void jenkins_op_abandon(void *arg)
+{
+    jenkins_op_free(arg);
+}
+
 /* jenkins_end - deliver the result and free the op. */
 static void jenkins_end(struct jenkins_op *op)
 {
@@ -547,6 +554,7 @@ static void jenkins_get(struct jenkins_op *op, const char *url, enum jenkins_ste
     op->step = step;
     jenkins_req_init(op, &req, "GET", url);
     req.headers[0] = "Accept: application/json";
+    req.abandon = jenkins_op_abandon;
     http_submit(op->http, &req, jenkins_on_resp, op);
 }
 
@@ -580,6 +588,7 @@ static void jenkins_post(struct jenkins_op *op)
     req.max_retries = op->kind == JENKINS_TRIGGER ? 0 : -1;
     /* Read the 303 to an existing queue item (and stop's 302) ourselves. */
     req.no_follow = 1;
+    req.abandon = jenkins_op_abandon;
     http_submit(op->http, &req, jenkins_on_resp, op);
 }
 

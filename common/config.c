@@ -31,6 +31,7 @@
 #define CONFIG_DEFAULT_GITHUB_API "https://api.github.com"
 #define CONFIG_DEFAULT_RESYNC_MS  (30 * 1000)
 #define CONFIG_DEFAULT_POLL_MS    (10 * 1000)
+#define CONFIG_DEFAULT_DEPLOY_MS  (10 * 60 * 1000)
 
 enum config_kind {
     CONFIG_STRING,      /* any non-empty string */
@@ -88,6 +89,7 @@ static const struct config_key config_root_keys[] = {
     CK("policyDir", CONFIG_PATH, policy_dir),
     CK("resyncInterval", CONFIG_DURATION, resync_interval_ms),
     CK("pollInterval", CONFIG_DURATION, poll_interval_ms),
+    CK("deployTimeout", CONFIG_DURATION, deploy_timeout_ms),
     CK("durableWrites", CONFIG_BOOL, durable),
     { "github", CONFIG_SECTION, 0, 0, config_github_keys },
     { "jenkins", CONFIG_SECTION, 0, 0, config_jenkins_keys },
@@ -464,6 +466,8 @@ static void config_fill(struct config *c)
         c->resync_interval_ms = CONFIG_DEFAULT_RESYNC_MS;
     if (c->poll_interval_ms <= 0)
         c->poll_interval_ms = CONFIG_DEFAULT_POLL_MS;
+    if (c->deploy_timeout_ms <= 0)
+        c->deploy_timeout_ms = CONFIG_DEFAULT_DEPLOY_MS;
 }
 
 /* config_env_tokens - tokens from the environment where no tokenFile is set. */

@@ -25,6 +25,7 @@ struct config {
     char *policy_dir;           /* default /etc/promo/policies */
     int64_t resync_interval_ms; /* default 30s */
     int64_t poll_interval_ms;   /* default 10s */
+    int64_t deploy_timeout_ms;  /* default 10m: a promoted target must be Synced and Healthy by then */
     int durable;                /* fsync on writes; key `durableWrites`, default true */
     struct { char *api_url, *token_file, *token; } github;   /* api_url default https://api.github.com */
     struct { char *url, *user, *token_file, *token; } jenkins;

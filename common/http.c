@@ -869,6 +869,8 @@ static void http_complete(struct http_xfer *x)
     http_unlink(h, x);
     if (!h->dying && x->done)
         x->done(x->arg, &x->resp);
+    else if (h->dying && x->req.abandon)
+        x->req.abandon(x->arg);
     http_xfer_free(x);
 }
 
@@ -1049,6 +1051,8 @@ static void http_destroy(struct http *h)
             curl_multi_remove_handle(h->multi, x->easy);
             curl_easy_cleanup(x->easy);
         }
+        if (x->req.abandon)
+            x->req.abandon(x->arg);
         http_xfer_free(x);
     }
     curl_multi_cleanup(h->multi);

@@ -56,6 +56,10 @@ struct http_req {
     int no_follow;               /* 1: hand a 3xx answer back as it is (status and
                                   * its Location header) instead of following it,
                                   * e.g. Jenkins' 303 to an existing queue item */
+    /* abandon - called with the done callback's arg instead of done when the
+     * client is freed (http_free) before the request completed, so the owner
+     * can free what arg holds. May be NULL. */
+    void (*abandon)(void *arg);
 };
 
 struct http_header {
@@ -86,7 +90,8 @@ struct http;
 
 /* http_new - a client that runs inside st's loop. */
 struct http *http_new(struct stage *st);
-/* http_free - cancel what is in flight (callbacks are not called) and free. */
+/* http_free - cancel what is in flight (done callbacks are not called; each
+ * request's abandon hook is) and free. */
 void http_free(struct http *h);
 /* http_submit - start req (copied: the caller's strings may go away). done is
  * called exactly once, from the loop, never from inside http_submit.

@@ -255,6 +255,7 @@ static void view_hop_fill(const struct view_recs *r, const char *env, struct vie
             str_copy(h->policy, view_str(phop, "policy"), sizeof(h->policy));
         str_copy(h->approved_by, view_str(phop, "approvedBy"), sizeof(h->approved_by));
         str_copy(h->last_error, view_str(phop, "lastError"), sizeof(h->last_error));
+        str_copy(h->failed_at, view_str(phop, "failedAt"), sizeof(h->failed_at));
         str_copy(h->argocd_cluster, view_str(argo, "cluster"), sizeof(h->argocd_cluster));
         str_copy(h->argocd_app, view_str(argo, "application"), sizeof(h->argocd_app));
     }
@@ -264,6 +265,7 @@ static void view_hop_fill(const struct view_recs *r, const char *env, struct vie
         str_copy(h->approved_at, view_str(ahop, "approvedAt"), sizeof(h->approved_at));
     }
     h->retry_attempt = view_num(retry, "attempt", 0);
+    str_copy(h->retry_at, view_str(retry, "requestedAt"), sizeof(h->retry_at));
 }
 
 /* view_agg_current - 1 when the monitor's aggregate of the hop is about the
@@ -368,6 +370,11 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
         v->state = TS_TESTING;
         snprintf(v->waiting, sizeof(v->waiting), "promo-trigger to start attempt %d of the failed tests in %s",
                  h->retry_attempt, env);
+    } else if (strcmp(pphase, "failed") == 0 && h->retry_at[0] &&
+               time_parse_iso(h->retry_at) > time_parse_iso(h->failed_at)) {
+        v->state = TS_FAILED;     /* active again: the promoter retries it */
+        snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to retry the promotion from %s to %s "
+                 "(promoctl retry, attempt %d)", env, tgt, h->retry_attempt);
     } else if (strcmp(pphase, "failed") == 0) {
         v->state = TS_FAILED;
         v->failure_reported = 1;
@@ -603,7 +610,7 @@ void view_overlay(const struct view *v, cJSON *doc)
     cJSON_AddStringToObject(st, "state", tracker_state_name(v->state));
 }
 
-/* view_effective - t's environment and state from the view. */
+/* view_effective - t's environment (and deploying) from the view. */
 int view_effective(struct store *s, struct tracker *t)
 {
     struct view *v = xmalloc(sizeof(*v));
@@ -612,7 +619,8 @@ int view_effective(struct store *s, struct tracker *t)
 
     if (rc == 0 && v->t.generation == t->generation && strcmp(v->t.head_sha, t->head_sha) == 0) {
         str_copy(t->status_env, v->environment, sizeof(t->status_env));
-        t->state = v->state;
+        if (v->state == TS_DEPLOYING)
+            t->state = TS_DEPLOYING;
     }
     free(v);
     return rc;

@@ -70,6 +70,8 @@ struct view_hop {
     char argocd_app[254];
     char last_error[256];    /* the promoter's lastError, "" when none */
     int retry_attempt;       /* the attempt `promoctl retry` asked for, 0 when none */
+    char retry_at[40];       /* when it was asked, "" when never */
+    char failed_at[40];      /* when the promoter recorded the hop failed, "" */
     struct view_test tests[VIEW_MAX_HOP_TESTS];
     int ntests;
 };
@@ -126,9 +128,13 @@ int view_active(const struct view *v);
  * view's (the tracker snapshot a stage sends or works on); other fields stay. */
 void view_overlay(const struct view *v, cJSON *doc);
 
-/* view_effective - overwrite t->status_env and t->state with the view of
- * t->name in s, for stages that re-read the tracker. Returns 0, or the
- * -errno of view_load (t is then unchanged). */
+/* view_effective - for stages that re-read the tracker document: set
+ * t->status_env to where the chain has taken it (the view's environment),
+ * and t->state to deploying when it is still deploying there (other states
+ * stay the document's: such a stage's own decision, e.g. the policy's end
+ * of chain, is made again, not read back). Nothing changes when the view
+ * cannot be loaded or is about another generation or head SHA. Returns 0
+ * or the -errno of view_load. */
 int view_effective(struct store *s, struct tracker *t);
 
 #endif

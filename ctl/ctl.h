@@ -23,5 +23,8 @@ int ctl_get(struct ctl *c, int argc, char **argv);
 int ctl_list(struct ctl *c, int argc, char **argv);
 int ctl_events(struct ctl *c, int argc, char **argv);
 int ctl_policies(struct ctl *c, int argc, char **argv);   /* ctl_policies.c (issue 3) */
+int ctl_show(struct ctl *c, int argc, char **argv);       /* ctl_show.c */
+int ctl_approve(struct ctl *c, int argc, char **argv);    /* ctl_approve.c */
+int ctl_retry(struct ctl *c, int argc, char **argv);      /* ctl_approve.c */
 
 #endif

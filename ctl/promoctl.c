@@ -26,6 +26,13 @@ static const char promoctl_usage[] =
     "                      bumps its generation and restarts it in ENV)\n"
     "  get NAME [--json]   show one tracker\n"
     "  list [--json]       all trackers: environment, state, age, what each waits on\n"
+    "  show NAME [--json]  the timeline of every hop: tests with outcome, duration and\n"
+    "                      URL, approval, promotion; and what it waits on now\n"
+    "  approve NAME [--by WHO] [--json]\n"
+    "                      approve the promotion of a tracker awaiting approval\n"
+    "                      (WHO defaults to $SUDO_USER, then $USER, then operator)\n"
+    "  retry NAME [--by WHO] [--json]\n"
+    "                      a new attempt of the failed tests of a failed tracker's hop\n"
     "  policies [--json]   the PromotionPolicy set and the environment chain it forms\n"
     "  events [--tracker NAME] [--json] [-f]\n"
     "                      the audit log; -f follows it live\n"
@@ -50,6 +57,9 @@ static const struct ctl_command ctl_commands[] = {
     { "list", ctl_list, 1 },
     { "policies", ctl_policies, 0 },
     { "events", ctl_events, 1 },
+    { "show", ctl_show, 1 },
+    { "approve", ctl_approve, 1 },
+    { "retry", ctl_retry, 1 },
 };
 
 /* ctl_usage_error - one usage line on stderr, exit code 100. */

@@ -800,6 +800,7 @@ static void promo_monitor_stop(struct stage *st)
     }
 }
 
+/* main - the stage's options and handlers, run by the shared skeleton. */
 int main(int argc, char **argv)
 {
     static const struct stage_ops ops = {

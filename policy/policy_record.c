@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/view.h"
 #include "policy/policy_stage.h"
 
 static const char *const policy_record_states[] = {
@@ -170,9 +171,12 @@ void policy_record_refresh_all(struct stage *st)
 
         if (store_read(st->store, "trackers", names[i], &doc) < 0)
             continue;
-        if (tracker_decode(doc, &t, err, sizeof(err)) == 0 && policy_record_active(&t)) {
-            enum policy_outcome o = policy_record_decide(ps, &t, &pol);
-            policy_record_write(st, &t, o, pol);
+        if (tracker_decode(doc, &t, err, sizeof(err)) == 0) {
+            view_effective(st->store, &t);      /* where the chain has taken it */
+            if (policy_record_active(&t)) {
+                enum policy_outcome o = policy_record_decide(ps, &t, &pol);
+                policy_record_write(st, &t, o, pol);
+            }
         }
         cJSON_Delete(doc);
     }

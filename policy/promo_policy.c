@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/view.h"
 #include "policy/policy_stage.h"
 
 static struct policy_stage promo_policy_state;
@@ -130,6 +131,8 @@ static void promo_policy_message(struct stage *st, cJSON *msg)
     doc = promo_policy_tracker(st, msg, &t);
     if (!doc)
         return;
+    if (st->store)
+        view_effective(st->store, &t);      /* the environment the chain has taken it to */
     if (!policy_record_active(&t)) {
         log_debug("inactive", "tracker=%s state=%s", t.name, tracker_state_name(t.state));
         cJSON_Delete(doc);

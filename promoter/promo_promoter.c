@@ -26,6 +26,7 @@
 #include "common/policy.h"
 #include "common/subst.h"
 #include "common/util.h"
+#include "common/view.h"
 #include "promoter/promoter.h"
 
 static struct promoter_stage promo_promoter_state;
@@ -70,6 +71,8 @@ static int promo_promoter_tracker(struct stage *st, const cJSON *msg, struct tra
         log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", name->valuestring, log_q(err));
         return -1;
     }
+    if (st->store)
+        view_effective(st->store, t);      /* where the chain has taken it */
     if (strcmp(t->name, name->valuestring) != 0) {
         log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("name mismatch"));
         return -1;
@@ -264,8 +267,10 @@ static void promo_promoter_go(struct stage *st, struct prom_plan *p, cJSON *rec,
     }
     if (phase) {
         hop = promoter_hop_new(rec, p, phase);
-        if (mode == PM_REPORT_FAILURE)
+        if (mode == PM_REPORT_FAILURE) {
             cJSON_AddStringToObject(hop, "failure", "tests");
+            cJSON_AddStringToObject(hop, "failedAt", promoter_str(hop, "phaseAt"));
+        }
         rc = store_write(st->store, PROMOTER_AREA, p->t.name, rec);
         if (rc < 0) {
             log_error("record_write_failed", "tracker=%s hop=%s phase=%s error=%s effect=%s", p->t.name,
@@ -460,6 +465,7 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
             if (!st->dry_run) {
                 hop = promoter_hop_new(rec, &plan, "failed");
                 cJSON_AddStringToObject(hop, "failure", "promotion");
+                cJSON_AddStringToObject(hop, "failedAt", promoter_str(hop, "phaseAt"));
                 promoter_set(hop, "lastError", cJSON_CreateString(err));
                 if (store_write(st->store, PROMOTER_AREA, t.name, rec) == 0 &&
                     audit_has_key(st->store, plan.key, "PromotionFailed") == 0)

@@ -128,8 +128,9 @@ const char *promoter_first_url(const cJSON *runs, int failed_only);
 int promoter_approval(const cJSON *approvals, const struct tracker *t, const char *source,
                       const char *target, char *by, size_t bylen);
 
-/* promoter_retry_requested - 1 when approvals asks to retry the failed hop
- * from source: hops[source].retryRequestedAt later than failed_at (ISO). */
+/* promoter_retry_requested - 1 when approvals (written by promoctl retry)
+ * asks to retry the failed hop from source: hops[source].retry.requestedAt
+ * later than failed_at (ISO; absent counts as earlier). */
 int promoter_retry_requested(const cJSON *approvals, const struct tracker *t, const char *source,
                              const char *failed_at);
 

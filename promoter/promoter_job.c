@@ -12,8 +12,12 @@
  *             labels         add the policy's labels, remove the others
  *             status         commit status success on the head SHA
  *             comment        the summary comment, edited in place
- *             recorded       the PromotionRecord appended to "promotions"
  *             audited        the Promoted audit event (looked up by key first)
+ *             recorded       the PromotionRecord appended to "promotions" and
+ *                            phase "done", in one write: the last one, since
+ *                            it is what moves the tracker on to the target
+ *                            (common/view.c), after which no message for this
+ *                            hop comes again to finish anything
  *   failure   status (failure), comment, audited (TestsFailed)
  *   await     awaitAudited (AwaitingApproval), statusPending (status pending)
  *
@@ -73,8 +77,8 @@ static const char *promoter_job_step_name(int step)
 /* promoter_job_seq - the steps of mode, in order, PS_FINISH ended. */
 static const int *promoter_job_seq(enum prom_mode mode)
 {
-    static const int promote[] = {PS_GET1, PS_GET2, PS_LABELS, PS_STATUS, PS_COMMENT, PS_RECORD,
-                                  PS_AUDIT, PS_FINISH};
+    static const int promote[] = {PS_GET1, PS_GET2, PS_LABELS, PS_STATUS, PS_COMMENT, PS_AUDIT,
+                                  PS_RECORD, PS_FINISH};
     static const int failure[] = {PS_STATUS, PS_COMMENT, PS_AUDIT, PS_FINISH};
     static const int await[] = {PS_AWAIT_AUDIT, PS_STATUS_PENDING, PS_FINISH};
 
@@ -276,6 +280,8 @@ static void promoter_job_step_ok(struct prom_job *j)
     cJSON *hop = promoter_job_hop(j);
 
     promoter_step_set(hop, promoter_job_step_name(j->step));
+    if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(hop, "attempts")) > 0)
+        promoter_set(hop, "lastError", cJSON_CreateNull());     /* the retried step made it */
     promoter_set(hop, "attempts", cJSON_CreateNumber(0));
     promoter_set(hop, "nextRetryAt", cJSON_CreateNull());
     if (promoter_job_save(j) < 0) {
@@ -512,10 +518,12 @@ static void promoter_job_comment(struct prom_job *j)
     free(full);
 }
 
-/* promoter_job_record - append the PromotionRecord (one write with the step). */
+/* promoter_job_record - append the PromotionRecord, with the step and phase
+ * done, in one write. Returns 0, or -1 with the record as it was. */
 static int promoter_job_record(struct prom_job *j)
 {
     cJSON *prom = cJSON_GetObjectItemCaseSensitive(j->rec, "promotions");
+    char ts[40];
 
     if (!cJSON_IsArray(prom)) {
         cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "promotions");
@@ -523,11 +531,15 @@ static int promoter_job_record(struct prom_job *j)
     }
     cJSON_AddItemToArray(prom, promoter_promotion_json(&j->plan, wall_ms()));
     promoter_step_set(promoter_job_hop(j), "recorded");
+    promoter_set(promoter_job_hop(j), "phase", cJSON_CreateString("done"));
+    promoter_set(promoter_job_hop(j), "doneAt", cJSON_CreateString(time_format_iso(wall_ms(), ts, sizeof(ts))));
     crash_point("promoter.before_record");
     if (promoter_job_save(j) < 0) {            /* as it was: retried */
         cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(promoter_job_hop(j), "steps"),
                                                 "recorded");
         cJSON_DeleteItemFromArray(prom, cJSON_GetArraySize(prom) - 1);
+        promoter_set(promoter_job_hop(j), "phase", cJSON_CreateString("intent"));
+        cJSON_DeleteItemFromObjectCaseSensitive(promoter_job_hop(j), "doneAt");
         return -1;
     }
     crash_point("promoter.after_record");
@@ -564,7 +576,7 @@ static void promoter_job_finish_ok(struct prom_job *j)
     char ts[40];
 
     if (j->plan.mode == PM_PROMOTE) {
-        if (strcmp(promoter_str(hop, "phase"), "done") != 0) {
+        if (strcmp(promoter_str(hop, "phase"), "done") != 0) {      /* recorded by an older promoter */
             promoter_set(hop, "phase", cJSON_CreateString("done"));
             promoter_set(hop, "doneAt", cJSON_CreateString(time_format_iso(wall_ms(), ts, sizeof(ts))));
             if (promoter_job_save(j) < 0) {

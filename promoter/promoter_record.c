@@ -270,7 +270,7 @@ int promoter_retry_requested(const cJSON *approvals, const struct tracker *t, co
 
     if (!h)
         return 0;
-    asked = time_parse_iso(promoter_str(h, "retryRequestedAt"));
+    asked = time_parse_iso(promoter_str(cJSON_GetObjectItemCaseSensitive(h, "retry"), "requestedAt"));
     failed = time_parse_iso(failed_at);
     return asked > 0 && (failed < 0 || asked > failed);
 }

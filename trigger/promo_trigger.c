@@ -4,12 +4,16 @@
  *   promo-policy ──tracker + "policy"──▶ promo-trigger ──tracker + "policy" + "runs"──▶ promo-monitor
  *
  * For each "tracker" message: the tracker is re-read from the state dir (a
- * message whose generation or head SHA differs is stale and dropped; one not
- * synced or testing in the policy's source environment is not pending), the
+ * message whose generation or head SHA differs is stale and dropped), its
+ * effective environment and state taken from common/view.h (one not synced or
+ * testing in the policy's source environment starts nothing; one awaiting
+ * approval, promoting or failed there is only forwarded with its runs), the
  * attached policy decoded, and the trigger record (trigger_record.c) brought
  * up to date: superseded when it belongs to an older generation or SHA, each
  * new test planned (key, substituted parameters) and persisted as an intent
- * before any CI is asked. Then every intent without an operation in flight
+ * before any CI is asked; a failed test for which `promoctl retry` asked
+ * attempt N (approvals record, hops[SOURCE].retry) is planned again with
+ * attempt N and a new key, the old one moving to "superseded". Then every intent without an operation in flight
  * is triggered, or adopted by key when it was found on disk (trigger_ops.c).
  * When every test of the hop has a run or an error, the message goes on with
  * "runs" (docs/protocol.md) - every time it arrives: level-triggered.
@@ -22,6 +26,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/view.h"
 #include "trigger/trigger.h"
 
 static struct trigger_stage promo_trigger_state;
@@ -125,7 +130,7 @@ static void promo_trigger_dry_run(struct stage *st, const struct tracker *t, con
 
         if (have && strcmp(trigger_record_str(have, "phase"), "intent") != 0)
             continue;
-        e = trigger_record_plan_test(t, p, &p->tests[i]);
+        e = trigger_record_plan_test(t, p, &p->tests[i], 1);
         line = cJSON_CreateObject();
         cJSON_AddBoolToObject(line, "dryRun", 1);
         cJSON_AddStringToObject(line, "tracker", t->name);
@@ -216,6 +221,109 @@ static void promo_trigger_start_ops(struct stage *st, const struct tracker *t, c
     }
 }
 
+/* promo_trigger_retry_attempt - the attempt `promoctl retry` asked for in
+ * hop source of t (approvals record, same generation and head SHA), or 0. */
+static int promo_trigger_retry_attempt(struct stage *st, const struct tracker *t, const char *source)
+{
+    cJSON *appr = NULL;
+    const cJSON *g, *n;
+    int attempt = 0;
+
+    if (!st->store || store_read(st->store, "approvals", t->name, &appr) < 0)
+        return 0;
+    g = cJSON_GetObjectItemCaseSensitive(appr, "generation");
+    n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(appr, "hops"), source), "retry"), "attempt");
+    if (cJSON_IsNumber(g) && (int64_t)g->valuedouble == t->generation &&
+        strcasecmp(trigger_record_str(appr, "headSHA"), t->head_sha) == 0 && cJSON_IsNumber(n) &&
+        n->valuedouble >= 1 && n->valuedouble < 1000)
+        attempt = (int)n->valuedouble;
+    cJSON_Delete(appr);
+    return attempt;
+}
+
+/* promo_trigger_failed - 1 when test te of hop source has failed for good:
+ * phase error, or a final status other than passed in the monitor record
+ * (mon, of this generation; NULL when none) for the same key. */
+static int promo_trigger_failed(const cJSON *mon, const char *source, const cJSON *te)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(mon, "hops"), source), "tests"), trigger_record_str(te, "name"));
+    const char *st = trigger_record_str(m, "status");
+
+    if (strcmp(trigger_record_str(te, "phase"), "error") == 0)
+        return 1;
+    if (strcmp(trigger_record_str(m, "key"), trigger_record_str(te, "key")) != 0)
+        return 0;
+    return !strcmp(st, "failed") || !strcmp(st, "timed-out") || !strcmp(st, "cancelled") || !strcmp(st, "error");
+}
+
+/* promo_trigger_retry - replace, for `promoctl retry` attempt n, each test
+ * of hop that failed for good in an earlier attempt by a new intent of
+ * attempt n (a new key); the old one moves to "superseded" (finished, so
+ * nothing is cancelled). The new intents are added to fresh. */
+static void promo_trigger_retry(struct stage *st, const struct tracker *t, const struct policy *p, cJSON *rec,
+                                cJSON *hop, int n, cJSON **fresh, int *nfresh)
+{
+    cJSON *mon = NULL, *tests = cJSON_GetObjectItemCaseSensitive(hop, "tests"), *te;
+    const cJSON *g;
+    int i, idx = 0;
+
+    if (n < 2)
+        return;
+    if (store_read(st->store, "monitor", t->name, &mon) == 0) {
+        g = cJSON_GetObjectItemCaseSensitive(mon, "generation");
+        if (!cJSON_IsNumber(g) || (int64_t)g->valuedouble != t->generation ||
+            strcasecmp(trigger_record_str(mon, "headSHA"), t->head_sha) != 0) {
+            cJSON_Delete(mon);
+            mon = NULL;
+        }
+    }
+    for (te = tests ? tests->child : NULL; te; idx++) {
+        cJSON *next = te->next, *old, *e;
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(te, "attempt");
+        const struct policy_test *pt = NULL;
+        static const char *const keep[] = { "name", "provider", "job", "key", "params", "attempt", "run" };
+        size_t k;
+
+        for (i = 0; i < p->ntests; i++)
+            if (strcmp(p->tests[i].name, trigger_record_str(te, "name")) == 0)
+                pt = &p->tests[i];
+        if (!pt || (cJSON_IsNumber(a) ? (int)a->valuedouble : 1) >= n || !promo_trigger_failed(mon, p->source, te) ||
+            *nfresh >= POLICY_MAX_TESTS) {
+            te = next;
+            continue;
+        }
+        e = trigger_record_plan_test(t, p, pt, n);
+        old = cJSON_DetachItemViaPointer(tests, te);
+        cJSON_InsertItemInArray(tests, idx, e);
+        if (strcmp(trigger_record_str(e, "phase"), "intent") == 0)
+            fresh[(*nfresh)++] = e;
+        log_info("retry", "tracker=%s hop=%s test=%s attempt=%d old_key=%s key=%s", t->name, p->source,
+                 log_q(pt->name), n, trigger_record_str(old, "key"), trigger_record_str(e, "key"));
+        {
+            cJSON *sup = cJSON_CreateObject();
+            cJSON_AddNumberToObject(sup, "generation", (double)t->generation);
+            cJSON_AddStringToObject(sup, "headSHA", t->head_sha);
+            cJSON_AddStringToObject(sup, "hop", p->source);
+            for (k = 0; k < ARRAY_LEN(keep); k++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(old, keep[k]);
+                if (v)
+                    cJSON_AddItemToObject(sup, keep[k], cJSON_Duplicate(v, 1));
+            }
+            if (!cJSON_GetObjectItemCaseSensitive(sup, "run"))
+                cJSON_AddNullToObject(sup, "run");
+            cJSON_AddBoolToObject(sup, "cancelled", 0);
+            cJSON_AddStringToObject(sup, "cancel", "finished");
+            cJSON_AddStringToObject(sup, "supersededBy", "retry");
+            trigger_record_add_superseded(rec, sup);
+        }
+        cJSON_Delete(old);
+        te = next;
+    }
+    cJSON_Delete(mon);
+}
+
 /* promo_trigger_process - one tracker message, start to end. */
 static void promo_trigger_process(struct stage *st, const cJSON *msg)
 {
@@ -223,7 +331,9 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
     cJSON *doc, *rec = NULL, *old = NULL, *hop, *fresh[POLICY_MAX_TESTS];
     struct tracker t;
     struct policy p;
-    int rc, i, nfresh = 0, quarantined;
+    struct view *v;
+    char err[256];
+    int rc, i, nfresh = 0, quarantined, fresh_ok;
 
     doc = promo_trigger_tracker(st, msg, &t);
     if (!doc)
@@ -232,12 +342,32 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
         cJSON_Delete(doc);
         return;
     }
-    if (strcmp(t.status_env, p.source) != 0 || (t.state != TS_SYNCED && t.state != TS_TESTING)) {
+    if (st->store) {
+        /* where the chain has taken it, and its effective state there
+         * (common/view.h): the tracker document stays at its first environment */
+        v = xmalloc(sizeof(*v));
+        if (view_load(st->store, t.name, v, err, sizeof(err)) == 0 && v->t.generation == t.generation &&
+            strcmp(v->t.head_sha, t.head_sha) == 0) {
+            str_copy(t.status_env, v->environment, sizeof(t.status_env));
+            t.state = v->state;
+            view_overlay(v, doc);
+        }
+        free(v);
+    }
+    /* new tests start only when synced or testing; a hop further on
+     * (awaiting approval, promoting, failed) is still forwarded, so the
+     * monitor hands its aggregate to the promoter again at every resync */
+    if (strcmp(t.status_env, p.source) != 0 ||
+        (t.state != TS_SYNCED && t.state != TS_TESTING && t.state != TS_AWAITING_APPROVAL &&
+         t.state != TS_PROMOTING && t.state != TS_FAILED)) {
         log_info("not_pending", "tracker=%s env=%s state=%s policy_source=%s effect=dropped", t.name,
                  t.status_env, tracker_state_name(t.state), p.source);
         goto out;
     }
+    fresh_ok = t.state == TS_SYNCED || t.state == TS_TESTING;
     if (st->dry_run) {
+        if (!fresh_ok)
+            goto out;
         promo_trigger_dry_run(st, &t, &p);
         goto out;
     }
@@ -248,6 +378,17 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
                  t.name, log_q(strerror(-rc)));
         goto out;
     }
+    if (!fresh_ok) {
+        /* nothing new to start: forward the hop as recorded */
+        hop = rec && trigger_record_current(rec, &t) ?
+              cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), p.source) : NULL;
+        if (cJSON_IsObject(hop) && trigger_record_hop_ready(hop))
+            promo_trigger_forward(st, msg, doc, &t, hop);
+        else
+            log_info("not_pending", "tracker=%s env=%s state=%s effect=%s", t.name, t.status_env,
+                     tracker_state_name(t.state), log_q("no tests recorded for the hop: nothing to forward"));
+        goto out;
+    }
     if (rec) {
         old = cJSON_Duplicate(rec, 1);
         if (!trigger_record_current(rec, &t))
@@ -256,12 +397,13 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
         rec = trigger_record_new(&t);
     }
     hop = trigger_record_hop(rec, &p);
+    promo_trigger_retry(st, &t, &p, rec, hop, promo_trigger_retry_attempt(st, &t, p.source), fresh, &nfresh);
     for (i = 0; i < p.ntests; i++) {
         cJSON *e;
 
         if (trigger_record_test(hop, p.tests[i].name))
             continue;
-        e = trigger_record_plan_test(&t, &p, &p.tests[i]);
+        e = trigger_record_plan_test(&t, &p, &p.tests[i], 1);
         cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(hop, "tests"), e);
         if (strcmp(trigger_record_str(e, "phase"), "intent") == 0)
             fresh[nfresh++] = e;

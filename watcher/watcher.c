@@ -1,4 +1,5 @@
-/* watcher.c - promo-watcher: finds trackers that need work and sends them down the pipeline.
+/* watcher.c - promo-watcher: finds trackers that need work and sends them down the pipeline,
+ * and watches each promoted deployment until it is Synced and Healthy.
  *
  * Level-triggered (DESIGN.md principle 2): at start and every resyncInterval
  * every active tracker is emitted again; between resyncs inotify on
@@ -6,7 +7,18 @@
  * deduplicated FIFO and each tracker is read from disk only when its message
  * is about to go out, so a burst of writes costs one message and what is
  * sent is always the latest state. A full output queue simply leaves names
- * waiting (backpressure); nothing here exists only in memory and matters. */
+ * waiting (backpressure); nothing here exists only in memory and matters.
+ *
+ * Where a tracker is and what it is doing come from common/view.h (the
+ * tracker document, then the chain of promotions the promoter recorded);
+ * the message's "tracker" is the document with its status.environment and
+ * status.state replaced by the view's (docs/protocol.md). A tracker
+ * deploying in an environment it was promoted to has its target Argo CD
+ * application read every pollInterval (one request in flight per tracker)
+ * until it is Synced and Healthy at the head SHA: then STATE/watcher/NAME.json
+ * says synced there and the tracker is emitted at once, so the next policy
+ * applies. Past deployTimeout after the promotion, the record gets a
+ * DeployTimeout condition (and the audit log an event) instead. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,20 +28,45 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "adapters/argocd.h"
+#include "common/audit.h"
+#include "common/http.h"
 #include "common/log.h"
+#include "common/promokey.h"
 #include "common/strmap.h"
 #include "common/tracker.h"
 #include "common/util.h"
 #include "common/view.h"
 #include "ipc/stage.h"
 
+/* One promoted deployment being watched (a value of watcher.deploys). */
+struct watcher_deploy {
+    struct stage *st;
+    char name[254];
+    int64_t generation;
+    char sha[65];
+    char env[64];                /* the target environment */
+    char cluster[64], app[254];  /* its Argo CD application (promoter hop "argocd") */
+    int64_t deadline_ms;         /* wall: promotedAt + deployTimeout */
+    struct stage_tmr *tmr;       /* the next poll, or NULL */
+    int inflight;                /* an argocd_get is outstanding */
+    int orphan;                  /* dropped meanwhile: its callback frees it */
+    char last[300];              /* what Argo CD said last */
+    struct watcher_deploy *next; /* in watcher.orphans while orphaned */
+};
+
 struct watcher {
     int inotify;
+    struct strmap *deploys;     /* name -> struct watcher_deploy */
+    struct adapter_ctx actx;    /* for adapters/argocd.h */
+    struct watcher_deploy *orphans;   /* dropped while a read was in flight */
     struct strmap *queued;      /* names in the FIFO */
     char **fifo;                /* ring of names */
     size_t head, len, cap;
-    uint64_t resyncs, emitted, skipped;
+    uint64_t resyncs, emitted, skipped, synced, timeouts;
 };
+
+static void watcher_push(struct watcher *w, const char *name);
 
 /* watcher_push - queue name unless it already waits. */
 static void watcher_push(struct watcher *w, const char *name)
@@ -84,46 +121,262 @@ static void watcher_resync(struct stage *st, const char *why)
     log_debug("resync", "why=%s trackers=%d", why, n);
 }
 
-/* watcher_active - 1 when the tracker needs work downstream, by its effective
- * state (common/view.h): synced, testing (so the monitor adopts runs after a
- * restart), awaiting-approval, promoting. Deploying trackers wait for their
- * environment to sync; done and failed ones rest. When the stages' records
- * cannot be read, the tracker's own state decides. */
-static int watcher_active(struct stage *st, const struct tracker *t)
+/* watcher_has_timeout - 1 when a watcher record has a DeployTimeout condition. */
+static int watcher_has_timeout(const cJSON *rec)
 {
-    struct view *v;
-    char err[256];
-    int active;
+    const cJSON *c, *type;
 
-    switch (t->state) {
-    case TS_SYNCED:
-    case TS_TESTING:
-    case TS_AWAITING_APPROVAL:
-    case TS_PROMOTING:
-        break;
-    default:
-        return 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(rec, "conditions")) {
+        type = cJSON_GetObjectItemCaseSensitive(c, "type");
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "DeployTimeout") == 0)
+            return 1;
     }
-    v = xmalloc(sizeof(*v));
-    active = view_load(st->store, t->name, v, err, sizeof(err)) < 0 || view_active(v);
-    free(v);
-    return active;
+    return 0;
 }
 
-/* watcher_emit - read one tracker and send it if it is active.
+/* watcher_record_write - STATE/watcher/NAME.json for d: state ("deploying"
+ * or "synced") and, with why, a DeployTimeout condition. Written only when
+ * it changes (observedAt aside). Returns 1 written, 0 unchanged, -1 on error. */
+static int watcher_record_write(struct stage *st, const struct watcher_deploy *d, const char *state,
+                                const char *why)
+{
+    cJSON *rec = cJSON_CreateObject(), *old = NULL, *conds, *a, *b;
+    char ts[40];
+    int rc, same = 0;
+
+    cJSON_AddStringToObject(rec, "name", d->name);
+    cJSON_AddNumberToObject(rec, "generation", (double)d->generation);
+    cJSON_AddStringToObject(rec, "headSHA", d->sha);
+    cJSON_AddStringToObject(rec, "environment", d->env);
+    cJSON_AddStringToObject(rec, "state", state);
+    cJSON_AddStringToObject(rec, "observedAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
+    cJSON_AddStringToObject(rec, "deployDeadline", time_format_iso(d->deadline_ms, ts, sizeof(ts)));
+    conds = cJSON_AddArrayToObject(rec, "conditions");
+    if (why) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "type", "DeployTimeout");
+        cJSON_AddStringToObject(c, "status", "True");
+        cJSON_AddStringToObject(c, "message", why);
+        cJSON_AddStringToObject(c, "lastTransitionTime", time_format_iso(wall_ms(), ts, sizeof(ts)));
+        cJSON_AddItemToArray(conds, c);
+    }
+    if (store_read(st->store, "watcher", d->name, &old) == 0) {
+        a = cJSON_Duplicate(old, 1);
+        b = cJSON_Duplicate(rec, 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(a, "observedAt");
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "observedAt");
+        if (why) {     /* a timeout already recorded stays as it was */
+            cJSON_DeleteItemFromObjectCaseSensitive(a, "conditions");
+            cJSON_DeleteItemFromObjectCaseSensitive(b, "conditions");
+        }
+        same = cJSON_Compare(a, b, 1) && (!why || watcher_has_timeout(old));
+        cJSON_Delete(a);
+        cJSON_Delete(b);
+        cJSON_Delete(old);
+    }
+    if (same) {
+        cJSON_Delete(rec);
+        return 0;
+    }
+    crash_point("watcher.before_record");
+    rc = store_write(st->store, "watcher", d->name, rec);
+    cJSON_Delete(rec);
+    if (rc < 0) {
+        log_error("record_write_failed", "tracker=%s error=%s", d->name, log_q(strerror(-rc)));
+        return -1;
+    }
+    crash_point("watcher.after_record");
+    return 1;
+}
+
+/* watcher_deploy_free - strmap destructor: free d, or leave it to its callback. */
+static void watcher_deploy_free(void *p)
+{
+    struct watcher_deploy *d = p;
+
+    if (!d)
+        return;
+    stage_cancel(d->st, d->tmr);
+    d->tmr = NULL;
+    if (d->inflight) {
+        struct watcher *w = d->st->data;
+        d->orphan = 1;
+        d->next = w->orphans;
+        w->orphans = d;
+    } else {
+        free(d);
+    }
+}
+
+/* watcher_deploy_drop - stop watching name's deployment. */
+static void watcher_deploy_drop(struct stage *st, const char *name)
+{
+    struct watcher *w = st->data;
+
+    watcher_deploy_free(strmap_del(w->deploys, name));
+}
+
+/* watcher_deploy_current - 1 when the view of d's tracker is still
+ * deploying in d's environment, at d's generation and head SHA. */
+static int watcher_deploy_current(struct stage *st, const struct watcher_deploy *d)
+{
+    struct view *v = xmalloc(sizeof(*v));
+    char err[256];
+    int cur = view_load(st->store, d->name, v, err, sizeof(err)) == 0 && v->deploy_promoted &&
+              v->state == TS_DEPLOYING && v->t.generation == d->generation &&
+              strcmp(v->t.head_sha, d->sha) == 0 && strcmp(v->environment, d->env) == 0;
+
+    free(v);
+    return cur;
+}
+
+static void watcher_deploy_poll(struct stage *st, void *arg);
+
+/* watcher_deploy_done - Argo CD answered (or failed to): synced, timed out,
+ * or poll again after pollInterval (longer when Argo CD asked for it). */
+static void watcher_deploy_done(void *arg, const struct argocd_result *res)
+{
+    struct watcher_deploy *d = arg;
+    struct stage *st = d->st;
+    struct watcher *w = st->data;
+    int64_t delay = st->cfg.poll_interval_ms;
+
+    d->inflight = 0;
+    if (d->orphan) {
+        struct watcher_deploy **pp;
+        for (pp = &w->orphans; *pp; pp = &(*pp)->next)
+            if (*pp == d) {
+                *pp = d->next;
+                break;
+            }
+        free(d);
+        return;
+    }
+    if (res->error)
+        snprintf(d->last, sizeof(d->last), "%s", res->errmsg);
+    else if (res->have_app)
+        snprintf(d->last, sizeof(d->last), "%s and %s at %.40s", argocd_sync_name(res->app.sync),
+                 argocd_health_name(res->app.health), res->app.revision[0] ? res->app.revision : "no revision");
+    if (!watcher_deploy_current(st, d)) {
+        log_info("deploy_unwatched", "tracker=%s env=%s reason=%s", d->name, d->env,
+                 log_q("no longer deploying there at this generation"));
+        watcher_deploy_drop(st, d->name);
+        return;
+    }
+    if (!res->error && res->have_app && argocd_app_at(&res->app, d->sha)) {
+        if (watcher_record_write(st, d, "synced", NULL) < 0) {
+            d->tmr = stage_after(st, delay, watcher_deploy_poll, d);
+            return;
+        }
+        w->synced++;
+        log_info("deploy_synced", "tracker=%s gen=%lld env=%s app=%s sha=%.12s", d->name,
+                 (long long)d->generation, d->env, d->app, d->sha);
+        watcher_push(w, d->name);
+        watcher_deploy_drop(st, d->name);
+        return;
+    }
+    if (wall_ms() >= d->deadline_ms) {
+        char key[PROMO_KEY_SIZE], why[1024], dl[40];
+        char dur[32];
+
+        snprintf(dur, sizeof(dur), "%llds", (long long)(st->cfg.deploy_timeout_ms / 1000));
+        snprintf(why, sizeof(why), "%s (Argo CD %s) in %s was not Synced and Healthy at %.12s within %s of the "
+                 "promotion (deadline %s); last seen: %s", d->app, d->cluster[0] ? d->cluster : "default", d->env,
+                 d->sha, st->cfg.deploy_timeout_ms % 1000 ? "deployTimeout" : dur,
+                 time_format_iso(d->deadline_ms, dl, sizeof(dl)), d->last[0] ? d->last : "no answer");
+        promo_key(d->name, d->sha, d->env, d->env, "deploy", 1, key, sizeof(key));
+        if (audit_has_key(st->store, key, "DeployTimeout") == 0 &&
+            audit_append(st->store, d->name, "Warning", "DeployTimeout", why, key) < 0) {
+            log_error("audit_failed", "tracker=%s key=%s effect=%s", d->name, key, log_q("retried at the next poll"));
+            d->tmr = stage_after(st, delay, watcher_deploy_poll, d);
+            return;
+        }
+        if (watcher_record_write(st, d, "deploying", why) < 0) {
+            d->tmr = stage_after(st, delay, watcher_deploy_poll, d);
+            return;
+        }
+        w->timeouts++;
+        log_warn("deploy_timeout", "tracker=%s gen=%lld env=%s app=%s reason=%s", d->name,
+                 (long long)d->generation, d->env, d->app, log_q(why));
+        watcher_deploy_drop(st, d->name);
+        return;
+    }
+    if (res->error)
+        log_info("deploy_poll_failed", "tracker=%s env=%s app=%s error=%s", d->name, d->env, d->app, log_q(res->errmsg));
+    if (res->retry_after_ms > delay)
+        delay = res->retry_after_ms;
+    if (d->deadline_ms - wall_ms() < delay)
+        delay = d->deadline_ms - wall_ms() > 0 ? d->deadline_ms - wall_ms() : 0;
+    d->tmr = stage_after(st, delay, watcher_deploy_poll, d);
+}
+
+/* watcher_deploy_poll - the timer: read the application, unless a read is out. */
+static void watcher_deploy_poll(struct stage *st, void *arg)
+{
+    struct watcher *w = st->data;
+    struct watcher_deploy *d = arg;
+
+    d->tmr = NULL;
+    if (d->inflight)
+        return;
+    d->inflight = 1;
+    argocd_get(&w->actx, d->cluster[0] ? d->cluster : NULL, d->app, NULL, NULL, watcher_deploy_done, d);
+}
+
+/* watcher_deploy_watch - make sure v's promoted deployment is watched. */
+static void watcher_deploy_watch(struct stage *st, const struct view *v)
+{
+    struct watcher *w = st->data;
+    struct watcher_deploy *d = strmap_get(w->deploys, v->t.name);
+    int64_t promoted = v->promoted_at[0] ? time_parse_iso(v->promoted_at) : -1;
+
+    if (d && d->generation == v->t.generation && strcmp(d->sha, v->t.head_sha) == 0 &&
+        strcmp(d->env, v->environment) == 0)
+        return;
+    if (d)
+        watcher_deploy_drop(st, v->t.name);
+    if (!v->argocd_app[0]) {
+        log_warn("deploy_unknown_app", "tracker=%s env=%s reason=%s", v->t.name, v->environment,
+                 log_q("the promoter record names no Argo CD application for the hop"));
+        return;
+    }
+    d = xcalloc(1, sizeof(*d));
+    d->st = st;
+    str_copy(d->name, v->t.name, sizeof(d->name));
+    d->generation = v->t.generation;
+    str_copy(d->sha, v->t.head_sha, sizeof(d->sha));
+    str_copy(d->env, v->environment, sizeof(d->env));
+    str_copy(d->cluster, v->argocd_cluster, sizeof(d->cluster));
+    str_copy(d->app, v->argocd_app, sizeof(d->app));
+    d->deadline_ms = (promoted > 0 ? promoted : wall_ms()) + st->cfg.deploy_timeout_ms;
+    strmap_put(w->deploys, d->name, d);
+    watcher_record_write(st, d, "deploying", NULL);
+    log_info("deploy_watch", "tracker=%s gen=%lld env=%s cluster=%s app=%s sha=%.12s", d->name,
+             (long long)d->generation, d->env, d->cluster[0] ? d->cluster : "default", d->app, d->sha);
+    d->tmr = stage_after(st, 0, watcher_deploy_poll, d);
+}
+
+/* watcher_emit - read one tracker and send it if it is active (its effective
+ * state, common/view.h: synced, testing so the monitor adopts runs after a
+ * restart, awaiting-approval, promoting, failed until the promoter has
+ * recorded it); start watching a promoted deployment. When the stages'
+ * records cannot be read, the tracker's own state decides.
  * Returns 0 when handled (sent or skipped), -1 when the queue was full. */
 static int watcher_emit(struct stage *st, const char *name)
 {
     struct watcher *w = st->data;
     struct tracker t;
+    struct view *v;
     char err[256];
     cJSON *doc, *msg;
-    int rc;
+    int rc, active;
 
     rc = store_read(st->store, "trackers", name, &doc);
     if (rc < 0) {
         if (rc != -ENOENT && rc != -EBADMSG)
             log_error("read_failed", "tracker=%s reason=%s", name, log_q(strerror(-rc)));
+        if (rc == -ENOENT)
+            watcher_deploy_drop(st, name);
         return 0;
     }
     if (tracker_decode(doc, &t, err, sizeof(err)) < 0) {
@@ -131,7 +384,23 @@ static int watcher_emit(struct stage *st, const char *name)
         cJSON_Delete(doc);
         return 0;
     }
-    if (!watcher_active(st, &t)) {
+    v = xmalloc(sizeof(*v));
+    if (view_load(st->store, name, v, err, sizeof(err)) == 0 && v->t.generation == t.generation &&
+        strcmp(v->t.head_sha, t.head_sha) == 0) {
+        if (v->deploy_promoted && v->state == TS_DEPLOYING)
+            watcher_deploy_watch(st, v);
+        else if (strmap_get(w->deploys, name))
+            watcher_deploy_drop(st, name);
+        active = view_active(v);
+        view_overlay(v, doc);
+        t.state = v->state;
+        str_copy(t.status_env, v->environment, sizeof(t.status_env));
+    } else {
+        active = t.state == TS_SYNCED || t.state == TS_TESTING || t.state == TS_AWAITING_APPROVAL ||
+                 t.state == TS_PROMOTING;
+    }
+    free(v);
+    if (!active) {
         w->skipped++;
         cJSON_Delete(doc);
         return 0;
@@ -201,8 +470,10 @@ static void watcher_inotify(struct stage *st, int fd, short revents, void *arg)
 /* watcher_start - inotify, the first resync, the resync timer. */
 static int watcher_start(struct stage *st)
 {
+    static const char *const extra[] = { "promoter", "approvals" };
     struct watcher *w = xcalloc(1, sizeof(*w));
     char dir[PATH_MAX];
+    size_t i;
 
     if (!st->store) {
         log_error("no_state_dir", "dir=%s", log_q(st->cfg.state_dir));
@@ -211,6 +482,15 @@ static int watcher_start(struct stage *st)
     }
     st->data = w;
     w->queued = strmap_new();
+    w->deploys = strmap_new();
+    w->actx.st = st;
+    w->actx.cfg = &st->cfg;
+    w->actx.store = st->store;
+    w->actx.http = http_new(st);
+    if (!w->actx.http) {
+        log_error("http_init_failed", "effect=%s", log_q("cannot read Argo CD"));
+        return EXIT_TEMP;
+    }
     w->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (w->inotify < 0) {
         log_error("inotify_failed", "reason=%s", log_q(strerror(errno)));
@@ -220,6 +500,13 @@ static int watcher_start(struct stage *st)
     if (inotify_add_watch(w->inotify, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM) < 0) {
         log_error("inotify_failed", "dir=%s reason=%s", log_q(dir), log_q(strerror(errno)));
         return EXIT_TEMP;
+    }
+    /* a promotion or an approval is news for the tracker of the same name */
+    for (i = 0; i < ARRAY_LEN(extra); i++) {
+        store_area_path(st->store, extra[i], dir, sizeof(dir));
+        if (inotify_add_watch(w->inotify, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+            log_warn("inotify_failed", "dir=%s reason=%s effect=%s", log_q(dir), log_q(strerror(errno)),
+                     log_q("seen at the next resync"));
     }
     stage_watch_fd(st, w->inotify, ZMQ_POLLIN, NULL);
     watcher_resync(st, "start");
@@ -248,6 +535,15 @@ static void watcher_reload(struct stage *st)
     watcher_resync(st, "sighup");
 }
 
+/* watcher_deploy_stop_free - at stop, after http_free: free whatever is left. */
+static void watcher_deploy_stop_free(void *p)
+{
+    struct watcher_deploy *d = p;
+
+    stage_cancel(d->st, d->tmr);
+    free(d);
+}
+
 /* watcher_stop - release everything. */
 static void watcher_stop(struct stage *st)
 {
@@ -256,8 +552,21 @@ static void watcher_stop(struct stage *st)
 
     if (!w)
         return;
-    log_info("stats", "resyncs=%llu emitted=%llu skipped=%llu", (unsigned long long)w->resyncs,
-             (unsigned long long)w->emitted, (unsigned long long)w->skipped);
+    log_info("stats", "resyncs=%llu emitted=%llu skipped=%llu synced=%llu timeouts=%llu",
+             (unsigned long long)w->resyncs, (unsigned long long)w->emitted, (unsigned long long)w->skipped,
+             (unsigned long long)w->synced, (unsigned long long)w->timeouts);
+    if (w->actx.http)
+        http_free(w->actx.http);       /* no callback runs after this */
+    w->actx.http = NULL;
+    if (w->deploys) {
+        strmap_free(w->deploys, watcher_deploy_stop_free);
+        w->deploys = NULL;
+    }
+    while (w->orphans) {
+        struct watcher_deploy *d = w->orphans;
+        w->orphans = d->next;
+        free(d);
+    }
     while ((name = watcher_pop(w)) != NULL)
         free(name);
     free(w->fifo);

@@ -380,6 +380,47 @@ e2e_flaky() {
     e2e_flaky gitlab
 }
 
+# exec_job NAME BODY - a local test program $T/NAME running BODY.
+exec_job() {
+    printf '#!/bin/sh\n%s\n' "$2" > "$T/$1"
+    chmod 755 "$T/$1"
+    echo "$T/$1"
+}
+
+@test "exec: a required test passes: allPassed forwarded" {
+    start_sim
+    policy "$(entry smoke exec "$(exec_job ok 'exit 0')")"
+    run_e2e
+    [ "$(agg .allPassed)" = true ]
+    [ "$(record .hops.dev.tests.smoke.status)" = passed ]
+}
+
+@test "exec: a required test fails: anyFailed, the reason names the test" {
+    start_sim
+    policy "$(entry smoke exec "$(exec_job bad 'exit 3')")"
+    run_e2e
+    [ "$(agg .anyFailed)" = true ]
+    agg '.failureReasons[0]' | grep -q '^smoke: failed'
+}
+
+@test "exec: an optional test fails: it does not block" {
+    start_sim
+    policy "$(entry smoke exec "$(exec_job ok 'sleep 1')")" "$(entry lint exec "$(exec_job bad 'exit 1')" false)"
+    run_e2e
+    [ "$(agg .allPassed)" = true ]
+    [ "$(agg .optionalTestsFailed)" = true ]
+    agg '.failureReasons[0]' | grep -q '^lint (optional): failed'
+}
+
+@test "exec: a test past its timeout: anyTimeout and failed" {
+    start_sim
+    policy "$(entry smoke exec "$(exec_job hang 'sleep 60')" true 2s)"
+    run_e2e 25
+    [ "$(agg .anyTimeout)" = true ]
+    [ "$(agg .anyFailed)" = true ]
+    agg '.failureReasons[0]' | grep -q '^smoke: timed out'
+}
+
 # gap_after_429 - the smallest gap in ms between a 429 answer and the next
 # request on the same path (a large number when there was no 429).
 gap_after_429() {

@@ -206,3 +206,127 @@ audit_line() {
     audit_line acme-shop-9 Promoted "live" pk-9 >> "$T/state/audit.log"
     wait_for 3 grep -q '"tracker":"acme-shop-9"' "$T/follow.log"
 }
+
+# hop_records AUTO MONITOR_STATUS AGG - trigger and monitor records of
+# acme-shop-7 (generation 1, $SHA1) for hop dev -> staging: smoke (required)
+# with the given monitor status and aggregate; autoPromote AUTO.
+hop_records() {
+    mkdir -p "$T/state/trigger" "$T/state/monitor"
+    printf '{"name":"acme-shop-7","generation":1,"headSHA":"%s","hops":{"dev":{"source":"dev","target":"staging","policy":"dev-to-staging","autoPromote":%s,"startedAt":"2026-11-28T04:30:00.000Z","tests":[{"name":"smoke","provider":"jenkins","required":true,"attempt":1,"key":"pk-000000000000000000000001","phase":"triggered","run":{"id":"3","url":"http://ci/job/smoke/3/","status":"queued"}}]}},"superseded":[]}\n' \
+        "$SHA1" "$1" > "$T/state/trigger/acme-shop-7.json"
+    printf '{"name":"acme-shop-7","generation":1,"headSHA":"%s","hops":{"dev":{"tests":{"smoke":{"key":"pk-000000000000000000000001","status":"%s","url":"http://ci/job/smoke/3/","durationMs":4200}},"aggregate":%s}}}\n' \
+        "$SHA1" "$2" "$3" > "$T/state/monitor/acme-shop-7.json"
+}
+
+track7() {
+    promoctl track --repo acme/shop --pr 7 --sha "$SHA1" --env dev --app shop --state synced >/dev/null
+}
+
+@test "show: usage errors and an unknown tracker exit 100" {
+    run promoctl show
+    assert_failure 100
+    assert_output --partial "expected one TRACKER"
+    run promoctl show Not_A_Name
+    assert_failure 100
+    run promoctl show nobody-1
+    assert_failure 100
+    assert_output --partial "no tracker named nobody-1"
+    run promoctl show nobody-1 --bogus
+    assert_failure 100
+}
+
+@test "show prints the timeline of the hop with each test, and --json the hops" {
+    track7
+    hop_records true passed '{"decided":false}'
+    run promoctl show acme-shop-7
+    assert_success
+    assert_output --partial "State:        testing"
+    assert_output --partial "Timeline:"
+    assert_output --partial "dev -> staging   policy dev-to-staging"
+    assert_output --partial "tests started  2026-11-28T04:30:00.000Z"
+    assert_line --regexp '^ +smoke +jenkins +yes +1 +passed +4\.2s +http://ci/job/smoke/3/'
+    run promoctl show acme-shop-7 --json
+    assert_success
+    [ "$(jq -r '.view.hops[0].source + ">" + .view.hops[0].target' <<<"$output")" = "dev>staging" ]
+    [ "$(jq -r '.view.hops[0].tests[0].durationMs' <<<"$output")" = "4200" ]
+    [ "$(jq -r '.metadata.name' <<<"$output")" = "acme-shop-7" ]
+}
+
+@test "approve: only when awaiting approval (else 100 with the reason); records who, audits once" {
+    track7
+    run promoctl approve acme-shop-7 --by alice
+    assert_failure 100
+    assert_output --partial "not awaiting approval: it is synced in dev"
+    [ ! -e "$T/state/approvals/acme-shop-7.json" ]
+    hop_records false passed '{"decided":true,"allPassed":true,"anyFailed":false}'
+    run promoctl list
+    assert_output --partial "awaiting-approval"
+    run promoctl approve acme-shop-7 --by alice
+    assert_success
+    assert_output --partial "approved by alice"
+    run jq -r '.hops.dev.approvedBy + " " + (.generation|tostring) + " " + .headSHA' "$T/state/approvals/acme-shop-7.json"
+    assert_output "alice 1 $SHA1"
+    run promoctl events --json
+    assert_success
+    [ "$(jq -r 'select(.reason == "Approved") | .tracker' <<<"$output")" = "acme-shop-7" ]
+    [ "$(jq -r 'select(.reason == "Approved") | .key' <<<"$output" | grep -c '^pk-[0-9a-f]\{24\}$')" = 1 ]
+    run promoctl show acme-shop-7
+    assert_output --partial "State:        promoting"
+    assert_output --partial "approved       by alice"
+    run promoctl approve acme-shop-7 --by bob
+    assert_failure 100
+    assert_output --partial "not awaiting approval"
+    [ "$(grep -c '"Approved"' "$T/state/audit.log")" = 1 ]
+}
+
+@test "approve: --by defaults to \$SUDO_USER, then \$USER, then operator; bad --by is a usage error" {
+    track7
+    hop_records false passed '{"decided":true,"allPassed":true,"anyFailed":false}'
+    run env -u SUDO_USER USER=carol promoctl approve acme-shop-7 --json
+    assert_success
+    [ "$(jq -r .approvedBy <<<"$output")" = "carol" ]
+    [ "$(jq -r .source <<<"$output")" = "dev" ]
+    rm "$T/state/approvals/acme-shop-7.json"
+    run env SUDO_USER=dave USER=carol promoctl approve acme-shop-7 --json
+    [ "$(jq -r .approvedBy <<<"$output")" = "dave" ]
+    rm "$T/state/approvals/acme-shop-7.json"
+    run env -u SUDO_USER -u USER promoctl approve acme-shop-7 --json
+    [ "$(jq -r .approvedBy <<<"$output")" = "operator" ]
+    run promoctl approve acme-shop-7 --by ""
+    assert_failure 100
+    run promoctl approve
+    assert_failure 100
+    run promoctl approve nobody-1
+    assert_failure 100
+}
+
+@test "retry: only when failed with failed tests (else 100); asks attempt 2, audits, then testing" {
+    track7
+    run promoctl retry acme-shop-7
+    assert_failure 100
+    assert_output --partial "nothing to retry"
+    hop_records true failed '{"decided":true,"allPassed":false,"anyFailed":true,"failureReasons":["smoke: failed"]}'
+    run promoctl list
+    assert_output --partial "failed"
+    run promoctl retry acme-shop-7 --by bob
+    assert_success
+    assert_output --partial "attempt 2"
+    run jq -r '.hops.dev.retry | (.attempt|tostring) + " " + .requestedBy' "$T/state/approvals/acme-shop-7.json"
+    assert_output "2 bob"
+    run promoctl events --json
+    [ "$(jq -r 'select(.reason == "RetryRequested") | .message' <<<"$output")" = "attempt 2 of 1 failed test in dev requested by bob" ]
+    run promoctl show acme-shop-7 --json
+    [ "$(jq -r .view.state <<<"$output")" = "testing" ]
+    [ "$(jq -r .view.hops[0].retryAttempt <<<"$output")" = "2" ]
+    run promoctl retry acme-shop-7
+    assert_failure 100
+    run promoctl retry acme-shop-7 extra
+    assert_failure 100
+}
+
+@test "--help lists show, approve and retry" {
+    run promoctl --help
+    assert_output --partial "show NAME [--json]"
+    assert_output --partial "approve NAME [--by WHO]"
+    assert_output --partial "retry NAME [--by WHO]"
+}

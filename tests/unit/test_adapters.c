@@ -46,6 +46,7 @@ static char *huge_string_json(const char *prefix, const char *name, size_t n, co
 
 /* --- run status, adapter table, persisted runs --- */
 
+/* test_run_status - names, parsing and finality of every run status. */
 static void test_run_status(void)
 {
     static const struct { enum run_status s; const char *name; int final; } cases[] = {
@@ -67,6 +68,7 @@ static void test_run_status(void)
     unit_ok(strcmp(run_status_name((enum run_status)99), "unknown") == 0, "run_status_name out of range");
 }
 
+/* test_adapter_find - the table holds the five providers and nothing else. */
 static void test_adapter_find(void)
 {
     static const char *const names[] = { "jenkins", "github-actions", "gitlab", "exec", "plugin" };
@@ -82,6 +84,7 @@ static void test_adapter_find(void)
             "adapter_find unknown names");
 }
 
+/* test_run_json - the persisted run: round trip, and strict rejection of bad shapes. */
 static void test_run_json(void)
 {
     static const char *const bad[] = {
@@ -152,6 +155,7 @@ static void test_run_json(void)
 
 /* --- shared helpers --- */
 
+/* test_helpers - origin checks, base URLs, SHA detection, escaping. */
 static void test_helpers(void)
 {
     static const struct { const char *url, *base; int want; } origin[] = {
@@ -191,6 +195,7 @@ static void test_helpers(void)
     free(s);
 }
 
+/* test_test_ref - which ref a dispatch or pipeline runs on. */
 static void test_test_ref(void)
 {
     struct adapter_test t;
@@ -215,6 +220,7 @@ static void test_test_ref(void)
 
 /* --- Jenkins --- */
 
+/* test_jenkins_map - building/result to a status, unknown results never pass. */
 static void test_jenkins_map(void)
 {
     static const struct { int building; const char *result; enum run_status want; } cases[] = {
@@ -232,6 +238,7 @@ static void test_jenkins_map(void)
                 cases[i].result ? cases[i].result : "null", run_status_name(cases[i].want));
 }
 
+/* test_jenkins_build - build api/json, real-shaped and hostile. */
 static void test_jenkins_build(void)
 {
     static const struct { const char *json; enum run_status want; const char *detail; } good[] = {
@@ -308,6 +315,7 @@ static void test_jenkins_build(void)
     free(big);
 }
 
+/* test_jenkins_queue - queue items: waiting, left, cancelled, malformed. */
 static void test_jenkins_queue(void)
 {
     static const struct { const char *json; int want; enum run_status st; } cases[] = {
@@ -353,6 +361,7 @@ static void test_jenkins_queue(void)
     cJSON_Delete(j);
 }
 
+/* test_jenkins_find - finding a build or queue item by its PROMO_KEY parameter. */
 static void test_jenkins_find(void)
 {
     static const char *const builds =
@@ -428,6 +437,7 @@ static void test_jenkins_find(void)
     cJSON_Delete(j);
 }
 
+/* test_jenkins_paths - job paths, queue ids, the form body, the crumb. */
 static void test_jenkins_paths(void)
 {
     static const struct { const char *job, *want; } jobs[] = {
@@ -501,6 +511,7 @@ static void test_jenkins_paths(void)
 
 /* --- GitHub Actions --- */
 
+/* test_github_map - status/conclusion to a status, unknown values never pass. */
 static void test_github_map(void)
 {
     static const struct { const char *status, *conclusion; enum run_status want; } cases[] = {
@@ -524,6 +535,7 @@ static void test_github_map(void)
                 cases[i].conclusion ? cases[i].conclusion : "null", run_status_name(cases[i].want));
 }
 
+/* test_github_run - a workflow run object, real-shaped and hostile. */
 static void test_github_run(void)
 {
     static const char *const real =
@@ -578,6 +590,7 @@ static void test_github_run(void)
     free(big);
 }
 
+/* test_github_find - finding a run by the key in its display_title. */
 static void test_github_find(void)
 {
     static const char *const list =
@@ -615,6 +628,7 @@ static void test_github_find(void)
     }
 }
 
+/* test_github_requests - job splitting, branch filter, dispatch body and answer. */
 static void test_github_requests(void)
 {
     static const struct { const char *job, *repo, *owner, *name, *wf; } split_ok[] = {
@@ -710,6 +724,7 @@ static void test_github_requests(void)
     }
 }
 
+/* test_github_rate - rate-limit headers to rate_remaining and retry_after_ms. */
 static void test_github_rate(void)
 {
     static const struct {
@@ -746,6 +761,7 @@ static void test_github_rate(void)
 
 /* --- GitLab CI --- */
 
+/* test_gitlab - status mapping, project ids, pipelines, variables, the create body. */
 static void test_gitlab(void)
 {
     static const struct { const char *status; enum run_status want; } map[] = {
@@ -881,6 +897,7 @@ static void test_gitlab(void)
     }
 }
 
+/* main - run every group and print the TAP plan. */
 int main(void)
 {
     test_run_status();

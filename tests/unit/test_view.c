@@ -146,6 +146,18 @@ static void chain_cases(struct store *s, struct view *v)
     unit_ok(load(s, v) == 0 && v->state == TS_FAILED && v->failure_reported && !view_active(v) &&
             strstr(v->waiting, "permission denied"), "promoter failed: failed, reported, at rest: %s", v->waiting);
 
+    promoter_rec(s, SHA1, PHOP_DEV("failed", "\"argocd: permission denied\",\"failedAt\":\"2026-11-28T04:35:00.000Z\""),
+                 "[]");
+    put(s, "approvals", "t1", "{\"name\":\"t1\",\"generation\":1,\"headSHA\":\"" SHA1 "\","
+        "\"hops\":{\"dev\":{\"retry\":{\"attempt\":2,\"requestedBy\":\"bob\","
+        "\"requestedAt\":\"2026-11-28T04:36:00.000Z\"}}}}");
+    unit_ok(load(s, v) == 0 && v->state == TS_FAILED && view_active(v) && strstr(v->waiting, "retry the promotion"),
+            "retry after a failed promotion: active again for the promoter: %s", v->waiting);
+    put(s, "approvals", "t1", "{\"name\":\"t1\",\"generation\":1,\"headSHA\":\"" SHA1 "\","
+        "\"hops\":{\"dev\":{\"retry\":{\"attempt\":2,\"requestedAt\":\"2026-11-28T04:34:00.000Z\"}}}}");
+    unit_ok(load(s, v) == 0 && v->state == TS_FAILED && !view_active(v), "a retry older than the failure: at rest");
+    store_remove(s, "approvals", "t1");
+
     monitor_rec(s, "failed", "{\"decided\":true,\"allPassed\":false,\"anyFailed\":true,"
                 "\"failureReasons\":[\"smoke: failed\"]}");
     promoter_rec(s, SHA1, PHOP_DEV("failed", "\"required tests failed\""), "[]");
@@ -179,6 +191,13 @@ static void chain_cases(struct store *s, struct view *v)
             strcmp(v->hops[1].source, "staging") == 0 && strcmp(v->hops[1].state, "deploying") == 0,
             "timeline: dev promoted, staging deploying");
     unit_ok(v->ntests == 0, "the current hop (staging) has no tests yet");
+    memset(&t, 0, sizeof(t));
+    str_copy(t.name, "t1", sizeof(t.name));
+    str_copy(t.head_sha, SHA1, sizeof(t.head_sha));
+    t.generation = 1;
+    t.state = TS_SYNCED;
+    unit_ok(view_effective(s, &t) == 0 && strcmp(t.status_env, "staging") == 0 && t.state == TS_DEPLOYING,
+            "view_effective: deploying in the target");
 
     promoter_rec(s, SHA1, PHOP_DEV("done", "null"), "[]");
     unit_ok(load(s, v) == 0 && v->state == TS_DEPLOYING && strcmp(v->environment, "staging") == 0,
@@ -207,8 +226,9 @@ static void chain_cases(struct store *s, struct view *v)
     str_copy(t.head_sha, SHA1, sizeof(t.head_sha));
     t.generation = 1;
     str_copy(t.status_env, "dev", sizeof(t.status_env));
+    t.state = TS_SYNCED;
     unit_ok(view_effective(s, &t) == 0 && strcmp(t.status_env, "staging") == 0 && t.state == TS_SYNCED,
-            "view_effective: environment and state");
+            "view_effective: the environment");
 
     put(s, "policy", "t1", "{\"tracker\":\"t1\",\"generation\":1,\"headSHA\":\"" SHA1 "\",\"environment\":\"dev\","
         "\"state\":\"done\",\"conditions\":[]}");

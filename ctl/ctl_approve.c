@@ -1,0 +1,299 @@
+/* ctl_approve.c - promoctl approve and promoctl retry: the operator's word on a hop.
+ *
+ *   promoctl approve TRACKER [--by NAME] [--json]
+ *   promoctl retry TRACKER [--by NAME] [--json]
+ *
+ * Both write STATE/approvals/NAME.json (docs/state.md, "The approvals
+ * record"), whose only writer is promoctl, under store_lock("approvals"),
+ * keyed by the current hop's source environment and stamped with the
+ * tracker's generation and head SHA: a word given for one commit never
+ * counts for another. Each is allowed only in the state the view
+ * (common/view.c) gives: approve when awaiting-approval, retry when failed
+ * with failed tests (promo-trigger starts them again, attempt N, new keys)
+ * or a failed promotion (promo-promoter starts it again) in the current
+ * hop; otherwise exit 100 saying why. The
+ * audit event (Approved, RetryRequested) is appended first, once per key,
+ * so a crash between the two leaves nothing to undo: running the command
+ * again finds the event and writes the record. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/audit.h"
+#include "common/promokey.h"
+#include "common/tracker.h"
+#include "common/util.h"
+#include "common/view.h"
+#include "ctl/ctl.h"
+
+#define APPROVE_BY_MAX 128
+
+/* approve_args - TRACKER [--by NAME] [--json]; returns 0 or an exit code. */
+static int approve_args(struct ctl *c, int argc, char **argv, const char *cmd, const char **name, char *by)
+{
+    static const struct option opts[] = {
+        { "by", required_argument, NULL, 'b' },
+        { "json", no_argument, NULL, 'j' },
+        { 0, 0, 0, 0 },
+    };
+    const char *who = NULL;
+    size_t i;
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'b': who = optarg; break;
+        case 'j': c->json = 1; break;
+        default: return ctl_usage_error("%s: unknown option", cmd);
+        }
+    }
+    if (argc - optind != 1)
+        return ctl_usage_error("%s: expected one TRACKER", cmd);
+    *name = argv[optind];
+    if (!name_valid(*name))
+        return ctl_usage_error("%s: '%s' is not a tracker name", cmd, *name);
+    if (!who || !*who) {
+        if (who)
+            return ctl_usage_error("%s: --by needs a name", cmd);
+        who = getenv("SUDO_USER");
+        if (!who || !*who)
+            who = getenv("USER");
+        if (!who || !*who)
+            who = "operator";
+    }
+    if (strlen(who) >= APPROVE_BY_MAX)
+        return ctl_usage_error("%s: --by is longer than %d characters", cmd, APPROVE_BY_MAX - 1);
+    for (i = 0; who[i]; i++)
+        if ((unsigned char)who[i] < 0x20 || who[i] == 0x7f)
+            return ctl_usage_error("%s: --by must not contain control characters", cmd);
+    str_copy(by, who, APPROVE_BY_MAX);
+    return 0;
+}
+
+/* approve_record - the approvals record of v's tracker for its current
+ * generation and head SHA (a fresh one when there is none or it is about
+ * another commit). Caller frees. */
+static cJSON *approve_record(struct ctl *c, const struct view *v)
+{
+    cJSON *rec = NULL;
+    const cJSON *g, *sha;
+
+    if (store_read(c->store, "approvals", v->t.name, &rec) == 0) {
+        g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
+        sha = cJSON_GetObjectItemCaseSensitive(rec, "headSHA");
+        if (cJSON_IsNumber(g) && (int64_t)g->valuedouble == v->t.generation && cJSON_IsString(sha) &&
+            strcmp(sha->valuestring, v->t.head_sha) == 0 &&
+            cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(rec, "hops")))
+            return rec;
+        cJSON_Delete(rec);
+    }
+    rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "name", v->t.name);
+    cJSON_AddNumberToObject(rec, "generation", (double)v->t.generation);
+    cJSON_AddStringToObject(rec, "headSHA", v->t.head_sha);
+    cJSON_AddObjectToObject(rec, "hops");
+    return rec;
+}
+
+/* approve_hop - hops[source] of rec, created when absent. */
+static cJSON *approve_hop(cJSON *rec, const char *source)
+{
+    cJSON *hops = cJSON_GetObjectItemCaseSensitive(rec, "hops");
+    cJSON *hop = cJSON_GetObjectItemCaseSensitive(hops, source);
+
+    if (cJSON_IsObject(hop))
+        return hop;
+    cJSON_DeleteItemFromObjectCaseSensitive(hops, source);
+    return cJSON_AddObjectToObject(hops, source);
+}
+
+/* approve_set - obj.key = item, replacing what is there. */
+static void approve_set(cJSON *obj, const char *key, cJSON *item)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+    cJSON_AddItemToObject(obj, key, item);
+}
+
+/* approve_commit - the audit event (unless one with key is there), then
+ * the record. Returns 0 or an exit code (message printed). */
+static int approve_commit(struct ctl *c, const struct view *v, cJSON *rec, const char *reason,
+                          const char *message, const char *key)
+{
+    int rc = audit_has_key(c->store, key, reason);
+
+    if (rc < 0 || (rc == 0 && (rc = audit_append(c->store, v->t.name, "Normal", reason, message, key)) < 0)) {
+        fprintf(stderr, "promoctl: fatal: unable to append to the audit log: %s\n", strerror(-rc));
+        return EXIT_TEMP;
+    }
+    rc = store_write(c->store, "approvals", v->t.name, rec);
+    if (rc < 0) {
+        fprintf(stderr, "promoctl: fatal: unable to write approvals/%s: %s\n", v->t.name, strerror(-rc));
+        return EXIT_TEMP;
+    }
+    return 0;
+}
+
+/* approve_load - lock approvals and load the view of name. Returns the
+ * lock fd, or -1 with *exitc set (message printed). */
+static int approve_load(struct ctl *c, const char *name, struct view *v, int *exitc)
+{
+    char err[256];
+    int lock, rc;
+
+    lock = store_lock(c->store, "approvals");
+    if (lock < 0) {
+        fprintf(stderr, "promoctl: fatal: unable to lock approvals: %s\n", strerror(-lock));
+        *exitc = EXIT_TEMP;
+        return -1;
+    }
+    rc = view_load(c->store, name, v, err, sizeof(err));
+    if (rc < 0) {
+        if (rc == -ENOENT)
+            fprintf(stderr, "promoctl: fatal: no tracker named %s\n", name);
+        else
+            fprintf(stderr, "promoctl: fatal: unable to read tracker %s: %s\n", name, err[0] ? err : strerror(-rc));
+        store_unlock(lock);
+        *exitc = rc == -ENOENT || rc == -EBADMSG ? EXIT_PERM : EXIT_TEMP;
+        return -1;
+    }
+    return lock;
+}
+
+/* approve_print - what was recorded, for people or scripts. */
+static void approve_print(const struct ctl *c, const struct view *v, const char *what, const char *by,
+                          const char *at, int attempt)
+{
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        char *s;
+
+        cJSON_AddStringToObject(o, "tracker", v->t.name);
+        cJSON_AddNumberToObject(o, "generation", (double)v->t.generation);
+        cJSON_AddStringToObject(o, "headSHA", v->t.head_sha);
+        cJSON_AddStringToObject(o, "source", v->environment);
+        cJSON_AddStringToObject(o, "target", v->target);
+        if (attempt) {
+            cJSON_AddNumberToObject(o, "attempt", attempt);
+            cJSON_AddStringToObject(o, "requestedBy", by);
+            cJSON_AddStringToObject(o, "requestedAt", at);
+        } else {
+            cJSON_AddStringToObject(o, "approvedBy", by);
+            cJSON_AddStringToObject(o, "approvedAt", at);
+        }
+        s = cJSON_PrintUnformatted(o);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else if (attempt) {
+        printf("tracker %s: attempt %d of the failed tests in %s requested by %s (generation %lld, %.12s)\n",
+               v->t.name, attempt, v->environment, by, (long long)v->t.generation, v->t.head_sha);
+    } else {
+        printf("tracker %s: %s %s -> %s %s by %s (generation %lld, %.12s)\n", v->t.name, what, v->environment,
+               v->target[0] ? v->target : "?", "approved", by, (long long)v->t.generation, v->t.head_sha);
+    }
+}
+
+/* ctl_approve - promoctl approve TRACKER [--by NAME]. */
+int ctl_approve(struct ctl *c, int argc, char **argv)
+{
+    const char *name;
+    char by[APPROVE_BY_MAX], at[40], key[PROMO_KEY_SIZE], msg[512];
+    struct view *v;
+    cJSON *rec, *hop;
+    int rc, lock;
+
+    if ((rc = approve_args(c, argc, argv, "approve", &name, by)) != 0)
+        return rc;
+    v = xcalloc(1, sizeof(*v));
+    if ((lock = approve_load(c, name, v, &rc)) < 0) {
+        free(v);
+        return rc;
+    }
+    if (v->state != TS_AWAITING_APPROVAL) {
+        fprintf(stderr, "promoctl: fatal: tracker %s is not awaiting approval: it is %s in %s, waiting on %s\n",
+                name, tracker_state_name(v->state), v->environment, v->waiting);
+        store_unlock(lock);
+        free(v);
+        return EXIT_PERM;
+    }
+    time_format_iso(wall_ms(), at, sizeof(at));
+    rec = approve_record(c, v);
+    hop = approve_hop(rec, v->environment);
+    approve_set(hop, "approvedBy", cJSON_CreateString(by));
+    approve_set(hop, "approvedAt", cJSON_CreateString(at));
+    promo_key(v->t.name, v->t.head_sha, v->environment, v->target, "approve", 1, key, sizeof(key));
+    snprintf(msg, sizeof(msg), "promotion %s -> %s at %.12s approved by %s", v->environment,
+             v->target[0] ? v->target : "?", v->t.head_sha, by);
+    rc = approve_commit(c, v, rec, "Approved", msg, key);
+    store_unlock(lock);
+    cJSON_Delete(rec);
+    if (rc == 0)
+        approve_print(c, v, "promotion", by, at, 0);
+    free(v);
+    return rc;
+}
+
+/* ctl_retry - promoctl retry TRACKER [--by NAME]. */
+int ctl_retry(struct ctl *c, int argc, char **argv)
+{
+    const char *name;
+    char by[APPROVE_BY_MAX], at[40], key[PROMO_KEY_SIZE], msg[512];
+    struct view *v;
+    const struct view_hop *h;
+    cJSON *rec, *hop, *retry;
+    int rc, lock, i, attempt = 0, failed = 0;
+
+    if ((rc = approve_args(c, argc, argv, "retry", &name, by)) != 0)
+        return rc;
+    v = xcalloc(1, sizeof(*v));
+    if ((lock = approve_load(c, name, v, &rc)) < 0) {
+        free(v);
+        return rc;
+    }
+    h = &v->hops[v->nhops - 1];
+    for (i = 0; i < v->ntests; i++) {
+        const char *st = v->tests[i].status;
+        if (v->tests[i].attempt > attempt)
+            attempt = v->tests[i].attempt;
+        if (!strcmp(st, "failed") || !strcmp(st, "timed-out") || !strcmp(st, "cancelled") || !strcmp(st, "error"))
+            failed++;
+    }
+    if (h->retry_attempt > attempt)
+        attempt = h->retry_attempt;
+    if (v->state != TS_FAILED || (!failed && !h->failed_at[0] && !h->last_error[0])) {
+        if (v->state != TS_FAILED)
+            fprintf(stderr, "promoctl: fatal: tracker %s has nothing to retry: it is %s in %s, waiting on %s\n",
+                    name, tracker_state_name(v->state), v->environment, v->waiting);
+        else
+            fprintf(stderr, "promoctl: fatal: tracker %s has no failed test or promotion in %s to retry: %s\n",
+                    name, v->environment, v->waiting);
+        store_unlock(lock);
+        free(v);
+        return EXIT_PERM;
+    }
+    attempt++;
+    time_format_iso(wall_ms(), at, sizeof(at));
+    rec = approve_record(c, v);
+    hop = approve_hop(rec, v->environment);
+    retry = cJSON_CreateObject();
+    cJSON_AddNumberToObject(retry, "attempt", attempt);
+    cJSON_AddStringToObject(retry, "requestedBy", by);
+    cJSON_AddStringToObject(retry, "requestedAt", at);
+    approve_set(hop, "retry", retry);
+    promo_key(v->t.name, v->t.head_sha, v->environment, v->target, "retry", attempt, key, sizeof(key));
+    if (failed)
+        snprintf(msg, sizeof(msg), "attempt %d of %d failed test%s in %s requested by %s", attempt, failed,
+                 failed == 1 ? "" : "s", v->environment, by);
+    else
+        snprintf(msg, sizeof(msg), "attempt %d of the promotion %s -> %s requested by %s", attempt,
+                 v->environment, v->target[0] ? v->target : "?", by);
+    rc = approve_commit(c, v, rec, "RetryRequested", msg, key);
+    store_unlock(lock);
+    cJSON_Delete(rec);
+    if (rc == 0)
+        approve_print(c, v, "retry", by, at, attempt);
+    free(v);
+    return rc;
+}

@@ -1,0 +1,404 @@
+#!/usr/bin/env bats
+# promoter.bats - promo-promoter: the command line; and standalone runs
+# against promo-sim (Argo CD and GitHub) fed with hand-built messages on
+# stdin and hand-built tracker, trigger, monitor and approvals records, so
+# nothing here depends on the other stages: a promotion done exactly once
+# (also when the message comes again and after crashes at several crash
+# points), a required failure reported, the approval path, a stale message,
+# and Argo CD busy with another operation on the first sync.
+
+load 'helpers'
+bats_require_minimum_version 1.5.0
+
+NAME=acme-shop-42
+APP=shop-staging
+
+setup() {
+    promo_setup
+    printf 'sekrit\n' > "$T/token"
+    chmod 600 "$T/token"
+    SHA="$(sha_of 42)"
+}
+
+teardown() {
+    promo_teardown
+}
+
+# start_sim [SCENARIO-FILE] - promo-sim on a free port; Argo CD and GitHub
+# of promo.yaml point at it. $SIM is its base URL.
+start_sim() {
+    promo_start sim env ${SIM_ENV:-} promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" ${1:+--scenario "$1"}
+    wait_for 10 test -s "$T/sim.port"
+    SIM="http://127.0.0.1:$(cat "$T/sim.port")"
+    cat >> "$T/promo.yaml" <<YAML
+github:
+  apiUrl: $SIM/github
+  tokenFile: $T/token
+argocd:
+  clusters:
+    default:
+      url: $SIM/argocd
+      tokenFile: $T/token
+YAML
+}
+
+# tracker_doc GEN SHA - the tracker document, in dev, testing.
+tracker_doc() {
+    jq -nc --argjson g "$1" --arg sha "$2" --arg n "$NAME" \
+        '{apiVersion:"promo.dev/v1alpha1",kind:"PullRequestTracker",
+          metadata:{name:$n,generation:$g,creationTimestamp:"2026-11-28T04:00:00Z"},
+          spec:{repository:"acme/shop",number:42,headSHA:$sha,headRef:"feature/cart",
+                application:"shop",environment:"dev"},
+          status:{environment:"dev",state:"testing"}}'
+}
+
+# policy_doc AUTO - the dev-to-staging policy (autoPromote AUTO).
+policy_doc() {
+    jq -nc --argjson auto "$1" --arg app "$APP" \
+        '{apiVersion:"promo.dev/v1alpha1",kind:"PromotionPolicy",metadata:{name:"dev-to-staging"},
+          spec:{sourceEnvironment:"dev",targetEnvironment:"staging",autoPromote:$auto,timeout:"1h",
+                externalTests:[{name:"smoke",provider:"jenkins",job:"promo/smoke"},
+                               {name:"lint",provider:"gitlab",job:"acme/shop",required:false}],
+                promotion:{argocd:{application:$app},
+                           github:{addLabels:["promoted/${TARGET_ENV}"],removeLabels:["needs-promotion"],
+                                   commitStatus:"promo/staging"}}}}'
+}
+
+# key TEST - a fixed idempotency key per test.
+key() {
+    printf 'pk-%s' "$(printf '%s' "$1" | sha1sum | cut -c1-24)"
+}
+
+# records GEN SHA SMOKE LINT [AUTO] - write the tracker, the trigger record
+# and the monitor record: smoke (required) ended SMOKE, lint (optional) LINT.
+records() {
+    local gen="$1" sha="$2" smoke="$3" lint="$4" auto="${5:-true}"
+    local all=true fail=false reasons='[]'
+    [ "$smoke" = passed ] || { all=false; fail=true; reasons='["smoke: failed (FAILURE) http://ci.example/smoke/17/"]'; }
+    [ "$lint" = passed ] || reasons="$(jq -c '. + ["lint (optional): failed"]' <<< "$reasons")"
+    mkdir -p "$T/state/trackers" "$T/state/trigger" "$T/state/monitor"
+    tracker_doc "$gen" "$sha" > "$T/state/trackers/$NAME.json"
+    jq -nc --argjson g "$gen" --arg sha "$sha" --arg n "$NAME" --argjson auto "$auto" \
+        --arg ks "$(key smoke)" --arg kl "$(key lint)" \
+        '{name:$n,generation:$g,headSHA:$sha,hops:{dev:{source:"dev",target:"staging",policy:"dev-to-staging",
+          autoPromote:$auto,tests:[
+           {name:"smoke",provider:"jenkins",job:"promo/smoke",required:true,attempt:1,key:$ks,phase:"triggered",
+            run:{id:"17",url:"http://ci.example/smoke/17/",api:"http://ci.example/smoke/17/api/json",status:"queued"},error:null},
+           {name:"lint",provider:"gitlab",job:"acme/shop",required:false,attempt:1,key:$kl,phase:"triggered",
+            run:{id:"9",url:"http://ci.example/lint/9/",api:"http://ci.example/lint/9",status:"queued"},error:null}]}}}' \
+        > "$T/state/trigger/$NAME.json"
+    jq -nc --argjson g "$gen" --arg sha "$sha" --arg n "$NAME" --arg ks "$(key smoke)" --arg kl "$(key lint)" \
+        --arg smoke "$smoke" --arg lint "$lint" --argjson all "$all" --argjson fail "$fail" \
+        --argjson reasons "$reasons" \
+        '{name:$n,generation:$g,headSHA:$sha,hops:{dev:{source:"dev",target:"staging",policy:"dev-to-staging",
+          tests:{smoke:{key:$ks,required:true,provider:"jenkins",status:$smoke,url:"http://ci.example/smoke/17/",durationMs:5300},
+                 lint:{key:$kl,required:false,provider:"gitlab",status:$lint,url:"http://ci.example/lint/9/",durationMs:1200}},
+          aggregate:{decided:true,allPassed:$all,anyFailed:$fail,anyRunning:false,anyTimeout:false,
+                     optionalTestsFailed:($lint != "passed"),failureReasons:$reasons,decidedAt:"2026-11-28T04:31:00.000Z"}}}}' \
+        > "$T/state/monitor/$NAME.json"
+}
+
+# message GEN SHA [AUTO] - the tracker message as promo-monitor sends it.
+message() {
+    local agg
+    agg="$(jq -c '.hops.dev.aggregate + {source:"dev",target:"staging",policy:"dev-to-staging"}' \
+        "$T/state/monitor/$NAME.json")"
+    jq -nc --argjson g "$1" --arg n "$NAME" --argjson tr "$(tracker_doc "$1" "$2")" \
+        --argjson pol "$(policy_doc "${3:-true}")" --argjson agg "$agg" \
+        '{v:1,kind:"tracker",from:"promo-monitor",sent:"2026-11-28T04:31:00.000Z",name:$n,generation:$g,
+          tracker:$tr,policy:$pol,aggregate:$agg}'
+}
+
+# promote [ENV...] - run promo-promoter once on $T/msg.ndjson (stderr to $T/promoter.log).
+promote() {
+    env "$@" timeout 60 promo-promoter --in - < "$T/msg.ndjson" 2>> "$T/promoter.log"
+}
+
+# requests SYSTEM METHOD PATH-PREFIX - how many such requests the sim received.
+requests() {
+    curl -fsS "$SIM/_sim/requests?system=$1&method=$2&path_prefix=$3" | jq length
+}
+
+# calls - requests the sim received for Argo CD and GitHub (not /_sim).
+calls() {
+    curl -fsS "$SIM/_sim/requests" | jq '[.[] | select(.system == "argocd" or .system == "github")] | length'
+}
+
+patches() { requests argocd PATCH "/argocd/api/v1/applications/$APP"; }
+syncs() { requests argocd POST "/argocd/api/v1/applications/$APP/sync"; }
+statuses() { requests github POST "/github/repos/acme/shop/statuses/$SHA"; }
+
+# audit_count REASON - events of that reason in the audit log.
+audit_count() {
+    [ -f "$T/state/audit.log" ] || { echo 0; return; }
+    jq -s --arg r "$1" '[.[] | select(.reason == $r)] | length' "$T/state/audit.log"
+}
+
+# promotions - PromotionRecords in the promoter record.
+promotions() {
+    jq '.promotions | length' "$T/state/promoter/$NAME.json"
+}
+
+# sim_state - the sim's GitHub and Argo CD state.
+sim_state() {
+    curl -fsS "$SIM/_sim/state"
+}
+
+# check_promoted_once - the sim saw exactly one update and one sync at the
+# SHA; one record, one Promoted event.
+check_promoted_once() {
+    [ "$(patches)" = 1 ]
+    [ "$(syncs)" = 1 ]
+    curl -fsS "$SIM/_sim/requests?system=argocd&method=PATCH" | jq -e --arg sha "$SHA" \
+        '.[0].body.patch | fromjson | .spec.source.targetRevision == $sha'
+    curl -fsS "$SIM/_sim/requests?system=argocd&method=POST" | jq -e --arg sha "$SHA" \
+        '[.[] | select(.path | endswith("/sync"))][0].body.revision == $sha'
+    [ "$(promotions)" = 1 ]
+    [ "$(audit_count Promoted)" = 1 ]
+    jq -e '.hops.dev.phase == "done"' "$T/state/promoter/$NAME.json"
+}
+
+@test "promo-promoter --help describes it and exits 0" {
+    run promo-promoter --help
+    assert_success
+    assert_output --partial "promote each tracker"
+    assert_output --partial "--dry-run"
+}
+
+@test "promo-promoter: an unknown flag exits 100" {
+    run promo-promoter --no-such-flag
+    assert_equal "$status" 100
+    assert_output --partial "unknown option"
+}
+
+@test "promo-promoter: a bad config exits 100" {
+    printf 'stateDir: [unclosed\n' > "$T/bad.yaml"
+    run promo-promoter -c "$T/bad.yaml" --in - < /dev/null
+    assert_equal "$status" 100
+}
+
+@test "promo-promoter: all required passed -> one update, one sync, labels, status, comment, record, event; again changes nothing" {
+    start_sim
+    records 2 "$SHA" passed failed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    check_promoted_once
+    sim_state > "$T/sim1.json"
+    jq -e '.github.labels | tostring | contains("promoted/staging")' "$T/sim1.json"
+    [ "$(requests github DELETE /github/repos/acme/shop/issues/42/labels/needs-promotion)" = 1 ]
+    [ "$(statuses)" = 1 ]
+    curl -fsS "$SIM/_sim/requests?system=github&method=POST&path_prefix=/github/repos/acme/shop/statuses/" |
+        jq -e '.[0].body.state == "success" and .[0].body.context == "promo/staging" and
+               .[0].body.target_url == "http://ci.example/smoke/17/"'
+    [ "$(requests github POST /github/repos/acme/shop/issues/42/comments)" = 1 ]
+    jq -e '.github.comments | length == 1' "$T/sim1.json"
+    jq -e '.github.comments[0].body | contains("<!-- promo:acme-shop-42 -->") and contains("smoke")' "$T/sim1.json"
+    jq -e --arg sha "$SHA" '.promotions[0] | .outcome == "Promoted" and .sourceEnvironment == "dev" and
+        .targetEnvironment == "staging" and .headSHA == $sha and .generation == 2 and
+        .promotedBy == "promo-promoter" and .policy == "dev-to-staging" and (.key | startswith("pk-")) and
+        (.testRuns | length == 2) and .testRuns[0].name == "smoke" and .testRuns[0].status == "passed"' \
+        "$T/state/promoter/$NAME.json"
+    jq -e '.hops.dev.steps | .argocdUpdated and .argocdSynced and .labels and .status and .comment and
+        .recorded and .audited' "$T/state/promoter/$NAME.json"
+    jq -se '[.[] | select(.reason == "Promoted")][0] | .type == "Normal" and
+        (.message | test("^promoted dev -> staging at [0-9a-f]{7} \\(policy dev-to-staging, 1 test passed, optional tests failed: lint\\)$"))' \
+        "$T/state/audit.log"
+    n_before="$(calls)"
+    # the same message again, twice (a restarted stage): nothing more is sent
+    run promote
+    assert_success
+    run promote
+    assert_success
+    [ "$(calls)" = "$n_before" ]
+    check_promoted_once
+    # the tracker is now in staging (the view of common/view.c): the dev hop's message is not for it
+    grep -q 'event=not_this_hop' "$T/promoter.log"
+}
+
+@test "promo-promoter: a required failure -> failure status, comment, TestsFailed event, no Argo CD call" {
+    start_sim
+    records 2 "$SHA" failed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    [ "$(curl -fsS "$SIM/_sim/requests?system=argocd" | jq length)" = 0 ]
+    curl -fsS "$SIM/_sim/requests?system=github&method=POST&path_prefix=/github/repos/acme/shop/statuses/" |
+        jq -e 'length == 1 and .[0].body.state == "failure" and .[0].body.target_url == "http://ci.example/smoke/17/" and
+               (.[0].body.description | contains("smoke"))'
+    sim_state | jq -e '.github.comments | length == 1'
+    [ "$(audit_count TestsFailed)" = 1 ]
+    jq -se '[.[] | select(.reason == "TestsFailed")][0] | .type == "Warning" and (.message | contains("smoke: failed"))' \
+        "$T/state/audit.log"
+    jq -e '.hops.dev.phase == "failed" and .hops.dev.failure == "tests" and (.promotions | length == 0)' \
+        "$T/state/promoter/$NAME.json"
+    run promote
+    assert_success
+    [ "$(audit_count TestsFailed)" = 1 ]
+    [ "$(statuses)" = 1 ]
+    [ "$(audit_count Promoted)" = 0 ]
+}
+
+@test "promo-promoter: autoPromote false waits for approval, then promotes naming the approver" {
+    start_sim
+    records 2 "$SHA" passed passed false
+    message 2 "$SHA" false > "$T/msg.ndjson"
+    run promote
+    assert_success
+    jq -e '.hops.dev.phase == "awaiting-approval" and .hops.dev.statusPending == true' "$T/state/promoter/$NAME.json"
+    [ "$(curl -fsS "$SIM/_sim/requests?system=argocd" | jq length)" = 0 ]
+    [ "$(audit_count AwaitingApproval)" = 1 ]
+    curl -fsS "$SIM/_sim/requests?system=github&method=POST&path_prefix=/github/repos/acme/shop/statuses/" |
+        jq -e 'length == 1 and .[0].body.state == "pending"'
+    # again without an approval: still waiting, nothing more sent
+    run promote
+    assert_success
+    [ "$(curl -fsS "$SIM/_sim/requests?system=argocd" | jq length)" = 0 ]
+    [ "$(audit_count AwaitingApproval)" = 1 ]
+    # an approval of another generation does not count
+    mkdir -p "$T/state/approvals"
+    jq -nc --arg n "$NAME" --arg sha "$SHA" \
+        '{name:$n,generation:1,headSHA:$sha,hops:{dev:{approvedBy:"mallory",approvedAt:"2026-11-28T04:40:00.000Z"}}}' \
+        > "$T/state/approvals/$NAME.json"
+    run promote
+    [ "$(curl -fsS "$SIM/_sim/requests?system=argocd" | jq length)" = 0 ]
+    jq -nc --arg n "$NAME" --arg sha "$SHA" \
+        '{name:$n,generation:2,headSHA:$sha,hops:{dev:{approvedBy:"alice",approvedAt:"2026-11-28T04:40:00.000Z"}}}' \
+        > "$T/state/approvals/$NAME.json"
+    run promote
+    assert_success
+    check_promoted_once
+    jq -e '.promotions[0].promotedBy == "approved by alice" and .hops.dev.approvedBy == "alice"' \
+        "$T/state/promoter/$NAME.json"
+}
+
+@test "promo-promoter: a stale message (generation differs) does nothing" {
+    start_sim
+    records 3 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    [ "$(calls)" = 0 ]
+    [ ! -e "$T/state/promoter/$NAME.json" ]
+    grep -q 'event=stale' "$T/promoter.log"
+    # a new head SHA with the same generation is stale too
+    message 3 "$(sha_of 43)" > "$T/msg.ndjson"
+    run promote
+    [ "$(calls)" = 0 ]
+}
+
+@test "promo-promoter: monitor results for other test keys are not promoted" {
+    start_sim
+    records 2 "$SHA" passed passed
+    jq -c '.hops.dev.tests.smoke.key = "pk-000000000000000000000000"' "$T/state/monitor/$NAME.json" > "$T/m.json"
+    mv "$T/m.json" "$T/state/monitor/$NAME.json"
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    [ "$(calls)" = 0 ]
+    grep -q 'event=tests_unmatched' "$T/promoter.log"
+}
+
+@test "promo-promoter: --dry-run prints the decision and touches nothing" {
+    start_sim
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run -0 --separate-stderr promo-promoter --in - --dry-run < "$T/msg.ndjson"
+    echo "$output" | jq -e --arg sha "$SHA" '.dryRun and .action == "promote" and .argocd.application == "shop-staging"
+        and .argocd.revision == $sha and (.steps | index("argocdUpdated") != null)'
+    [ "$(calls)" = 0 ]
+    [ ! -e "$T/state/promoter/$NAME.json" ]
+    [ ! -e "$T/state/audit.log" ]
+}
+
+# crash_then_restart POINT - crash once at POINT, restart with the same message.
+crash_then_restart() {
+    start_sim
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote PROMO_CRASH_AT="$1" PROMO_CRASH_ONCE="$T/crashed"
+    assert_equal "$status" 111
+    [ -e "$T/crashed" ]
+    grep -q "point=$1" "$T/promoter.log"
+    run promote PROMO_CRASH_AT="$1" PROMO_CRASH_ONCE="$T/crashed"
+    assert_success
+    check_promoted_once
+    [ "$(statuses)" -ge 1 ]
+    sim_state | jq -e '.github.comments | length == 1'
+}
+
+@test "promo-promoter: crash after the Argo CD update, restart -> promoted once" {
+    crash_then_restart promoter.after_argocd_update
+}
+
+@test "promo-promoter: crash after the record, restart -> promoted once" {
+    crash_then_restart promoter.after_record
+}
+
+@test "promo-promoter: crash after the audit event, restart -> promoted once" {
+    crash_then_restart promoter.after_audit
+}
+
+@test "promo-promoter: crash after the sync, restart -> promoted once" {
+    crash_then_restart promoter.after_argocd_sync
+}
+
+@test "promo-promoter: Argo CD busy with another operation on the first sync -> retried, promoted" {
+    cat > "$T/scenario.yaml" <<YAML
+argocd:
+  applications:
+    $APP:
+      syncDelay: 1500ms
+YAML
+    start_sim "$T/scenario.yaml"
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    curl -fsS -X POST -H 'Authorization: Bearer sekrit' -H 'Content-Type: application/json' \
+        -d "{\"name\":\"$APP\",\"revision\":\"HEAD\"}" "$SIM/argocd/api/v1/applications/$APP/sync" > /dev/null
+    run promote
+    assert_success
+    [ "$(syncs)" -ge 3 ]      # ours refused at least once, then accepted
+    curl -fsS "$SIM/_sim/requests?system=argocd&method=POST" |
+        jq -e '[.[] | select(.path | endswith("/sync")) | .status] | .[1] == 400 and .[-1] == 200'
+    grep -q 'event=step_retry.*another operation' "$T/promoter.log"
+    [ "$(promotions)" = 1 ]
+    [ "$(audit_count Promoted)" = 1 ]
+    jq -e '.hops.dev.phase == "done" and .hops.dev.attempts == 0 and .hops.dev.lastError == null' "$T/state/promoter/$NAME.json"
+}
+
+@test "promo-promoter: GitHub refusing for good does not block the Argo CD promotion" {
+    SIM_ENV=PROMO_SIM_GITHUB_TOKEN=another-token start_sim
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    check_promoted_once
+    jq -e '(.hops.dev.lastError | test("authentication failed")) and
+        (.hops.dev.githubErrors | has("labels") and has("status") and has("comment"))' \
+        "$T/state/promoter/$NAME.json"
+    grep -q 'event=github_failed' "$T/promoter.log"
+}
+
+@test "promo-promoter: an Argo CD application that cannot be found fails the hop once, with the reason" {
+    printf 'argocd:\n  autoCreate: false\n' > "$T/scenario.yaml"
+    start_sim "$T/scenario.yaml"
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    jq -e '.hops.dev.phase == "failed" and .hops.dev.failure == "promotion" and
+        (.hops.dev.lastError | test("not found"))' "$T/state/promoter/$NAME.json"
+    [ "$(audit_count PromotionFailed)" = 1 ]
+    [ "$(requests github POST /github)" = 0 ]
+    grep -q 'event=promotion_failed' "$T/promoter.log"
+    run promote
+    assert_success
+    [ "$(audit_count PromotionFailed)" = 1 ]
+    [ "$(requests argocd GET /argocd)" = 1 ]
+    # promoctl retry: a retry request later than the failure starts it again
+    mkdir -p "$T/state/approvals"
+    jq -nc --arg n "$NAME" --arg sha "$SHA" --arg at "$(date -u -d '+1 min' +%Y-%m-%dT%H:%M:%S.000Z)" \
+        '{name:$n,generation:2,headSHA:$sha,hops:{dev:{retry:{attempt:2,requestedBy:"bob",requestedAt:$at}}}}' > "$T/state/approvals/$NAME.json"
+    run promote
+    [ "$(requests argocd GET /argocd)" = 2 ]
+}

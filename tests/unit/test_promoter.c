@@ -1,0 +1,232 @@
+/* test_promoter.c - the pure helpers of promo-promoter (promoter/promoter_record.c):
+ * the record made current for a tracker, the test runs joined by key, the
+ * approval lookup, the PromotionRecord and the audit texts. The file is
+ * compiled in here, as it is not part of libpromo. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "promoter/promoter_record.c"
+#include "tests/unit/unit.h"
+
+#define SHA1 "0123456789abcdef0123456789abcdef01234567"
+#define SHA2 "89abcdef0123456789abcdef0123456789abcdef"
+
+/* tracker_at - a tracker named acme-shop-42 at gen and sha. */
+static struct tracker tracker_at(int64_t gen, const char *sha)
+{
+    struct tracker t;
+
+    memset(&t, 0, sizeof(t));
+    str_copy(t.name, "acme-shop-42", sizeof(t.name));
+    str_copy(t.head_sha, sha, sizeof(t.head_sha));
+    str_copy(t.repository, "acme/shop", sizeof(t.repository));
+    t.generation = gen;
+    t.number = 42;
+    return t;
+}
+
+static const char *TRIG =
+    "{\"tests\":[{\"name\":\"smoke\",\"provider\":\"jenkins\",\"required\":true,\"attempt\":1,\"key\":\"pk-a\","
+    "\"run\":{\"url\":\"http://ci/smoke/1/\"}},"
+    "{\"name\":\"lint\",\"provider\":\"gitlab\",\"required\":false,\"attempt\":2,\"key\":\"pk-b\",\"run\":null},"
+    "{\"name\":\"e2e\",\"provider\":\"exec\",\"required\":true,\"attempt\":1,\"key\":\"pk-c\"}]}";
+static const char *MON =
+    "{\"tests\":{\"e2e\":{\"key\":\"pk-c\",\"status\":\"passed\",\"url\":\"http://ci/e2e/3/\",\"durationMs\":70},"
+    "\"lint\":{\"key\":\"pk-b\",\"status\":\"failed\",\"url\":\"\",\"durationMs\":null},"
+    "\"smoke\":{\"key\":\"pk-a\",\"status\":\"passed\",\"url\":\"\",\"durationMs\":5300}}}";
+
+/* test_record_for - a record made current for a tracker keeps only its history. */
+static void test_record_for(void)
+{
+    struct tracker t = tracker_at(2, SHA1);
+    cJSON *rec = promoter_record_for(NULL, &t), *same, *old;
+
+    unit_ok(promoter_record_current(rec, &t), "a fresh record is current");
+    unit_ok(cJSON_IsObject(cJSON_GetObjectItem(rec, "hops")) &&
+            cJSON_GetArraySize(cJSON_GetObjectItem(rec, "promotions")) == 0, "fresh: empty hops and promotions");
+    cJSON_AddItemToArray(cJSON_GetObjectItem(rec, "promotions"), cJSON_CreateString("p1"));
+    cJSON_AddObjectToObject(cJSON_GetObjectItem(rec, "hops"), "dev");
+    same = promoter_record_for(rec, &t);
+    unit_ok(same == rec && promoter_hop(same, "dev") != NULL, "a current record is kept as it is");
+    t = tracker_at(3, SHA2);
+    unit_ok(!promoter_record_current(same, &t), "another generation and SHA: not current");
+    old = promoter_record_for(same, &t);
+    unit_ok(promoter_record_current(old, &t) && promoter_hop(old, "dev") == NULL,
+            "another generation: hops reset");
+    unit_ok(cJSON_GetArraySize(cJSON_GetObjectItem(old, "promotions")) == 1, "another generation: history kept");
+    t = tracker_at(3, SHA1);
+    unit_ok(!promoter_record_current(old, &t), "same generation, other SHA: not current");
+    cJSON_Delete(old);
+}
+
+/* test_runs - trigger tests joined with monitor results by key. */
+static void test_runs(void)
+{
+    cJSON *trig = cJSON_Parse(TRIG), *mon = cJSON_Parse(MON), *runs, *bad, *keys;
+    char err[256];
+    int attempt = 0;
+
+    runs = promoter_test_runs(trig, mon, &attempt, err, sizeof(err));
+    unit_ok(runs && cJSON_GetArraySize(runs) == 3, "runs: every trigger test");
+    unit_ok(runs && strcmp(promoter_str(cJSON_GetArrayItem(runs, 0), "name"), "smoke") == 0 &&
+            strcmp(promoter_str(cJSON_GetArrayItem(runs, 2), "name"), "e2e") == 0, "runs: in the trigger's order");
+    unit_ok(attempt == 2, "runs: the highest attempt (%d)", attempt);
+    unit_ok(runs && strcmp(promoter_str(cJSON_GetArrayItem(runs, 0), "url"), "http://ci/smoke/1/") == 0,
+            "runs: the trigger's run URL when the monitor has none");
+    unit_ok(runs && cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(runs, 1), "url")), "runs: no URL is null");
+    unit_ok(runs && strcmp(promoter_str(cJSON_GetArrayItem(runs, 1), "status"), "failed") == 0 &&
+            cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(runs, 1), "required")),
+            "runs: status and required");
+    unit_ok(runs && cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(runs, 0), "durationMs")) == 5300,
+            "runs: duration");
+    keys = promoter_test_keys(runs);
+    unit_ok(cJSON_GetArraySize(keys) == 3 && strcmp(cJSON_GetArrayItem(keys, 1)->valuestring, "pk-b") == 0,
+            "test keys");
+    unit_ok(promoter_first_url(runs, 0) && strcmp(promoter_first_url(runs, 0), "http://ci/smoke/1/") == 0,
+            "first URL: the first required test");
+    unit_ok(promoter_first_url(runs, 1) == NULL, "first failed URL: no required test failed");
+    cJSON_Delete(keys);
+    cJSON_Delete(runs);
+
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(mon, "tests"), "e2e"), "key",
+                              cJSON_CreateString("pk-other"));
+    bad = promoter_test_runs(trig, mon, &attempt, err, sizeof(err));
+    unit_ok(bad == NULL && strstr(err, "e2e") && strstr(err, "pk-c"), "runs: a key the monitor has not: refused (%s)", err);
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(mon, "tests"), "e2e");
+    bad = promoter_test_runs(trig, mon, &attempt, err, sizeof(err));
+    unit_ok(bad == NULL, "runs: a test the monitor has not: refused");
+    runs = promoter_test_runs(NULL, mon, &attempt, err, sizeof(err));
+    unit_ok(runs && cJSON_GetArraySize(runs) == 2 && attempt == 1, "runs: no trigger record: the monitor's tests");
+    cJSON_Delete(runs);
+    bad = promoter_test_runs(trig, NULL, &attempt, err, sizeof(err));
+    unit_ok(bad == NULL, "runs: no monitor hop: refused");
+    cJSON_Delete(trig);
+    trig = cJSON_Parse("{\"tests\":[]}");
+    bad = promoter_test_runs(trig, mon, &attempt, err, sizeof(err));
+    unit_ok(bad == NULL, "runs: a trigger hop without tests: refused");
+    cJSON_Delete(trig);
+    cJSON_Delete(mon);
+}
+
+/* test_approval - approvals by generation, head SHA, hop and target, table-driven. */
+static void test_approval(void)
+{
+    static const struct {
+        const char *doc;
+        int want;
+        const char *by;
+    } cases[] = {
+        {"{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA1 "\",\"hops\":{\"dev\":{\"approvedBy\":\"alice\"}}}", 1, "alice"},
+        {"{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA1 "\",\"hops\":{\"dev\":{\"approvedBy\":\"bob\",\"target\":\"staging\"}}}", 1, "bob"},
+        {"{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA1 "\",\"hops\":{\"dev\":{\"approvedBy\":\"bob\",\"target\":\"prod\"}}}", 0, NULL},
+        {"{\"name\":\"acme-shop-42\",\"generation\":1,\"headSHA\":\"" SHA1 "\",\"hops\":{\"dev\":{\"approvedBy\":\"alice\"}}}", 0, NULL},
+        {"{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA2 "\",\"hops\":{\"dev\":{\"approvedBy\":\"alice\"}}}", 0, NULL},
+        {"{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA1 "\",\"hops\":{\"staging\":{\"approvedBy\":\"alice\"}}}", 0, NULL},
+        {"{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA1 "\",\"hops\":{\"dev\":{\"approvedBy\":\"\"}}}", 0, NULL},
+        {"{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA1 "\",\"hops\":{\"dev\":{\"approvedBy\":7}}}", 0, NULL},
+        {"{\"name\":\"acme-shop-42\",\"generation\":\"2\",\"headSHA\":\"" SHA1 "\",\"hops\":{\"dev\":{\"approvedBy\":\"alice\"}}}", 0, NULL},
+        {NULL, 0, NULL},
+    };
+    struct tracker t = tracker_at(2, SHA1);
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(cases); i++) {
+        cJSON *doc = cases[i].doc ? cJSON_Parse(cases[i].doc) : NULL;
+        char by[64] = "";
+        int got = promoter_approval(doc, &t, "dev", "staging", by, sizeof(by));
+
+        unit_ok(got == cases[i].want && (!cases[i].by || strcmp(by, cases[i].by) == 0),
+                "approval case %zu: %d (by %s)", i, got, by);
+        cJSON_Delete(doc);
+    }
+}
+
+/* test_retry - a retry request counts only after the failure. */
+static void test_retry(void)
+{
+    cJSON *doc = cJSON_Parse("{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA1 "\","
+                             "\"hops\":{\"dev\":{\"retry\":{\"attempt\":2,\"requestedBy\":\"bob\",\"requestedAt\":\"2026-11-28T05:00:00.000Z\"}}}}");
+    struct tracker t = tracker_at(2, SHA1);
+
+    unit_ok(promoter_retry_requested(doc, &t, "dev", "2026-11-28T04:59:00.000Z"), "retry asked after the failure");
+    unit_ok(!promoter_retry_requested(doc, &t, "dev", "2026-11-28T05:01:00.000Z"), "retry asked before the failure");
+    unit_ok(!promoter_retry_requested(doc, &t, "staging", "2026-11-28T04:59:00.000Z"), "retry of another hop");
+    unit_ok(!promoter_retry_requested(NULL, &t, "dev", "2026-11-28T04:59:00.000Z"), "no approvals record");
+    cJSON_Delete(doc);
+}
+
+/* test_texts - audit messages, status descriptions, the PromotionRecord, hop entries. */
+static void test_texts(void)
+{
+    cJSON *trig = cJSON_Parse(TRIG), *mon = cJSON_Parse(MON), *runs, *one, *pr;
+    struct prom_plan p;
+    char err[256], *m;
+    int attempt;
+
+    runs = promoter_test_runs(trig, mon, &attempt, err, sizeof(err));
+    m = promoter_promoted_message("dev", "staging", SHA1, "dev-to-staging", runs);
+    unit_ok(strcmp(m, "promoted dev -> staging at 0123456 (policy dev-to-staging, 2 tests passed, "
+                      "optional tests failed: lint)") == 0, "promoted message: %s", m);
+    free(m);
+    one = cJSON_CreateArray();
+    cJSON_AddItemToArray(one, cJSON_Duplicate(cJSON_GetArrayItem(runs, 0), 1));
+    m = promoter_promoted_message("staging", "prod", SHA2, "p", one);
+    unit_ok(strcmp(m, "promoted staging -> prod at 89abcde (policy p, 1 test passed)") == 0, "promoted message: %s", m);
+    free(m);
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(runs, 2), "status", cJSON_CreateString("failed"));
+    m = promoter_failed_description(runs);
+    unit_ok(strcmp(m, "required test failed: e2e") == 0, "failure description: %s", m);
+    free(m);
+    unit_ok(promoter_first_url(runs, 1) && strcmp(promoter_first_url(runs, 1), "http://ci/e2e/3/") == 0,
+            "first failed URL: the failed required test's");
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(runs, 0), "status", cJSON_CreateString("timed-out"));
+    m = promoter_failed_description(runs);
+    unit_ok(strcmp(m, "required tests failed: smoke, e2e") == 0, "failure description: %s", m);
+    free(m);
+
+    memset(&p, 0, sizeof(p));
+    p.t = tracker_at(2, SHA1);
+    p.source = xstrdup("dev");
+    p.target = xstrdup("staging");
+    p.policy = xstrdup("dev-to-staging");
+    str_copy(p.key, "pk-0123456789abcdef01234567", sizeof(p.key));
+    p.runs = one;
+    pr = promoter_promotion_json(&p, 1795840262000);
+    unit_ok(strcmp(promoter_str(pr, "outcome"), "Promoted") == 0 &&
+            strcmp(promoter_str(pr, "promotedBy"), "promo-promoter") == 0 &&
+            strcmp(promoter_str(pr, "promotedAt"), "2026-11-28T04:31:02.000Z") == 0 &&
+            cJSON_GetNumberValue(cJSON_GetObjectItem(pr, "generation")) == 2 &&
+            cJSON_GetArraySize(cJSON_GetObjectItem(pr, "testRuns")) == 1, "PromotionRecord, automatic");
+    cJSON_Delete(pr);
+    p.approved_by = xstrdup("alice");
+    pr = promoter_promotion_json(&p, 1795840262000);
+    unit_ok(strcmp(promoter_str(pr, "promotedBy"), "approved by alice") == 0, "PromotionRecord, approved");
+    cJSON_Delete(pr);
+    {
+        cJSON *rec = promoter_record_for(NULL, &p.t), *hop = promoter_hop_new(rec, &p, "intent");
+
+        unit_ok(strcmp(promoter_str(hop, "phase"), "intent") == 0 && !promoter_step_done(hop, "argocdUpdated"),
+                "new hop: intent, no step done");
+        promoter_step_set(hop, "argocdUpdated");
+        unit_ok(promoter_step_done(hop, "argocdUpdated"), "step set");
+        hop = promoter_hop_new(rec, &p, "failed");
+        unit_ok(promoter_hop(rec, "dev") == hop && !promoter_step_done(hop, "argocdUpdated") &&
+                cJSON_GetArraySize(cJSON_GetObjectItem(rec, "hops")) == 1, "new hop replaces the old one");
+        cJSON_Delete(rec);
+    }
+    promoter_plan_free(&p);          /* frees one */
+    cJSON_Delete(runs);
+    cJSON_Delete(trig);
+    cJSON_Delete(mon);
+}
+
+int main(void)
+{
+    test_record_for();
+    test_runs();
+    test_approval();
+    test_retry();
+    test_texts();
+    return unit_done();
+}
