@@ -256,6 +256,7 @@ static void view_hop_fill(const struct view_recs *r, const char *env, struct vie
         str_copy(h->approved_by, view_str(phop, "approvedBy"), sizeof(h->approved_by));
         str_copy(h->last_error, view_str(phop, "lastError"), sizeof(h->last_error));
         str_copy(h->failed_at, view_str(phop, "failedAt"), sizeof(h->failed_at));
+        str_copy(h->failure, view_str(phop, "failure"), sizeof(h->failure));
         str_copy(h->argocd_cluster, view_str(argo, "cluster"), sizeof(h->argocd_cluster));
         str_copy(h->argocd_app, view_str(argo, "application"), sizeof(h->argocd_app));
     }
@@ -370,11 +371,17 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
         v->state = TS_TESTING;
         snprintf(v->waiting, sizeof(v->waiting), "promo-trigger to start attempt %d of the failed tests in %s",
                  h->retry_attempt, env);
-    } else if (strcmp(pphase, "failed") == 0 && h->retry_at[0] &&
+    } else if (strcmp(pphase, "failed") == 0 && strcmp(h->failure, "tests") != 0 && h->retry_at[0] &&
                time_parse_iso(h->retry_at) > time_parse_iso(h->failed_at)) {
         v->state = TS_FAILED;     /* active again: the promoter retries it */
         snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to retry the promotion from %s to %s "
                  "(promoctl retry, attempt %d)", env, tgt, h->retry_attempt);
+    } else if (strcmp(pphase, "failed") == 0 && strcmp(h->failure, "tests") == 0) {
+        const cJSON *why = decided ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(agg, "failureReasons"), 0) : NULL;
+        v->state = TS_FAILED;
+        v->failure_reported = 1;
+        snprintf(v->waiting, sizeof(v->waiting), "an operator: a required test failed in %s%s%s (promoctl retry)",
+                 env, cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
     } else if (strcmp(pphase, "failed") == 0) {
         v->state = TS_FAILED;
         v->failure_reported = 1;

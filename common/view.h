@@ -72,6 +72,7 @@ struct view_hop {
     int retry_attempt;       /* the attempt `promoctl retry` asked for, 0 when none */
     char retry_at[40];       /* when it was asked, "" when never */
     char failed_at[40];      /* when the promoter recorded the hop failed, "" */
+    char failure[16];        /* what failed, per the promoter: "tests" or "promotion", "" */
     struct view_test tests[VIEW_MAX_HOP_TESTS];
     int ntests;
 };

@@ -137,7 +137,7 @@ int ctl_get(struct ctl *c, int argc, char **argv)
            v->t.head_ref[0] ? " from " : "", v->t.head_ref);
     printf("Head SHA:     %s (generation %lld)\n", v->t.head_sha, (long long)v->t.generation);
     printf("Application:  %s\n", v->t.application);
-    printf("Environment:  %s (started in %s)\n", v->t.status_env, v->t.environment);
+    printf("Environment:  %s (started in %s)\n", v->environment, v->t.environment);
     printf("State:        %s\n", tracker_state_name(v->state));
     printf("Age:          %s\n", get_age(v->t.created_ms, age, sizeof(age)));
     printf("Waiting on:   %s\n", v->waiting);
@@ -183,14 +183,14 @@ int ctl_list(struct ctl *c, int argc, char **argv)
             cJSON_AddNumberToObject(o, "number", (double)tp->number);
             cJSON_AddStringToObject(o, "headSHA", tp->head_sha);
             cJSON_AddNumberToObject(o, "generation", (double)tp->generation);
-            cJSON_AddStringToObject(o, "environment", tp->status_env);
+            cJSON_AddStringToObject(o, "environment", v->environment);
             cJSON_AddStringToObject(o, "state", tracker_state_name(v->state));
             cJSON_AddStringToObject(o, "age", age);
             cJSON_AddStringToObject(o, "waitingOn", v->waiting);
             cJSON_AddItemToObject(o, "view", view_to_json(v));
             cJSON_AddItemToArray(arr, o);
         } else {
-            printf("%-40s %-12s %-18s %-8s %s\n", tp->name, tp->status_env,
+            printf("%-40s %-12s %-18s %-8s %s\n", tp->name, v->environment,
                    tracker_state_name(v->state), age, v->waiting);
         }
     }

@@ -37,6 +37,10 @@ static void show_hop(const struct view_hop *h)
     char dur[32];
     int i;
 
+    if (!h->target[0] && !h->policy[0]) {
+        printf("\n  %s   [%s]\n", h->source, h->state);
+        return;
+    }
     printf("\n  %s -> %s   %s%s   [%s]\n", h->source, h->target[0] ? h->target : "?",
            h->policy[0] ? "policy " : "no policy known", h->policy, h->state);
     if (h->started_at[0])

@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "common/policy.h"
 #include "common/util.h"
+#include "common/view.h"
 #include "monitor/monitor.h"
 
 static struct monitor_stage promo_monitor_state;
@@ -230,6 +231,16 @@ static cJSON *promo_monitor_read_tracker(struct stage *st, const cJSON *msg, str
         ms->stale++;
         cJSON_Delete(doc);
         return NULL;
+    }
+    if (st->store) {
+        struct view *v = xmalloc(sizeof(*v));
+        char verr[256];
+        if (view_load(st->store, t->name, v, verr, sizeof(verr)) == 0 && v->t.generation == t->generation &&
+            strcmp(v->t.head_sha, t->head_sha) == 0) {
+            str_copy(t->status_env, v->environment, sizeof(t->status_env));
+            view_overlay(v, doc);
+        }
+        free(v);
     }
     return doc;
 }

@@ -324,7 +324,7 @@ char *promoter_failed_description(const cJSON *runs)
 cJSON *promoter_promotion_json(const struct prom_plan *p, int64_t now)
 {
     cJSON *o = cJSON_CreateObject();
-    char ts[40], *by = NULL;
+    char ts[40];
 
     cJSON_AddStringToObject(o, "outcome", "Promoted");
     cJSON_AddStringToObject(o, "sourceEnvironment", p->source);
@@ -332,10 +332,8 @@ cJSON *promoter_promotion_json(const struct prom_plan *p, int64_t now)
     cJSON_AddStringToObject(o, "headSHA", p->t.head_sha);
     cJSON_AddNumberToObject(o, "generation", (double)p->t.generation);
     cJSON_AddStringToObject(o, "promotedAt", time_format_iso(now, ts, sizeof(ts)));
-    if (p->approved_by)
-        by = xasprintf("approved by %s", p->approved_by);
-    cJSON_AddStringToObject(o, "promotedBy", by ? by : PROMOTER_BY);
-    free(by);
+    /* who or what promoted: the approver when a person approved, else us */
+    cJSON_AddStringToObject(o, "promotedBy", p->approved_by ? p->approved_by : PROMOTER_BY);
     cJSON_AddStringToObject(o, "policy", p->policy);
     cJSON_AddStringToObject(o, "key", p->key);
     cJSON_AddItemToObject(o, "testRuns", cJSON_Duplicate(p->runs, 1));

@@ -71,7 +71,7 @@ say "the policy set"
 "$BIN/promoctl" policies
 
 say "the five stages start under supervisord (supervisor.conf)"
-supervisord -c "$REPO/supervisor.conf" &
+supervisord -c "$REPO/supervisor.conf" > "$D/supervise/supervisord.out" 2>&1 &
 SUP_PID=$!
 i=0
 until [ "$(supervisorctl -c "$REPO/supervisor.conf" status 2>/dev/null | grep -c RUNNING)" = 5 ]; do

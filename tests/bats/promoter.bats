@@ -268,7 +268,7 @@ check_promoted_once() {
     run promote
     assert_success
     check_promoted_once
-    jq -e '.promotions[0].promotedBy == "approved by alice" and .hops.dev.approvedBy == "alice"' \
+    jq -e '.promotions[0].promotedBy == "alice" and .hops.dev.approvedBy == "alice"' \
         "$T/state/promoter/$NAME.json"
 }
 

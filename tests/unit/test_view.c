@@ -160,8 +160,10 @@ static void chain_cases(struct store *s, struct view *v)
 
     monitor_rec(s, "failed", "{\"decided\":true,\"allPassed\":false,\"anyFailed\":true,"
                 "\"failureReasons\":[\"smoke: failed\"]}");
-    promoter_rec(s, SHA1, PHOP_DEV("failed", "\"required tests failed\""), "[]");
-    unit_ok(load(s, v) == 0 && v->state == TS_FAILED && !view_active(v), "test failure reported: at rest");
+    promoter_rec(s, SHA1, PHOP_DEV("failed", "\"required tests failed\",\"failure\":\"tests\""), "[]");
+    unit_ok(load(s, v) == 0 && v->state == TS_FAILED && !view_active(v) &&
+            strstr(v->waiting, "a required test failed in dev: smoke: failed"),
+            "test failure reported: at rest, says which: %s", v->waiting);
 
     /* promoctl retry: attempt 2 asked, not yet started, then started */
     put(s, "approvals", "t1", "{\"name\":\"t1\",\"generation\":1,\"headSHA\":\"" SHA1 "\","
