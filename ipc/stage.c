@@ -76,10 +76,11 @@ static struct stage_loop {
 } stage_loop;
 
 /* stage_usage_line - the one-line synopsis. */
-static void stage_usage_line(FILE *f, const char *prog)
+static void stage_usage_line(FILE *f, const struct stage_ops *ops)
 {
     fprintf(f, "%s [-c FILE] [--in ENDPOINT|-|none] [--out ENDPOINT|-|none] [--once] "
-            "[--dry-run] [-v] [--notify-fd N] [--help] [--version]", prog);
+            "[--dry-run] [-v] [--notify-fd N] [--help] [--version]%s%s", ops->prog,
+            ops->operands ? " " : "", ops->operands ? ops->operands : "");
 }
 
 /* stage_usage_error - "prog: fatal: what arg" and "prog: usage: ..." on
@@ -88,7 +89,7 @@ static int stage_usage_error(const struct stage_ops *ops, const char *what, cons
 {
     fprintf(stderr, "%s: fatal: %s%s\n", ops->prog, what, arg ? arg : "");
     fprintf(stderr, "%s: usage: ", ops->prog);
-    stage_usage_line(stderr, ops->prog);
+    stage_usage_line(stderr, ops);
     fprintf(stderr, "\n");
     return EXIT_PERM;
 }
@@ -97,13 +98,16 @@ static int stage_usage_error(const struct stage_ops *ops, const char *what, cons
 static void stage_help(const struct stage_ops *ops)
 {
     printf("Usage: ");
-    stage_usage_line(stdout, ops->prog);
+    stage_usage_line(stdout, ops);
     printf("\n%s\n\n", ops->summary ? ops->summary : "");
     printf("  -c, --config FILE    configuration (default $PROMO_CONFIG, then ./promo.yaml)\n");
     if (ops->in_default)
         printf("      --in ENDPOINT    where messages come from: a ZeroMQ endpoint this stage\n"
                "                       binds, - for stdin, none (default ipc://RUNDIR/%s)\n",
                ops->in_default);
+    else if (ops->message)
+        printf("      --in ENDPOINT    where messages come from: a ZeroMQ endpoint this stage\n"
+               "                       binds, - for stdin, none (default none)\n");
     else
         printf("      --in none        this stage reads no messages\n");
     if (ops->out_default)
@@ -453,14 +457,21 @@ static void stage_line(struct stage *st, const char *line, size_t len)
     cJSON_Delete(msg);
 }
 
-/* stage_input - read input lines while the output queue has room, at most
- * STAGE_RECV_BATCH of them. */
+/* stage_paused - 1 while the stage says it can take no input message. */
+static int stage_paused(struct stage *st)
+{
+    return st->ops->paused && st->ops->paused(st);
+}
+
+/* stage_input - read input lines while the output queue has room and the
+ * stage is not paused, at most STAGE_RECV_BATCH of them. */
 static void stage_input(struct stage *st)
 {
     struct stage_loop *L = &stage_loop;
     int i;
 
-    for (i = 0; i < STAGE_RECV_BATCH && st->in && stage_out_room(st) > 0 && !L->stopping; i++) {
+    for (i = 0; i < STAGE_RECV_BATCH && st->in && stage_out_room(st) > 0 && !L->stopping &&
+         !stage_paused(st); i++) {
         const char *line;
         size_t len;
         int rc = transport_recv(st->in, &line, &len);
@@ -529,11 +540,18 @@ static int stage_fill_flush(struct stage *st)
 
     for (round = 0; round < 8; round++) {
         uint64_t before = L->emitted;
+        int filled = 0;
 
-        if (st->ops->fill && stage_out_room(st) > 0)
+        if (st->ops->fill && stage_out_room(st) > 0) {
             st->ops->fill(st);
+            filled = 1;
+        }
         stage_flush(st);
-        if (L->emitted == before || stage_out_room(st) == 0 || L->stopping)
+        if (stage_out_room(st) == 0 || L->stopping)
+            return 0;
+        if (!filled && st->ops->fill)
+            continue;           /* the queue was full and the flush made room: fill now */
+        if (L->emitted == before)
             return 0;
     }
     return 1;
@@ -598,7 +616,7 @@ static int stage_loop_run(struct stage *st)
         i_sig = n;
         items[n].fd = L->sigfd;
         items[n++].events = ZMQ_POLLIN;
-        if (st->in && stage_out_room(st) > 0) {
+        if (st->in && stage_out_room(st) > 0 && !stage_paused(st)) {
             i_in = n;
             items[n].socket = transport_socket(st->in);
             items[n].fd = transport_fd(st->in);
@@ -726,7 +744,7 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops)
     longopts = stage_long_opts(ops);
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":c:v", longopts, &li)) != -1) {
+    while ((c = getopt_long(argc, argv, ops->args ? "+:c:v" : ":c:v", longopts, &li)) != -1) {
         switch (c) {
         case 'c': cfgarg = optarg; break;
         case 'v': st.verbose++; break;
@@ -765,8 +783,14 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops)
         }
     }
     free(longopts);
-    if (optind < argc)
+    if (ops->args) {
+        const char *why = ops->args(&st, argc - optind, argv + optind);
+
+        if (why)
+            return stage_usage_error(ops, why, NULL);
+    } else if (optind < argc) {
         return stage_usage_error(ops, "unexpected argument: ", argv[optind]);
+    }
     if (!ops->message && inarg && strcmp(inarg, "none") != 0)
         return stage_usage_error(ops, "this stage reads no input: --in ", inarg);
     if (st.verbose)

@@ -54,6 +54,17 @@ struct stage_ops {
     void (*child)(struct stage *st);
     /* stop - clean up before exit. */
     void (*stop)(struct stage *st);
+    /* operands - the synopsis of what follows the options, for the usage
+     * line ("-- COMMAND [ARG...]"), or NULL. */
+    const char *operands;
+    /* args - the operands (argc may be 0), before the config is loaded.
+     * Return NULL, or a usage error message (the stage exits 100). With
+     * args set, option parsing stops at the first operand or "--"; without
+     * it, an operand is a usage error. */
+    const char *(*args)(struct stage *st, int argc, char **argv);
+    /* paused - 1 while the stage can take no input message (promo-pipe:
+     * its child's stdin is full); the input is not read meanwhile. */
+    int (*paused)(struct stage *st);
 };
 
 struct stage {

@@ -179,6 +179,28 @@ static int transport_zmq_opts(void *sock, int type)
     return 0;
 }
 
+/* transport_fd_open - a line reader on fd (stdin, or a pipe from a child),
+ * set non-blocking until transport_close, which restores its flags and does
+ * not close it. NULL with a logged reason on failure. */
+struct transport *transport_fd_open(const char *name, int fd)
+{
+    struct transport *t = transport_new(name);
+    int e;
+
+    t->fd = fd;
+    t->fd_flags = fcntl(fd, F_GETFL);
+    if (t->fd_flags < 0 || fcntl(fd, F_SETFL, t->fd_flags | O_NONBLOCK) < 0) {
+        e = errno;
+        log_error("transport_error", "endpoint=%s error=%s", log_q(name), log_q(strerror(e)));
+        t->fd_flags = -1;
+        transport_close(t);
+        errno = e;
+        return NULL;
+    }
+    t->buf = xmalloc(TRANSPORT_BUF);
+    return t;
+}
+
 /* transport_in_open - a PULL socket bound on endpoint, or stdin for "-".
  * NULL with a logged reason on failure (errno EADDRINUSE when another live
  * process holds the endpoint). */
@@ -187,21 +209,8 @@ struct transport *transport_in_open(void *zctx, const char *endpoint)
     struct transport *t;
     int e;
 
-    if (strcmp(endpoint, "-") == 0) {
-        t = transport_new(endpoint);
-        t->fd = 0;
-        t->fd_flags = fcntl(0, F_GETFL);
-        if (t->fd_flags < 0 || fcntl(0, F_SETFL, t->fd_flags | O_NONBLOCK) < 0) {
-            e = errno;
-            log_error("transport_error", "endpoint=stdin error=%s", log_q(strerror(e)));
-            t->fd_flags = -1;
-            transport_close(t);
-            errno = e;
-            return NULL;
-        }
-        t->buf = xmalloc(TRANSPORT_BUF);
-        return t;
-    }
+    if (strcmp(endpoint, "-") == 0)
+        return transport_fd_open("stdin", 0);
     if (strncmp(endpoint, "ipc://", 6) == 0 && transport_ipc_prepare(endpoint, endpoint + 6) < 0)
         return NULL;
     t = transport_new(endpoint);
@@ -387,7 +396,8 @@ static int transport_recv_stdin(struct transport *t, const char **line, size_t *
         } else if (errno != EINTR) {
             int e = errno;
 
-            log_error("transport_error", "endpoint=stdin op=read error=%s", log_q(strerror(e)));
+            log_error("transport_error", "endpoint=%s op=read error=%s", log_q(t->endpoint),
+                      log_q(strerror(e)));
             errno = e;
             return -2;
         }

@@ -23,6 +23,11 @@ struct transport *transport_in_open(void *zctx, const char *endpoint);
 struct transport *transport_out_open(void *zctx, const char *endpoint);
 void transport_close(struct transport *t);
 
+/* transport_fd_open - read lines from fd as from stdin (a child's stdout
+ * pipe, in promo-pipe); name is for the logs. fd is made non-blocking;
+ * transport_close restores its flags and leaves it open. */
+struct transport *transport_fd_open(const char *name, int fd);
+
 int transport_is_zmq(const struct transport *t);
 /* transport_socket - the zmq socket (for zmq_poll items), or NULL for stdio. */
 void *transport_socket(struct transport *t);

@@ -472,6 +472,12 @@ static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, str
                      key ? key : "");
             monitor_test_free(st, mt);
             mt = NULL;
+            /* a retry: the decision about the old attempt no longer holds */
+            hop->decided = 0;
+            cJSON_Delete(hop->agg);
+            hop->agg = NULL;
+            hop->need_forward = 0;
+            hop->persisted = 0;
         }
         if (!mt) {
             mt = promo_monitor_test_new(st, hop, t, te);
