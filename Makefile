@@ -5,6 +5,11 @@
 #                   same suite under AddressSanitizer+UBSan; ends "N passed, N failed"
 #   make asan       the test suite under the sanitizers only
 #   make demo       the pipeline on an embedded default configuration
+#   make bench      the pipeline against promo-sim with 1,000 and 10,000
+#                   trackers: bench/results.json and bench/results.png
+#   make chaos      KILLS=1000 TRACKERS=50 DURATION=600: trackers through the
+#                   chain while random stages are SIGKILLed; prints a summary
+#   make fuzz       FUZZ_SECONDS=60: each libFuzzer harness in fuzz/ (clang)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 CC      ?= cc
@@ -35,7 +40,7 @@ BINS    := $(foreach p,$(HAVE),$(BIN)/$(word 1,$(subst :, ,$(p))))
 UNITSRC := $(wildcard tests/unit/test_*.c)
 UNITS   := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-only unit asan demo bench install clean
+.PHONY: all deps test test-only unit asan demo bench chaos install clean
 all: $(BINS) $(UNITS)
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h ipc/*.h adapters/*.h) Makefile
@@ -84,9 +89,19 @@ demo: deps
 	@$(MAKE) -s all
 	@sh scripts/demo.sh
 
-bench: deps
+# The long chaos run (tests/chaos/run.sh, docs/supervision.md); the short
+# one is in the test suite (tests/bats/chaos.bats).
+KILLS    ?= 1000
+TRACKERS ?= 50
+DURATION ?= 600
+chaos: deps
 	@$(MAKE) -s all
-	@sh bench/run.sh
+	@bash tests/chaos/run.sh --kills $(KILLS) --trackers $(TRACKERS) --duration $(DURATION) -v
+
+bench:
+	@sh scripts/deps.sh bench
+	@$(MAKE) -s all
+	@bash bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -96,3 +111,7 @@ install: all
 
 clean:
 	rm -rf build bin
+
+# Fuzzing: the corpus replayers join `all` (so `make test` runs them); `make
+# fuzz FUZZ_SECONDS=60` runs the libFuzzer harnesses. See docs/fuzzing.md.
+include fuzz/Makefile.inc

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -115,7 +116,33 @@ void proc_env_free(struct proc_env *e)
     memset(e, 0, sizeof(*e));
 }
 
-/* proc_child_reset - empty mask, default dispositions. */
+/* proc_raw_default - SIG_DFL for sig through rt_sigaction itself, for the
+ * signals libc does not let a program touch. The kernel's structure is
+ * handler, flags, restorer, mask on x86-64 and arm64; SIG_DFL needs no
+ * restorer. Elsewhere it does nothing. */
+static void proc_raw_default(int sig)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        unsigned long mask;
+    } ksa;
+
+    memset(&ksa, 0, sizeof(ksa));
+    ksa.handler = SIG_DFL;
+    (void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+#else
+    (void)sig;
+#endif
+}
+
+/* proc_child_reset - empty mask, default dispositions, for every signal.
+ * glibc's sigaction refuses the two realtime signals it keeps for itself
+ * (32 and 33); a parent may still have left them ignored, and an ignored
+ * signal stays ignored across execve, so those are reset with the raw
+ * system call. */
 void proc_child_reset(void)
 {
     struct sigaction sa;
@@ -125,9 +152,12 @@ void proc_child_reset(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
-    for (sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            (void)sigaction(sig, &sa, NULL);     /* EINVAL for the RT ones libc keeps is fine */
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        if (sigaction(sig, &sa, NULL) < 0 && errno == EINVAL)
+            proc_raw_default(sig);
+    }
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
 }

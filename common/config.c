@@ -73,6 +73,15 @@ static const struct config_key config_gitlab_keys[] = {
     CK_TOKEN("tokenFile", gitlab.token_file, gitlab.token),
     { NULL, 0, 0, 0, NULL }
 };
+static const struct config_key config_webhook_keys[] = {
+    CK("listen", CONFIG_STRING, webhook.listen),
+    CK_TOKEN("githubSecretFile", webhook.github_secret_file, webhook.github_secret),
+    CK_TOKEN("gitlabTokenFile", webhook.gitlab_token_file, webhook.gitlab_token),
+    CK_TOKEN("jenkinsTokenFile", webhook.jenkins_token_file, webhook.jenkins_token),
+    CK_TOKEN("argocdTokenFile", webhook.argocd_token_file, webhook.argocd_token),
+    CK("pollStretch", CONFIG_DURATION, webhook.poll_stretch_ms),
+    { NULL, 0, 0, 0, NULL }
+};
 static const struct config_key config_argocd_keys[] = {
     { "clusters", CONFIG_CLUSTERS, 0, 0, NULL },
     { NULL, 0, 0, 0, NULL }
@@ -95,6 +104,7 @@ static const struct config_key config_root_keys[] = {
     { "jenkins", CONFIG_SECTION, 0, 0, config_jenkins_keys },
     { "gitlab", CONFIG_SECTION, 0, 0, config_gitlab_keys },
     { "argocd", CONFIG_SECTION, 0, 0, config_argocd_keys },
+    { "webhook", CONFIG_SECTION, 0, 0, config_webhook_keys },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -598,6 +608,15 @@ void config_free(struct config *c)
     free(c->gitlab.url);
     free(c->gitlab.token_file);
     config_secret_free(&c->gitlab.token);
+    free(c->webhook.listen);
+    free(c->webhook.github_secret_file);
+    config_secret_free(&c->webhook.github_secret);
+    free(c->webhook.gitlab_token_file);
+    config_secret_free(&c->webhook.gitlab_token);
+    free(c->webhook.jenkins_token_file);
+    config_secret_free(&c->webhook.jenkins_token);
+    free(c->webhook.argocd_token_file);
+    config_secret_free(&c->webhook.argocd_token);
     for (i = 0; i < c->nclusters && i < CONFIG_MAX_CLUSTERS; i++) {
         free(c->clusters[i].name);
         free(c->clusters[i].url);

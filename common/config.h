@@ -32,6 +32,18 @@ struct config {
     struct { char *url, *token_file, *token; } gitlab;
     struct config_cluster clusters[CONFIG_MAX_CLUSTERS];     /* argocd.clusters.<name> */
     int nclusters;
+    /* webhook.* (promo-webhook, docs/webhook.md): listen "HOST:PORT"
+     * (default 127.0.0.1:8090), the shared secrets, and pollStretch: while
+     * webhooks arrive the monitor and watcher poll at most this often (0: no
+     * stretch) */
+    struct {
+        char *listen;
+        char *github_secret_file, *github_secret;
+        char *gitlab_token_file, *gitlab_token;
+        char *jenkins_token_file, *jenkins_token;
+        char *argocd_token_file, *argocd_token;
+        int64_t poll_stretch_ms;
+    } webhook;
 };
 
 /* config_defaults - fill c with the built-in defaults (all strings heap-owned). */

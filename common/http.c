@@ -26,6 +26,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 #include "../ipc/stage.h"
 
@@ -40,6 +41,8 @@
 #define HTTP_RESP_HEADERS_MAX   100       /* header lines of one answer */
 #define HTTP_RESP_HEADER_LINE   8192      /* bytes of one header line */
 #define HTTP_RESP_HEADER_TOTAL  (64u << 10)
+#define HTTP_MAX_HOST_CONNS     16        /* per stage and host: more requests wait in curl's
+                                           * queue and reuse these connections (issue 7) */
 
 /* What comes after one transfer. */
 enum http_next { HTTP_NEXT_DONE, HTTP_NEXT_RETRY, HTTP_NEXT_FOLLOW };
@@ -393,6 +396,24 @@ static void http_xfer_free(struct http_xfer *x)
     free(x);
 }
 
+/* http_default_timeout_ms - HTTP_TIMEOUT_MS, or $PROMO_HTTP_TIMEOUT_MS when
+ * it is a number of ms from 100 to 600000 (docs/operations.md; tests use
+ * it to meet a hanging server without waiting 30 s). */
+static long http_default_timeout_ms(void)
+{
+    const char *v = getenv("PROMO_HTTP_TIMEOUT_MS");
+    char *end;
+    long ms;
+
+    if (!v || !*v)
+        return HTTP_TIMEOUT_MS;
+    errno = 0;
+    ms = strtol(v, &end, 10);
+    if (errno || *end || ms < 100 || ms > 600000)
+        return HTTP_TIMEOUT_MS;
+    return ms;
+}
+
 /* http_xfer_new - a deep copy of req. Returns x; when req cannot be built,
  * x->resp.error is set (HTTP_EBADURL) with the reason in errmsg. */
 static struct http_xfer *http_xfer_new(const struct http_req *req)
@@ -420,7 +441,7 @@ static struct http_xfer *http_xfer_new(const struct http_req *req)
     if (x->req.connect_timeout_ms <= 0)
         x->req.connect_timeout_ms = HTTP_CONNECT_TIMEOUT_MS;
     if (x->req.timeout_ms <= 0)
-        x->req.timeout_ms = HTTP_TIMEOUT_MS;
+        x->req.timeout_ms = http_default_timeout_ms();
     if (x->req.max_response == 0)
         x->req.max_response = HTTP_MAX_RESPONSE;
     if (x->req.max_retries < 0)
@@ -734,6 +755,24 @@ static long http_hint_ms(const struct http_resp *r)
     return -1;
 }
 
+/* http_metrics - count the attempt that just ended (docs/operations.md):
+ * by system and status code or error name; its duration; the rate limit
+ * left, when the answer says. */
+static void http_metrics(struct http_xfer *x, long status)
+{
+    const char *rem = http_resp_header(&x->resp, "x-ratelimit-remaining");
+    curl_off_t us = 0;
+    char code[24];
+
+    snprintf(code, sizeof(code), "%ld", status);
+    metrics_inc2("promo_http_requests_total", "system", x->req.system, "code",
+                 x->resp.error == HTTP_OK ? code : http_error_name(x->resp.error));
+    if (curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK)
+        metrics_observe("promo_http_request_seconds", "system", x->req.system, (double)us / 1e6);
+    if (rem && *rem >= '0' && *rem <= '9')
+        metrics_set("promo_ratelimit_remaining", "system", x->req.system, strtod(rem, NULL));
+}
+
 /* http_xfer_outcome - decide what follows the transfer that just ended
  * with rc (x->easy still set): done (x->resp final), a retry after *delay_ms
  * (x->resp.attempts counted), or following a redirect (x->url updated).
@@ -764,6 +803,7 @@ static enum http_next http_xfer_outcome(struct http_xfer *x, CURLcode rc, long *
     log_debug("http", "system=%s method=%s url=%s status=%ld error=%s ms=%lld attempt=%d",
               log_q(q->system), log_q(x->method), log_q(lurl), status,
               http_error_name(r->error), (long long)(now_ms() - x->t0), r->attempts);
+    http_metrics(x, status);
 
     if (r->error == HTTP_OK && !q->no_follow &&
         (status == 301 || status == 302 || status == 303 || status == 307 || status == 308)) {
@@ -794,6 +834,7 @@ static enum http_next http_xfer_outcome(struct http_xfer *x, CURLcode rc, long *
         return HTTP_NEXT_DONE;
     *delay_ms = hint >= 0 ? (hint < q->max_backoff_ms ? hint : q->max_backoff_ms)
                           : http_backoff_ms(r->attempts, HTTP_BACKOFF_BASE_MS, q->max_backoff_ms);
+    metrics_inc("promo_http_retries_total", "system", q->system);
     log_warn("http_retry", "system=%s method=%s url=%s status=%ld error=%s attempt=%d delay_ms=%ld%s",
              log_q(q->system), log_q(x->method), log_q(lurl), status, http_error_name(r->error),
              r->attempts, *delay_ms, hint >= 0 ? " hint=1" : "");
@@ -1035,6 +1076,7 @@ struct http *http_new(struct stage *st)
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HTTP_MAX_HOST_CONNS);
     return h;
 }
 

@@ -19,6 +19,7 @@
 
 #include "atomic.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -227,6 +228,7 @@ static int store_quarantine_as(struct store *s, const char *area, const char *na
         return rc;
     log_warn("quarantine", "area=%s name=%s file=%s reason=%s", log_q(area), log_q(name),
              log_q(base), log_q(reason));
+    metrics_inc("promo_quarantined_total", "what", area);
     if (store_path(rname, sizeof(rname), "%s.reason", base) < 0)
         return -ENAMETOOLONG;
     {
@@ -512,6 +514,7 @@ int store_quarantine_bytes(struct store *s, const char *what, const void *data,
         return rc;
     log_warn("quarantine", "what=%s file=%s bytes=%zu reason=%s", log_q(what), log_q(file),
              len, log_q(reason));
+    metrics_inc("promo_quarantined_total", "what", what);
     if (store_path(file, sizeof(file), "%s.reason", base) < 0)
         return -ENAMETOOLONG;
     text = xasprintf("%s\n", reason ? reason : "");

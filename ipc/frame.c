@@ -111,7 +111,7 @@ static int frame_scan(const char *s, size_t len, char *err, size_t errlen)
 /* frame_kind_known - the kinds of protocol version 1. */
 int frame_kind_known(const char *kind)
 {
-    static const char *const kinds[] = { "tracker", "resync" };
+    static const char *const kinds[] = { "tracker", "resync", "hint" };
     size_t i;
 
     if (!kind)

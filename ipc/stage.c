@@ -20,6 +20,7 @@
 #include "transport.h"
 #include "../common/atomic.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/util.h"
 
 #define STAGE_RECV_BATCH 256     /* input lines per loop turn, for fairness */
@@ -452,8 +453,12 @@ static void stage_line(struct stage *st, const char *line, size_t len)
                                    len > FRAME_MAX ? FRAME_MAX : len, err);
         return;
     }
-    if (st->ops->message)
+    if (st->ops->message) {
+        double t0 = metrics_now();
+
         st->ops->message(st, msg);
+        metrics_observe("promo_handle_seconds", NULL, NULL, metrics_now() - t0);
+    }
     cJSON_Delete(msg);
 }
 
@@ -709,6 +714,54 @@ static int stage_signals_setup(void)
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* stage_metrics_write - the skeleton's counters into the metrics, then the
+ * file (docs/operations.md). */
+static void stage_metrics_write(struct stage *st)
+{
+    metrics_counter_set("promo_messages_in_total", NULL, NULL, (double)st->msgs_in);
+    metrics_counter_set("promo_messages_out_total", NULL, NULL, (double)st->msgs_out);
+    metrics_counter_set("promo_messages_bad_total", NULL, NULL, (double)st->msgs_bad);
+    metrics_counter_set("promo_messages_dropped_total", NULL, NULL, (double)st->msgs_dropped);
+    metrics_set("promo_output_queue", NULL, NULL, stage_loop.count);
+    metrics_write();
+}
+
+/* stage_metrics_tick - write the metrics every METRICS_INTERVAL_MS. */
+static void stage_metrics_tick(struct stage *st, void *arg)
+{
+    stage_metrics_write(st);
+    stage_after(st, METRICS_INTERVAL_MS, stage_metrics_tick, NULL);
+}
+
+/* stage_metrics_start - STATE/metrics/promo_<name>.prom, where name is the
+ * prog without "promo-" (promo-pipe adds its endpoint's socket name:
+ * "pipe-trigger"); none in --dry-run or without a state dir. */
+static void stage_metrics_start(struct stage *st)
+{
+    char name[128], *dir;
+    const char *ep = st->in_ep && strcmp(st->in_ep, "none") != 0 ? st->in_ep : st->out_ep;
+
+    if (!st->store || st->dry_run)
+        return;
+    str_copy(name, stage_loop.area, sizeof(name));
+    if (!st->ops->in_default && !st->ops->out_default && ep && strcmp(ep, "none") != 0 &&
+        strcmp(ep, "-") != 0) {
+        const char *b = strrchr(ep, '/') ? strrchr(ep, '/') + 1 : ep;
+        size_t n = strlen(name), i;
+
+        snprintf(name + n, sizeof(name) - n, "-%.*s", (int)strcspn(b, "."), b);
+        for (i = 0; name[i]; i++)
+            if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+                  name[i] == '-' || name[i] == '_'))
+                name[i] = '_';
+    }
+    dir = xasprintf("%s/%s", st->cfg.state_dir, METRICS_AREA);
+    metrics_init(name, dir);
+    free(dir);
+    stage_metrics_write(st);
+    stage_after(st, METRICS_INTERVAL_MS, stage_metrics_tick, NULL);
+}
+
 /* stage_notify - s6 readiness: a newline on fd, then close it. */
 static void stage_notify(int fd)
 {
@@ -868,12 +921,15 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops)
             ops->stop(&st);
         goto out;
     }
+    stage_metrics_start(&st);
     stage_notify(notify_fd);
     notify_fd = -1;
 
     code = stage_loop_run(&st);
     if (ops->stop)
         ops->stop(&st);
+    if (metrics_path())
+        stage_metrics_write(&st);
 
 out:
     log_info("stop", "code=%d msgs_in=%llu msgs_out=%llu bad=%llu dropped=%llu queued=%d",
@@ -893,6 +949,7 @@ out:
     if (L->sigfd >= 0)
         close(L->sigfd);
     config_free(&st.cfg);
+    metrics_free();
     free(in_ep);
     free(out_ep);
     return code;

@@ -26,6 +26,7 @@
 #define MONITOR_ETEMP_BASE    1000        /* ms: first delay after an infrastructure error */
 #define MONITOR_ETEMP_CAP     60000       /* ms: longest delay after infrastructure errors */
 #define MONITOR_MAX_TESTS     256         /* tests in one hop */
+#define MONITOR_HINT_LIVE_MS  600000      /* webhooks count as arriving this long after the last hint */
 
 struct mon_hop;
 
@@ -55,6 +56,7 @@ struct mon_test {
     long rate_remaining;         /* the provider's last word on its rate limit, -1 unknown */
     int nreq;                    /* adapter requests outstanding (status, cancel) */
     int polling;                 /* a status request is outstanding */
+    int hint_pending;            /* a hint came while polling: poll again at once */
     int cancel_tries;            /* cancel requests sent */
     int64_t armed_deadline;      /* the deadline deadline_tmr was armed for */
     struct stage_tmr *poll_tmr, *deadline_tmr;
@@ -94,6 +96,8 @@ struct monitor_stage {
     struct mon_test *orphans;    /* freed tests whose requests are still in flight */
     int stopping;                /* at exit: free everything, whatever is in flight */
     uint64_t polls, changes, decided, forwarded, timeouts, stale;
+    uint64_t hints;              /* "hint" messages from promo-webhook */
+    int64_t hint_ms;             /* monotonic: the last hint (or the start) */
 };
 
 /* promo_monitor.c */
@@ -114,6 +118,13 @@ void monitor_poll_schedule(struct stage *st, struct mon_test *t, int64_t ms);
 /* monitor_poll_wanted - 1 when t has a run to poll and its result still matters
  * or is still to be recorded (a decided hop's optional tests). */
 int monitor_poll_wanted(const struct mon_test *t);
+/* monitor_poll_hint - a webhook says t's run changed: poll it now (once;
+ * nothing when a poll is out or its result is known already). Returns 1
+ * when a poll was brought forward. */
+int monitor_poll_hint(struct stage *st, struct mon_test *t);
+/* monitor_poll_stretched - the interval to use instead of ms while webhooks
+ * arrive (webhook.pollStretch, docs/webhook.md). */
+int64_t monitor_poll_stretched(struct stage *st, int64_t ms);
 /* monitor_poll_stop - disarm t's timers. */
 void monitor_poll_stop(struct stage *st, struct mon_test *t);
 

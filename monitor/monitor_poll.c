@@ -12,6 +12,7 @@
 
 #include "common/http.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/pollsched.h"
 #include "common/util.h"
 #include "monitor/monitor.h"
@@ -68,6 +69,34 @@ void monitor_poll_schedule(struct stage *st, struct mon_test *t, int64_t ms)
         t->armed_deadline = t->deadline_ms;
         t->deadline_tmr = stage_after(st, d > 0 ? d : 0, monitor_poll_deadline, t);
     }
+}
+
+/* monitor_poll_hint - see monitor.h. */
+int monitor_poll_hint(struct stage *st, struct mon_test *t)
+{
+    if (!monitor_poll_wanted(t))
+        return 0;
+    if (t->polling) {                /* its answer may predate the event */
+        t->hint_pending = 1;
+        return 1;
+    }
+    stage_cancel(st, t->poll_tmr);
+    t->poll_tmr = NULL;
+    monitor_poll_schedule(st, t, 0);
+    return 1;
+}
+
+/* monitor_poll_stretched - see monitor.h: while a hint came within
+ * MONITOR_HINT_LIVE_MS (counted from the start, when webhooks are
+ * expected), polls are at least webhook.pollStretch apart. */
+int64_t monitor_poll_stretched(struct stage *st, int64_t ms)
+{
+    struct monitor_stage *ms_ = st->data;
+    int64_t stretch = st->cfg.webhook.poll_stretch_ms;
+
+    if (stretch > ms && now_ms() - ms_->hint_ms < MONITOR_HINT_LIVE_MS)
+        return stretch;
+    return ms;
 }
 
 /* monitor_poll_begin - count one request of t in flight. */
@@ -161,12 +190,19 @@ static void monitor_poll_done(void *arg, const struct adapter_result *res)
             str_copy(t->detail, r.detail, sizeof(t->detail));
             if (run_status_final(r.status)) {
                 t->finished_ms = now;
+                metrics_inc2("promo_test_results_total", "provider", t->provider, "status",
+                             run_status_name(t->status));
                 log_info("result", "tracker=%s test=%s run=%s status=%s detail=%s url=%s", t->tracker,
                          t->name, t->run.id, run_status_name(t->status), log_q(t->detail), log_q(t->run.url));
             }
         }
         delay = pollsched_interval(now - t->start_ms, st->cfg.poll_interval_ms, t->rate_remaining,
                                    res->retry_after_ms);
+        delay = monitor_poll_stretched(st, delay);
+    }
+    if (t->hint_pending && !res->error) {
+        t->hint_pending = 0;
+        delay = 0;
     }
     if (changed) {
         ms->changes++;
@@ -247,6 +283,7 @@ static void monitor_poll_deadline(struct stage *st, void *arg)
     time_format_iso(t->deadline_ms, when, sizeof(when));
     snprintf(t->detail, sizeof(t->detail), "no result within the %s, deadline %s%s%s%s", t->deadline_why,
              when, t->has_run ? "" : "; never triggered", t->lasterr[0] ? "; last error: " : "", t->lasterr);
+    metrics_inc2("promo_test_results_total", "provider", t->provider, "status", "timeout");
     log_warn("timeout", "tracker=%s test=%s run=%s required=%s detail=%s", t->tracker, t->name,
              t->has_run ? t->run.id : "-", t->required ? "true" : "false", log_q(t->detail));
     monitor_poll_stop(st, t);

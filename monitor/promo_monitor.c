@@ -27,6 +27,7 @@
 #include "common/duration.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/policy.h"
 #include "common/util.h"
 #include "common/view.h"
@@ -662,6 +663,8 @@ void monitor_evaluate(struct stage *st, struct mon_hop *hop)
         hop->agg = aggregate_to_json(&a);
         cJSON_AddStringToObject(hop->agg, "decidedAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
         ms->decided++;
+        metrics_inc("promo_decisions_total", "outcome", a.all_passed ? "passed" :
+                    a.any_timeout ? "timeout" : a.any_failed ? "failed" : "undecided");
         log_info("decided", "tracker=%s env=%s gen=%lld allPassed=%s anyFailed=%s anyTimeout=%s "
                  "optionalTestsFailed=%s reasons=%d", hop->tr->name, hop->source,
                  (long long)hop->tr->generation, a.all_passed ? "true" : "false",
@@ -694,7 +697,35 @@ void monitor_evaluate(struct stage *st, struct mon_hop *hop)
     aggregate_free(&a);
 }
 
-/* promo_monitor_message - one tracker message with runs. */
+/* promo_monitor_hint - a "hint" from promo-webhook: the run of the test
+ * with that key (or run id) of that tracker changed; poll it now. Only a
+ * poll is brought forward: what it finds decides, as ever. */
+static void promo_monitor_hint(struct stage *st, const cJSON *msg)
+{
+    struct monitor_stage *ms = st->data;
+    const char *name = promo_monitor_str(msg, "name"), *key = promo_monitor_str(msg, "key");
+    const char *run = promo_monitor_str(msg, "runId");
+    struct mon_tracker *tr = name ? strmap_get(ms->trackers, name) : NULL;
+    struct mon_hop *hop;
+    int i, found = 0, polled = 0;
+
+    ms->hints++;
+    ms->hint_ms = now_ms();
+    for (hop = tr ? tr->hops : NULL; hop; hop = hop->next) {
+        for (i = 0; i < hop->ntests; i++) {
+            struct mon_test *t = hop->tests[i];
+            if ((key && *key && strcmp(t->key, key) == 0) || (!(key && *key) && run && *run && strcmp(t->run.id, run) == 0)) {
+                found = 1;
+                polled += monitor_poll_hint(st, t);
+            }
+        }
+    }
+    log_info("hint", "tracker=%s key=%s run=%s source=%s effect=%s", name ? name : "-", key ? key : "-",
+             run ? run : "-", promo_monitor_str(msg, "source") ? promo_monitor_str(msg, "source") : "-",
+             log_q(polled ? "poll now" : found ? "nothing to poll (known or in flight)" : "not monitored here"));
+}
+
+/* promo_monitor_message - one tracker message with runs, or a hint. */
 static void promo_monitor_message(struct stage *st, cJSON *msg)
 {
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
@@ -703,6 +734,10 @@ static void promo_monitor_message(struct stage *st, cJSON *msg)
     struct tracker t;
     cJSON *doc, *th;
 
+    if (cJSON_IsString(kind) && strcmp(kind->valuestring, "hint") == 0) {
+        promo_monitor_hint(st, msg);
+        return;
+    }
     if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "tracker") != 0)
         return;                   /* other kinds are not for this stage */
     if (!cJSON_GetObjectItemCaseSensitive(msg, "runs")) {
@@ -785,6 +820,7 @@ static int promo_monitor_start(struct stage *st)
     ms->actx.cfg = &st->cfg;
     ms->actx.store = st->store;
     ms->trackers = strmap_new();
+    ms->hint_ms = now_ms();       /* webhooks are expected from the start */
     if (!ms->actx.http) {
         log_error("http_init_failed", "effect=%s", log_q("cannot poll"));
         return EXIT_TEMP;
@@ -799,10 +835,10 @@ static void promo_monitor_stop(struct stage *st)
 
     if (!ms)
         return;
-    log_info("stop", "polls=%llu changes=%llu decided=%llu forwarded=%llu timeouts=%llu stale=%llu",
+    log_info("stop", "polls=%llu changes=%llu decided=%llu forwarded=%llu timeouts=%llu stale=%llu hints=%llu",
              (unsigned long long)ms->polls, (unsigned long long)ms->changes,
              (unsigned long long)ms->decided, (unsigned long long)ms->forwarded,
-             (unsigned long long)ms->timeouts, (unsigned long long)ms->stale);
+             (unsigned long long)ms->timeouts, (unsigned long long)ms->stale, (unsigned long long)ms->hints);
     if (ms->actx.http)
         http_free(ms->actx.http);     /* no callback runs after this */
     ms->actx.http = NULL;

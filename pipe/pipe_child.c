@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "pipe.h"
+#include "../adapters/proc.h"
 #include "../common/log.h"
 #include "../common/util.h"
 
@@ -91,18 +92,9 @@ static void pipe_child_cloexec_rest(void)
 static void pipe_child_exec(char *const *argv, char *const *envp, int in_fd, int out_fd,
                             int errfd, pid_t parent)
 {
-    struct sigaction sa;
-    sigset_t none;
-    int sig, e;
+    int e;
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    for (sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &sa, NULL);          /* KILL, STOP and libc's own refuse: fine */
-    sigemptyset(&none);
-    if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-        goto fail;
+    proc_child_reset();
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent) {
         errno = ESRCH;                      /* promo-pipe is already gone */
         goto fail;

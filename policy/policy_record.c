@@ -139,7 +139,10 @@ void policy_record_write(struct stage *st, const struct tracker *t, enum policy_
         }
     }
     cJSON_AddStringToObject(rec, "updated", time_format_iso(wall_ms(), ts, sizeof(ts)));
+    crash_point("policy.before_record");
     rc = store_write(st->store, POLICY_AREA, t->name, rec);
+    if (rc == 0)
+        crash_point("policy.after_record");
     if (rc < 0)
         log_error("record_write_failed", "tracker=%s error=%s", t->name, log_q(strerror(-rc)));
     else

@@ -23,6 +23,7 @@
 #include "common/audit.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/policy.h"
 #include "common/subst.h"
 #include "common/util.h"
@@ -267,6 +268,16 @@ static void promo_promoter_go(struct stage *st, struct prom_plan *p, cJSON *rec,
     }
     if (phase) {
         hop = promoter_hop_new(rec, p, phase);
+        if (mode == PM_PROMOTE && audit_has_key(st->store, p->key, "Promoted") == 1) {
+            /* promoted before, its record lost (quarantined): the GitHub
+             * steps come before the audit event, so they are done; the
+             * Argo CD steps look before they act */
+            promoter_step_set(hop, "labels");
+            promoter_step_set(hop, "status");
+            promoter_step_set(hop, "comment");
+            log_info("hop_recovered", "tracker=%s hop=%s key=%s reason=%s", p->t.name, p->source, p->key,
+                     log_q("the audit log has its Promoted event: GitHub steps not repeated"));
+        }
         if (mode == PM_REPORT_FAILURE) {
             cJSON_AddStringToObject(hop, "failure", "tests");
             cJSON_AddStringToObject(hop, "failedAt", promoter_str(hop, "phaseAt"));
@@ -470,6 +481,7 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
                 if (store_write(st->store, PROMOTER_AREA, t.name, rec) == 0 &&
                     audit_has_key(st->store, plan.key, "PromotionFailed") == 0)
                     audit_append(st->store, t.name, "Warning", "PromotionFailed", err, plan.key);
+                metrics_inc("promo_promotion_failures_total", "reason", "plan");
             }
         }
         promo_promoter_none(st, &plan, rec, err);

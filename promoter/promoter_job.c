@@ -41,6 +41,7 @@
 #include "common/audit.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/util.h"
 #include "promoter/promoter.h"
 
@@ -256,6 +257,7 @@ static void promoter_job_error(struct prom_job *j, int error, const char *why, i
     if (!local && (error != ADAPTER_ETEMP || attempts >= PROMOTER_MAX_ATTEMPTS)) {
         char *full = error == ADAPTER_ETEMP ? xasprintf("%s (gave up after %d attempts)", why, attempts)
                                             : xstrdup(why);
+        metrics_inc("promo_promotion_failures_total", "reason", argo ? "argocd" : "github");
         if (argo)
             promoter_job_fail(j, full);
         else
@@ -269,6 +271,7 @@ static void promoter_job_error(struct prom_job *j, int error, const char *why, i
     promoter_set(hop, "lastError", cJSON_CreateString(why));
     promoter_set(hop, "nextRetryAt", cJSON_CreateString(time_format_iso(wall_ms() + delay, ts, sizeof(ts))));
     promoter_job_save(j);
+    metrics_inc("promo_promotion_retries_total", "step", promoter_job_step_name(j->step));
     log_warn("step_retry", "tracker=%s hop=%s step=%s attempt=%d delay_ms=%lld error=%s", j->plan.t.name,
              j->plan.source, promoter_job_step_name(j->step), attempts, (long long)delay, log_q(why));
     j->tmr = stage_after(j->st, delay, promoter_job_retry_tick, j);
@@ -585,6 +588,7 @@ static void promoter_job_finish_ok(struct prom_job *j)
             }
         }
         ps->promoted++;
+        metrics_inc("promo_promotions_total", "target", j->plan.target);
         log_info("promoted", "tracker=%s source=%s target=%s sha=%.12s key=%s by=%s", j->plan.t.name,
                  j->plan.source, j->plan.target, j->plan.t.head_sha, j->plan.key,
                  log_q(j->plan.approved_by ? j->plan.approved_by : PROMOTER_BY));

@@ -1,11 +1,18 @@
 #!/bin/sh
 # deps.sh - install the Debian packages promo needs, when they are missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
+# `deps.sh fuzz` adds what make fuzz needs (clang and libFuzzer); make test
+# does not need them.
 set -eu
 
 PKGS="gcc make pkg-config libc6-dev libcurl4-openssl-dev libcjson-dev libyaml-dev
 libzmq3-dev libmicrohttpd-dev libssl-dev bats bats-support bats-assert bats-file
 supervisor s6 jq procps"
+FUZZ_PKGS="clang libclang-rt-14-dev"
+[ "${1:-}" = fuzz ] && PKGS="$PKGS $FUZZ_PKGS"
+# `deps.sh bench` adds what make bench needs for its plot; make test does not.
+BENCH_PKGS="python3 python3-matplotlib"
+[ "${1:-}" = bench ] && PKGS="$PKGS $BENCH_PKGS"
 
 missing=""
 for p in $PKGS; do

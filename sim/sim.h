@@ -52,6 +52,7 @@ struct sim_run {
     int64_t created;        /* wall ms */
     int64_t ended;          /* wall ms when finished by hand, else 0 */
     int cancelled_in_queue; /* ended before it ever started */
+    int notified;           /* sim_webhook.c sent its completion webhook */
     struct sim_run *next;
 };
 
@@ -62,6 +63,7 @@ struct sim_app {
     int64_t delay_ms;
     char outcome[16];       /* healthy | degraded | failed */
     int flaky;              /* remaining 503 answers */
+    int notify;             /* an operation ended: sim_webhook.c sends a notification */
     struct sim_app *next;
 };
 
@@ -174,6 +176,8 @@ int sim_secret_eq(const char *a, const char *b);
 void sim_jenkins_handle(struct sim *s, struct sim_req *rq, struct sim_resp *rp);
 void sim_jenkins_error(struct sim_resp *rp, int status, const char *msg);
 cJSON *sim_jenkins_state(struct sim *s, const char *base, int64_t now);
+const char *sim_jenkins_result(const struct sim_run *r);
+void sim_jenkins_advance(struct sim *s, int64_t now);
 void sim_github_handle(struct sim *s, struct sim_req *rq, struct sim_resp *rp);
 void sim_github_error(struct sim_resp *rp, int status, const char *msg);
 cJSON *sim_github_run_json(struct sim *s, const struct sim_run *r, const char *base, int64_t now);
@@ -185,6 +189,11 @@ void sim_argocd_error(struct sim_resp *rp, int status, int code, const char *msg
 void sim_argocd_load(struct sim *s);
 void sim_argocd_advance(struct sim *s, int64_t now);
 int sim_argocd_complete(struct sim *s, const char *name, const char *result, int64_t now);
+
+/* sim_webhook.c - with --webhook-url, a thread sends the webhooks the real
+ * systems send when a run finishes or an Argo CD operation ends. */
+int sim_webhook_start(struct sim *s, const char *url, const char *secrets_path, char *err, size_t errlen);
+void sim_webhook_stop(struct sim *s);
 
 /* sim_json.c */
 cJSON *sim_merge_patch(cJSON *target, const cJSON *patch);

@@ -174,6 +174,7 @@ static void sim_argocd_finish(struct sim_app *a, const char *outcome, int64_t t)
     char ts[40];
     int64_t started = a->op_start;
 
+    a->notify = 1;
     cJSON_ReplaceItemInObject(st, "operationState",
                               sim_argocd_op_state(src, revc, failed ? "Failed" : "Succeeded",
                                                   failed ? "one or more objects failed to apply "

@@ -54,7 +54,7 @@ static char *sim_jenkins_job_url(const char *base, const char *job)
 }
 
 /* sim_jenkins_advance - give build numbers to queue items that have left the queue. */
-static void sim_jenkins_advance(struct sim *s, int64_t now)
+void sim_jenkins_advance(struct sim *s, int64_t now)
 {
     struct sim_run *r;
     char key[400];
@@ -70,7 +70,7 @@ static void sim_jenkins_advance(struct sim *s, int64_t now)
 }
 
 /* sim_jenkins_result - the result of a finished build. */
-static const char *sim_jenkins_result(const struct sim_run *r)
+const char *sim_jenkins_result(const struct sim_run *r)
 {
     if (r->plan.status[0])
         return r->plan.status;

@@ -17,6 +17,7 @@
 static const char sim_usage[] =
     "usage: promo-sim [--listen HOST:PORT] [--port-file FILE] [--log FILE]\n"
     "                 [--scenario FILE] [--auth FILE] [--notify-fd N] [-v]\n"
+    "                 [--webhook-url URL --webhook-secrets FILE]\n"
     "                 [--help] [--version]\n"
     "\n"
     "Plays Jenkins (/jenkins), GitHub (/github), GitLab (/gitlab/api/v4) and\n"
@@ -30,6 +31,10 @@ static const char sim_usage[] =
     "                      github {token}, gitlab {token}, argocd {token};\n"
     "                      else PROMO_SIM_<SYSTEM>_TOKEN etc.; none = any non-empty one\n"
     "  --notify-fd N       write a newline to fd N when ready, then close it\n"
+    "  --webhook-url URL   send the systems' webhooks (run finished, Argo CD operation\n"
+    "                      ended) to URL/github, URL/gitlab, URL/jenkins, URL/argocd\n"
+    "  --webhook-secrets FILE  YAML: github {secret}, gitlab {token}, jenkins {token},\n"
+    "                      argocd {token}; a system without one sends nothing\n"
     "  -v                  log every request on stderr\n"
     "\n"
     "Stops on SIGTERM or SIGINT. See docs/sim.md.\n";
@@ -71,6 +76,8 @@ int main(int argc, char **argv)
         { "scenario", required_argument, NULL, 's' },
         { "auth", required_argument, NULL, 'a' },
         { "notify-fd", required_argument, NULL, 'n' },
+        { "webhook-url", required_argument, NULL, 'w' },
+        { "webhook-secrets", required_argument, NULL, 'W' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -78,6 +85,7 @@ int main(int argc, char **argv)
     };
     struct sim s;
     const char *port_file = NULL, *log_path = NULL, *auth_path = NULL;
+    const char *webhook_url = NULL, *webhook_secrets = NULL;
     int notify_fd = -1, c, rc;
     char err[512], *end;
 
@@ -96,6 +104,8 @@ int main(int argc, char **argv)
         case 'L': log_path = optarg; break;
         case 's': s.scenario_path = optarg; break;
         case 'a': auth_path = optarg; break;
+        case 'w': webhook_url = optarg; break;
+        case 'W': webhook_secrets = optarg; break;
         case 'n':
             notify_fd = (int)strtol(optarg, &end, 10);
             if (!*optarg || *end || notify_fd < 0)
@@ -134,7 +144,13 @@ int main(int argc, char **argv)
     pthread_mutex_init(&s.lock, NULL);
     s.started = wall_ms();
     sim_state_init(&s);
+    if (webhook_url && sim_webhook_start(&s, webhook_url, webhook_secrets, err, sizeof err) != 0) {
+        fprintf(stderr, "promo-sim: fatal: webhook: %s\n", err);
+        sim_state_free(&s);
+        return EXIT_PERM;
+    }
     rc = sim_http_run(&s, notify_fd, port_file);
+    sim_webhook_stop(&s);
     sim_state_free(&s);
     pthread_mutex_destroy(&s.lock);
     if (s.logf)

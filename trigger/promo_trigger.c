@@ -324,6 +324,27 @@ static void promo_trigger_retry(struct stage *st, const struct tracker *t, const
     cJSON_Delete(mon);
 }
 
+/* promo_trigger_was_quarantined - 1 when quarantine/ holds a trigger record
+ * of name: another reader (the monitor, a view) found it corrupt before this
+ * stage did, so runs may exist for the intents about to be planned again;
+ * they are looked up by key before anything is triggered. */
+static int promo_trigger_was_quarantined(struct stage *st, const char *name)
+{
+    char **names, prefix[300];
+    int n, i, found = 0;
+    size_t len;
+
+    snprintf(prefix, sizeof(prefix), "%s.%s.", TRIGGER_AREA, name);
+    len = strlen(prefix);
+    n = store_list(st->store, "quarantine", &names);
+    if (n < 0)
+        return 1;       /* cannot tell: look up first, it only costs a request */
+    for (i = 0; i < n && !found; i++)
+        found = strncmp(names[i], prefix, len) == 0;
+    store_list_free(names);
+    return found;
+}
+
 /* promo_trigger_process - one tracker message, start to end. */
 static void promo_trigger_process(struct stage *st, const cJSON *msg)
 {
@@ -372,7 +393,7 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
         goto out;
     }
     rc = trigger_record_load(st, t.name, &rec);
-    quarantined = rc == -EBADMSG;
+    quarantined = rc == -EBADMSG || (rc == -ENOENT && promo_trigger_was_quarantined(st, t.name));
     if (rc < 0 && rc != -ENOENT && rc != -EBADMSG) {
         log_warn("record_read_failed", "tracker=%s error=%s effect=\"retried at the next message\"",
                  t.name, log_q(strerror(-rc)));

@@ -29,6 +29,7 @@
 
 #include "common/http.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/util.h"
 #include "trigger/trigger.h"
 
@@ -341,6 +342,8 @@ static void trigger_ops_record_run(struct trigger_op *op, const struct adapter_r
         ts->adopted++;
     else
         ts->triggered++;
+    metrics_inc(strcmp(how, "adopted") == 0 ? "promo_adopted_total" : "promo_triggers_total",
+                "provider", op->spec->provider);
     log_info(how, "tracker=%s hop=%s test=%s provider=%s key=%s run=%s url=%s status=%s",
              op->spec->tracker, op->spec->hop, log_q(op->spec->name), op->spec->provider,
              op->spec->key, log_q(res->run.id), log_q(res->run.url), run_status_name(res->run.status));
@@ -355,6 +358,7 @@ static void trigger_ops_record_error(struct trigger_op *op, const struct adapter
     struct trigger_stage *ts = op->st->data;
 
     ts->errors++;
+    metrics_inc("promo_trigger_errors_total", "provider", op->spec->provider);
     log_error("trigger_refused", "tracker=%s hop=%s test=%s provider=%s key=%s op=%s error=%s "
               "effect=\"test failed\"", op->spec->tracker, op->spec->hop, log_q(op->spec->name),
               op->spec->provider, op->spec->key, op->kind == TOP_ADOPT ? "find" : "trigger",

@@ -18,13 +18,16 @@
  * until it is Synced and Healthy at the head SHA: then STATE/watcher/NAME.json
  * says synced there and the tracker is emitted at once, so the next policy
  * applies. Past deployTimeout after the promotion, the record gets a
- * DeployTimeout condition (and the audit log an event) instead. */
+ * DeployTimeout condition (and the audit log an event) instead. Its input,
+ * watcher.sock, takes only "hint" messages from promo-webhook (an Argo CD
+ * notification): the application is then read at once (docs/webhook.md). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -39,6 +42,8 @@
 #include "common/view.h"
 #include "ipc/stage.h"
 
+#define WATCHER_HINT_LIVE_MS 600000  /* webhooks count as arriving this long after the last hint */
+
 /* One promoted deployment being watched (a value of watcher.deploys). */
 struct watcher_deploy {
     struct stage *st;
@@ -51,12 +56,16 @@ struct watcher_deploy {
     struct stage_tmr *tmr;       /* the next poll, or NULL */
     int inflight;                /* an argocd_get is outstanding */
     int orphan;                  /* dropped meanwhile: its callback frees it */
+    int hinted;                  /* a webhook hint came during a read: read again at once */
     char last[300];              /* what Argo CD said last */
     struct watcher_deploy *next; /* in watcher.orphans while orphaned */
 };
 
 struct watcher {
     int inotify;
+    int64_t hint_ms;            /* monotonic: the last webhook hint (or the start) */
+    uint64_t hints;
+    int run_wd;                 /* the watch on runDir (stage restarts), or -1 */
     struct strmap *deploys;     /* name -> struct watcher_deploy */
     struct adapter_ctx actx;    /* for adapters/argocd.h */
     struct watcher_deploy *orphans;   /* dropped while a read was in flight */
@@ -241,6 +250,9 @@ static void watcher_deploy_done(void *arg, const struct argocd_result *res)
     struct watcher *w = st->data;
     int64_t delay = st->cfg.poll_interval_ms;
 
+    /* while webhooks arrive (docs/webhook.md), poll at most every webhook.pollStretch */
+    if (st->cfg.webhook.poll_stretch_ms > delay && now_ms() - w->hint_ms < WATCHER_HINT_LIVE_MS)
+        delay = st->cfg.webhook.poll_stretch_ms;
     d->inflight = 0;
     if (d->orphan) {
         struct watcher_deploy **pp;
@@ -305,6 +317,9 @@ static void watcher_deploy_done(void *arg, const struct argocd_result *res)
         log_info("deploy_poll_failed", "tracker=%s env=%s app=%s error=%s", d->name, d->env, d->app, log_q(res->errmsg));
     if (res->retry_after_ms > delay)
         delay = res->retry_after_ms;
+    if (d->hinted && !res->error)
+        delay = 0;
+    d->hinted = 0;
     if (d->deadline_ms - wall_ms() < delay)
         delay = d->deadline_ms - wall_ms() > 0 ? d->deadline_ms - wall_ms() : 0;
     d->tmr = stage_after(st, delay, watcher_deploy_poll, d);
@@ -455,6 +470,14 @@ static void watcher_inotify(struct stage *st, int fd, short revents, void *arg)
                 watcher_resync(st, "inotify_overflow");
                 continue;
             }
+            if (w->run_wd >= 0 && ev->wd == w->run_wd) {
+                size_t l = ev->len ? strlen(ev->name) : 0;
+                if (l > 5 && strcmp(ev->name + l - 5, ".sock") == 0) {
+                    log_info("stage_restart", "socket=%s effect=%s", log_q(ev->name), log_q("resync"));
+                    watcher_resync(st, "stage_restart");
+                }
+                continue;
+            }
             if (ev->len && ev->name[0] != '.') {
                 size_t l = strlen(ev->name);
                 if (l > 5 && strcmp(ev->name + l - 5, ".json") == 0) {
@@ -465,6 +488,29 @@ static void watcher_inotify(struct stage *st, int fd, short revents, void *arg)
             }
         }
     }
+}
+
+/* watcher_watch_run - watch runDir for ipc sockets being bound: a receiving
+ * stage binds its socket there each time it starts, so a new *.sock means a
+ * stage (re)started and may have lost the messages it held; the watcher then
+ * resyncs at once instead of at the next timer. Makes runDir (0700) if it is
+ * not there yet. Returns the watch descriptor, or -1 (logged; restarts are
+ * then caught up by the resync timer alone). */
+static int watcher_watch_run(struct stage *st, int fd)
+{
+    const char *dir = st->cfg.run_dir;
+    int wd;
+
+    if (!dir || !*dir)
+        return -1;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        log_warn("inotify_failed", "dir=%s reason=%s effect=%s", log_q(dir), log_q(strerror(errno)),
+                 log_q("stage restarts are seen at the next resync"));
+    wd = inotify_add_watch(fd, dir, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+    if (wd < 0)
+        log_warn("inotify_failed", "dir=%s reason=%s effect=%s", log_q(dir), log_q(strerror(errno)),
+                 log_q("stage restarts are seen at the next resync"));
+    return wd;
 }
 
 /* watcher_start - inotify, the first resync, the resync timer. */
@@ -481,6 +527,7 @@ static int watcher_start(struct stage *st)
         return EXIT_TEMP;
     }
     st->data = w;
+    w->hint_ms = now_ms();       /* webhooks are expected from the start */
     w->queued = strmap_new();
     w->deploys = strmap_new();
     w->actx.st = st;
@@ -508,6 +555,7 @@ static int watcher_start(struct stage *st)
             log_warn("inotify_failed", "dir=%s reason=%s effect=%s", log_q(dir), log_q(strerror(errno)),
                      log_q("seen at the next resync"));
     }
+    w->run_wd = watcher_watch_run(st, w->inotify);
     stage_watch_fd(st, w->inotify, ZMQ_POLLIN, NULL);
     watcher_resync(st, "start");
     stage_timer(st, st->cfg.resync_interval_ms);
@@ -577,12 +625,42 @@ static void watcher_stop(struct stage *st)
     st->data = NULL;
 }
 
+/* watcher_message - the input (watcher.sock) takes only "hint" messages
+ * from promo-webhook: Argo CD says the application of tracker "name"
+ * changed, so its deployment is read now instead of at the next poll. */
+static void watcher_message(struct stage *st, cJSON *msg)
+{
+    struct watcher *w = st->data;
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
+    struct watcher_deploy *d;
+
+    if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "hint") != 0) {
+        log_warn("bad_message", "reason=%s", log_q("the watcher's input takes only hints"));
+        st->msgs_bad++;
+        return;
+    }
+    w->hints++;
+    w->hint_ms = now_ms();
+    d = cJSON_IsString(name) ? strmap_get(w->deploys, name->valuestring) : NULL;
+    log_info("hint", "tracker=%s effect=%s", cJSON_IsString(name) ? name->valuestring : "-",
+             log_q(!d ? "not deploying here" : d->inflight ? "read again after the one out" : "read now"));
+    if (d && d->inflight)
+        d->hinted = 1;
+    if (d && !d->inflight) {
+        stage_cancel(st, d->tmr);
+        d->tmr = NULL;
+        watcher_deploy_poll(st, d);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct stage_ops ops = {
         .prog = "promo-watcher",
         .summary = "find trackers that need work and send them to promo-policy",
-        .in_default = NULL,
+        .in_default = "watcher.sock",
+        .message = watcher_message,
         .out_default = "policy.sock",
         .start = watcher_start,
         .fill = watcher_fill,

@@ -277,10 +277,10 @@ YAML
     ln -s "$PROMO_BIN"/* "$T/bin/"
     ln -s "$REPO/examples/custom-stage/acme-ci-stage" "$T/bin/acme-ci-stage"
     awk '
-        /^\[program:(trigger|monitor)\]/ { skip = 1; next }
+        /^\[program:(trigger|monitor|webhook)\]/ { skip = 1; next }
         /^\[/ { skip = 0 }
         skip { next }
-        /^programs = / { sub(/trigger,monitor/, "acmeci") }
+        /^programs = / { sub(/trigger,monitor/, "acmeci"); sub(/,webhook/, "") }
         { print }' "$REPO/supervisor.conf" > "$T/supervisord.conf"
     sed -n '/^\[program:acmeci\]/,$p' "$REPO/examples/custom-stage/supervisor.conf" >> "$T/supervisord.conf"
     grep -q '^programs = watcher,policy,acmeci,promoter$' "$T/supervisord.conf"

@@ -1,0 +1,94 @@
+/* fuzz_argocd.c - libFuzzer harness of the Argo CD client's decoders
+ * (adapters/argocd.h): argocd_parse_app on an Application answer,
+ * argocd_parse_error and argocd_classify on an error answer, and
+ * argocd_patch_template on a policy's own patch.
+ *
+ * Input: byte 0 picks the HTTP status given to argocd_classify; the rest is
+ * the body.
+ *
+ * Invariants: every string of a decoded app is NUL-terminated inside its
+ * buffer and its enums are in range; argocd_app_at implies Synced and
+ * Healthy; a classified error has a message; a patch accepted is JSON of
+ * the right shape and at most ARGOCD_PATCH_MAX bytes. */
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "adapters/argocd.h"
+#include "fuzz/fuzz.h"
+
+/* LLVMFuzzerTestOneInput - one Argo CD answer through every decoder. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const long statuses[] = { 200, 400, 401, 403, 404, 409, 429, 500, 503, 302 };
+    struct argocd_app *app = malloc(sizeof(*app));
+    struct argocd_result *res = malloc(sizeof(*res));
+    struct argocd_error e;
+    char err[256], *body, *s, *patch;
+    long status;
+
+    if (!app || !res)
+        abort();
+    if (size < 1) {
+        free(app);
+        free(res);
+        return 0;
+    }
+    status = statuses[data[0] % (sizeof(statuses) / sizeof(statuses[0]))];
+    data++, size--;
+    body = fuzz_copy(data, size);
+
+    if (argocd_parse_app(body, size, app, err, sizeof(err)) == 0) {
+        FUZZ_CHECK(memchr(app->name, 0, sizeof(app->name)) && app->name[0]);
+        FUZZ_CHECK(memchr(app->app_namespace, 0, sizeof(app->app_namespace)));
+        FUZZ_CHECK(memchr(app->project, 0, sizeof(app->project)));
+        FUZZ_CHECK(memchr(app->target_revision, 0, sizeof(app->target_revision)));
+        FUZZ_CHECK(memchr(app->revision, 0, sizeof(app->revision)));
+        FUZZ_CHECK(memchr(app->health_message, 0, sizeof(app->health_message)));
+        FUZZ_CHECK(memchr(app->op_requested_revision, 0, sizeof(app->op_requested_revision)));
+        FUZZ_CHECK(memchr(app->phase_word, 0, sizeof(app->phase_word)));
+        FUZZ_CHECK(memchr(app->op_message, 0, sizeof(app->op_message)));
+        FUZZ_CHECK(memchr(app->op_revision, 0, sizeof(app->op_revision)));
+        FUZZ_CHECK(app->sync <= ARGOCD_SYNC_OUT_OF_SYNC && app->health <= ARGOCD_HEALTH_MISSING);
+        FUZZ_CHECK(app->phase <= ARGOCD_PHASE_OTHER);
+        if (argocd_app_at(app, app->revision))
+            FUZZ_CHECK(app->sync == ARGOCD_SYNC_SYNCED && app->health == ARGOCD_HEALTH_HEALTHY);
+        (void)argocd_app_syncing(app, app->revision);
+        (void)argocd_app_syncing(app, app->op_requested_revision);
+        (void)argocd_sync_name(app->sync);
+        (void)argocd_health_name(app->health);
+        (void)argocd_phase_name(app->phase);
+    } else {
+        FUZZ_CHECK(err[0] != '\0');
+    }
+
+    if (argocd_parse_error(body, size, &e) == 0)
+        FUZZ_CHECK(memchr(e.message, 0, sizeof(e.message)) != NULL);
+    else
+        FUZZ_CHECK(e.code == -1);
+
+    memset(res, 0, sizeof(*res));
+    (void)argocd_classify(0, NULL, status, body, size, NULL, "default", "shop-staging",
+                          (int)(status & 1), res);
+    FUZZ_CHECK(res->error >= 0 && res->error <= ADAPTER_EPERM);
+    FUZZ_CHECK(memchr(res->errmsg, 0, sizeof(res->errmsg)) != NULL);
+    if (res->error)
+        FUZZ_CHECK(res->errmsg[0] != '\0');
+    FUZZ_CHECK(res->retry_after_ms >= 0);
+
+    s = fuzz_cstr(data, size);
+    patch = argocd_patch_template(s, (status & 2) ? "json" : "merge", err, sizeof(err));
+    if (patch) {
+        cJSON *j = cJSON_Parse(patch);
+        FUZZ_CHECK(j != NULL && strlen(patch) <= ARGOCD_PATCH_MAX);
+        FUZZ_CHECK((status & 2) ? cJSON_IsArray(j) : cJSON_IsObject(j));
+        cJSON_Delete(j);
+        free(patch);
+    }
+    (void)argocd_name_ok(s);
+    free(argocd_patch_default(s));
+    free(s);
+    free(body);
+    free(app);
+    free(res);
+    return 0;
+}

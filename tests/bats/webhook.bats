@@ -1,0 +1,271 @@
+#!/usr/bin/env bats
+# webhook.bats - promo-webhook: the command line; end to end with promo-sim
+# sending the webhooks GitHub, GitLab, Jenkins and Argo CD send, while
+# polling is stretched (pollInterval 60s, webhook.pollStretch 60s) so that
+# only a webhook can make promo act within seconds; requests that must
+# change nothing (bad signature, replay, malformed, huge, unknown run, wrong
+# method); and the pipeline without promo-webhook, finishing by polling.
+
+load 'helpers'
+bats_require_minimum_version 1.5.0
+
+setup() {
+    for p in promo-webhook promo-watcher promo-policy promo-trigger promo-monitor promo-promoter promo-sim; do
+        [ -x "$PROMO_BIN/$p" ] || skip "$p is not built"
+    done
+    promo_setup
+    printf 'gh-webhook-secret\n' > "$T/gh.secret"
+    printf 'gl-webhook-token\n' > "$T/gl.token"
+    printf 'jk-webhook-token\n' > "$T/jk.token"
+    printf 'ar-webhook-token\n' > "$T/ar.token"
+    printf 'sekrit\n' > "$T/token"
+    chmod 600 "$T"/*.secret "$T"/*.token "$T/token"
+    cat > "$T/sim-secrets.yaml" <<'YAML'
+github: {secret: gh-webhook-secret}
+gitlab: {token: gl-webhook-token}
+jenkins: {token: jk-webhook-token}
+argocd: {token: ar-webhook-token}
+YAML
+}
+
+teardown() {
+    promo_teardown
+}
+
+# webhook_up - slow polling, the webhook section, promo-webhook on a free port ($WH).
+webhook_up() {
+    sed -i 's/^pollInterval: .*/pollInterval: 60s/' "$T/promo.yaml"
+    cat >> "$T/promo.yaml" <<YAML
+webhook:
+  listen: 127.0.0.1:0
+  githubSecretFile: $T/gh.secret
+  gitlabTokenFile: $T/gl.token
+  jenkinsTokenFile: $T/jk.token
+  argocdTokenFile: $T/ar.token
+  pollStretch: 60s
+YAML
+    promo_start webhook promo-webhook --port-file "$T/webhook.port"
+    wait_for 10 test -s "$T/webhook.port"
+    WH="http://127.0.0.1:$(cat "$T/webhook.port")"
+}
+
+# sim_up [--webhooks] - promo-sim (runs take 2.5 s, Argo CD syncs in 1.5 s),
+# sending webhooks to $WH with --webhooks; the config pointed at it.
+sim_up() {
+    cat > "$T/scenario.yaml" <<'YAML'
+queueMs: 50
+runMs: 2500
+argocd:
+  syncDelay: 1500ms
+YAML
+    if [ "${1:-}" = --webhooks ]; then
+        promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" --log "$T/requests.ndjson" \
+            --scenario "$T/scenario.yaml" --webhook-url "$WH" --webhook-secrets "$T/sim-secrets.yaml"
+    else
+        promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" --log "$T/requests.ndjson" \
+            --scenario "$T/scenario.yaml"
+    fi
+    wait_for 10 test -s "$T/sim.port"
+    SIM="http://127.0.0.1:$(cat "$T/sim.port")"
+    cat >> "$T/promo.yaml" <<YAML
+jenkins:
+  url: $SIM/jenkins
+  user: promo
+  tokenFile: $T/token
+github:
+  apiUrl: $SIM/github
+  tokenFile: $T/token
+gitlab:
+  url: $SIM/gitlab
+  tokenFile: $T/token
+argocd:
+  clusters:
+    default:
+      url: $SIM/argocd
+      tokenFile: $T/token
+YAML
+}
+
+# policy PROVIDER JOB - dev -> staging with one required test, promoting shop-staging.
+policy() {
+    cat > "$T/policies/dev-to-staging.yaml" <<YAML
+apiVersion: promo.dev/v1alpha1
+kind: PromotionPolicy
+metadata:
+  name: dev-to-staging
+spec:
+  sourceEnvironment: dev
+  targetEnvironment: staging
+  timeout: 5m
+  externalTests:
+    - name: t
+      provider: $1
+      job: $2
+  promotion:
+    argocd:
+      cluster: default
+      application: shop-staging
+YAML
+}
+
+# pipeline_up - the five stages.
+pipeline_up() {
+    local p
+    for p in promoter monitor trigger policy watcher; do
+        promo_start "$p" "promo-$p" -v
+    done
+}
+
+track() {
+    promoctl track --repo acme/shop --pr 1 --sha "$(sha_of 1)" --env dev --app shop --ref feature/x --state synced >/dev/null
+}
+
+# promoted - the promoter patched shop-staging in the sim's Argo CD.
+promoted() {
+    [ "$(jq -s '[.[] | select(.system == "argocd" and .method == "PATCH" and (.path | test("shop-staging")))] | length' \
+        "$T/requests.ndjson")" -ge 1 ]
+}
+
+# sim_requests JQ-SELECT - how many logged sim requests match.
+sim_requests() {
+    jq -s "[.[] | select($1)] | length" "$T/requests.ndjson"
+}
+
+# trigger_run FIELD - FIELD of the run of test t in the trigger record.
+trigger_run() {
+    jq -r ".hops.dev.tests[0].$1" "$T/state/trigger/acme-shop-1.json"
+}
+
+# gh_post BODY [SECRET] - POST BODY to /github signed with SECRET; prints the HTTP status.
+gh_post() {
+    local sig
+    sig=$(printf '%s' "$1" | openssl dgst -sha256 -hmac "${2:-gh-webhook-secret}" -r | cut -d' ' -f1)
+    curl -s -o "$T/resp.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        -H 'X-GitHub-Event: workflow_run' -H "X-Hub-Signature-256: sha256=$sig" --data-binary "$1" "$WH/github"
+}
+
+# e2e PROVIDER JOB - everything up with webhooks; track; promoted within 10 s
+# although polling alone would take a minute; the run was polled at most
+# twice (once at the start, once re-checked on the hint).
+e2e() {
+    webhook_up
+    sim_up --webhooks
+    policy "$1" "$2"
+    pipeline_up
+    local t0=$(date +%s)
+    track
+    wait_for 15 promoted || { cat "$T/webhook.log" "$T/monitor.log" >&3; false; }
+    [ $(( $(date +%s) - t0 )) -le 10 ]
+    grep -q 'hinted' "$T/webhook.log"
+    grep -q 'effect="poll now"' "$T/monitor.log"
+    polls=$(sim_requests ".method == \"GET\" and .system == \"$3\"")
+    [ "$polls" -le 3 ] || { echo "polls=$polls" >&3; false; }
+    # the figure: from the sim sending the completion webhook to Argo CD receiving the update
+    local sent patched
+    sent=$(grep -o 'sentAt=[0-9]*' "$T/sim.log" | head -1 | cut -d= -f2)
+    patched=$(jq -rs '[.[] | select(.system == "argocd" and .method == "PATCH")][0].time' "$T/requests.ndjson")
+    patched=$(date -d "$patched" +%s%3N)
+    echo "# $1: webhook sent -> Argo CD PATCH: $(( patched - sent )) ms" >&3
+}
+
+# --- command line ---
+
+@test "--help describes the receiver and exits 0" {
+    run promo-webhook --help
+    assert_success
+    assert_output --partial "promo-webhook"
+    assert_output --partial "/github"
+    assert_output --partial "monitor.sock"
+}
+
+@test "a bad webhook.listen exits 100" {
+    printf 'webhook:\n  listen: nowhere\n' >> "$T/promo.yaml"
+    run promo-webhook
+    assert_failure 100
+    assert_output --partial "webhook.listen"
+}
+
+@test "a missing secret file is a config error naming the key" {
+    printf 'webhook:\n  githubSecretFile: %s/none\n' "$T" >> "$T/promo.yaml"
+    run promo-webhook
+    assert_failure 100
+    assert_output --partial "githubSecretFile"
+}
+
+# --- each kind of event promotes without waiting for a poll ---
+
+@test "GitHub workflow_run completed: promoted within seconds, with one re-check" {
+    e2e github-actions e2e.yml github
+}
+
+@test "GitLab Pipeline Hook: promoted within seconds, with one re-check" {
+    e2e gitlab acme/e2e gitlab
+}
+
+@test "Jenkins notification: promoted within seconds, with one re-check" {
+    e2e jenkins promo/smoke jenkins
+}
+
+@test "Argo CD notification: the watcher sees staging synced without waiting for its poll" {
+    e2e github-actions e2e.yml github
+    wait_for 8 sh -c 'jq -e ".state == \"synced\" and .environment == \"staging\"" "$T/state/watcher/acme-shop-1.json"' \
+        || { cat "$T/watcher.log" "$T/webhook.log" >&3; false; }
+    grep -q 'source=argocd' "$T/webhook.log"
+    grep -q 'effect="read now"' "$T/watcher.log"
+}
+
+# --- requests that change nothing ---
+
+@test "bad signature 401, replay duplicate, malformed 400, huge 413, unknown run 202, GET 405: nothing changes" {
+    e2e github-actions e2e.yml github
+    wait_for 8 sh -c 'jq -e ".state == \"synced\" and .environment == \"staging\"" "$T/state/watcher/acme-shop-1.json"'
+    sleep 1
+    cp -r "$T/state" "$T/before"
+    local run_id before body
+    run_id=$(trigger_run run.id)
+    before=$(sim_requests '.system == "github" or (.system == "argocd" and .method != "GET")')
+    body=$(jq -cn --argjson id "$run_id" '{action: "completed", workflow_run: {id: $id, status: "completed", conclusion: "success"}}')
+
+    [ "$(gh_post "$body" wrong-secret)" = 401 ]
+    [ "$(jq -r .status "$T/resp.json")" = unverified ]
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-GitHub-Event: workflow_run' --data-binary "$body" "$WH/github")" = 401 ]
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Gitlab-Event: Pipeline Hook' -H 'X-Gitlab-Token: nope' \
+        --data-binary '{}' "$WH/gitlab")" = 401 ]
+
+    [ "$(gh_post "$body")" = 200 ]            # genuine but late: a hint; the monitor knows the run is final
+    [ "$(gh_post "$body")" = 200 ]            # the same body again
+    [ "$(jq -r .status "$T/resp.json")" = duplicate ]
+
+    [ "$(gh_post 'not json {')" = 400 ]
+    [ "$(gh_post '{"action":"completed"}')" = 400 ]
+
+    head -c 2000000 /dev/zero | tr '\0' 'a' > "$T/huge"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-GitHub-Event: workflow_run' \
+        -H 'X-Hub-Signature-256: sha256=00' --data-binary @"$T/huge" "$WH/github")" = 413 ]
+
+    [ "$(gh_post '{"action":"completed","workflow_run":{"id":987654321}}')" = 202 ]
+    [ "$(jq -r .status "$T/resp.json")" = unmatched ]
+
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$WH/github")" = 405 ]
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$WH/nowhere")" = 404 ]
+
+    sleep 1
+    # nothing changed: no request to any system, the state dir as it was
+    [ "$(sim_requests '.system == "github" or (.system == "argocd" and .method != "GET")')" = "$before" ]
+    diff -r "$T/before" "$T/state"
+    grep -q 'unverified' "$T/webhook.log"
+    grep -q 'unmatched' "$T/webhook.log"
+    grep -q 'duplicate' "$T/webhook.log"
+    grep -q 'malformed' "$T/webhook.log"
+    grep -q 'oversized' "$T/webhook.log"
+    ! grep -q 'gh-webhook-secret\|gl-webhook-token' "$T/webhook.log" "$T/sim.log"
+}
+
+@test "without promo-webhook the pipeline still finishes by polling" {
+    sim_up
+    policy gitlab acme/e2e
+    pipeline_up
+    track
+    wait_for 20 promoted || { cat "$T/monitor.log" >&3; false; }
+    ! grep -q 'effect="poll now"' "$T/monitor.log"
+}

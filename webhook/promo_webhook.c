@@ -1,0 +1,500 @@
+/* promo_webhook.c - promo-webhook: receives the webhooks of GitHub Actions,
+ * GitLab CI, Jenkins and Argo CD and turns each verified one into a "hint"
+ * for the stage that polls what it is about, so promo learns of a result
+ * the moment it happens and keeps polling only as the fallback.
+ *
+ *   CI / Argo CD ──HTTP POST──▶ promo-webhook ──hint──▶ promo-monitor (monitor.sock)
+ *                                              └─hint──▶ promo-watcher (watcher.sock)
+ *
+ * POST /github, /gitlab, /jenkins, /argocd. A request is checked in this
+ * order: method (405), path (404), rate (429), size (413), signature or
+ * token (401), body (400); then an event promo does not act on is 200
+ * "ignored", a body seen before is 200 "duplicate", one that matches no run
+ * or application is 202 "unmatched", and the others are 200 "hinted". Each
+ * answer is counted and logged with the source and what the event was,
+ * never the body. It never changes state: the monitor and the watcher
+ * re-check with the API before acting, so a forged or replayed webhook can
+ * only make promo look sooner. The HTTP server (libmicrohttpd, epoll mode)
+ * runs in the stage's own event loop; see docs/webhook.md. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <zmq.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "ipc/frame.h"
+#include "webhook/webhook.h"
+
+enum webhook_outcome {
+    WO_HINTED, WO_IGNORED, WO_DUPLICATE, WO_UNMATCHED, WO_DROPPED, WO_UNVERIFIED, WO_MALFORMED,
+    WO_OVERSIZED, WO_METHOD, WO_NOTFOUND, WO_RATE, WO_N
+};
+
+static const char *const webhook_outcome_names[WO_N] = {
+    "hinted", "ignored", "duplicate", "unmatched", "dropped", "unverified", "malformed",
+    "oversized", "method_not_allowed", "not_found", "rate_limited"
+};
+
+/* One request being received. */
+struct webhook_req {
+    char *body;
+    size_t len, cap;
+    int too_large;
+    int answered;                /* a response was queued on the first call */
+};
+
+/* The stage's state. */
+struct webhook_state {
+    struct stage *st;
+    struct MHD_Daemon *d;
+    struct webhook_index ix;
+    char *watcher_ep;            /* ipc://RUNDIR/watcher.sock, or NULL for none */
+    void *watcher;               /* PUSH socket, or NULL */
+    const char *port_file;
+    double tokens;               /* the request-rate bucket */
+    int64_t tokens_at;
+    uint64_t count[WO_N];
+};
+
+static struct webhook_state webhook_state;
+
+#define WEBHOOK_OPT_PORT_FILE 1000
+#define WEBHOOK_OPT_WATCHER   1001
+
+/* webhook_answer - queue status with {"status": word} (and Allow for 405). */
+static enum MHD_Result webhook_answer(struct MHD_Connection *c, unsigned status, const char *word)
+{
+    char buf[96];
+    struct MHD_Response *r;
+    enum MHD_Result rc;
+    int n = snprintf(buf, sizeof(buf), "{\"status\":\"%s\"}\n", word);
+
+    r = MHD_create_response_from_buffer((size_t)n, buf, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, "Allow", "POST");
+    if (status == MHD_HTTP_TOO_MANY_REQUESTS)
+        MHD_add_response_header(r, "Retry-After", "1");
+    rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* webhook_outcome - count and log one answer, then queue it. */
+static enum MHD_Result webhook_outcome(struct MHD_Connection *c, enum webhook_outcome o, unsigned status,
+                                       const char *source, const char *what, const char *detail)
+{
+    struct webhook_state *ws = &webhook_state;
+    enum log_level lvl = o == WO_HINTED || o == WO_IGNORED || o == WO_DUPLICATE ? LOG_INFO : LOG_WARN;
+
+    ws->count[o]++;
+    log_write(lvl, webhook_outcome_names[o], "source=%s status=%u event=%s detail=%s count=%llu",
+              source ? source : "-", status, log_q(what ? what : "-"), log_q(detail ? detail : "-"),
+              (unsigned long long)ws->count[o]);
+    return webhook_answer(c, status, webhook_outcome_names[o]);
+}
+
+/* webhook_rate_ok - take one token from the bucket (WEBHOOK_RATE/s, WEBHOOK_BURST deep). */
+static int webhook_rate_ok(struct webhook_state *ws)
+{
+    int64_t now = now_ms();
+
+    ws->tokens += (double)(now - ws->tokens_at) * WEBHOOK_RATE / 1000.0;
+    if (ws->tokens > WEBHOOK_BURST)
+        ws->tokens = WEBHOOK_BURST;
+    ws->tokens_at = now;
+    if (ws->tokens < 1)
+        return 0;
+    ws->tokens -= 1;
+    return 1;
+}
+
+/* webhook_source_of - the source a path names, or -1. */
+static int webhook_source_of(const char *url)
+{
+    int i;
+
+    for (i = 0; i < WH_NSOURCES; i++) {
+        const char *n = webhook_source_name((enum webhook_source)i);
+        if (url[0] == '/' && strcmp(url + 1, n) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* webhook_verified - the request carries the source's signature or token. */
+static int webhook_verified(struct stage *st, struct MHD_Connection *c, enum webhook_source src,
+                            const struct webhook_req *rq, const char **why)
+{
+    const struct config *cfg = &st->cfg;
+    const char *secret, *got;
+
+    switch (src) {
+    case WH_GITHUB:
+        secret = cfg->webhook.github_secret;
+        got = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Hub-Signature-256");
+        break;
+    case WH_GITLAB:
+        secret = cfg->webhook.gitlab_token;
+        got = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Gitlab-Token");
+        break;
+    case WH_JENKINS:
+        secret = cfg->webhook.jenkins_token;
+        got = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Promo-Token");
+        break;
+    default:
+        secret = cfg->webhook.argocd_token;
+        got = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Promo-Token");
+        break;
+    }
+    if (!secret || !*secret) {
+        *why = "no secret configured for this source";
+        return 0;
+    }
+    if (!got) {
+        *why = "no signature or token header";
+        return 0;
+    }
+    *why = src == WH_GITHUB ? "signature mismatch" : "token mismatch";
+    if (src == WH_GITHUB)
+        return webhook_verify_github(secret, got, rq->body, rq->len);
+    return webhook_verify_token(secret, got);
+}
+
+/* webhook_hint - the hint message for target t of ev (caller frees). */
+static cJSON *webhook_hint(struct stage *st, const struct webhook_event *ev, const struct webhook_target *t)
+{
+    cJSON *m = stage_message_new(st, "hint");
+
+    cJSON_AddStringToObject(m, "source", webhook_source_name(ev->source));
+    cJSON_AddStringToObject(m, "event", ev->what);
+    cJSON_AddStringToObject(m, "name", t->tracker);
+    if (ev->source == WH_ARGOCD) {
+        cJSON_AddStringToObject(m, "application", t->application);
+        if (t->cluster[0])
+            cJSON_AddStringToObject(m, "cluster", t->cluster);
+    } else {
+        cJSON_AddStringToObject(m, "test", t->test);
+        cJSON_AddStringToObject(m, "key", t->key);
+        if (t->run_id[0])
+            cJSON_AddStringToObject(m, "runId", t->run_id);
+    }
+    return m;
+}
+
+/* webhook_send_watcher - send a hint on the watcher's socket without blocking. */
+static int webhook_send_watcher(struct webhook_state *ws, const cJSON *m)
+{
+    size_t len;
+    char *line;
+    int rc;
+
+    if (!ws->watcher)
+        return 1;                /* none: dropped, as stage_emit does */
+    line = frame_encode(m, &len);
+    if (!line)
+        return -1;
+    rc = zmq_send(ws->watcher, line, len, ZMQ_DONTWAIT) < 0 ? 0 : 1;
+    free(line);
+    return rc;
+}
+
+/* webhook_handle - a whole request of source src: verify, decode, match, hint. */
+static enum MHD_Result webhook_handle(struct stage *st, struct MHD_Connection *c, enum webhook_source src,
+                                      struct webhook_req *rq)
+{
+    struct webhook_state *ws = &webhook_state;
+    const char *sname = webhook_source_name(src), *why = NULL;
+    const struct webhook_target *t;
+    struct webhook_event ev;
+    char err[160], detail[1024];
+    cJSON *m;
+    int rc;
+
+    if (rq->too_large)
+        return webhook_outcome(c, WO_OVERSIZED, 413, sname, NULL, "body over 1 MiB");
+    if (!webhook_verified(st, c, src, rq, &why))
+        return webhook_outcome(c, WO_UNVERIFIED, MHD_HTTP_UNAUTHORIZED, sname, NULL, why);
+    if (webhook_event_decode(src, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                              src == WH_GITHUB ? "X-GitHub-Event" : "X-Gitlab-Event"),
+                             rq->body ? rq->body : "", rq->len, &ev, err, sizeof(err)) < 0)
+        return webhook_outcome(c, WO_MALFORMED, MHD_HTTP_BAD_REQUEST, sname, NULL, err);
+    if (!ev.relevant)
+        return webhook_outcome(c, WO_IGNORED, MHD_HTTP_OK, sname, ev.what, "not an event promo acts on");
+    if (webhook_replay_seen(src, rq->body, rq->len))
+        return webhook_outcome(c, WO_DUPLICATE, MHD_HTTP_OK, sname, ev.what, "this body was received before");
+    t = webhook_index_match(st, &ws->ix, &ev);
+    if (!t) {
+        snprintf(detail, sizeof(detail), "run=%s key=%s app=%s", ev.run_id[0] ? ev.run_id : "-",
+                 ev.nkeys ? ev.keys[0] : "-", ev.application[0] ? ev.application : "-");
+        return webhook_outcome(c, WO_UNMATCHED, MHD_HTTP_ACCEPTED, sname, ev.what, detail);
+    }
+    m = webhook_hint(st, &ev, t);
+    rc = src == WH_ARGOCD ? webhook_send_watcher(ws, m) : stage_emit(st, m);
+    cJSON_Delete(m);
+    if (src == WH_ARGOCD)
+        snprintf(detail, sizeof(detail), "tracker=%s app=%s to=watcher", t->tracker, t->application);
+    else
+        snprintf(detail, sizeof(detail), "tracker=%s test=%s key=%s run=%s to=monitor", t->tracker, t->test,
+                 t->key, t->run_id[0] ? t->run_id : "-");
+    if (rc <= 0)
+        return webhook_outcome(c, WO_DROPPED, MHD_HTTP_OK, sname, ev.what, detail);
+    return webhook_outcome(c, WO_HINTED, MHD_HTTP_OK, sname, ev.what, detail);
+}
+
+/* webhook_access - libmicrohttpd's request handler: called first with the
+ * headers, then with each piece of the body, then once with none left. */
+static enum MHD_Result webhook_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                      const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    struct stage *st = cls;
+    struct webhook_state *ws = &webhook_state;
+    struct webhook_req *rq = *con_cls;
+    int src = webhook_source_of(url);
+
+    if (!rq) {
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+
+        rq = xcalloc(1, sizeof(*rq));
+        *con_cls = rq;
+        rq->answered = 1;
+        if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
+            return webhook_answer(c, MHD_HTTP_OK, "ok");
+        if (src < 0)
+            return webhook_outcome(c, WO_NOTFOUND, MHD_HTTP_NOT_FOUND, NULL, NULL, "no such endpoint");
+        if (strcmp(method, "POST") != 0)
+            return webhook_outcome(c, WO_METHOD, MHD_HTTP_METHOD_NOT_ALLOWED, webhook_source_name(src), NULL,
+                                   "only POST");
+        if (!webhook_rate_ok(ws))
+            return webhook_outcome(c, WO_RATE, MHD_HTTP_TOO_MANY_REQUESTS, webhook_source_name(src), NULL,
+                                   "request rate limit");
+        if (cl && strtoull(cl, NULL, 10) > WEBHOOK_BODY_MAX)
+            return webhook_outcome(c, WO_OVERSIZED, 413, webhook_source_name(src), NULL,
+                                   "Content-Length over 1 MiB");
+        rq->answered = 0;
+        return MHD_YES;
+    }
+    if (rq->answered) {
+        *upload_size = 0;        /* the answer is out: discard the rest */
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!rq->too_large && rq->len + *upload_size > WEBHOOK_BODY_MAX) {
+            rq->too_large = 1;
+            free(rq->body);
+            rq->body = NULL;
+            rq->len = rq->cap = 0;
+        }
+        if (!rq->too_large) {
+            if (rq->len + *upload_size + 1 > rq->cap) {
+                rq->cap = (rq->len + *upload_size + 1) * 2;
+                if (rq->cap > WEBHOOK_BODY_MAX + 1)
+                    rq->cap = WEBHOOK_BODY_MAX + 1;
+                rq->body = xrealloc(rq->body, rq->cap);
+            }
+            memcpy(rq->body + rq->len, upload, *upload_size);
+            rq->len += *upload_size;
+            rq->body[rq->len] = 0;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    rq->answered = 1;
+    return webhook_handle(st, c, (enum webhook_source)src, rq);
+}
+
+/* webhook_completed - a request ended: free what it held. */
+static void webhook_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    struct webhook_req *rq = *con_cls;
+
+    if (rq) {
+        free(rq->body);
+        free(rq);
+        *con_cls = NULL;
+    }
+}
+
+/* webhook_run - let libmicrohttpd do what is ready. */
+static void webhook_run(struct stage *st, int fd, short revents, void *arg)
+{
+    if (webhook_state.d)
+        MHD_run(webhook_state.d);
+}
+
+/* webhook_tick - connection timeouts and the like. */
+static void webhook_tick(struct stage *st, void *arg)
+{
+    webhook_run(st, -1, 0, NULL);
+    stage_after(st, 250, webhook_tick, NULL);
+}
+
+/* webhook_listen_addr - parse "HOST:PORT" (IPv4). Returns 0 or -1. */
+static int webhook_listen_addr(const char *s, struct sockaddr_in *sa)
+{
+    const char *colon = strrchr(s, ':');
+    char host[64], *end;
+    long port;
+
+    memset(sa, 0, sizeof(*sa));
+    if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
+        return -1;
+    port = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || port < 0 || port > 65535)
+        return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+/* webhook_opt - --port-file FILE, --watcher ENDPOINT|none. */
+static int webhook_opt(struct stage *st, int val, const char *arg)
+{
+    struct webhook_state *ws = &webhook_state;
+
+    if (val == WEBHOOK_OPT_PORT_FILE) {
+        ws->port_file = arg;
+        return 0;
+    }
+    if (val == WEBHOOK_OPT_WATCHER) {
+        free(ws->watcher_ep);
+        ws->watcher_ep = xstrdup(arg);
+        return 0;
+    }
+    return -1;
+}
+
+/* webhook_start - the index, the watcher's socket, the HTTP server. */
+static int webhook_start(struct stage *st)
+{
+    struct webhook_state *ws = &webhook_state;
+    const char *listen = st->cfg.webhook.listen ? st->cfg.webhook.listen : WEBHOOK_DEFAULT_LISTEN;
+    const union MHD_DaemonInfo *info;
+    struct sockaddr_in sa;
+    int linger = 0, hwm = 1000, one = 1, port;
+
+    st->data = ws;
+    ws->st = st;
+    ws->tokens = WEBHOOK_BURST;
+    ws->tokens_at = now_ms();
+    if (webhook_listen_addr(listen, &sa) < 0) {
+        log_error("config_invalid", "key=webhook.listen value=%s error=%s", log_q(listen),
+                  log_q("expected IPv4 HOST:PORT, e.g. 127.0.0.1:8090"));
+        return EXIT_PERM;
+    }
+    webhook_index_open(st, &ws->ix);
+    if (!ws->watcher_ep)
+        ws->watcher_ep = xasprintf("ipc://%s/watcher.sock", st->cfg.run_dir);
+    if (strcmp(ws->watcher_ep, "none") != 0) {
+        ws->watcher = zmq_socket(st->zctx, ZMQ_PUSH);
+        if (!ws->watcher || zmq_setsockopt(ws->watcher, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
+            zmq_setsockopt(ws->watcher, ZMQ_SNDHWM, &hwm, sizeof(hwm)) < 0 ||
+            zmq_setsockopt(ws->watcher, ZMQ_IMMEDIATE, &one, sizeof(one)) < 0 ||
+            zmq_connect(ws->watcher, ws->watcher_ep) < 0) {
+            log_error("watcher_socket", "endpoint=%s error=%s", log_q(ws->watcher_ep), log_q(zmq_strerror(errno)));
+            return EXIT_TEMP;
+        }
+    }
+    ws->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, webhook_access, st,
+                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                             MHD_OPTION_NOTIFY_COMPLETED, webhook_completed, NULL,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEBHOOK_CONN_MAX,
+                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEBHOOK_CONN_PER_IP,
+                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEBHOOK_HEADER_MEM,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEBHOOK_CONN_TIMEOUT,
+                             MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                             MHD_OPTION_END);
+    if (!ws->d) {
+        log_error("listen_failed", "listen=%s error=%s", log_q(listen), log_q("cannot start the HTTP server"));
+        return EXIT_TEMP;
+    }
+    info = MHD_get_daemon_info(ws->d, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info || stage_watch_fd_cb(st, info->epoll_fd, ZMQ_POLLIN, webhook_run, NULL) < 0) {
+        log_error("listen_failed", "listen=%s error=%s", log_q(listen), log_q("no epoll fd"));
+        return EXIT_TEMP;
+    }
+    info = MHD_get_daemon_info(ws->d, MHD_DAEMON_INFO_BIND_PORT);
+    port = info ? info->port : ntohs(sa.sin_port);
+    if (ws->port_file) {
+        char *tmp = xasprintf("%s.tmp", ws->port_file);
+        FILE *f = fopen(tmp, "w");
+        int bad = !f || fprintf(f, "%d\n", port) < 0;
+
+        if (f && fclose(f) != 0)
+            bad = 1;
+        if (!bad && rename(tmp, ws->port_file) != 0)
+            bad = 1;
+        free(tmp);
+        if (bad) {
+            log_error("port_file", "path=%s error=%s", log_q(ws->port_file), log_q(strerror(errno)));
+            return EXIT_TEMP;
+        }
+    }
+    log_info("listen", "addr=%s port=%d github=%s gitlab=%s jenkins=%s argocd=%s watcher=%s", log_q(listen), port,
+             st->cfg.webhook.github_secret ? "on" : "off", st->cfg.webhook.gitlab_token ? "on" : "off",
+             st->cfg.webhook.jenkins_token ? "on" : "off", st->cfg.webhook.argocd_token ? "on" : "off",
+             log_q(ws->watcher_ep));
+    stage_after(st, 250, webhook_tick, NULL);
+    return 0;
+}
+
+/* webhook_stop - stop the server, log the counts. */
+static void webhook_stop(struct stage *st)
+{
+    struct webhook_state *ws = &webhook_state;
+    char line[512];
+    size_t off = 0;
+    int i;
+
+    if (ws->d)
+        MHD_stop_daemon(ws->d);
+    ws->d = NULL;
+    for (i = 0; i < WO_N; i++)
+        off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s=%llu", i ? " " : "", webhook_outcome_names[i],
+                                (unsigned long long)ws->count[i]);
+    log_info("stop", "%s", line);
+    if (ws->watcher)
+        zmq_close(ws->watcher);
+    ws->watcher = NULL;
+    webhook_index_close(&ws->ix);
+    free(ws->watcher_ep);
+    ws->watcher_ep = NULL;
+}
+
+/* main - the stage's options and handlers, run by the shared skeleton. */
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "port-file", required_argument, NULL, WEBHOOK_OPT_PORT_FILE },
+        { "watcher", required_argument, NULL, WEBHOOK_OPT_WATCHER },
+        { NULL, 0, NULL, 0 },
+    };
+    static const struct stage_ops ops = {
+        .prog = "promo-webhook",
+        .summary = "receive GitHub, GitLab, Jenkins and Argo CD webhooks, verify them, and send\n"
+                   "each one that matches a run or application as a hint to the monitor or watcher",
+        .in_default = NULL,
+        .out_default = "monitor.sock",
+        .extra_usage =
+            "      --port-file FILE write the HTTP port, once listening (webhook.listen port 0: any free)\n"
+            "      --watcher ENDPOINT|none  where Argo CD hints go (default ipc://RUNDIR/watcher.sock)\n"
+            "\nListens on webhook.listen (default 127.0.0.1:8090): POST /github, /gitlab,\n"
+            "/jenkins, /argocd; secrets from webhook.*File. See docs/webhook.md.\n",
+        .extra_opts = opts,
+        .opt = webhook_opt,
+        .start = webhook_start,
+        .stop = webhook_stop,
+    };
+
+    return stage_main(argc, argv, &ops);
+}

@@ -1,0 +1,92 @@
+/* webhook.h - promo-webhook's own state, shared by the files of webhook/.
+ *
+ *   promo_webhook.c   main(), the HTTP server (libmicrohttpd in the stage's
+ *                     event loop), limits, routing, statuses, counters
+ *   webhook_verify.c  HMAC-SHA256 signatures and shared tokens, compared in
+ *                     constant time; the replay memory
+ *   webhook_event.c   one strict decoder per source: what a verified body
+ *                     says (run id, idempotency key, application)
+ *   webhook_index.c   run id / key / application -> tracker, read from the
+ *                     trigger and promoter records (read only)
+ *
+ * promo-webhook never changes state: a verified, matched event becomes a
+ * "hint" message (docs/protocol.md) for promo-monitor or promo-watcher,
+ * which re-check with the API before acting. */
+#ifndef PROMO_WEBHOOK_H
+#define PROMO_WEBHOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "common/strmap.h"
+#include "ipc/stage.h"
+
+#define WEBHOOK_BODY_MAX      (1 << 20)  /* bytes: a larger body answers 413 */
+#define WEBHOOK_HEADER_MEM    (32 * 1024) /* per-connection memory for the request line and headers */
+#define WEBHOOK_CONN_MAX      64         /* connections at once */
+#define WEBHOOK_CONN_PER_IP   32
+#define WEBHOOK_CONN_TIMEOUT  10         /* seconds idle before a connection is closed */
+#define WEBHOOK_RATE          200        /* requests a second, on average ... */
+#define WEBHOOK_BURST         400        /* ... with bursts up to this: beyond, 429 */
+#define WEBHOOK_REPLAY_MEMORY 4096       /* digests of recent bodies remembered */
+#define WEBHOOK_RESCAN_MS     200        /* an unmatched event rescans the records at most this often */
+#define WEBHOOK_DEFAULT_LISTEN "127.0.0.1:8090"
+
+enum webhook_source { WH_GITHUB, WH_GITLAB, WH_JENKINS, WH_ARGOCD, WH_NSOURCES };
+
+/* What one verified body says. */
+struct webhook_event {
+    enum webhook_source source;
+    int relevant;                /* 0: a ping or an event promo does not act on */
+    char what[64];               /* "workflow_run completed", "pipeline success" ... */
+    char run_id[32];             /* the CI's run id, "" when none */
+    char keys[4][64];            /* idempotency keys found ("pk-..."), in order */
+    int nkeys;
+    char application[254];       /* Argo CD: the application */
+    char cluster[64];
+};
+
+/* One index entry: a test run of a tracker, or a promoted application. */
+struct webhook_target {
+    char tracker[254];
+    char test[128];              /* "" for an application */
+    char key[64];
+    char run_id[32];
+    char provider[32];
+    char application[254];
+    char cluster[64];
+};
+
+struct webhook_index {
+    struct strmap *map;          /* "key:pk-..", "run:<provider>:<id>", "app:<name>" -> target */
+    int dirty;                   /* inotify saw a change */
+    int inotify;                 /* -1 when unavailable */
+    int64_t scanned_ms;          /* monotonic: the last scan */
+    uint64_t scans;
+};
+
+/* webhook_verify.c */
+/* webhook_verify_github - 1 when sig is "sha256=<hex HMAC-SHA256(secret, body)>". */
+int webhook_verify_github(const char *secret, const char *sig, const void *body, size_t len);
+/* webhook_verify_token - 1 when got equals secret (constant time, both hashed first). */
+int webhook_verify_token(const char *secret, const char *got);
+/* webhook_replay_seen - remember source+body; 1 when it was seen already. */
+int webhook_replay_seen(enum webhook_source src, const void *body, size_t len);
+
+/* webhook_event.c */
+/* webhook_event_decode - decode body for src (hdr_event: X-GitHub-Event or
+ * X-Gitlab-Event, else NULL). Returns 0, or -1 with a reason in err (400). */
+int webhook_event_decode(enum webhook_source src, const char *hdr_event, const char *body, size_t len,
+                         struct webhook_event *ev, char *err, size_t errlen);
+const char *webhook_source_name(enum webhook_source src);
+
+/* webhook_index.c */
+int webhook_index_open(struct stage *st, struct webhook_index *ix);
+void webhook_index_close(struct webhook_index *ix);
+/* webhook_index_match - the target of ev, or NULL; rescans the records when
+ * they changed, or on a miss (at most every WEBHOOK_RESCAN_MS). */
+const struct webhook_target *webhook_index_match(struct stage *st, struct webhook_index *ix,
+                                                 const struct webhook_event *ev);
+
+#endif
