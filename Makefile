@@ -43,9 +43,12 @@ UNITS   := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps test test-only unit asan demo bench chaos install clean
 all: $(BINS) $(UNITS)
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h ipc/*.h adapters/*.h) Makefile
+# -MMD -MP: each object also depends on every header it includes, its own
+# folder's included (build/**/*.d).
+$(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(LIB): $(LIBOBJ)
 	@mkdir -p $(dir $@)

@@ -10,8 +10,10 @@ Per pass run (pass-N/):
   promote_latency_ms   the monitor's last "event=result ... status=passed" of
                        the tracker (its log ts) -> promo-sim served the Argo CD
                        PATCH of the tracker's application
-  promotions_per_s     PATCHes per second between the 10th and the 90th
-                       percentile of their times (sustained), and overall
+  promotions_per_s     promotions completed (their "Promoted" audit event,
+                       written after Argo CD, GitHub and the record) per
+                       second between the 10th and the 90th percentile of
+                       their times (sustained), and overall
   cpu_ms_per_promotion utime+stime of the five stages over the run / promotions
   rss_mb               VmHWM of each stage at the end (shared libraries
                        included); rss_anon_mb its RssAnon (the stage's own heap)
@@ -102,7 +104,18 @@ def pass_run(d):
                     passed[m.group(0)] = max(passed.get(m.group(0), 0), t)
     trig_lat = [t - created[k[0]] for k, t in trig.items() if k[0] in created]
     prom_lat = [t - passed[k] for k, t in patch.items() if k in passed]
-    times = sorted(patch.values())
+    done = {}                       # tracker -> its Promoted audit event: the promotion complete
+    audit = os.path.join(d, "state", "audit.log")
+    if os.path.exists(audit):
+        with open(audit) as f:
+            for line in f:
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                if e.get("reason") == "Promoted":
+                    done.setdefault(e.get("tracker"), iso_ms(e["time"]))
+    times = sorted(done.values())
     n = len(times)
     sustained = overall = None
     if n >= 10:

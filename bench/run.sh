@@ -23,6 +23,7 @@ RATE=${BENCH_RATE:-250}
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-30}
 IDLE_SETTLE=${BENCH_IDLE_SETTLE:-15}
 OUT=${BENCH_OUT:-$REPO/bench}
+mkdir -p "$OUT"
 D=$(mktemp -d "${BENCH_DIR:-/var/tmp}/promo-bench.XXXXXX")
 PIDS=()
 
@@ -138,7 +139,9 @@ YAML
         "$PY" "$REPO/bench/mktrackers.py" "$dir/state/trackers" "$n" "$RATE" "$dir/created.tsv"
         deadline=$(( $(date +%s) + n / 20 + 120 ))
         while :; do
-            done_n=$(count "$dir/requests.ndjson" '"method":"PATCH".*"path":"/argocd/api/v1/applications/')
+            # a promotion is done when its audit event is written: Argo CD,
+            # GitHub and the record all behind it
+            done_n=$(count "$dir/state/audit.log" '"reason":"Promoted"')
             [ "$done_n" -ge "$n" ] && break
             [ "$(date +%s)" -lt "$deadline" ] || { say "timeout: $done_n of $n promoted"; break; }
             sleep 0.5

@@ -41,8 +41,10 @@
 #define HTTP_RESP_HEADERS_MAX   100       /* header lines of one answer */
 #define HTTP_RESP_HEADER_LINE   8192      /* bytes of one header line */
 #define HTTP_RESP_HEADER_TOTAL  (64u << 10)
-#define HTTP_MAX_HOST_CONNS     16        /* per stage and host: more requests wait in curl's
-                                           * queue and reuse these connections (issue 7) */
+#define HTTP_MAX_HOST_CONNS     16        /* per stage and host: connections reused */
+#define HTTP_MAX_ACTIVE         64        /* transfers on the multi handle at once; more wait
+                                           * in http's own FIFO, not in curl's pending list,
+                                           * whose upkeep costs O(n) per finished transfer */
 
 /* What comes after one transfer. */
 enum http_next { HTTP_NEXT_DONE, HTTP_NEXT_RETRY, HTTP_NEXT_FOLLOW };
@@ -70,6 +72,8 @@ struct http_xfer {
     struct stage_tmr *tmr;           /* retry or deferred completion */
     int finish;                      /* 1: tmr completes x instead of retrying */
     struct http_xfer *prev, *next;   /* in h->xfers */
+    struct http_xfer *qnext;         /* in h's FIFO of transfers waiting for a slot */
+    int queued;
 };
 
 struct http {
@@ -78,6 +82,9 @@ struct http {
     struct stage_tmr *timer;         /* curl's timeout */
     struct http_xfer *xfers;         /* not yet completed */
     int ninflight;
+    int nactive;                     /* easy handles on the multi handle */
+    int max_active;
+    struct http_xfer *qhead, *qtail; /* waiting for a slot, oldest first */
     int *fds;                        /* sockets watched for curl */
     int nfds, capfds;
     int depth;                       /* callbacks running: defer http_free */
@@ -876,6 +883,20 @@ static void http_watch_del(struct http *h, int fd)
 /* http_unlink - take x out of h's list of requests in flight. */
 static void http_unlink(struct http *h, struct http_xfer *x)
 {
+    if (x->queued) {
+        struct http_xfer **pp = &h->qhead, *last = NULL;
+
+        while (*pp && *pp != x) {
+            last = *pp;
+            pp = &(*pp)->qnext;
+        }
+        if (*pp)
+            *pp = x->qnext;
+        if (h->qtail == x)
+            h->qtail = last;
+        x->queued = 0;
+        x->qnext = NULL;
+    }
     if (x->prev)
         x->prev->next = x->next;
     else
@@ -937,21 +958,59 @@ static void http_fail_later(struct http_xfer *x)
     x->tmr = stage_after(x->h->st, 0, http_on_later, x);
 }
 
-/* http_start_async - the next transfer of x on h's multi handle; a set-up
+/* http_start_now - the next transfer of x on h's multi handle; a set-up
  * failure completes x from the loop. */
-static void http_start_async(struct http_xfer *x)
+static void http_start_now(struct http_xfer *x)
 {
+    struct http *h = x->h;
+
     if (http_xfer_start(x) < 0) {
         http_fail_later(x);
         return;
     }
-    if (curl_multi_add_handle(x->h->multi, x->easy) != CURLM_OK) {
+    if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
         curl_easy_cleanup(x->easy);
         x->easy = NULL;
         x->resp.error = HTTP_EINTERNAL;
         http_seterr(&x->resp, "%s: curl_multi_add_handle failed",
                  x->req.system);
         http_fail_later(x);
+        return;
+    }
+    h->nactive++;
+}
+
+/* http_start_async - start x now when a slot is free, else queue it behind
+ * the others; its timeouts count from when it starts. */
+static void http_start_async(struct http_xfer *x)
+{
+    struct http *h = x->h;
+
+    if (h->nactive < h->max_active && !h->qhead) {
+        http_start_now(x);
+        return;
+    }
+    x->queued = 1;
+    x->qnext = NULL;
+    if (h->qtail)
+        h->qtail->qnext = x;
+    else
+        h->qhead = x;
+    h->qtail = x;
+}
+
+/* http_pump - start waiting transfers while slots are free. */
+static void http_pump(struct http *h)
+{
+    struct http_xfer *x;
+
+    while (!h->dying && h->nactive < h->max_active && (x = h->qhead) != NULL) {
+        h->qhead = x->qnext;
+        if (!h->qhead)
+            h->qtail = NULL;
+        x->qnext = NULL;
+        x->queued = 0;
+        http_start_now(x);
     }
 }
 
@@ -976,6 +1035,7 @@ static void http_drain(struct http *h)
             x = (struct http_xfer *)(void *)priv;
         }
         curl_multi_remove_handle(h->multi, e);
+        h->nactive--;
         if (!x) {
             curl_easy_cleanup(e);
             continue;
@@ -990,6 +1050,7 @@ static void http_drain(struct http *h)
         else
             x->tmr = stage_after(h->st, delay, http_on_later, x);
     }
+    http_pump(h);
 }
 
 /* http_on_fd - a curl socket is ready. */
@@ -1067,6 +1128,7 @@ struct http *http_new(struct stage *st)
     }
     h = xcalloc(1, sizeof(*h));
     h->st = st;
+    h->max_active = HTTP_MAX_ACTIVE;
     if (!(h->multi = curl_multi_init())) {
         log_error("http_init_failed", "reason=curl_multi_init");
         free(h);
@@ -1092,6 +1154,7 @@ static void http_destroy(struct http *h)
         if (x->easy) {
             curl_multi_remove_handle(h->multi, x->easy);
             curl_easy_cleanup(x->easy);
+            h->nactive--;
         }
         if (x->req.abandon)
             x->req.abandon(x->arg);

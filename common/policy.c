@@ -203,11 +203,13 @@ static void policy_check_unknown(struct policy_check *c, const cJSON *obj, const
         const char *hint = NULL;
         int i, best = 3;
 
+        for (i = 0; known[i] && strcmp(it->string, known[i]) != 0; i++)
+            ;
+        if (known[i])
+            continue;                   /* known: no suggestion to look for */
         for (i = 0; known[i]; i++) {
-            int dist;
-            if (strcmp(it->string, known[i]) == 0)
-                break;
-            dist = policy_edit_distance(it->string, known[i]);
+            int dist = policy_edit_distance(it->string, known[i]);
+
             if (strcasecmp(it->string, known[i]) == 0)
                 dist = 0;
             if (dist < best) {
@@ -215,8 +217,6 @@ static void policy_check_unknown(struct policy_check *c, const cJSON *obj, const
                 hint = known[i];
             }
         }
-        if (known[i])
-            continue;
         if (hint)
             policy_report(c, 0, it, 1, path, "unknown field \"%s\" ignored (did you mean \"%s\"?)",
                           it->string, hint);

@@ -95,6 +95,7 @@ struct monitor_stage {
     int nreq;                    /* adapter requests in flight */
     struct mon_test *orphans;    /* freed tests whose requests are still in flight */
     int stopping;                /* at exit: free everything, whatever is in flight */
+    int want_fill;               /* some hop may wait for room: fill looks (else it costs nothing) */
     uint64_t polls, changes, decided, forwarded, timeouts, stale;
     uint64_t hints;              /* "hint" messages from promo-webhook */
     int64_t hint_ms;             /* monotonic: the last hint (or the start) */

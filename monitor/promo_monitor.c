@@ -592,8 +592,10 @@ static void promo_monitor_forward(struct stage *st, struct mon_hop *hop)
     const cJSON *it;
     int rc;
 
-    if (!hop->msg || !hop->agg || !hop->persisted)
+    if (!hop->msg || !hop->agg || !hop->persisted) {
+        ms->want_fill |= hop->need_forward;
         return;
+    }
     out = stage_message_new(st, "tracker");
     cJSON_ArrayForEach(it, hop->msg) {          /* unknown fields travel on */
         if (strcmp(it->string, "v") && strcmp(it->string, "kind") && strcmp(it->string, "from") &&
@@ -782,6 +784,9 @@ static void promo_monitor_fill(struct stage *st)
 {
     struct monitor_stage *ms = st->data;
 
+    if (!ms->want_fill)
+        return;                 /* nothing waits: no walk over every tracker */
+    ms->want_fill = 0;          /* a hop that still waits sets it again */
     strmap_each(ms->trackers, promo_monitor_fill_one, st);
 }
 

@@ -175,9 +175,16 @@ static void promo_trigger_forward(struct stage *st, const cJSON *msg, const cJSO
     cJSON_AddItemToObject(out, "tracker", cJSON_Duplicate(doc, 1));
     cJSON_AddItemToObject(out, "runs", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(hop, "tests"), 1));
     rc = stage_emit(st, out);
-    if (rc == 0)
-        log_warn("output_full", "tracker=%s effect=\"dropped; the next resync brings it again\"", t->name);
-    else if (rc > 0) {
+    if (rc == 0) {
+        /* The queue is full: keep the newest forward per tracker for fill.
+         * The input is not read while the queue is full, so what waits here
+         * is bounded by the operations already in flight. */
+        cJSON_Delete(strmap_put(ts->deferred, t->name, out));
+        log_debug("output_full", "tracker=%s effect=deferred waiting=%zu", t->name,
+                  strmap_count(ts->deferred));
+        return;
+    }
+    if (rc > 0) {
         ts->forwarded++;
         log_debug("forward", "tracker=%s gen=%lld hop=%s tests=%d", t->name, (long long)t->generation,
                   hop->string, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(hop, "tests")));
@@ -490,6 +497,7 @@ static int promo_trigger_start(struct stage *st)
         return EXIT_TEMP;
     }
     promo_trigger_state.pending = strmap_new();
+    promo_trigger_state.deferred = strmap_new();
     trigger_ops_init(st);
     return 0;
 }
@@ -497,13 +505,48 @@ static int promo_trigger_start(struct stage *st)
 /* promo_trigger_busy - operations in flight keep --once and stdin EOF waiting. */
 static int promo_trigger_busy(struct stage *st)
 {
-    return trigger_ops_busy(st);
+    struct trigger_stage *ts = st->data;
+
+    return trigger_ops_busy(st) || strmap_count(ts->deferred) > 0;
 }
 
 /* promo_trigger_free_msg - strmap value destructor. */
 static void promo_trigger_free_msg(void *p)
 {
     cJSON_Delete(p);
+}
+
+/* promo_trigger_name_of - strmap_each: collect the keys. */
+static void promo_trigger_name_of(const char *key, void *val, void *arg)
+{
+    char ***at = arg;
+
+    *(*at)++ = xstrdup(key);
+}
+
+/* promo_trigger_fill - there is room: send the forwards that waited. */
+static void promo_trigger_fill(struct stage *st)
+{
+    struct trigger_stage *ts = st->data;
+    size_t n = strmap_count(ts->deferred), i;
+    char **names, **at;
+
+    if (n == 0)
+        return;
+    names = at = xcalloc(n, sizeof(*names));
+    strmap_each(ts->deferred, promo_trigger_name_of, &at);
+    for (i = 0; i < n; i++) {
+        if (stage_out_room(st) > 0) {
+            cJSON *out = strmap_get(ts->deferred, names[i]);
+
+            if (stage_emit(st, out) != 0) {
+                ts->forwarded += 1;
+                cJSON_Delete(strmap_del(ts->deferred, names[i]));
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
 }
 
 /* promo_trigger_stop - counters, then release everything. */
@@ -520,7 +563,8 @@ static void promo_trigger_stop(struct stage *st)
     if (ts->inflight)
         trigger_ops_stop(st);
     strmap_free(ts->pending, promo_trigger_free_msg);
-    ts->pending = NULL;
+    strmap_free(ts->deferred, promo_trigger_free_msg);
+    ts->pending = ts->deferred = NULL;
     st->data = NULL;
 }
 
@@ -537,6 +581,7 @@ int main(int argc, char **argv)
             "                      written, triggered or forwarded\n",
         .start = promo_trigger_start,
         .message = promo_trigger_message,
+        .fill = promo_trigger_fill,
         .busy = promo_trigger_busy,
         .stop = promo_trigger_stop,
     };

@@ -29,6 +29,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include <zmq.h>
 
 #include "adapters/argocd.h"
@@ -70,9 +71,10 @@ struct watcher {
     struct adapter_ctx actx;    /* for adapters/argocd.h */
     struct watcher_deploy *orphans;   /* dropped while a read was in flight */
     struct strmap *queued;      /* names in the FIFO */
+    struct strmap *sent;        /* name -> digest of what was last emitted for it */
     char **fifo;                /* ring of names */
     size_t head, len, cap;
-    uint64_t resyncs, emitted, skipped, synced, timeouts;
+    uint64_t resyncs, emitted, skipped, unchanged, synced, timeouts;
 };
 
 static void watcher_push(struct watcher *w, const char *name);
@@ -123,6 +125,10 @@ static void watcher_resync(struct stage *st, const char *why)
         log_error("resync_failed", "reason=%s", log_q(strerror(-n)));
         return;
     }
+    /* A resync sends every active tracker again, changed or not: it is
+     * what repairs a message lost on the way. */
+    strmap_free(w->sent, free);
+    w->sent = strmap_new();
     for (i = 0; i < n; i++)
         watcher_push(w, names[i]);
     store_list_free(names);
@@ -377,6 +383,42 @@ static void watcher_deploy_watch(struct stage *st, const struct view *v)
  * recorded it); start watching a promoted deployment. When the stages'
  * records cannot be read, the tracker's own state decides.
  * Returns 0 when handled (sent or skipped), -1 when the queue was full. */
+/* watcher_digest - what a message about the tracker says, in 32 hex
+ * digits: the document as sent (its status overlaid from the view) and
+ * what the stages act on that the document does not show (the current
+ * hop's approval, retry, failure and promotion). The same digest twice
+ * means nothing new for the stages. NULL when it cannot be computed. */
+static char *watcher_digest(const cJSON *doc, const struct view *v, int have_view)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char *text = cJSON_PrintUnformatted(doc), extra[768], *hex;
+    const struct view_hop *h = have_view && v->nhops > 0 ? &v->hops[v->nhops - 1] : NULL;
+    EVP_MD_CTX *ctx;
+    int ok;
+
+    if (!text)
+        return NULL;
+    snprintf(extra, sizeof(extra), "\n%d|%d|%s|%s|%s|%d|%s|%s|%s",
+             have_view ? (int)v->state : -1, have_view ? v->failure_reported : -1,
+             h ? h->state : "", h ? h->approved_by : "", h ? h->approved_at : "",
+             h ? h->retry_attempt : 0, h ? h->failed_at : "", h ? h->promoted_at : "",
+             h ? h->last_error : "");
+    ctx = EVP_MD_CTX_new();
+    ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+         EVP_DigestUpdate(ctx, text, strlen(text)) == 1 &&
+         EVP_DigestUpdate(ctx, extra, strlen(extra)) == 1 &&
+         EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= 16;
+    EVP_MD_CTX_free(ctx);
+    free(text);
+    if (!ok)
+        return NULL;
+    hex = xmalloc(33);
+    for (ok = 0; ok < 16; ok++)
+        snprintf(hex + 2 * ok, 3, "%02x", md[ok]);
+    return hex;
+}
+
 static int watcher_emit(struct stage *st, const char *name)
 {
     struct watcher *w = st->data;
@@ -384,7 +426,8 @@ static int watcher_emit(struct stage *st, const char *name)
     struct view *v;
     char err[256];
     cJSON *doc, *msg;
-    int rc, active;
+    char *digest;
+    int rc, active, have_view = 0;
 
     rc = store_read(st->store, "trackers", name, &doc);
     if (rc < 0) {
@@ -408,17 +451,33 @@ static int watcher_emit(struct stage *st, const char *name)
             watcher_deploy_drop(st, name);
         active = view_active(v);
         view_overlay(v, doc);
+        have_view = 1;
         t.state = v->state;
         str_copy(t.status_env, v->environment, sizeof(t.status_env));
     } else {
         active = t.state == TS_SYNCED || t.state == TS_TESTING || t.state == TS_AWAITING_APPROVAL ||
                  t.state == TS_PROMOTING;
     }
-    free(v);
     if (!active) {
+        free(v);
+        free(strmap_del(w->sent, name));
         w->skipped++;
         cJSON_Delete(doc);
         return 0;
+    }
+    /* A stage's record that changes nothing the stages act on (the
+     * promoter's steps, say) is no news: not sent again. */
+    digest = watcher_digest(doc, v, have_view);
+    free(v);
+    if (digest) {
+        const char *last = strmap_get(w->sent, name);
+
+        if (last && strcmp(last, digest) == 0) {
+            free(digest);
+            w->unchanged++;
+            cJSON_Delete(doc);
+            return 0;
+        }
     }
     msg = stage_message_new(st, "tracker");
     cJSON_AddStringToObject(msg, "name", t.name);
@@ -426,8 +485,12 @@ static int watcher_emit(struct stage *st, const char *name)
     cJSON_AddItemToObject(msg, "tracker", doc);
     rc = stage_emit(st, msg);
     cJSON_Delete(msg);
-    if (rc == 0)
+    if (rc == 0) {
+        free(digest);
         return -1;
+    }
+    if (digest)
+        free(strmap_put(w->sent, name, digest));
     if (rc > 0) {
         w->emitted++;
         log_debug("emit", "tracker=%s gen=%lld env=%s state=%s", t.name,
@@ -529,6 +592,7 @@ static int watcher_start(struct stage *st)
     st->data = w;
     w->hint_ms = now_ms();       /* webhooks are expected from the start */
     w->queued = strmap_new();
+    w->sent = strmap_new();
     w->deploys = strmap_new();
     w->actx.st = st;
     w->actx.cfg = &st->cfg;
@@ -600,8 +664,9 @@ static void watcher_stop(struct stage *st)
 
     if (!w)
         return;
-    log_info("stats", "resyncs=%llu emitted=%llu skipped=%llu synced=%llu timeouts=%llu",
+    log_info("stats", "resyncs=%llu emitted=%llu skipped=%llu unchanged=%llu synced=%llu timeouts=%llu",
              (unsigned long long)w->resyncs, (unsigned long long)w->emitted, (unsigned long long)w->skipped,
+             (unsigned long long)w->unchanged,
              (unsigned long long)w->synced, (unsigned long long)w->timeouts);
     if (w->actx.http)
         http_free(w->actx.http);       /* no callback runs after this */
@@ -619,6 +684,7 @@ static void watcher_stop(struct stage *st)
         free(name);
     free(w->fifo);
     strmap_free(w->queued, NULL);
+    strmap_free(w->sent, free);
     if (w->inotify >= 0)
         close(w->inotify);
     free(w);
