@@ -134,6 +134,7 @@ def pass_run(d):
             by_stage[s] = round(int(ticks) * 1000.0 / run["clk_tck"] / n, 3) if n else None
     return {
         "trackers": run["n"], "arrival_rate_per_s": run["rate"], "promotions": n,
+        "durable_writes": run.get("durable", True),
         "cpu_ms_per_promotion_by_stage": {s: by_stage.get(s) for s in STAGES},
         "trigger_latency_ms": summary(trig_lat),
         "promote_latency_ms": summary(prom_lat),
@@ -217,7 +218,7 @@ def main():
         "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
         "setup": {"hop": "dev -> staging (single hop)", "tests_per_tracker": 2,
                   "providers": ["jenkins", "gitlab"], "promotion": "argocd PATCH + sync",
-                  "durable_writes": True, "sim": "queueMs 0, runMs 0, syncDelay 0",
+                  "durable_writes": all(r.get("durable_writes", True) for r in runs.values()), "sim": "queueMs 0, runMs 0, syncDelay 0",
                   "resyncInterval": "30s (default)", "pollInterval": "10s (default)"},
         "runs": {str(k): {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in runs.items()},
         "idle": idle,

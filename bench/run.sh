@@ -20,6 +20,7 @@ REPO=$(pwd)
 BIN="$REPO/bin"
 SIZES=${BENCH_SIZES-"1000 10000"}   # "" with BENCH_IDLE_SIZE: the idle run only
 RATE=${BENCH_RATE:-250}
+DURABLE=${BENCH_DURABLE:-true}      # false: what the fsyncs cost, by difference
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-30}
 IDLE_SETTLE=${BENCH_IDLE_SETTLE:-15}
 OUT=${BENCH_OUT:-$REPO/bench}
@@ -113,7 +114,7 @@ YAML
 stateDir: $dir/state
 runDir: $dir/run
 policyDir: $dir/policies
-durableWrites: true
+durableWrites: $DURABLE
 jenkins: {url: http://127.0.0.1:$port/jenkins, user: bench, tokenFile: $dir/secrets/jenkins}
 gitlab: {url: http://127.0.0.1:$port/gitlab, tokenFile: $dir/secrets/gitlab}
 github: {apiUrl: http://127.0.0.1:$port/github, tokenFile: $dir/secrets/github}
@@ -181,8 +182,8 @@ YAML
         echo "$s $(cpu_ticks "$pid")" >> "$dir/cpu_ticks_end"
         echo "$s $(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status") $(awk '/^RssAnon/ { print $2 }' "/proc/$pid/status")" >> "$dir/rss_kb"
     done
-    printf '{"mode":"%s","n":%d,"rate":%s,"cpu_ticks":%d,"clk_tck":%d,"t0_ms":%s,"t1_ms":%s}\n' \
-        "$mode" "$n" "$RATE" $(( cpu1 - cpu0 )) "$(getconf CLK_TCK)" "$t0" "$t1" > "$dir/run.json"
+    printf '{"mode":"%s","durable":%s,"n":%d,"rate":%s,"cpu_ticks":%d,"clk_tck":%d,"t0_ms":%s,"t1_ms":%s}\n' \
+        "$mode" "$DURABLE" "$n" "$RATE" $(( cpu1 - cpu0 )) "$(getconf CLK_TCK)" "$t0" "$t1" > "$dir/run.json"
     for pid in "${spids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${spids[@]}"; do wait "$pid" 2>/dev/null || true; done
     kill -TERM "${PIDS[0]}" 2>/dev/null || true

@@ -21,6 +21,7 @@
 #include "../common/atomic.h"
 #include "../common/log.h"
 #include "../common/metrics.h"
+#include "../common/tracker.h"
 #include "../common/util.h"
 
 #define STAGE_RECV_BATCH 256     /* input lines per loop turn, for fairness */
@@ -218,6 +219,54 @@ int stage_emit(struct stage *st, const cJSON *msg)
     L->count++;
     L->emitted++;
     return 1;
+}
+
+/* stage_tracker - see stage.h. */
+cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, double *msg_gen)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
+    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(msg, "generation");
+    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
+    cJSON *doc = NULL;
+    char err[256];
+    int rc = -ENOENT;
+
+    if (!cJSON_IsString(name) || !name_valid(name->valuestring) || !cJSON_IsNumber(gen)) {
+        log_warn("bad_message", "reason=%s", log_q("tracker message without a valid name and generation"));
+        st->msgs_bad++;
+        return NULL;
+    }
+    if (st->store) {
+        rc = store_read(st->store, "trackers", name->valuestring, &doc);
+        if (rc < 0 && rc != -ENOENT) {
+            log_warn("tracker_unreadable", "tracker=%s error=%s", name->valuestring, log_q(strerror(-rc)));
+            return NULL;
+        }
+    }
+    if (rc == -ENOENT) {
+        if (st->store && !st->dry_run) {
+            log_info("tracker_gone", "tracker=%s reason=%s", name->valuestring, log_q("not in the state dir"));
+            return NULL;
+        }
+        if (!cJSON_IsObject(snap)) {
+            log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("no tracker snapshot"));
+            st->msgs_bad++;
+            return NULL;
+        }
+        doc = cJSON_Duplicate(snap, 1);
+    }
+    if (tracker_decode(doc, t, err, sizeof(err)) < 0) {
+        log_warn("bad_tracker", "tracker=%s error=%s", name->valuestring, log_q(err));
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    if (strcmp(t->name, name->valuestring) != 0) {
+        log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("name mismatch"));
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    *msg_gen = gen->valuedouble;
+    return doc;
 }
 
 /* stage_out_room - how many more messages stage_emit takes now. */

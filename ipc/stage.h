@@ -90,6 +90,16 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops);
  * -1 when msg cannot be encoded (too large: logged). With no output
  * configured the message is dropped and 1 returned. */
 int stage_emit(struct stage *st, const cJSON *msg);
+/* stage_tracker - the tracker a "tracker" message names, re-read from the
+ * state dir (the truth; the message is a hint), or, with no store or in
+ * --dry-run when the store has none, the message's own snapshot. Checks the
+ * message's name and generation and the document. Returns the document
+ * (caller frees) with t filled and *msg_gen the message's generation (the
+ * caller judges staleness), or NULL when the message is dropped (logged,
+ * counted as bad when it is malformed). */
+struct tracker;
+cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, double *msg_gen);
+
 /* stage_out_room - how many more messages stage_emit will take now. */
 int stage_out_room(const struct stage *st);
 

@@ -184,51 +184,16 @@ static struct mon_tracker *promo_monitor_tracker(struct stage *st, const struct 
 static cJSON *promo_monitor_read_tracker(struct stage *st, const cJSON *msg, struct tracker *t)
 {
     struct monitor_stage *ms = st->data;
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
-    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(msg, "generation");
     const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
     const char *snapsha = promo_monitor_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "headSHA");
-    cJSON *doc = NULL;
-    char err[256];
-    int rc = -ENOENT;
+    double gen;
+    cJSON *doc = stage_tracker(st, msg, t, &gen);
 
-    if (!cJSON_IsString(name) || !name_valid(name->valuestring) || !cJSON_IsNumber(gen)) {
-        log_warn("bad_message", "reason=%s", log_q("tracker message without a valid name and generation"));
-        st->msgs_bad++;
+    if (!doc)
         return NULL;
-    }
-    if (st->store) {
-        rc = store_read(st->store, "trackers", name->valuestring, &doc);
-        if (rc < 0 && rc != -ENOENT) {
-            log_warn("tracker_unreadable", "tracker=%s error=%s", name->valuestring, log_q(strerror(-rc)));
-            return NULL;
-        }
-    }
-    if (rc == -ENOENT) {
-        if (st->store && !st->dry_run) {
-            log_info("tracker_gone", "tracker=%s reason=%s", name->valuestring, log_q("not in the state dir"));
-            return NULL;
-        }
-        if (!cJSON_IsObject(snap)) {
-            log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("no tracker snapshot"));
-            st->msgs_bad++;
-            return NULL;
-        }
-        doc = cJSON_Duplicate(snap, 1);
-    }
-    if (tracker_decode(doc, t, err, sizeof(err)) < 0) {
-        log_warn("bad_tracker", "tracker=%s error=%s", name->valuestring, log_q(err));
-        cJSON_Delete(doc);
-        return NULL;
-    }
-    if (strcmp(t->name, name->valuestring) != 0) {
-        log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("name mismatch"));
-        cJSON_Delete(doc);
-        return NULL;
-    }
-    if ((double)t->generation != gen->valuedouble || (snapsha && strcasecmp(snapsha, t->head_sha) != 0)) {
+    if ((double)t->generation != gen || (snapsha && strcasecmp(snapsha, t->head_sha) != 0)) {
         log_info("stale", "tracker=%s gen=%lld msg_gen=%.0f sha=%.12s msg_sha=%.12s", t->name,
-                 (long long)t->generation, gen->valuedouble, t->head_sha, snapsha ? snapsha : "-");
+                 (long long)t->generation, gen, t->head_sha, snapsha ? snapsha : "-");
         ms->stale++;
         cJSON_Delete(doc);
         return NULL;

@@ -405,7 +405,11 @@ exec_job() {
 
 @test "exec: an optional test fails: it does not block" {
     start_sim
-    policy "$(entry smoke exec "$(exec_job ok 'sleep 1')")" "$(entry lint exec "$(exec_job bad 'exit 1')" false)"
+    # smoke passes only once the monitor has recorded lint's failure, so the
+    # decision sees both (optional tests never block: had smoke passed first,
+    # the decision would rightly go out without waiting for lint)
+    policy "$(entry smoke exec "$(exec_job ok "for i in \$(seq 300); do jq -e '.hops.dev.tests.lint.status == \"failed\"' '$T/state/monitor/acme-shop-1.json' >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1")")" \
+        "$(entry lint exec "$(exec_job bad 'exit 1')" false)"
     run_e2e
     [ "$(agg .allPassed)" = true ]
     [ "$(agg .optionalTestsFailed)" = true ]
