@@ -24,6 +24,7 @@
 
 #define CONFIG_MAX_BYTES (1 << 20)
 #define CONFIG_TOKEN_MAX (64 * 1024)
+#define CONFIG_COUNT_MAX 1000000
 
 #define CONFIG_DEFAULT_STATE_DIR  "/var/lib/promo"
 #define CONFIG_DEFAULT_RUN_DIR    "/run/promo"
@@ -40,6 +41,7 @@ enum config_kind {
     CONFIG_TOKEN_FILE,  /* a path whose file is read into token_off */
     CONFIG_DURATION,    /* "30s", > 0 */
     CONFIG_BOOL,
+    CONFIG_COUNT,       /* a whole number, 1 to CONFIG_COUNT_MAX (an int) */
     CONFIG_SECTION,     /* a mapping of more keys (sub); null means empty */
     CONFIG_CLUSTERS,    /* argocd.clusters: name -> mapping of cluster_keys */
 };
@@ -80,6 +82,8 @@ static const struct config_key config_webhook_keys[] = {
     CK_TOKEN("jenkinsTokenFile", webhook.jenkins_token_file, webhook.jenkins_token),
     CK_TOKEN("argocdTokenFile", webhook.argocd_token_file, webhook.argocd_token),
     CK("pollStretch", CONFIG_DURATION, webhook.poll_stretch_ms),
+    CK("rateLimit", CONFIG_COUNT, webhook.rate_limit),
+    CK("clientRateLimit", CONFIG_COUNT, webhook.client_rate_limit),
     { NULL, 0, 0, 0, NULL }
 };
 static const struct config_key config_argocd_keys[] = {
@@ -393,6 +397,21 @@ static void config_value(struct config_ctx *x, const cJSON *v, const char *kpath
             return;
         }
         *(int *)((char *)base + k->off) = cJSON_IsTrue(v);
+        return;
+    case CONFIG_COUNT:
+        if (!cJSON_IsNumber(v)) {
+            config_err(x, v, kpath, "expected a whole number, got %s", config_type(v));
+            return;
+        }
+        if (!(v->valuedouble >= 1 && v->valuedouble <= CONFIG_COUNT_MAX)) {   /* NaN too */
+            config_err(x, v, kpath, "must be from 1 to %d", CONFIG_COUNT_MAX);
+            return;
+        }
+        if (v->valuedouble != (double)(int)v->valuedouble) {
+            config_err(x, v, kpath, "expected a whole number, got a fraction");
+            return;
+        }
+        *(int *)((char *)base + k->off) = (int)v->valuedouble;
         return;
     case CONFIG_DURATION:
         if (!cJSON_IsString(v)) {

@@ -33,9 +33,11 @@ struct config {
     struct config_cluster clusters[CONFIG_MAX_CLUSTERS];     /* argocd.clusters.<name> */
     int nclusters;
     /* webhook.* (promo-webhook, docs/webhook.md): listen "HOST:PORT"
-     * (default 127.0.0.1:8090), the shared secrets, and pollStretch: while
+     * (default 127.0.0.1:8090), the shared secrets, pollStretch: while
      * webhooks arrive the monitor and watcher poll at most this often (0: no
-     * stretch) */
+     * stretch), and the request rate limits in requests a second, of all
+     * clients together and of each client address (0: promo-webhook's
+     * defaults) */
     struct {
         char *listen;
         char *github_secret_file, *github_secret;
@@ -43,6 +45,7 @@ struct config {
         char *jenkins_token_file, *jenkins_token;
         char *argocd_token_file, *argocd_token;
         int64_t poll_stretch_ms;
+        int rate_limit, client_rate_limit;
     } webhook;
 };
 

@@ -7,7 +7,8 @@
  *                                              └─hint──▶ promo-watcher (watcher.sock)
  *
  * POST /github, /gitlab, /jenkins, /argocd. A request is checked in this
- * order: method (405), path (404), rate (429), size (413), signature or
+ * order: path (404), method (405), rate (429: of the client's address, or
+ * of all clients together), size (413), signature or
  * token (401), body (400); then an event promo does not act on is 200
  * "ignored", a body seen before is 200 "duplicate", one that matches no run
  * or application is 202 "unmatched", and the others are 200 "hinted". Each
@@ -56,8 +57,7 @@ struct webhook_state {
     char *watcher_ep;            /* ipc://RUNDIR/watcher.sock, or NULL for none */
     void *watcher;               /* PUSH socket, or NULL */
     const char *port_file;
-    double tokens;               /* the request-rate bucket */
-    int64_t tokens_at;
+    struct webhook_rate rate;    /* the request rate limits */
     uint64_t count[WO_N];
 };
 
@@ -101,19 +101,28 @@ static enum MHD_Result webhook_outcome(struct MHD_Connection *c, enum webhook_ou
     return webhook_answer(c, status, webhook_outcome_names[o]);
 }
 
-/* webhook_rate_ok - take one token from the bucket (WEBHOOK_RATE/s, WEBHOOK_BURST deep). */
-static int webhook_rate_ok(struct webhook_state *ws)
+/* webhook_rate_ok - the request of c is within the rate limits (its
+ * client's and all clients'); else why not, in why. */
+static int webhook_rate_ok(struct webhook_state *ws, struct MHD_Connection *c, char *why, size_t len)
 {
-    int64_t now = now_ms();
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    char addr[INET6_ADDRSTRLEN] = "-";
 
-    ws->tokens += (double)(now - ws->tokens_at) * WEBHOOK_RATE / 1000.0;
-    if (ws->tokens > WEBHOOK_BURST)
-        ws->tokens = WEBHOOK_BURST;
-    ws->tokens_at = now;
-    if (ws->tokens < 1)
+    switch (webhook_rate_take(&ws->rate, sa, now_ms())) {
+    case WEBHOOK_RATE_OK:
+        return 1;
+    case WEBHOOK_RATE_CLIENT:
+        if (sa && sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr, sizeof(addr));
+        else if (sa && sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr, sizeof(addr));
+        snprintf(why, len, "client %s over %.0f requests/s", addr, ws->rate.client_rate);
         return 0;
-    ws->tokens -= 1;
-    return 1;
+    default:
+        snprintf(why, len, "all clients over %.0f requests/s", ws->rate.rate);
+        return 0;
+    }
 }
 
 /* webhook_source_of - the source a path names, or -1. */
@@ -258,6 +267,7 @@ static enum MHD_Result webhook_access(void *cls, struct MHD_Connection *c, const
     struct webhook_state *ws = &webhook_state;
     struct webhook_req *rq = *con_cls;
     int src = webhook_source_of(url);
+    char why[128];
 
     if (!rq) {
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
@@ -272,9 +282,8 @@ static enum MHD_Result webhook_access(void *cls, struct MHD_Connection *c, const
         if (strcmp(method, "POST") != 0)
             return webhook_outcome(c, WO_METHOD, MHD_HTTP_METHOD_NOT_ALLOWED, webhook_source_name(src), NULL,
                                    "only POST");
-        if (!webhook_rate_ok(ws))
-            return webhook_outcome(c, WO_RATE, MHD_HTTP_TOO_MANY_REQUESTS, webhook_source_name(src), NULL,
-                                   "request rate limit");
+        if (!webhook_rate_ok(ws, c, why, sizeof(why)))
+            return webhook_outcome(c, WO_RATE, MHD_HTTP_TOO_MANY_REQUESTS, webhook_source_name(src), NULL, why);
         if (cl && strtoull(cl, NULL, 10) > WEBHOOK_BODY_MAX)
             return webhook_outcome(c, WO_OVERSIZED, 413, webhook_source_name(src), NULL,
                                    "Content-Length over 1 MiB");
@@ -385,8 +394,7 @@ static int webhook_start(struct stage *st)
 
     st->data = ws;
     ws->st = st;
-    ws->tokens = WEBHOOK_BURST;
-    ws->tokens_at = now_ms();
+    webhook_rate_init(&ws->rate, st->cfg.webhook.rate_limit, st->cfg.webhook.client_rate_limit, now_ms());
     if (webhook_listen_addr(listen, &sa) < 0) {
         log_error("config_invalid", "key=webhook.listen value=%s error=%s", log_q(listen),
                   log_q("expected IPv4 HOST:PORT, e.g. 127.0.0.1:8090"));
@@ -440,10 +448,11 @@ static int webhook_start(struct stage *st)
             return EXIT_TEMP;
         }
     }
-    log_info("listen", "addr=%s port=%d github=%s gitlab=%s jenkins=%s argocd=%s watcher=%s", log_q(listen), port,
-             st->cfg.webhook.github_secret ? "on" : "off", st->cfg.webhook.gitlab_token ? "on" : "off",
-             st->cfg.webhook.jenkins_token ? "on" : "off", st->cfg.webhook.argocd_token ? "on" : "off",
-             log_q(ws->watcher_ep));
+    log_info("listen", "addr=%s port=%d github=%s gitlab=%s jenkins=%s argocd=%s watcher=%s rate=%.0f client_rate=%.0f",
+             log_q(listen), port, st->cfg.webhook.github_secret ? "on" : "off",
+             st->cfg.webhook.gitlab_token ? "on" : "off", st->cfg.webhook.jenkins_token ? "on" : "off",
+             st->cfg.webhook.argocd_token ? "on" : "off", log_q(ws->watcher_ep), ws->rate.rate,
+             ws->rate.client_rate);
     stage_after(st, 250, webhook_tick, NULL);
     return 0;
 }
@@ -462,7 +471,9 @@ static void webhook_stop(struct stage *st)
     for (i = 0; i < WO_N; i++)
         off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s=%llu", i ? " " : "", webhook_outcome_names[i],
                                 (unsigned long long)ws->count[i]);
-    log_info("stop", "%s", line);
+    log_info("stop", "%s clients=%d clients_evicted=%llu limited_client=%llu limited_all=%llu", line,
+             ws->rate.nclients, (unsigned long long)ws->rate.evicted, (unsigned long long)ws->rate.limited_client,
+             (unsigned long long)ws->rate.limited_all);
     if (ws->watcher)
         zmq_close(ws->watcher);
     ws->watcher = NULL;

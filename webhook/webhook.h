@@ -8,6 +8,8 @@
  *                     says (run id, idempotency key, application)
  *   webhook_index.c   run id / key / application -> tracker, read from the
  *                     trigger and promoter records (read only)
+ *   webhook_rate.c    the request rate limits: all clients together, and
+ *                     each client address in a bounded LRU table
  *
  * promo-webhook never changes state: a verified, matched event becomes a
  * "hint" message (docs/protocol.md) for promo-monitor or promo-watcher,
@@ -17,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <cjson/cJSON.h>
 
 #include "common/strmap.h"
@@ -27,8 +30,11 @@
 #define WEBHOOK_CONN_MAX      64         /* connections at once */
 #define WEBHOOK_CONN_PER_IP   32
 #define WEBHOOK_CONN_TIMEOUT  10         /* seconds idle before a connection is closed */
-#define WEBHOOK_RATE          200        /* requests a second, on average ... */
-#define WEBHOOK_BURST         400        /* ... with bursts up to this: beyond, 429 */
+#define WEBHOOK_RATE          2000       /* requests a second of all clients, on average
+                                            (webhook.rateLimit), bursts of twice that: beyond, 429 */
+#define WEBHOOK_CLIENT_RATE   1000       /* ... of one client address (webhook.clientRateLimit) */
+#define WEBHOOK_CLIENTS       1024       /* client addresses with a bucket of their own (LRU) */
+#define WEBHOOK_CLIENT_HASH   2048       /* hash buckets of that table (a power of 2) */
 #define WEBHOOK_REPLAY_MEMORY 4096       /* digests of recent bodies remembered */
 #define WEBHOOK_RESCAN_MS     200        /* an unmatched event rescans the records at most this often */
 #define WEBHOOK_DEFAULT_LISTEN "127.0.0.1:8090"
@@ -58,6 +64,35 @@ struct webhook_target {
     char cluster[64];
 };
 
+/* A token bucket: tokens earned at a rate, up to twice the rate. */
+struct webhook_bucket {
+    double tokens;
+    int64_t at;                  /* monotonic ms: the last fill */
+};
+
+/* One client address's bucket, in the hash chain and the LRU list. */
+struct webhook_client {
+    unsigned char addr[16];      /* IPv6, or IPv4 mapped into it */
+    struct webhook_bucket b;
+    int hnext;                   /* next slot in the hash chain, or -1 */
+    int prev, next;              /* LRU list, most recent first, or -1 */
+};
+
+/* The rate limits: all clients together, and each client address. */
+struct webhook_rate {
+    double rate, client_rate;    /* tokens a second */
+    struct webhook_bucket all;
+    struct webhook_client slot[WEBHOOK_CLIENTS];
+    int hash[WEBHOOK_CLIENT_HASH];
+    int head, tail;              /* LRU ends: most and least recently seen */
+    int nclients;                /* slots in use */
+    uint32_t seed;
+    uint64_t evicted;            /* clients that gave their slot up to a new address */
+    uint64_t limited_client, limited_all;
+};
+
+enum webhook_rate_verdict { WEBHOOK_RATE_OK, WEBHOOK_RATE_CLIENT, WEBHOOK_RATE_ALL };
+
 struct webhook_index {
     struct strmap *map;          /* "key:pk-..", "run:<provider>:<id>", "app:<name>" -> target */
     int dirty;                   /* inotify saw a change */
@@ -80,6 +115,17 @@ int webhook_replay_seen(enum webhook_source src, const void *body, size_t len);
 int webhook_event_decode(enum webhook_source src, const char *hdr_event, const char *body, size_t len,
                          struct webhook_event *ev, char *err, size_t errlen);
 const char *webhook_source_name(enum webhook_source src);
+
+/* webhook_rate.c */
+/* webhook_rate_init - empty table, full buckets; rate and client_rate in
+ * requests a second (0 or less: WEBHOOK_RATE, WEBHOOK_CLIENT_RATE). */
+void webhook_rate_init(struct webhook_rate *r, int rate, int client_rate, int64_t now);
+/* webhook_rate_take - one request from the client at sa (NULL: unknown, one
+ * shared bucket) at now (monotonic ms): WEBHOOK_RATE_OK when both its
+ * client's bucket and the bucket of all clients had a token (one is taken
+ * from each); else WEBHOOK_RATE_CLIENT or WEBHOOK_RATE_ALL, and nothing is
+ * taken. */
+enum webhook_rate_verdict webhook_rate_take(struct webhook_rate *r, const struct sockaddr *sa, int64_t now);
 
 /* webhook_index.c */
 int webhook_index_open(struct stage *st, struct webhook_index *ix);

@@ -4,7 +4,8 @@
 # polling is stretched (pollInterval 60s, webhook.pollStretch 60s) so that
 # only a webhook can make promo act within seconds; requests that must
 # change nothing (bad signature, replay, malformed, huge, unknown run, wrong
-# method); and the pipeline without promo-webhook, finishing by polling.
+# method); the rate limits, per client address and of all clients; and the
+# pipeline without promo-webhook, finishing by polling.
 
 load 'helpers'
 bats_require_minimum_version 1.5.0
@@ -32,7 +33,8 @@ teardown() {
     promo_teardown
 }
 
-# webhook_up - slow polling, the webhook section, promo-webhook on a free port ($WH).
+# webhook_up [YAML] - slow polling, the webhook section (and YAML lines
+# under it), promo-webhook on a free port ($WH).
 webhook_up() {
     sed -i 's/^pollInterval: .*/pollInterval: 60s/' "$T/promo.yaml"
     cat >> "$T/promo.yaml" <<YAML
@@ -43,6 +45,7 @@ webhook:
   jenkinsTokenFile: $T/jk.token
   argocdTokenFile: $T/ar.token
   pollStretch: 60s
+${1:-}
 YAML
     promo_start webhook promo-webhook --port-file "$T/webhook.port"
     wait_for 10 test -s "$T/webhook.port"
@@ -259,6 +262,88 @@ e2e() {
     grep -q 'malformed' "$T/webhook.log"
     grep -q 'oversized' "$T/webhook.log"
     ! grep -q 'gh-webhook-secret\|gl-webhook-token' "$T/webhook.log" "$T/sim.log"
+}
+
+# --- rate limits ---
+
+# flood FROM N - N unsigned POSTs to /github from source address FROM over one
+# connection (one curl); prints each status, one a line.
+flood() {
+    local i
+    {
+        for i in $(seq 1 "$2"); do
+            [ "$i" = 1 ] || echo next
+            printf 'url = "%s/github"\ninterface = "%s"\nrequest = "POST"\ndata = "{}"\n' "$WH" "$1"
+            printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
+        done
+    } > "$T/flood.curlrc"
+    curl -s -K "$T/flood.curlrc"
+}
+
+# status_from FROM RUN - the status of one signed POST to /github from FROM
+# about run RUN (unknown: 202; each RUN once, or it is a duplicate).
+status_from() {
+    local body="{\"action\":\"completed\",\"workflow_run\":{\"id\":$2}}" sig
+    sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac gh-webhook-secret -r | cut -d' ' -f1)
+    curl -s -o "$T/resp.json" -D "$T/resp.headers" -w '%{http_code}' --interface "$1" -X POST \
+        -H 'X-GitHub-Event: workflow_run' -H "X-Hub-Signature-256: sha256=$sig" --data-binary "$body" "$WH/github"
+}
+
+@test "rate limit: one client over its rate (429) does not stop another" {
+    curl -s -o /dev/null --interface 127.0.0.2 http://127.0.0.1:1/ 2>/dev/null || [ $? != 45 ] \
+        || skip "cannot send from 127.0.0.2 here"
+    webhook_up '  clientRateLimit: 5
+  rateLimit: 1000'
+    # 127.0.0.1: a burst of 10 (twice the rate) goes through to verification
+    # (401: unsigned), the rest is refused before anything is read
+    flood 127.0.0.1 40 > "$T/codes"
+    [ "$(grep -c '^401$' "$T/codes")" -ge 10 ]
+    [ "$(grep -c '^429$' "$T/codes")" -ge 20 ]
+    [ "$(grep -c -v '^401$\|^429$' "$T/codes")" = 0 ]
+    [ "$(status_from 127.0.0.1 1001)" = 429 ]
+    [ "$(jq -r .status "$T/resp.json")" = rate_limited ]
+    grep -qi '^retry-after: 1' "$T/resp.headers"
+    # 127.0.0.2 meanwhile: its own bucket, full; its webhook is verified and answered
+    [ "$(status_from 127.0.0.2 1002)" = 202 ]
+    [ "$(jq -r .status "$T/resp.json")" = unmatched ]
+    flood 127.0.0.2 8 > "$T/codes2"
+    [ "$(grep -c '^401$' "$T/codes2")" = 8 ]
+    grep -q 'event=rate_limited .*detail="client 127.0.0.1 over 5 requests/s"' "$T/webhook.log"
+    ! grep -q 'detail="client 127.0.0.2' "$T/webhook.log"
+    # 127.0.0.1 earns 5 tokens a second again
+    sleep 1.2
+    [ "$(status_from 127.0.0.1 1003)" = 202 ]
+}
+
+@test "rate limit: all clients together are capped too" {
+    curl -s -o /dev/null --interface 127.0.0.2 http://127.0.0.1:1/ 2>/dev/null || [ $? != 45 ] \
+        || skip "cannot send from 127.0.0.2 here"
+    webhook_up '  clientRateLimit: 1000
+  rateLimit: 5'
+    flood 127.0.0.1 40 > "$T/codes"
+    [ "$(grep -c '^429$' "$T/codes")" -ge 20 ]
+    [ "$(status_from 127.0.0.2 1001)" = 429 ]
+    grep -q 'event=rate_limited .*detail="all clients over 5 requests/s"' "$T/webhook.log"
+}
+
+@test "rate limit: a flood of addresses fills a bounded table (1024 clients, least recently seen evicted)" {
+    curl -s -o /dev/null --interface 127.0.1.1 http://127.0.0.1:1/ 2>/dev/null || [ $? != 45 ] \
+        || skip "cannot send from 127.0.1.1 here"
+    webhook_up
+    local i
+    {
+        for i in $(seq 0 1099); do
+            [ "$i" = 0 ] || echo next
+            printf 'url = "%s/github"\ninterface = "127.0.%d.%d"\nrequest = "POST"\ndata = "{}"\n' \
+                "$WH" $(( 1 + i / 250 )) $(( 1 + i % 250 ))
+            printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
+        done
+    } > "$T/many.curlrc"
+    curl -s -K "$T/many.curlrc" > "$T/codes"
+    [ "$(grep -c '^401$' "$T/codes")" = 1100 ]
+    promo_stop webhook
+    grep -q 'event=stop .*unverified=1100 .*clients=1024 clients_evicted=76 ' "$T/webhook.log" \
+        || { grep 'event=stop' "$T/webhook.log" >&3; false; }
 }
 
 @test "without promo-webhook the pipeline still finishes by polling" {

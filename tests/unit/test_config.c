@@ -45,6 +45,12 @@ static const struct {
     { "a: 1\n---\nb: 2\n", "expected exactly one YAML document, found 2" },
     { "stateDir: /a\nstateDir: /b\n", "c.yaml:2:1: duplicate key \"stateDir\"" },
     { "github:\n  apiUrl: [\n", "c.yaml:3:1:" },
+    { "webhook:\n  rateLimit: fast\n", "c.yaml:2:3: webhook.rateLimit: expected a whole number, got a string" },
+    { "webhook:\n  clientRateLimit: 0\n", "webhook.clientRateLimit: must be from 1 to 1000000" },
+    { "webhook:\n  clientRateLimit: -5\n", "webhook.clientRateLimit: must be from 1 to 1000000" },
+    { "webhook:\n  rateLimit: 1e12\n", "webhook.rateLimit: must be from 1 to 1000000" },
+    { "webhook:\n  rateLimit: 2.5\n", "webhook.rateLimit: expected a whole number, got a fraction" },
+    { "webhook:\n  clientratelimit: 5\n", "unknown key (did you mean \"clientRateLimit\"?)" },
 };
 
 static char tmp[PATH_MAX];
@@ -110,6 +116,13 @@ static void test_zeroed(void)
     rc = config_load(&c, path, err, sizeof(err));
     unit_ok(rc == 0 && c.durable == 1 && c.poll_interval_ms == 5000 && c.resync_interval_ms == 30000
             && strcmp(c.run_dir, "/run/promo") == 0, "config_load over a zeroed struct");
+    unit_ok(c.webhook.rate_limit == 0 && c.webhook.client_rate_limit == 0, "webhook rate limits unset: 0");
+    config_free(&c);
+    path = put("r.yaml", "webhook:\n  rateLimit: 3000\n  clientRateLimit: 5\n", 0644);
+    memset(&c, 0, sizeof(c));
+    rc = config_load(&c, path, err, sizeof(err));
+    unit_ok(rc == 0 && c.webhook.rate_limit == 3000 && c.webhook.client_rate_limit == 5,
+            "webhook.rateLimit and webhook.clientRateLimit");
     config_free(&c);
 }
 
