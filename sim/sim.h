@@ -128,6 +128,9 @@ struct sim_resp {
 
 /* sim_http.c */
 int sim_http_run(struct sim *s, int notify_fd, const char *port_file);
+/* sim_http_log_add - append entry e (taken) to the request log, in memory
+ * and in the --log file; the caller holds s->lock and has given e its seq. */
+void sim_http_log_add(struct sim *s, cJSON *e);
 const char *sim_req_header(const struct sim_req *rq, const char *name);
 const char *sim_req_arg(const struct sim_req *rq, const char *name);
 void sim_resp_header(struct sim_resp *rp, const char *name, const char *fmt, ...)

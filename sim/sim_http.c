@@ -252,11 +252,9 @@ static cJSON *sim_http_log_entry(struct sim *s, const struct sim_req *rq, const 
     return e;
 }
 
-/* sim_http_log - append the entry of this request to the log (memory and --log file). */
-static void sim_http_log(struct sim *s, const struct sim_req *rq, const struct sim_resp *rp)
+/* sim_http_log_add - see sim.h. */
+void sim_http_log_add(struct sim *s, cJSON *e)
 {
-    cJSON *e = sim_http_log_entry(s, rq, rp);
-
     if (s->logf) {
         char *line = cJSON_PrintUnformatted(e);
         if (line) {
@@ -268,6 +266,12 @@ static void sim_http_log(struct sim *s, const struct sim_req *rq, const struct s
     if (cJSON_GetArraySize(s->log) >= SIM_LOG_MAX)
         cJSON_DeleteItemFromArray(s->log, 0);
     cJSON_AddItemToArray(s->log, e);
+}
+
+/* sim_http_log - append the entry of this request to the log (memory and --log file). */
+static void sim_http_log(struct sim *s, const struct sim_req *rq, const struct sim_resp *rp)
+{
+    sim_http_log_add(s, sim_http_log_entry(s, rq, rp));
     if (s->verbose)
         log_info("request", "system=%s method=%s path=%s status=%d", sim_system_name(rq->sys),
                  rq->method, log_q(rq->path), rp->status);

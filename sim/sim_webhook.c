@@ -8,9 +8,12 @@
  *   GitLab   URL/gitlab   X-Gitlab-Event: Pipeline Hook, X-Gitlab-Token
  *   Jenkins  URL/jenkins  the Notification plugin's JSON, X-Promo-Token
  *   Argo CD  URL/argocd   {app, sync, health, revision}, X-Promo-Token
- * Each is sent once (a failed delivery is logged, not retried, as a lost
- * webhook would be). Runs progress lazily, so the thread looks every
- * SIM_WEBHOOK_TICK_MS. Written from the systems' documentation; nothing is
+ * Each is sent once, over one kept-alive connection (a failed delivery is
+ * logged, not retried, as a lost webhook would be), and written to the
+ * request log as system "webhook" with the time it was sent and the run or
+ * application it is about, so a test can match it to what promo did next.
+ * Runs progress lazily, so the thread looks every SIM_WEBHOOK_TICK_MS.
+ * Written from the systems' documentation; nothing is
  * shared with promo-webhook. */
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +37,7 @@ struct sim_webhook_out {
     enum sim_system sys;
     char *body;
     char what[96];
+    cJSON *about;                /* for the request log: {run:{...}, key} or {application} */
 };
 
 static struct {
@@ -44,6 +48,7 @@ static struct {
     int running;
     volatile sig_atomic_t stop;
     long seq;
+    CURL *curl;                  /* the thread's handle: its connection is kept alive */
 } sim_webhook;
 
 /* sim_webhook_secret - a string at doc.sys.key, copied, or NULL. */
@@ -95,6 +100,25 @@ static char *sim_webhook_gitlab(struct sim *s, const struct sim_run *r, const ch
     return out;
 }
 
+/* sim_webhook_job_url - BASE/jenkins/job/A/job/B/N/ for job "A/B" (caller frees). */
+static char *sim_webhook_job_url(const char *base, const char *job, long number)
+{
+    size_t len = strlen(base) + 16 + 5 * strlen(job) + 32, o;
+    char *u = xmalloc(len);
+
+    o = (size_t)snprintf(u, len, "%s/jenkins/job/", base);
+    for (; *job && o + 6 < len; job++) {
+        if (*job == '/') {
+            memcpy(u + o, "/job/", 5);
+            o += 5;
+        } else {
+            u[o++] = *job;
+        }
+    }
+    snprintf(u + o, len - o, "/%ld/", number);
+    return u;
+}
+
 /* sim_webhook_jenkins - the Notification plugin's COMPLETED event for r. */
 static char *sim_webhook_jenkins(const struct sim_run *r, const char *base)
 {
@@ -107,7 +131,7 @@ static char *sim_webhook_jenkins(const struct sim_run *r, const char *base)
     cJSON_AddNumberToObject(b, "queue_id", (double)r->id);
     cJSON_AddStringToObject(b, "phase", "COMPLETED");
     cJSON_AddStringToObject(b, "status", sim_jenkins_result(r));
-    u = xasprintf("%s/jenkins/job/%s/%ld/", base, r->job ? r->job : "", r->number);
+    u = sim_webhook_job_url(base, r->job ? r->job : "", r->number);
     cJSON_AddStringToObject(b, "full_url", u);
     free(u);
     cJSON_AddItemToObject(b, "parameters", cJSON_Duplicate(r->params, 1));
@@ -140,6 +164,26 @@ static char *sim_webhook_argocd(const struct sim_app *a)
     return out;
 }
 
+/* sim_webhook_about_run - what a delivery about run r says in the request
+ * log: the run (id, number, job, parameters) and its idempotency key. */
+static cJSON *sim_webhook_about_run(const struct sim_run *r)
+{
+    cJSON *o = cJSON_CreateObject(), *run = cJSON_AddObjectToObject(o, "run");
+    const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->params, "PROMO_KEY"));
+
+    if (!key)
+        key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->params, "promo_key"));
+    cJSON_AddNumberToObject(run, "id", (double)r->id);
+    cJSON_AddNumberToObject(run, "number", (double)r->number);
+    cJSON_AddStringToObject(run, "job", r->job ? r->job : "");
+    cJSON_AddItemToObject(run, "params", r->params ? cJSON_Duplicate(r->params, 1) : cJSON_CreateObject());
+    if (key)
+        cJSON_AddStringToObject(o, "key", key);
+    else
+        cJSON_AddNullToObject(o, "key");
+    return o;
+}
+
 /* sim_webhook_collect - under the lock: the deliveries due now. */
 static int sim_webhook_collect(struct sim *s, struct sim_webhook_out *out, int max)
 {
@@ -169,6 +213,7 @@ static int sim_webhook_collect(struct sim *s, struct sim_webhook_out *out, int m
             continue;
         }
         snprintf(out[n].what, sizeof(out[n].what), "%s run %ld", sim_system_name(r->sys), r->id);
+        out[n].about = sim_webhook_about_run(r);
         n++;
     }
     for (a = s->apps; a && n < max; a = a->next) {
@@ -180,18 +225,55 @@ static int sim_webhook_collect(struct sim *s, struct sim_webhook_out *out, int m
         out[n].sys = SIM_SYS_ARGOCD;
         out[n].body = sim_webhook_argocd(a);
         snprintf(out[n].what, sizeof(out[n].what), "argocd app");
+        out[n].about = cJSON_CreateObject();
+        cJSON_AddStringToObject(out[n].about, "application", sim_webhook_at(a->app, "metadata", "name", ""));
         n++;
     }
     return n;
 }
 
-/* sim_webhook_send - POST one delivery with its system's headers. */
-static void sim_webhook_send(const struct sim_webhook_out *o)
+/* sim_webhook_log - under the lock: the request log entry of a delivery
+ * sent at sent_ms (epoch) to url (path is its /github ... part), answered
+ * with code (0: none) after ms, or failed with error. */
+static void sim_webhook_log(struct sim *s, const struct sim_webhook_out *o, const char *url, const char *path,
+                            int64_t sent_ms, int64_t ms, long code, const char *error)
+{
+    cJSON *e = cJSON_CreateObject(), *it;
+    char ts[40];
+
+    pthread_mutex_lock(&s->lock);
+    cJSON_AddNumberToObject(e, "seq", (double)++s->seq);
+    cJSON_AddStringToObject(e, "time", time_format_iso(sent_ms, ts, sizeof ts));
+    cJSON_AddStringToObject(e, "system", "webhook");
+    cJSON_AddStringToObject(e, "method", "POST");
+    cJSON_AddStringToObject(e, "path", path);
+    cJSON_AddStringToObject(e, "url", url);
+    cJSON_AddStringToObject(e, "source", sim_system_name(o->sys));
+    if (o->about) {
+        cJSON_ArrayForEach(it, o->about)
+            cJSON_AddItemToObject(e, it->string, cJSON_Duplicate(it, 1));
+    }
+    it = cJSON_Parse(o->body);
+    cJSON_AddItemToObject(e, "body", it ? it : cJSON_CreateString(o->body));
+    cJSON_AddNumberToObject(e, "status", (double)code);
+    if (error)
+        cJSON_AddStringToObject(e, "error", error);
+    else
+        cJSON_AddNullToObject(e, "error");
+    cJSON_AddNumberToObject(e, "sentAt", (double)sent_ms);
+    cJSON_AddNumberToObject(e, "ms", (double)ms);
+    sim_http_log_add(s, e);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* sim_webhook_send - POST one delivery with its system's headers; log it. */
+static void sim_webhook_send(struct sim *s, const struct sim_webhook_out *o)
 {
     struct curl_slist *h = NULL;
     char line[600], *url;
     const char *path = "argocd";
     long code = 0;
+    int64_t sent_ms, t0;
     CURL *c;
     CURLcode rc;
 
@@ -239,22 +321,28 @@ static void sim_webhook_send(const struct sim_webhook_out *o)
     }
     explicit_bzero(line, sizeof(line));
     url = xasprintf("%s/%s", sim_webhook.url, path);
-    c = curl_easy_init();
+    if (!sim_webhook.curl)
+        sim_webhook.curl = curl_easy_init();
+    c = sim_webhook.curl;
     if (!c) {
         curl_slist_free_all(h);
         free(url);
         return;
     }
+    curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    sent_ms = wall_ms();
+    t0 = now_ms();
     rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     log_info("webhook_sent", "what=%s url=%s status=%ld error=%s sentAt=%lld", log_q(o->what), log_q(url), code,
-             log_q(rc == CURLE_OK ? "-" : curl_easy_strerror(rc)), (long long)wall_ms());
-    curl_easy_cleanup(c);
+             log_q(rc == CURLE_OK ? "-" : curl_easy_strerror(rc)), (long long)sent_ms);
+    sim_webhook_log(s, o, url, url + strlen(sim_webhook.url), sent_ms, now_ms() - t0,
+                    code, rc == CURLE_OK ? NULL : curl_easy_strerror(rc));
     curl_slist_free_all(h);
     free(url);
 }
@@ -273,13 +361,18 @@ static void *sim_webhook_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         for (i = 0; i < n; i++) {
             if (!sim_webhook.stop)
-                sim_webhook_send(&out[i]);
+                sim_webhook_send(s, &out[i]);
             cJSON_free(out[i].body);
             out[i].body = NULL;
+            cJSON_Delete(out[i].about);
+            out[i].about = NULL;
         }
         if (n == 0)
             nanosleep(&ts, NULL);
     }
+    if (sim_webhook.curl)
+        curl_easy_cleanup(sim_webhook.curl);
+    sim_webhook.curl = NULL;
     free(out);
     return NULL;
 }

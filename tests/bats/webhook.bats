@@ -163,11 +163,16 @@ e2e() {
     grep -q 'effect="poll now"' "$T/monitor.log"
     polls=$(sim_requests ".method == \"GET\" and .system == \"$3\"")
     [ "$polls" -le 3 ] || { echo "polls=$polls" >&3; false; }
+    # the sim logged the completion webhook it sent, about the run promo
+    # triggered (its key), answered "hinted"
+    local key sent patched
+    key=$(trigger_run key)
+    [ "$(sim_requests ".system == \"webhook\" and .source == \"$3\" and .key == \"$key\" and .status == 200")" = 1 ]
     # the figure: from the sim sending the completion webhook to Argo CD receiving the update
-    local sent patched
-    sent=$(grep -o 'sentAt=[0-9]*' "$T/sim.log" | head -1 | cut -d= -f2)
+    sent=$(jq -rs --arg k "$key" '[.[] | select(.system == "webhook" and .key == $k)][0].sentAt' "$T/requests.ndjson")
     patched=$(jq -rs '[.[] | select(.system == "argocd" and .method == "PATCH")][0].time' "$T/requests.ndjson")
     patched=$(date -d "$patched" +%s%3N)
+    [ "$sent" -le "$patched" ]
     echo "# $1: webhook sent -> Argo CD PATCH: $(( patched - sent )) ms" >&3
 }
 
@@ -207,6 +212,8 @@ e2e() {
 
 @test "Jenkins notification: promoted within seconds, with one re-check" {
     e2e jenkins promo/smoke jenkins
+    # the notification names the build as Jenkins does, folders as /job/A/job/B/
+    [ "$(sim_requests '.system == "webhook" and (.body.build.full_url | test("/jenkins/job/promo/job/smoke/[0-9]+/$"))')" = 1 ]
 }
 
 @test "Argo CD notification: the watcher sees staging synced without waiting for its poll" {
