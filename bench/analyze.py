@@ -18,7 +18,20 @@ Per pass run (pass-N/):
   rss_mb               VmHWM of each stage at the end (shared libraries
                        included); rss_anon_mb its RssAnon (the stage's own heap)
   requests_per_promotion  requests promo-sim served, by system / promotions
-Idle run (idle-N/): the five stages' CPU over the window, in % of one core.
+Webhook run (webhook-N/): the same with promo-webhook, runs that finish
+after a fixed time, promo-sim sending their completion webhooks, and polling
+stretched:
+  webhook_promote_latency_ms  promo-sim began sending the tracker's last
+                       completion webhook (its request log, system
+                       "webhook", matched to the tracker by the run's
+                       TRACKER parameter) -> promo-sim served the Argo CD
+                       PATCH of the tracker's application; a PATCH before
+                       the webhook (a poll came first) is counted apart,
+                       not as a sample
+Idle run (idle-N/): the five stages' CPU over the window, in % of one core;
+idle-webhooks-N/: the same trackers after the stages were restarted with
+webhooks on (polling stretched; promo-webhook running and counted):
+idle_cpu_pct_webhooks.
 Timestamps all come from the one wall clock of this machine, in ms.
 """
 import datetime, json, os, re, sys
@@ -27,6 +40,7 @@ from collections import Counter, defaultdict
 TARGETS = {"trigger_p99_ms": 20, "promote_p99_ms": 20, "promotions_per_s": 200,
            "cpu_ms_per_promotion": 2, "rss_mb_all_stages": 64, "idle_cpu_pct": 1}
 STAGES = ["watcher", "policy", "trigger", "monitor", "promoter"]
+TESTS_PER_TRACKER = 2
 TRACKER_RE = re.compile(r"bench-r\d+-1")
 TS_RE = re.compile(r"^ts=(\S+) ")
 
@@ -81,7 +95,7 @@ def pass_run(d):
     by_system = Counter()
     for r in requests(os.path.join(d, "requests.ndjson")):
         sysname = r.get("system")
-        if sysname == "sim":
+        if sysname in ("sim", "webhook"):          # not served to promo: the sim's own
             continue
         by_system[sysname] += 1
         t = iso_ms(r["time"])
@@ -145,8 +159,64 @@ def pass_run(d):
         "rss_mb_all_stages": round(sum(st_rss[s]["peak"] for s in STAGES), 1),
         "rss_anon_mb_at_end": {s: st_rss[s]["anon"] for s in STAGES},
         "requests_per_promotion": {k: round(v / n, 2) for k, v in sorted(by_system.items())} if n else {},
-        "_trig": trig_lat, "_prom": prom_lat,
+        "_trig": trig_lat, "_prom": prom_lat, "_patch": patch,
         "_series": [series.get(i, 0) for i in range(int(max(series) + 1) if series else 0)],
+    }
+
+
+def webhook_outcomes(path):
+    """promo-webhook's counts of answers, from its stop line."""
+    out = None
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if "event=stop " in line and " hinted=" in line:
+                    out = {k: int(v) for k, v in re.findall(r" ([a-z_]+)=(\d+)", line)}
+    return out
+
+
+def webhook_run(d):
+    r = pass_run(d)
+    run = json.load(open(os.path.join(d, "run.json")))
+    sent, nsent = {}, Counter()     # tracker -> its last completion webhook (sentAt); how many
+    by_source, answers, failed = Counter(), Counter(), 0
+    for e in requests(os.path.join(d, "requests.ndjson")):
+        if e.get("system") != "webhook":
+            continue
+        by_source[e.get("source")] += 1
+        answers[str(e.get("status"))] += 1
+        if e.get("error"):
+            failed += 1
+        tr = ((e.get("run") or {}).get("params") or {}).get("TRACKER")
+        if tr and e.get("sentAt"):
+            sent[tr] = max(sent.get(tr, 0), int(e["sentAt"]))
+            nsent[tr] += 1
+    lat, before = [], 0
+    for tr, t in r["_patch"].items():
+        if tr in sent and nsent[tr] >= TESTS_PER_TRACKER:
+            if t < sent[tr]:
+                before += 1
+            else:
+                lat.append(t - sent[tr])
+    all_procs = STAGES + ["webhook"]
+    st_rss = rss(d)
+    n = r["promotions"]
+    return {
+        "trackers": r["trackers"], "arrival_rate_per_s": r["arrival_rate_per_s"], "promotions": n,
+        "durable_writes": r["durable_writes"], "run_ms": run.get("run_ms"), "poll_stretch": run.get("poll_stretch"),
+        "webhook_promote_latency_ms": summary(lat),
+        "patched_before_webhook": before,
+        "promote_latency_ms": r["promote_latency_ms"],
+        "trigger_latency_ms": r["trigger_latency_ms"],
+        "promotions_per_s": r["promotions_per_s"],
+        "webhooks_sent": dict(sorted(by_source.items())),
+        "webhook_answers": dict(sorted(answers.items())),
+        "webhook_delivery_failures": failed,
+        "promo_webhook_outcomes": webhook_outcomes(os.path.join(d, "webhook.log")),
+        "requests_per_promotion": r["requests_per_promotion"],
+        "cpu_ms_per_promotion": r["cpu_ms_per_promotion"],
+        "rss_mb": {s: st_rss[s]["peak"] for s in all_procs if s in st_rss},
+        "_wh": lat,
     }
 
 
@@ -156,18 +226,27 @@ def idle_run(d):
     cpu_s = run["cpu_ticks"] / float(run["clk_tck"])
     r0, r1 = open(os.path.join(d, "idle-requests")).read().split()
     st_rss = rss(d)
+    procs = [s for s in STAGES + ["webhook"] if s in st_rss]
+    by_proc = {}
+    win = os.path.join(d, "cpu_ticks_window")
+    if os.path.exists(win):
+        with open(win) as f:
+            for line in f:
+                s, a, b = line.split()
+                by_proc[s] = round(100.0 * (int(b) - int(a)) / run["clk_tck"] / secs, 2)
     trig = os.path.join(d, "triggered")
     return {"trackers": run["n"], "window_s": round(secs, 1),
             "tests_running": int(open(trig).read()) if os.path.exists(trig) else None,
             "idle_cpu_pct": round(100.0 * cpu_s / secs, 2),
             "idle_cpu_pct_of_machine": round(100.0 * cpu_s / secs / os.cpu_count(), 2),
+            "idle_cpu_pct_by_process": {s: by_proc.get(s) for s in procs} if by_proc else None,
             "requests_per_s": round((int(r1) - int(r0)) / secs, 1),
-            "rss_mb": {s: st_rss[s]["peak"] for s in STAGES},
+            "rss_mb": {s: st_rss[s]["peak"] for s in procs},
             "rss_mb_all_stages": round(sum(st_rss[s]["peak"] for s in STAGES), 1),
-            "rss_anon_mb": {s: st_rss[s]["anon"] for s in STAGES}}
+            "rss_anon_mb": {s: st_rss[s]["anon"] for s in procs}}
 
 
-def plot(runs, out):
+def plot(runs, wh, out):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -183,8 +262,12 @@ def plot(runs, out):
                 ys = [(i + 1) / len(xs) for i in range(len(xs))]
                 ax[0 if key == "_trig" else 1].plot(xs, ys, label="%s trackers" % size)
         ax[2].plot(range(len(r["_series"])), r["_series"], label="%s trackers" % size)
+    if wh and wh["_wh"]:
+        xs = sorted(wh["_wh"])
+        ax[1].plot(xs, [(i + 1) / len(xs) for i in range(len(xs))], linestyle="-.",
+                   label="webhook sent -> PATCH, %s trackers" % wh["trackers"])
     for a, title in ((ax[0], "trigger latency (synced -> CI got the trigger)"),
-                     (ax[1], "promote latency (last test passed -> Argo CD PATCH)")):
+                     (ax[1], "promote latency (last test passed, or its webhook sent -> Argo CD PATCH)")):
         a.set_xscale("log")
         a.set_xlabel("ms (log)")
         a.set_ylabel("fraction of samples")
@@ -205,14 +288,20 @@ def plot(runs, out):
 
 def main():
     src, out = sys.argv[1], sys.argv[2]
-    runs, idle = {}, None
+    runs, idle, idle_wh, wh = {}, None, None, None
     for e in sorted(os.listdir(src)):
         if e.startswith("pass-"):
             runs[int(e[5:])] = pass_run(os.path.join(src, e))
+        elif e.startswith("webhook-"):
+            wh = webhook_run(os.path.join(src, e))
+        elif e.startswith("idle-webhooks-"):
+            idle_wh = idle_run(os.path.join(src, e))
         elif e.startswith("idle-"):
             idle = idle_run(os.path.join(src, e))
     runs = dict(sorted(runs.items()))
-    png = plot(runs, out)
+    if idle and idle_wh:
+        idle["idle_cpu_pct_webhooks"] = idle_wh["idle_cpu_pct"]
+    png = plot(runs, wh, out)
     big = runs[max(runs)] if runs else None
     res = {
         "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
@@ -221,7 +310,9 @@ def main():
                   "durable_writes": all(r.get("durable_writes", True) for r in runs.values()), "sim": "queueMs 0, runMs 0, syncDelay 0",
                   "resyncInterval": "30s (default)", "pollInterval": "10s (default)"},
         "runs": {str(k): {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in runs.items()},
+        "webhook": {k: v for k, v in wh.items() if not k.startswith("_")} if wh else None,
         "idle": idle,
+        "idle_webhooks": idle_wh,
         "targets": TARGETS,
         "plot": os.path.basename(png) if png else None,
     }
