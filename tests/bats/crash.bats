@@ -237,7 +237,7 @@ log_has() {
     assert_output 2
 }
 
-@test "supervisord: a stage with an invalid config backs off with a growing delay, never FATAL, and runs once fixed" {
+@test "supervisord: a stage with an invalid config backs off and retries, never FATAL, and runs once fixed" {
     cp "$PROMO_CONFIG" "$T/good.yaml"
     printf 'stateDir: [unclosed\n' > "$PROMO_CONFIG"
     chaos_sup_conf
@@ -256,10 +256,10 @@ log_has() {
     echo "# seconds between tries: $gaps" >&3
     set -- $gaps
     [ "$#" -ge 3 ]
-    # supervisord waits in whole-second ticks and an ASan start takes its own
-    # time, so one gap may come out a second off: the delay grows when the
-    # last gap is longer than the first (1 s against 3 s or more)
-    [ "${!#}" -gt "$1" ]
+    # The growing delay itself is supervisord's (one more second per try,
+    # counted in whole-second ticks, and reset when a try outlives startsecs
+    # on a loaded machine): not asserted, only shown above. What is ours is
+    # that it keeps trying, never gives up, and comes back once fixed.
     [ "$(grep -c 'gave up' "$T/supervise/supervisord.log")" = 0 ]
     # fixed: every stage comes up at its next try, without an operator
     cp "$T/good.yaml" "$PROMO_CONFIG"
