@@ -73,7 +73,6 @@ struct http_xfer {
     int finish;                      /* 1: tmr completes x instead of retrying */
     struct http_xfer *prev, *next;   /* in h->xfers */
     struct http_xfer *qnext;         /* in h's FIFO of transfers waiting for a slot */
-    int queued;
 };
 
 struct http {
@@ -883,20 +882,6 @@ static void http_watch_del(struct http *h, int fd)
 /* http_unlink - take x out of h's list of requests in flight. */
 static void http_unlink(struct http *h, struct http_xfer *x)
 {
-    if (x->queued) {
-        struct http_xfer **pp = &h->qhead, *last = NULL;
-
-        while (*pp && *pp != x) {
-            last = *pp;
-            pp = &(*pp)->qnext;
-        }
-        if (*pp)
-            *pp = x->qnext;
-        if (h->qtail == x)
-            h->qtail = last;
-        x->queued = 0;
-        x->qnext = NULL;
-    }
     if (x->prev)
         x->prev->next = x->next;
     else
@@ -990,7 +975,6 @@ static void http_start_async(struct http_xfer *x)
         http_start_now(x);
         return;
     }
-    x->queued = 1;
     x->qnext = NULL;
     if (h->qtail)
         h->qtail->qnext = x;
@@ -1009,7 +993,6 @@ static void http_pump(struct http *h)
         if (!h->qhead)
             h->qtail = NULL;
         x->qnext = NULL;
-        x->queued = 0;
         http_start_now(x);
     }
 }
@@ -1148,6 +1131,9 @@ static void http_destroy(struct http *h)
     struct http_xfer *x;
     int i;
 
+    /* A waiting transfer leaves the FIFO only here or in http_pump: drop the
+     * whole FIFO at once; each transfer is freed below, from h->xfers. */
+    h->qhead = h->qtail = NULL;
     while ((x = h->xfers) != NULL) {
         http_unlink(h, x);
         stage_cancel(h->st, x->tmr);
