@@ -98,7 +98,7 @@ int atomic_write(const char *dir, const char *name, const void *data, size_t len
     /* A stale temp of a recycled pid may hold the name: take the next n. */
     for (tries = 0; tries < 16; tries++) {
         rc = snprintf(tmp, sizeof(tmp), "%s/" ATOMIC_TMP_PREFIX "%s.tmp.%ld.%lu",
-                      dir, name, (long)getpid(), atomic_counter++);
+                      dir, name, (long)getpid(), __atomic_fetch_add(&atomic_counter, 1, __ATOMIC_RELAXED));
         if (rc < 0 || (size_t)rc >= sizeof(tmp))
             return -ENAMETOOLONG;
         fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "log.h"
 #include "store.h"
+#include "strmap.h"
 #include "util.h"
 
 #define AUDIT_SCAN_MAX (4 << 20)
@@ -84,52 +85,107 @@ int audit_append(struct store *s, const char *tracker, const char *type,
     return err;
 }
 
-/* audit_has_key - scan the tail of the log for key (and reason). */
-int audit_has_key(struct store *s, const char *key, const char *reason)
+/* What audit_has_key knows of the log: the key and "reason\x1fkey" of
+ * every event read so far, and where reading stopped. The log only grows
+ * (one writer per event, whole lines by O_APPEND), so each lookup reads just
+ * the bytes appended since the last one, by this process or another; a log
+ * that shrank or was replaced is read again from its last AUDIT_SCAN_MAX
+ * bytes, as is one whose index would pass AUDIT_INDEX_MAX entries. */
+#define AUDIT_INDEX_MAX 500000
+static struct {
+    char path[4096];
+    dev_t dev;
+    ino_t ino;
+    off_t off;                   /* bytes of the log read into keys */
+    struct strmap *keys;
+} audit_ix;
+
+/* audit_index_line - put the key (and reason) of one log line in the index. */
+static void audit_index_line(const char *p, size_t n)
+{
+    cJSON *o, *k, *r;
+    char *rk;
+
+    if (!memmem(p, n, "\"key\"", 5))
+        return;
+    o = cJSON_ParseWithLength(p, n);
+    k = cJSON_GetObjectItemCaseSensitive(o, "key");
+    r = cJSON_GetObjectItemCaseSensitive(o, "reason");
+    if (cJSON_IsString(k) && k->valuestring[0]) {
+        if (!strmap_has(audit_ix.keys, k->valuestring))
+            strmap_put(audit_ix.keys, k->valuestring, NULL);
+        if (cJSON_IsString(r)) {
+            rk = xasprintf("%s\x1f%s", r->valuestring, k->valuestring);
+            if (!strmap_has(audit_ix.keys, rk))
+                strmap_put(audit_ix.keys, rk, NULL);
+            free(rk);
+        }
+    }
+    cJSON_Delete(o);
+}
+
+/* audit_index_update - read what was appended to the log since the last
+ * call into the index. Returns 0 or -errno. */
+static int audit_index_update(struct store *s)
 {
     char path[4096], *buf, *p, *end;
     struct stat sb;
-    off_t from;
     size_t len, got = 0;
-    int fd, found = 0;
+    int fd;
 
-    fd = open(audit_path(s, path, sizeof(path)), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : -errno;
-    if (fstat(fd, &sb) < 0) {
+    audit_path(s, path, sizeof(path));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT)
+        return -errno;
+    if (fd >= 0 && fstat(fd, &sb) < 0) {
         int e = -errno;
         close(fd);
         return e;
     }
-    from = sb.st_size > AUDIT_SCAN_MAX ? sb.st_size - AUDIT_SCAN_MAX : 0;
-    len = (size_t)(sb.st_size - from);
+    if (fd < 0)
+        memset(&sb, 0, sizeof(sb));
+    if (!audit_ix.keys || strcmp(audit_ix.path, path) != 0 || sb.st_dev != audit_ix.dev ||
+        sb.st_ino != audit_ix.ino || sb.st_size < audit_ix.off || strmap_count(audit_ix.keys) > AUDIT_INDEX_MAX) {
+        strmap_free(audit_ix.keys, NULL);
+        audit_ix.keys = strmap_new();
+        str_copy(audit_ix.path, path, sizeof(audit_ix.path));
+        audit_ix.dev = sb.st_dev;
+        audit_ix.ino = sb.st_ino;
+        audit_ix.off = sb.st_size > AUDIT_SCAN_MAX ? sb.st_size - AUDIT_SCAN_MAX : 0;
+    }
+    if (fd < 0)
+        return 0;
+    len = (size_t)(sb.st_size - audit_ix.off);
     buf = xmalloc(len + 1);
     while (got < len) {
-        ssize_t r = pread(fd, buf + got, len - got, from + (off_t)got);
+        ssize_t r = pread(fd, buf + got, len - got, audit_ix.off + (off_t)got);
         if (r <= 0)
             break;
         got += (size_t)r;
     }
     close(fd);
-    buf[got] = 0;
-    for (p = buf; p < buf + got; p = end + 1) {
-        cJSON *o, *k, *r;
-        end = memchr(p, '\n', (size_t)(buf + got - p));
-        if (!end)
-            end = buf + got;
-        if (!memmem(p, (size_t)(end - p), key, strlen(key)))
-            continue;
-        o = cJSON_ParseWithLength(p, (size_t)(end - p));
-        k = cJSON_GetObjectItemCaseSensitive(o, "key");
-        r = cJSON_GetObjectItemCaseSensitive(o, "reason");
-        if (cJSON_IsString(k) && strcmp(k->valuestring, key) == 0 &&
-            (!reason || (cJSON_IsString(r) && strcmp(r->valuestring, reason) == 0)))
-            found = 1;
-        cJSON_Delete(o);
-        if (found)
-            break;
-    }
+    /* only whole lines: the rest is read once its newline is there; a first
+     * line cut by AUDIT_SCAN_MAX fails to parse and is skipped */
+    for (p = buf; p < buf + got && (end = memchr(p, '\n', (size_t)(buf + got - p))) != NULL; p = end + 1)
+        audit_index_line(p, (size_t)(end - p));
+    audit_ix.off += (off_t)(p - buf);
     free(buf);
+    return 0;
+}
+
+/* audit_has_key - see audit.h. */
+int audit_has_key(struct store *s, const char *key, const char *reason)
+{
+    char *rk;
+    int rc = audit_index_update(s), found;
+
+    if (rc < 0)
+        return rc;
+    if (!reason)
+        return strmap_has(audit_ix.keys, key);
+    rk = xasprintf("%s\x1f%s", reason, key);
+    found = strmap_has(audit_ix.keys, rk);
+    free(rk);
     return found;
 }
 

@@ -24,7 +24,10 @@ int audit_append(struct store *s, const char *tracker, const char *type,
                  const char *reason, const char *message, const char *key);
 
 /* audit_has_key - 1 when an event with this key (and reason, when not NULL)
- * is among the last 4 MiB of the log, 0 when not, -errno on error. */
+ * is in the log, 0 when not, -errno on error. It looks among the events
+ * appended since the process first looked and at least the 4 MiB before
+ * them, kept in an index in memory: each call reads only what was appended
+ * since the last. */
 int audit_has_key(struct store *s, const char *key, const char *reason);
 
 /* audit_decode - check one log line; returns the object or NULL with err. */

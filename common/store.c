@@ -368,7 +368,23 @@ int store_read(struct store *s, const char *area, const char *name, cJSON **out)
  * "\n", mode 0600). 0, -EINVAL, -EFBIG over STORE_MAX_RECORD, or -errno. */
 int store_write(struct store *s, const char *area, const char *name, const cJSON *doc)
 {
-    char path[PATH_MAX], dir[PATH_MAX], file[PATH_MAX];
+    char dir[PATH_MAX], file[PATH_MAX], *buf;
+    size_t len;
+    int rc;
+
+    rc = store_encode(s, area, name, doc, dir, sizeof(dir), file, sizeof(file), &buf, &len);
+    if (rc < 0)
+        return rc;
+    rc = atomic_write(dir, file, buf, len, 0600);
+    free(buf);
+    return rc;
+}
+
+/* store_encode - see store.h. */
+int store_encode(struct store *s, const char *area, const char *name, const cJSON *doc, char *dir, size_t dirlen,
+                 char *file, size_t filelen, char **out, size_t *outlen)
+{
+    char path[PATH_MAX];
     char *text, *buf;
     size_t len;
     int rc;
@@ -378,8 +394,7 @@ int store_write(struct store *s, const char *area, const char *name, const cJSON
         return rc;
     if (!cJSON_IsObject(doc))
         return -EINVAL;
-    if (store_path(dir, sizeof(dir), "%s/%s", s->dir, area) < 0
-        || store_path(file, sizeof(file), "%s.json", name) < 0)
+    if (store_path(dir, dirlen, "%s/%s", s->dir, area) < 0 || store_path(file, filelen, "%s.json", name) < 0)
         return -ENAMETOOLONG;
     text = cJSON_PrintUnformatted(doc);
     if (!text)
@@ -394,9 +409,9 @@ int store_write(struct store *s, const char *area, const char *name, const cJSON
     buf[len] = '\n';
     buf[len + 1] = '\0';
     cJSON_free(text);
-    rc = atomic_write(dir, file, buf, len + 1, 0600);
-    free(buf);
-    return rc;
+    *out = buf;
+    *outlen = len + 1;
+    return 0;
 }
 
 /* store_remove - unlink area/name.json and fsync the area; absent is 0. */

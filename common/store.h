@@ -38,6 +38,11 @@ int store_read(struct store *s, const char *area, const char *name, cJSON **out)
 
 /* store_write - atomically replace area/name.json with doc. Returns 0 or -errno. */
 int store_write(struct store *s, const char *area, const char *name, const cJSON *doc);
+/* store_encode - what store_write writes, without writing it: the area's
+ * folder (dir), the file name (file) and the bytes (*out, caller frees).
+ * Returns 0 or -errno (as store_write). */
+int store_encode(struct store *s, const char *area, const char *name, const cJSON *doc, char *dir, size_t dirlen,
+                 char *file, size_t filelen, char **out, size_t *outlen);
 
 /* store_remove - delete area/name.json; absent is not an error. */
 int store_remove(struct store *s, const char *area, const char *name);

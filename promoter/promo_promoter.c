@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zmq.h>
 
 #include "common/audit.h"
 #include "common/http.h"
@@ -27,6 +28,7 @@
 #include "common/policy.h"
 #include "common/subst.h"
 #include "common/util.h"
+#include "common/wasync.h"
 #include "common/view.h"
 #include "promoter/promoter.h"
 
@@ -503,7 +505,15 @@ static int promo_promoter_busy(struct stage *st)
     return promoter_job_busy(st) > 0;
 }
 
-/* promo_promoter_start - the adapter context and the job set. */
+/* promo_promoter_reap - steps' record writes finished: their jobs go on. */
+static void promo_promoter_reap(struct stage *st, int fd, short revents, void *arg)
+{
+    struct promoter_stage *ps = arg;
+
+    wasync_reap(ps->wa);
+}
+
+/* promo_promoter_start - the adapter context, the job set, the writers. */
 static int promo_promoter_start(struct stage *st)
 {
     struct promoter_stage *ps = &promo_promoter_state;
@@ -513,6 +523,11 @@ static int promo_promoter_start(struct stage *st)
     ps->actx.cfg = &st->cfg;
     ps->actx.store = st->store;
     ps->jobs = strmap_new();
+    ps->wa = st->store ? wasync_new(st->store, PROMOTER_WRITERS) : NULL;
+    if (st->store && (!ps->wa || stage_watch_fd_cb(st, wasync_fd(ps->wa), ZMQ_POLLIN, promo_promoter_reap, ps) < 0)) {
+        log_error("writer_init_failed", "effect=%s", log_q("cannot record steps"));
+        return EXIT_TEMP;
+    }
     ps->actx.http = http_new(st);
     if (!ps->actx.http) {
         log_error("http_init_failed", "effect=%s", log_q("cannot promote"));
@@ -532,6 +547,10 @@ static void promo_promoter_stop(struct stage *st)
     log_info("stop", "promoted=%llu failed=%llu awaiting=%llu stale=%llu in_flight=%d",
              (unsigned long long)ps->promoted, (unsigned long long)ps->failed,
              (unsigned long long)ps->awaiting, (unsigned long long)ps->stale, promoter_job_busy(st));
+    ps->stopping = 1;                 /* callbacks below start nothing new */
+    if (ps->wa)
+        wasync_free(ps->wa);          /* every step asked for is on disk */
+    ps->wa = NULL;
     if (ps->actx.http)
         http_free(ps->actx.http);     /* no callback runs after this */
     ps->actx.http = NULL;

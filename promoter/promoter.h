@@ -30,6 +30,7 @@
 #define PROMOTER_BACKOFF_BASE 1000        /* ms: first delay after a temporary error */
 #define PROMOTER_BACKOFF_CAP  60000       /* ms: longest delay */
 #define PROMOTER_BY           "promo-promoter"
+#define PROMOTER_WRITERS      4           /* threads writing the records of steps (common/wasync.h) */
 
 /* What a hop needs done. */
 enum prom_mode {
@@ -72,6 +73,7 @@ struct prom_job {
 struct promoter_stage {
     struct adapter_ctx actx;     /* st, http, config, store: what adapters use */
     struct strmap *jobs;         /* tracker name -> struct prom_job (in flight) */
+    struct wasync *wa;           /* the record writes of the jobs' steps */
     int stopping;
     uint64_t promoted, failed, stale, awaiting;
 };

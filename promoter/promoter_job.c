@@ -43,6 +43,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/util.h"
+#include "common/wasync.h"
 #include "promoter/promoter.h"
 
 enum prom_step {
@@ -277,9 +278,29 @@ static void promoter_job_error(struct prom_job *j, int error, const char *why, i
     j->tmr = stage_after(j->st, delay, promoter_job_retry_tick, j);
 }
 
-/* promoter_job_step_ok - the current step is done: record it and go on. */
+/* promoter_job_saved - the record with the step marked done is on disk
+ * (wasync callback, in the loop): go on to the next step. */
+static void promoter_job_saved(void *arg, int rc)
+{
+    struct prom_job *j = arg;
+
+    j->inflight = 0;
+    if (rc < 0) {
+        log_error("record_write_failed", "tracker=%s hop=%s error=%s", j->plan.t.name, j->plan.source,
+                  log_q(strerror(-rc)));
+        promoter_job_error(j, ADAPTER_ETEMP, "cannot write the promoter record", 0);
+        return;
+    }
+    if (j->step == PS_COMMENT && j->plan.mode == PM_PROMOTE)
+        crash_point("promoter.after_github");
+    promoter_job_run(j);
+}
+
+/* promoter_job_step_ok - the current step is done: record it (by a writer
+ * thread: the loop goes on with other jobs meanwhile) and go on. */
 static void promoter_job_step_ok(struct prom_job *j)
 {
+    struct promoter_stage *ps = j->st->data;
     cJSON *hop = promoter_job_hop(j);
 
     promoter_step_set(hop, promoter_job_step_name(j->step));
@@ -287,13 +308,9 @@ static void promoter_job_step_ok(struct prom_job *j)
         promoter_set(hop, "lastError", cJSON_CreateNull());     /* the retried step made it */
     promoter_set(hop, "attempts", cJSON_CreateNumber(0));
     promoter_set(hop, "nextRetryAt", cJSON_CreateNull());
-    if (promoter_job_save(j) < 0) {
-        promoter_job_error(j, ADAPTER_ETEMP, "cannot write the promoter record", 0);
-        return;
-    }
-    if (j->step == PS_COMMENT && j->plan.mode == PM_PROMOTE)
-        crash_point("promoter.after_github");
-    promoter_job_run(j);
+    j->inflight = 1;
+    if (wasync_write(ps->wa, PROMOTER_AREA, j->plan.t.name, j->rec, promoter_job_saved, j) < 0)
+        promoter_job_saved(j, -EIO);
 }
 
 /* promoter_job_current - 1 when the tracker on disk still has the job's

@@ -81,6 +81,7 @@ struct sim {
     int64_t started;        /* wall ms */
     /* state (sim_state_reset clears it) */
     cJSON *log;             /* array of request log entries */
+    int nlog;               /* entries in log (cJSON counts by walking it) */
     long seq;
     struct sim_run *runs, *runs_tail;
     long next_queue_id, next_gh_run_id, next_pipeline_id;

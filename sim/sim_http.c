@@ -263,8 +263,10 @@ void sim_http_log_add(struct sim *s, cJSON *e)
             free(line);
         }
     }
-    if (cJSON_GetArraySize(s->log) >= SIM_LOG_MAX)
+    if (s->nlog >= SIM_LOG_MAX)
         cJSON_DeleteItemFromArray(s->log, 0);
+    else
+        s->nlog++;
     cJSON_AddItemToArray(s->log, e);
 }
 

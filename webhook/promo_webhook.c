@@ -245,14 +245,29 @@ static enum MHD_Result webhook_handle(struct stage *st, struct MHD_Connection *c
                  ev.nkeys ? ev.keys[0] : "-", ev.application[0] ? ev.application : "-");
         return webhook_outcome(c, WO_UNMATCHED, MHD_HTTP_ACCEPTED, sname, ev.what, detail);
     }
-    m = webhook_hint(st, &ev, t);
-    rc = src == WH_ARGOCD ? webhook_send_watcher(ws, m) : stage_emit(st, m);
-    cJSON_Delete(m);
-    if (src == WH_ARGOCD)
-        snprintf(detail, sizeof(detail), "tracker=%s app=%s to=watcher", t->tracker, t->application);
-    else
+    if (src != WH_ARGOCD) {
+        m = webhook_hint(st, &ev, t);
+        rc = stage_emit(st, m);
+        cJSON_Delete(m);
         snprintf(detail, sizeof(detail), "tracker=%s test=%s key=%s run=%s to=monitor", t->tracker, t->test,
                  t->key, t->run_id[0] ? t->run_id : "-");
+    } else {
+        /* every tracker with a hop to this application looks again */
+        int n = 0, ok = 0;
+
+        for (; t; t = t->next, n++) {
+            m = webhook_hint(st, &ev, t);
+            ok += webhook_send_watcher(ws, m) > 0;
+            cJSON_Delete(m);
+            if (n == 0)
+                snprintf(detail, sizeof(detail), "tracker=%s app=%s to=watcher", t->tracker, t->application);
+        }
+        if (n > 1) {
+            size_t off = strlen(detail);
+            snprintf(detail + off, sizeof(detail) - off, " trackers=%d", n);
+        }
+        rc = ok == n;
+    }
     if (rc <= 0)
         return webhook_outcome(c, WO_DROPPED, MHD_HTTP_OK, sname, ev.what, detail);
     return webhook_outcome(c, WO_HINTED, MHD_HTTP_OK, sname, ev.what, detail);

@@ -55,6 +55,8 @@ struct webhook_event {
 
 /* One index entry: a test run of a tracker, or a promoted application. */
 struct webhook_target {
+    struct webhook_target *next; /* "app:" entries: the other trackers of that application */
+    char owner[300];             /* the record it was read from: "trigger/NAME.json" */
     char tracker[254];
     char test[128];              /* "" for an application */
     char key[64];
@@ -94,11 +96,15 @@ struct webhook_rate {
 enum webhook_rate_verdict { WEBHOOK_RATE_OK, WEBHOOK_RATE_CLIENT, WEBHOOK_RATE_ALL };
 
 struct webhook_index {
-    struct strmap *map;          /* "key:pk-..", "run:<provider>:<id>", "app:<name>" -> target */
-    int dirty;                   /* inotify saw a change */
+    struct strmap *map;          /* "key:pk-..", "run:<provider>:<id>" -> target;
+                                    "app:<name>" -> a chain of targets, one per tracker */
+    struct strmap *owned;        /* "trigger/NAME.json" -> the keys that record put in map */
+    struct strmap *changed;      /* records inotify named since the last lookup (a set) */
+    int rescan;                  /* read every record before the next lookup */
     int inotify;                 /* -1 when unavailable */
-    int64_t scanned_ms;          /* monotonic: the last scan */
-    uint64_t scans;
+    int wd[2];                   /* the watches of trigger/ and promoter/ */
+    int64_t scanned_ms;          /* monotonic: the last whole scan */
+    uint64_t scans, reloads;     /* whole scans; single records read again */
 };
 
 /* webhook_verify.c */
@@ -130,8 +136,10 @@ enum webhook_rate_verdict webhook_rate_take(struct webhook_rate *r, const struct
 /* webhook_index.c */
 int webhook_index_open(struct stage *st, struct webhook_index *ix);
 void webhook_index_close(struct webhook_index *ix);
-/* webhook_index_match - the target of ev, or NULL; rescans the records when
- * they changed, or on a miss (at most every WEBHOOK_RESCAN_MS). */
+/* webhook_index_match - the target of ev, or NULL; an Argo CD event's
+ * target chains (->next) every tracker of that application. Records that
+ * inotify named as changed are read again first; a miss reads them all (at
+ * most every WEBHOOK_RESCAN_MS), as does an overflow of inotify's queue. */
 const struct webhook_target *webhook_index_match(struct stage *st, struct webhook_index *ix,
                                                  const struct webhook_event *ev);
 

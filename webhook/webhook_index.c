@@ -2,9 +2,11 @@
  * (STATE/trigger/NAME.json: each test's idempotency key, provider and run)
  * and the promoter records (STATE/promoter/NAME.json: each hop's Argo CD
  * application) are read, never written, into an index by key, by run id
- * and by application. It is rebuilt when inotify reports a change to those
- * folders, and on a miss (at most every WEBHOOK_RESCAN_MS, so a flood of
- * unknown runs costs little). */
+ * and by application. Each record's entries are known by the record, so
+ * when inotify names a record as changed only that record is read again,
+ * before the next lookup. Everything is read at start, when inotify's queue
+ * overflowed, and - without inotify - on a miss (at most every
+ * WEBHOOK_RESCAN_MS, so a flood of unknown runs costs little). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +20,41 @@
 #include "common/util.h"
 #include "webhook/webhook.h"
 
-#define WEBHOOK_RECORD_MAX (4 << 20)
+#define WEBHOOK_RECORD_MAX  (4 << 20)
+#define WEBHOOK_CHANGED_MAX 4096      /* more changed records than this: read them all */
+
+static const char *const webhook_areas[2] = { "trigger", "promoter" };
+
+/* The keys one record put in the index. */
+struct webhook_owned {
+    char **keys;
+    size_t n, cap;
+};
+
+/* webhook_owned_free - strmap value destructor. */
+static void webhook_owned_free(void *v)
+{
+    struct webhook_owned *o = v;
+    size_t i;
+
+    if (!o)
+        return;
+    for (i = 0; i < o->n; i++)
+        free(o->keys[i]);
+    free(o->keys);
+    free(o);
+}
+
+/* webhook_target_free - strmap value destructor: a target and its chain. */
+static void webhook_target_free(void *v)
+{
+    struct webhook_target *t = v, *next;
+
+    for (; t; t = next) {
+        next = t->next;
+        free(t);
+    }
+}
 
 /* webhook_index_str - the string member name of o, or "". */
 static const char *webhook_index_str(const cJSON *o, const char *name)
@@ -28,17 +64,70 @@ static const char *webhook_index_str(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* webhook_index_put - index t under key (a copy). */
-static void webhook_index_put(struct strmap *m, const char *key, const struct webhook_target *t)
+/* webhook_index_put - index a copy of t under key, and note that its
+ * record (t->owner) put it there. An "app:" key chains one target per
+ * tracker; any other key holds one. */
+static void webhook_index_put(struct webhook_index *ix, struct webhook_owned *o, const char *key,
+                              const struct webhook_target *t)
 {
-    struct webhook_target *c = xmalloc(sizeof(*c));
+    struct webhook_target *c, *head = strmap_get(ix->map, key);
 
+    if (strncmp(key, "app:", 4) == 0) {
+        for (c = head; c; c = c->next)
+            if (strcmp(c->owner, t->owner) == 0 && strcmp(c->tracker, t->tracker) == 0)
+                return;          /* two hops of one record to the same application */
+    }
+    c = xmalloc(sizeof(*c));
     *c = *t;
-    free(strmap_put(m, key, c));
+    c->next = NULL;
+    if (strncmp(key, "app:", 4) == 0)
+        c->next = head;
+    else
+        free(head);
+    strmap_put(ix->map, key, c);
+    if (o->n == o->cap) {
+        o->cap = o->cap ? 2 * o->cap : 8;
+        o->keys = xrealloc(o->keys, o->cap * sizeof(*o->keys));
+    }
+    o->keys[o->n++] = xstrdup(key);
+}
+
+/* webhook_index_drop - take the entries of record owner out of the index. */
+static void webhook_index_drop(struct webhook_index *ix, const char *owner)
+{
+    struct webhook_owned *o = strmap_del(ix->owned, owner);
+    struct webhook_target *t, **pp;
+    size_t i;
+
+    for (i = 0; o && i < o->n; i++) {
+        t = strmap_get(ix->map, o->keys[i]);
+        if (!t)
+            continue;
+        if (strncmp(o->keys[i], "app:", 4) != 0) {
+            if (strcmp(t->owner, owner) == 0)
+                free(strmap_del(ix->map, o->keys[i]));
+            continue;
+        }
+        for (pp = &t; *pp;) {
+            if (strcmp((*pp)->owner, owner) == 0) {
+                struct webhook_target *gone = *pp;
+                *pp = gone->next;
+                free(gone);
+            } else {
+                pp = &(*pp)->next;
+            }
+        }
+        if (t)
+            strmap_put(ix->map, o->keys[i], t);
+        else
+            strmap_del(ix->map, o->keys[i]);
+    }
+    webhook_owned_free(o);
 }
 
 /* webhook_index_trigger - index the tests of one trigger record. */
-static void webhook_index_trigger(struct strmap *m, const cJSON *rec)
+static void webhook_index_trigger(struct webhook_index *ix, struct webhook_owned *o, const char *owner,
+                                  const cJSON *rec)
 {
     const cJSON *hop, *te;
     char k[400];
@@ -50,6 +139,7 @@ static void webhook_index_trigger(struct strmap *m, const cJSON *rec)
             struct webhook_target t;
 
             memset(&t, 0, sizeof(t));
+            str_copy(t.owner, owner, sizeof(t.owner));
             str_copy(t.tracker, webhook_index_str(rec, "name"), sizeof(t.tracker));
             str_copy(t.test, webhook_index_str(te, "name"), sizeof(t.test));
             str_copy(t.key, webhook_index_str(te, "key"), sizeof(t.key));
@@ -59,17 +149,17 @@ static void webhook_index_trigger(struct strmap *m, const cJSON *rec)
                 continue;
             if (t.key[0]) {
                 snprintf(k, sizeof(k), "key:%s", t.key);
-                webhook_index_put(m, k, &t);
+                webhook_index_put(ix, o, k, &t);
             }
             if (t.run_id[0]) {
                 snprintf(k, sizeof(k), "run:%s:%s", t.provider, t.run_id);
-                webhook_index_put(m, k, &t);
+                webhook_index_put(ix, o, k, &t);
             }
             if (strcmp(t.provider, "jenkins") == 0 && (q = strstr(url, "/queue/item/")) != NULL) {
                 long id = strtol(q + 12, NULL, 10);
                 if (id > 0) {
                     snprintf(k, sizeof(k), "run:jenkins:%ld", id);
-                    webhook_index_put(m, k, &t);
+                    webhook_index_put(ix, o, k, &t);
                 }
             }
         }
@@ -77,7 +167,8 @@ static void webhook_index_trigger(struct strmap *m, const cJSON *rec)
 }
 
 /* webhook_index_promoter - index the Argo CD applications of one promoter record. */
-static void webhook_index_promoter(struct strmap *m, const cJSON *rec)
+static void webhook_index_promoter(struct webhook_index *ix, struct webhook_owned *o, const char *owner,
+                                   const cJSON *rec)
 {
     const cJSON *hop;
     char k[400];
@@ -87,6 +178,7 @@ static void webhook_index_promoter(struct strmap *m, const cJSON *rec)
         struct webhook_target t;
 
         memset(&t, 0, sizeof(t));
+        str_copy(t.owner, owner, sizeof(t.owner));
         str_copy(t.tracker, webhook_index_str(rec, "name"), sizeof(t.tracker));
         str_copy(t.application, webhook_index_str(a, "application"), sizeof(t.application));
         str_copy(t.cluster, webhook_index_str(a, "cluster"), sizeof(t.cluster));
@@ -94,76 +186,164 @@ static void webhook_index_promoter(struct strmap *m, const cJSON *rec)
         if (!t.tracker[0] || !t.application[0])
             continue;
         snprintf(k, sizeof(k), "app:%s", t.application);
-        webhook_index_put(m, k, &t);
+        webhook_index_put(ix, o, k, &t);
     }
 }
 
-/* webhook_index_area - read every record of area into m with fn. */
-static void webhook_index_area(struct stage *st, struct strmap *m, const char *area,
-                               void (*fn)(struct strmap *, const cJSON *))
+/* webhook_record_name - 1 when file is a record's name (NAME.json, not hidden). */
+static int webhook_record_name(const char *file)
 {
-    char dir[4096], path[4400], *buf;
-    struct dirent *de;
-    size_t len, n;
-    DIR *d;
+    size_t n = strlen(file);
 
-    if (!st->store || !store_area_path(st->store, area, dir, sizeof(dir)) || !(d = opendir(dir)))
-        return;
-    while ((de = readdir(d)) != NULL) {
-        n = strlen(de->d_name);
-        if (de->d_name[0] == '.' || n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if (read_file(path, WEBHOOK_RECORD_MAX, &buf, &len) == 0) {
-            cJSON *rec = cJSON_ParseWithLength(buf, len);
-            if (cJSON_IsObject(rec))
-                fn(m, rec);
-            cJSON_Delete(rec);
-            free(buf);
-        }
-    }
-    closedir(d);
+    return file[0] != '.' && n >= 6 && strcmp(file + n - 5, ".json") == 0;
 }
 
-/* webhook_index_scan - rebuild the index from the records. */
+/* webhook_index_load - read record area/file (again): its old entries go,
+ * its present ones come in; a record gone or unreadable leaves none. */
+static void webhook_index_load(struct stage *st, struct webhook_index *ix, int area, const char *file)
+{
+    char dir[4096], path[4400], owner[300];
+    struct webhook_owned *o;
+    size_t len;
+    cJSON *rec;
+    char *buf;
+
+    if ((size_t)snprintf(owner, sizeof(owner), "%s/%s", webhook_areas[area], file) >= sizeof(owner))
+        return;
+    webhook_index_drop(ix, owner);
+    if (!st->store || !store_area_path(st->store, webhook_areas[area], dir, sizeof(dir)))
+        return;
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (read_file(path, WEBHOOK_RECORD_MAX, &buf, &len) != 0)
+        return;
+    rec = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    if (cJSON_IsObject(rec)) {
+        o = xcalloc(1, sizeof(*o));
+        if (area == 0)
+            webhook_index_trigger(ix, o, owner, rec);
+        else
+            webhook_index_promoter(ix, o, owner, rec);
+        strmap_put(ix->owned, owner, o);
+    }
+    cJSON_Delete(rec);
+}
+
+/* webhook_index_scan - read every record into a new index. */
 static void webhook_index_scan(struct stage *st, struct webhook_index *ix)
 {
-    struct strmap *m = strmap_new();
+    char dir[4096];
+    struct dirent *de;
+    int area;
+    DIR *d;
 
-    webhook_index_area(st, m, "trigger", webhook_index_trigger);
-    webhook_index_area(st, m, "promoter", webhook_index_promoter);
-    strmap_free(ix->map, free);
-    ix->map = m;
-    ix->dirty = 0;
+    strmap_free(ix->map, webhook_target_free);
+    strmap_free(ix->owned, webhook_owned_free);
+    strmap_free(ix->changed, NULL);
+    ix->map = strmap_new();
+    ix->owned = strmap_new();
+    ix->changed = strmap_new();
+    for (area = 0; area < 2; area++) {
+        if (!st->store || !store_area_path(st->store, webhook_areas[area], dir, sizeof(dir)) ||
+            !(d = opendir(dir)))
+            continue;
+        while ((de = readdir(d)) != NULL)
+            if (webhook_record_name(de->d_name))
+                webhook_index_load(st, ix, area, de->d_name);
+        closedir(d);
+    }
+    ix->rescan = 0;
     ix->scanned_ms = now_ms();
     ix->scans++;
-    log_debug("index", "entries=%zu", strmap_count(m));
+    log_debug("index", "entries=%zu records=%zu", strmap_count(ix->map), strmap_count(ix->owned));
 }
 
-/* webhook_index_inotify - a record changed: rescan before the next lookup. */
+/* webhook_index_drain - note the records inotify names as changed. */
+static void webhook_index_drain(struct webhook_index *ix)
+{
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    const struct inotify_event *ev;
+    char owner[300];
+    ssize_t n;
+    char *p;
+    int area;
+
+    while (ix->inotify >= 0 && (n = read(ix->inotify, buf, sizeof(buf))) > 0) {
+        for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+            ev = (const struct inotify_event *)p;
+            if (ev->mask & IN_Q_OVERFLOW) {
+                ix->rescan = 1;
+                continue;
+            }
+            area = ev->wd == ix->wd[0] ? 0 : ev->wd == ix->wd[1] ? 1 : -1;
+            if (area < 0 || !ev->len || !webhook_record_name(ev->name))
+                continue;
+            snprintf(owner, sizeof(owner), "%d%s", area, ev->name);
+            if (!strmap_has(ix->changed, owner))
+                strmap_put(ix->changed, owner, NULL);
+        }
+    }
+    if (strmap_count(ix->changed) > WEBHOOK_CHANGED_MAX)
+        ix->rescan = 1;
+}
+
+/* webhook_index_inotify - the event loop's callback: note, read later. */
 static void webhook_index_inotify(struct stage *st, int fd, short revents, void *arg)
 {
-    struct webhook_index *ix = arg;
-    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    webhook_index_drain(arg);
+}
 
-    while (read(fd, buf, sizeof(buf)) > 0)
-        ix->dirty = 1;
+struct webhook_reload {
+    struct stage *st;
+    struct webhook_index *ix;
+};
+
+/* webhook_index_reload_one - strmap_each callback: read one changed record. */
+static void webhook_index_reload_one(const char *key, void *val, void *arg)
+{
+    struct webhook_reload *r = arg;
+
+    webhook_index_load(r->st, r->ix, key[0] - '0', key + 1);
+    r->ix->reloads++;
+}
+
+/* webhook_index_update - bring the index up to date with the records. */
+static void webhook_index_update(struct stage *st, struct webhook_index *ix)
+{
+    struct webhook_reload r = { st, ix };
+    struct strmap *changed;
+
+    webhook_index_drain(ix);
+    if (ix->rescan) {
+        webhook_index_scan(st, ix);
+        return;
+    }
+    if (!strmap_count(ix->changed))
+        return;
+    changed = ix->changed;
+    ix->changed = strmap_new();
+    strmap_each(changed, webhook_index_reload_one, &r);
+    strmap_free(changed, NULL);
 }
 
 /* webhook_index_open - watch the record folders and scan them once. */
 int webhook_index_open(struct stage *st, struct webhook_index *ix)
 {
-    static const char *const areas[] = { "trigger", "promoter" };
     char dir[4096];
-    size_t i;
+    int i;
 
     memset(ix, 0, sizeof(*ix));
+    ix->wd[0] = ix->wd[1] = -1;
     ix->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    for (i = 0; ix->inotify >= 0 && st->store && i < ARRAY_LEN(areas); i++) {
-        if (store_area_path(st->store, areas[i], dir, sizeof(dir)) &&
-            inotify_add_watch(ix->inotify, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE) < 0)
+    for (i = 0; ix->inotify >= 0 && st->store && i < 2; i++) {
+        if (store_area_path(st->store, webhook_areas[i], dir, sizeof(dir)) &&
+            (ix->wd[i] = inotify_add_watch(ix->inotify, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE |
+                                                                 IN_MOVED_FROM)) < 0) {
             log_info("inotify", "dir=%s error=%s effect=%s", log_q(dir), log_q(strerror(errno)),
                      log_q("rescanned on a miss only"));
+            close(ix->inotify);
+            ix->inotify = -1;
+        }
     }
     if (ix->inotify >= 0)
         stage_watch_fd_cb(st, ix->inotify, ZMQ_POLLIN, webhook_index_inotify, ix);
@@ -177,10 +357,11 @@ void webhook_index_close(struct webhook_index *ix)
     if (ix->inotify >= 0)
         close(ix->inotify);
     ix->inotify = -1;
-    strmap_free(ix->map, free);
-    ix->map = NULL;
+    strmap_free(ix->map, webhook_target_free);
+    strmap_free(ix->owned, webhook_owned_free);
+    strmap_free(ix->changed, NULL);
+    ix->map = ix->owned = ix->changed = NULL;
 }
-
 /* webhook_index_find - the entry for ev in the index as it is, or NULL. */
 static const struct webhook_target *webhook_index_find(const struct webhook_index *ix,
                                                        const struct webhook_event *ev)
@@ -212,10 +393,9 @@ const struct webhook_target *webhook_index_match(struct stage *st, struct webhoo
 {
     const struct webhook_target *t;
 
-    if (ix->dirty)
-        webhook_index_scan(st, ix);
+    webhook_index_update(st, ix);
     t = webhook_index_find(ix, ev);
-    if (!t && now_ms() - ix->scanned_ms >= WEBHOOK_RESCAN_MS) {
+    if (!t && ix->inotify < 0 && now_ms() - ix->scanned_ms >= WEBHOOK_RESCAN_MS) {
         webhook_index_scan(st, ix);
         t = webhook_index_find(ix, ev);
     }

@@ -57,6 +57,28 @@ int main(void)
     }
     unit_ok(n == 3, "one line per event (%d)", n);
     free(text);
+
+    /* the index reads only what was appended since: by another writer, a
+     * line without its newline yet, a log replaced by a shorter one */
+    {
+        FILE *f = fopen(path, "a");
+        unit_ok(f != NULL, "log opens for another writer");
+        fputs("{\"time\":\"t\",\"tracker\":\"b\",\"type\":\"Normal\",\"reason\":\"Approved\",\"message\":\"m\",\"key\":\"pk-9\"}\n", f);
+        fputs("{\"time\":\"t\",\"tracker\":\"b\",\"type\":\"Normal\",\"reason\":\"Approved\",\"message\":\"m\",\"key\":\"pk-10\"", f);
+        fclose(f);
+        unit_ok(audit_has_key(s, "pk-9", "Approved") == 1, "an event another process appended is found");
+        unit_ok(audit_has_key(s, "pk-10", NULL) == 0, "a line not yet ended is not read");
+        f = fopen(path, "a");
+        fputs("}\n", f);
+        fclose(f);
+        unit_ok(audit_has_key(s, "pk-10", "Approved") == 1, "... and is, once its newline is there");
+        unit_ok(audit_has_key(s, "pk-1", "Promoted") == 1, "events read before are still known");
+        f = fopen(path, "w");
+        fputs("{\"time\":\"t\",\"tracker\":\"c\",\"type\":\"Normal\",\"reason\":\"R\",\"message\":\"m\",\"key\":\"pk-11\"}\n", f);
+        fclose(f);
+        unit_ok(audit_has_key(s, "pk-1", NULL) == 0, "a log that shrank is read again: old keys gone");
+        unit_ok(audit_has_key(s, "pk-11", "R") == 1, "... its events found");
+    }
     for (i = 0; i < ARRAY_LEN(lines); i++) {
         cJSON *o = audit_decode(lines[i].line, strlen(lines[i].line), err, sizeof(err));
         unit_ok((o != NULL) == lines[i].ok, "decode %s: %s", lines[i].why, o ? "ok" : err);
