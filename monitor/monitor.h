@@ -23,6 +23,7 @@
 #include "ipc/stage.h"
 
 #define MONITOR_AREA          "monitor"   /* STATE/monitor/: this stage's records */
+#define MONITOR_WRITERS       4           /* threads writing records (common/wasync.h) */
 #define MONITOR_ETEMP_BASE    1000        /* ms: first delay after an infrastructure error */
 #define MONITOR_ETEMP_CAP     60000       /* ms: longest delay after infrastructure errors */
 #define MONITOR_MAX_TESTS     256         /* tests in one hop */
@@ -76,6 +77,7 @@ struct mon_hop {
     cJSON *agg;                  /* the frozen decided aggregate (with decidedAt), or NULL */
     int need_forward;            /* decided and not yet queued since the last message */
     int persisted;               /* the decided aggregate is on disk (or --dry-run printed it) */
+    int persisting;              /* ... is being written (a writer thread): forwarded once written */
     struct mon_hop *next;
 };
 
@@ -96,6 +98,7 @@ struct monitor_stage {
     struct mon_test *orphans;    /* freed tests whose requests are still in flight */
     int stopping;                /* at exit: free everything, whatever is in flight */
     int want_fill;               /* some hop may wait for room: fill looks (else it costs nothing) */
+    struct wasync *wa;           /* the record writes (common/wasync.h) */
     uint64_t polls, changes, decided, forwarded, timeouts, stale;
     uint64_t hints;              /* "hint" messages from promo-webhook */
     int64_t hint_ms;             /* monotonic: the last hint (or the start) */
@@ -142,10 +145,14 @@ int monitor_record_restore(const cJSON *rec, const char *source, struct mon_test
 cJSON *monitor_record_restore_agg(const cJSON *rec, const struct mon_hop *hop);
 /* monitor_record_hop_json - the hop as recorded (tests, aggregate, waitingOn). */
 cJSON *monitor_record_hop_json(const struct mon_hop *hop, const struct aggregate *a);
-/* monitor_record_save - put hop into its tracker's record and write it when
- * it changed (not counting lastPolledAt). Returns 1 written, 0 unchanged, -1
- * on error (logged). With --dry-run nothing is written (returns 0). */
-int monitor_record_save(struct stage *st, struct mon_hop *hop, const struct aggregate *a);
+/* monitor_record_save - put hop into its tracker's record and have a writer
+ * thread write it when it changed (not counting lastPolledAt); with decision,
+ * monitor_persisted() is called once it is on disk. Returns 1 queued, 0
+ * unchanged, -1 on error (logged). With --dry-run nothing is written (0). */
+int monitor_record_save(struct stage *st, struct mon_hop *hop, const struct aggregate *a, int decision);
+/* monitor_persisted - hop source of tracker name at generation gen was
+ * written with its decision (rc 0) or not (-errno): forward it, or not. */
+void monitor_persisted(struct stage *st, const char *name, int64_t gen, const char *source, int rc);
 /* monitor_agg_tests - the hop's tests as agg_test (heap array of ntests). */
 struct agg_test *monitor_agg_tests(const struct mon_hop *hop);
 

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/wasync.h"
 #include "monitor/monitor.h"
 
 /* monitor_record_load - read this stage's record of name. */
@@ -237,11 +238,45 @@ static cJSON *monitor_record_strip(const cJSON *h)
     return c;
 }
 
-/* monitor_record_save - put hop into the record; write when changed. */
-int monitor_record_save(struct stage *st, struct mon_hop *hop, const struct aggregate *a)
+/* What a record write was for, to find its hop again when it is done (the
+ * hop may be gone by then: a new generation, or the tracker done). */
+struct monitor_write {
+    struct stage *st;
+    int64_t gen;
+    int decision;
+    char *source;
+    char name[];
+};
+
+/* monitor_record_written - a record write finished (wasync callback). A
+ * failed one takes the hop out of the record in memory, so that the next
+ * save sees a change and writes again. */
+static void monitor_record_written(void *arg, int rc)
 {
+    struct monitor_write *w = arg;
+    struct monitor_stage *ms = w->st->data;
+    struct mon_tracker *tr = ms->trackers ? strmap_get(ms->trackers, w->name) : NULL;
+
+    if (rc < 0) {
+        log_error("record_write_failed", "tracker=%s env=%s error=%s effect=%s", w->name, w->source,
+                  log_q(strerror(-rc)), log_q("retried at the next change or message"));
+        if (tr && tr->generation == w->gen)
+            cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(tr->rec, "hops"), w->source);
+    }
+    if (w->decision)
+        monitor_persisted(w->st, w->name, w->gen, w->source, rc);
+    free(w->source);
+    free(w);
+}
+
+/* monitor_record_save - see monitor.h. */
+int monitor_record_save(struct stage *st, struct mon_hop *hop, const struct aggregate *a, int decision)
+{
+    struct monitor_stage *ms = st->data;
     struct mon_tracker *tr = hop->tr;
+    struct monitor_write *w;
     cJSON *fresh, *old, *x, *y, *rec, *hops;
+    size_t n;
     int same, rc;
 
     if (st->dry_run || !st->store)
@@ -269,15 +304,24 @@ int monitor_record_save(struct stage *st, struct mon_hop *hop, const struct aggr
         cJSON_ReplaceItemInObjectCaseSensitive(hops, hop->source, fresh);
     else
         cJSON_AddItemToObject(hops, hop->source, fresh);
-    rc = store_write(st->store, MONITOR_AREA, tr->name, rec);
+    n = strlen(tr->name) + 1;
+    w = xmalloc(sizeof(*w) + n);
+    w->st = st;
+    w->gen = tr->generation;
+    w->decision = decision;
+    w->source = xstrdup(hop->source);
+    memcpy(w->name, tr->name, n);
+    rc = wasync_write(ms->wa, MONITOR_AREA, tr->name, rec, monitor_record_written, w);
     if (rc < 0) {
         log_error("record_write_failed", "tracker=%s error=%s effect=%s", tr->name, log_q(strerror(-rc)),
                   log_q("retried at the next change or message"));
+        free(w->source);
+        free(w);
         cJSON_Delete(rec);
         return -1;
     }
     log_debug("record", "tracker=%s env=%s", tr->name, hop->source);
     cJSON_Delete(tr->rec);
-    tr->rec = rec;
+    tr->rec = rec;                /* what is being written: the next save compares with it */
     return 1;
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zmq.h>
 
 #include "common/duration.h"
 #include "common/http.h"
@@ -30,6 +31,7 @@
 #include "common/metrics.h"
 #include "common/policy.h"
 #include "common/util.h"
+#include "common/wasync.h"
 #include "common/view.h"
 #include "monitor/monitor.h"
 
@@ -647,21 +649,54 @@ void monitor_evaluate(struct stage *st, struct mon_hop *hop)
         if (st->dry_run) {
             promo_monitor_dry_print(st, hop);
             hop->persisted = 1;
-        } else {
+        } else if (!hop->persisting) {
             crash_point("monitor.before_persist");
-            if (monitor_record_save(st, hop, &a) >= 0) {
+            switch (monitor_record_save(st, hop, &a, 1)) {
+            case 0:               /* on disk already */
                 crash_point("monitor.after_persist");
                 hop->persisted = 1;
+                break;
+            case 1:               /* monitor_persisted() goes on */
+                hop->persisting = 1;
+                break;
+            default:
+                break;
             }
+        } else {
+            monitor_record_save(st, hop, &a, 0);   /* a later change (a cancel): written after it */
         }
         if (hop->persisted) {
             hop->need_forward = 1;
             promo_monitor_forward(st, hop);
         }
     } else {
-        monitor_record_save(st, hop, &a);
+        monitor_record_save(st, hop, &a, 0);
     }
     aggregate_free(&a);
+}
+
+/* monitor_persisted - see monitor.h. */
+void monitor_persisted(struct stage *st, const char *name, int64_t gen, const char *source, int rc)
+{
+    struct monitor_stage *ms = st->data;
+    struct mon_tracker *tr = ms->trackers ? strmap_get(ms->trackers, name) : NULL;
+    struct mon_hop *hop;
+
+    if (!tr || tr->generation != gen)
+        return;                   /* superseded: the record says what was decided */
+    for (hop = tr->hops; hop && strcmp(hop->source, source) != 0; hop = hop->next)
+        ;
+    if (!hop || !hop->persisting)
+        return;
+    hop->persisting = 0;
+    if (rc < 0 || !hop->decided)
+        return;                   /* the next evaluation writes it again */
+    crash_point("monitor.after_persist");
+    hop->persisted = 1;
+    if (ms->stopping)
+        return;                   /* on disk: the next start forwards it */
+    hop->need_forward = 1;
+    promo_monitor_forward(st, hop);
 }
 
 /* promo_monitor_hint - a "hint" from promo-webhook: the run of the test
@@ -773,11 +808,13 @@ static int promo_monitor_busy(struct stage *st)
     struct monitor_stage *ms = st->data;
     int n = 0;
 
-    if (ms->nreq > 0)
+    if (ms->nreq > 0 || (ms->wa && wasync_pending(ms->wa) > 0))
         return 1;
     strmap_each(ms->trackers, promo_monitor_busy_one, &n);
     return n > 0;
 }
+
+static void promo_monitor_reap(struct stage *st, int fd, short revents, void *arg);
 
 /* promo_monitor_start - the adapter context and the poll table. */
 static int promo_monitor_start(struct stage *st)
@@ -791,11 +828,24 @@ static int promo_monitor_start(struct stage *st)
     ms->actx.store = st->store;
     ms->trackers = strmap_new();
     ms->hint_ms = now_ms();       /* webhooks are expected from the start */
+    ms->wa = st->store ? wasync_new(st->store, MONITOR_WRITERS) : NULL;
+    if (st->store && (!ms->wa || stage_watch_fd_cb(st, wasync_fd(ms->wa), ZMQ_POLLIN, promo_monitor_reap, ms) < 0)) {
+        log_error("writer_init_failed", "effect=%s", log_q("cannot record results"));
+        return EXIT_TEMP;
+    }
     if (!ms->actx.http) {
         log_error("http_init_failed", "effect=%s", log_q("cannot poll"));
         return EXIT_TEMP;
     }
     return 0;
+}
+
+/* promo_monitor_reap - record writes finished: decisions go on. */
+static void promo_monitor_reap(struct stage *st, int fd, short revents, void *arg)
+{
+    struct monitor_stage *ms = arg;
+
+    wasync_reap(ms->wa);
 }
 
 /* promo_monitor_stop - cancel requests, free the table. */
@@ -809,11 +859,14 @@ static void promo_monitor_stop(struct stage *st)
              (unsigned long long)ms->polls, (unsigned long long)ms->changes,
              (unsigned long long)ms->decided, (unsigned long long)ms->forwarded,
              (unsigned long long)ms->timeouts, (unsigned long long)ms->stale, (unsigned long long)ms->hints);
+    ms->stopping = 1;
+    if (ms->wa)
+        wasync_free(ms->wa);          /* every record asked for is on disk */
+    ms->wa = NULL;
     if (ms->actx.http)
         http_free(ms->actx.http);     /* no callback runs after this */
     ms->actx.http = NULL;
     ms->nreq = 0;
-    ms->stopping = 1;
     strmap_free(ms->trackers, promo_monitor_tracker_free);
     ms->trackers = NULL;
     while (ms->orphans) {
