@@ -7,7 +7,8 @@
 # BENCH_RATE per second (open loop; default 250/s), each with two tests
 # (Jenkins and GitLab) on one hop, dev -> staging, promoted through Argo CD.
 # Then one "webhook" run (BENCH_WEBHOOK_SIZE trackers, default 1000; 0 skips
-# it): promo-webhook started too, promo-sim sending the completion webhooks
+# it) at BENCH_WEBHOOK_RATE a second (default 100, a rate the pipeline keeps
+# up with, so that the figure is latency, not queueing): promo-webhook started too, promo-sim sending the completion webhooks
 # of its runs (and Argo CD's notifications) to it, runs that finish after
 # BENCH_WEBHOOK_RUN_MS (default 2000: after the monitor's first poll), and
 # polling stretched to BENCH_WEBHOOK_STRETCH (default 10m), so that each
@@ -33,6 +34,7 @@ DURABLE=${BENCH_DURABLE:-true}      # false: what the fsyncs cost, by difference
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-30}
 IDLE_SETTLE=${BENCH_IDLE_SETTLE:-15}
 WEBHOOK_SIZE=${BENCH_WEBHOOK_SIZE-1000}
+WEBHOOK_RATE=${BENCH_WEBHOOK_RATE:-100}   # a rate the pipeline keeps up with: latency, not queueing
 WEBHOOK_RUN_MS=${BENCH_WEBHOOK_RUN_MS:-2000}
 WEBHOOK_STRETCH=${BENCH_WEBHOOK_STRETCH:-10m}
 OUT=${BENCH_OUT:-$REPO/bench}
@@ -249,9 +251,11 @@ YAML
     sleep 1
     cpu0=$(cpu_ticks $(procs "$dir"))
     t0=$(date +%s%3N)
+    rate=$RATE
+    [ "$mode" = webhook ] && rate=$WEBHOOK_RATE
     if [ "$mode" != idle ]; then
-        say "$mode run: $n trackers at $RATE/s"
-        "$PY" "$REPO/bench/mktrackers.py" "$dir/state/trackers" "$n" "$RATE" "$dir/created.tsv"
+        say "$mode run: $n trackers at $rate/s"
+        "$PY" "$REPO/bench/mktrackers.py" "$dir/state/trackers" "$n" "$rate" "$dir/created.tsv"
         deadline=$(( $(date +%s) + n / 20 + 120 ))
         while :; do
             # a promotion is done when its audit event is written: Argo CD,
@@ -266,7 +270,7 @@ YAML
         sleep 1
         proc_figures "$dir" "$dir"
         printf '{"mode":"%s","durable":%s,"n":%d,"rate":%s,"cpu_ticks":%d,"clk_tck":%d,"t0_ms":%s,"t1_ms":%s,"run_ms":%s,"poll_stretch":"%s"}\n' \
-            "$mode" "$DURABLE" "$n" "$RATE" $(( cpu1 - cpu0 )) "$(getconf CLK_TCK)" "$t0" "$t1" \
+            "$mode" "$DURABLE" "$n" "$rate" $(( cpu1 - cpu0 )) "$(getconf CLK_TCK)" "$t0" "$t1" \
             "$([ "$mode" = webhook ] && echo "$WEBHOOK_RUN_MS" || echo 0)" \
             "$([ "$mode" = webhook ] && echo "$WEBHOOK_STRETCH")" > "$dir/run.json"
     else

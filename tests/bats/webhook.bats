@@ -361,3 +361,41 @@ status_from() {
     wait_for 20 promoted || { cat "$T/monitor.log" >&3; false; }
     ! grep -q 'effect="poll now"' "$T/monitor.log"
 }
+
+@test "Argo CD notification for an application two trackers promote to: both get a hint, from records changed after start" {
+    mkdir -p "$T/state/promoter" "$T/state/trigger"
+    promo_start hints "$PROMO_BIN/promo-pipe" --in "ipc://$T/run/hints.sock" --out none -- sh -c "cat >> '$T/hints.ndjson'"
+    webhook_up
+    promo_stop webhook
+    promo_start webhook promo-webhook --port-file "$T/webhook.port" --watcher "ipc://$T/run/hints.sock"
+    rm -f "$T/webhook.port"
+    wait_for 10 test -s "$T/webhook.port"
+    WH="http://127.0.0.1:$(cat "$T/webhook.port")"
+    # the records appear after promo-webhook started: it learns of them by inotify
+    for n in 1 2; do
+        jq -n --arg n "acme-shop-$n" '{name: $n, generation: 1, headSHA: "abc",
+            hops: {dev: {argocd: {application: "shop-staging", cluster: "default"}}}}' \
+            > "$T/state/promoter/.tmp-$n" && mv "$T/state/promoter/.tmp-$n" "$T/state/promoter/acme-shop-$n.json"
+    done
+    jq -n '{name: "acme-shop-3", generation: 1, headSHA: "abc",
+        hops: {dev: {argocd: {application: "other-staging"}}}}' > "$T/state/promoter/acme-shop-3.json"
+    local code
+    code=$(curl -s -o "$T/resp.json" -w '%{http_code}' -X POST -H 'X-Promo-Token: ar-webhook-token' \
+        -H 'Content-Type: application/json' --data-binary '{"app":"shop-staging","sync":"Synced","health":"Healthy"}' "$WH/argocd")
+    [ "$code" = 200 ] || { cat "$T/resp.json" "$T/webhook.log" >&3; false; }
+    wait_for 5 sh -c '[ "$(wc -l < "$T/hints.ndjson")" -ge 2 ]' || { cat "$T/webhook.log" "$T/hints.log" >&3; false; }
+    sleep 0.3
+    [ "$(jq -r .name "$T/hints.ndjson" | sort | tr '\n' ' ')" = "acme-shop-1 acme-shop-2 " ]
+    [ "$(jq -r .application "$T/hints.ndjson" | sort -u)" = shop-staging ]
+    grep -q 'trackers=2' "$T/webhook.log"
+    # a record rewritten without the application leaves the index with it
+    jq -n '{name: "acme-shop-2", generation: 2, headSHA: "def", hops: {}}' > "$T/state/promoter/.tmp" &&
+        mv "$T/state/promoter/.tmp" "$T/state/promoter/acme-shop-2.json"
+    code=$(curl -s -o "$T/resp.json" -w '%{http_code}' -X POST -H 'X-Promo-Token: ar-webhook-token' \
+        --data-binary '{"app":"shop-staging","sync":"Synced","health":"Degraded"}' "$WH/argocd")
+    [ "$code" = 200 ]
+    wait_for 5 sh -c '[ "$(wc -l < "$T/hints.ndjson")" -ge 3 ]'
+    sleep 0.3
+    [ "$(tail -n 1 "$T/hints.ndjson" | jq -r .name)" = acme-shop-1 ]
+    [ "$(wc -l < "$T/hints.ndjson")" -eq 3 ]
+}
