@@ -323,6 +323,120 @@ int ghpr_parse_comment(const char *body, size_t len, int64_t *id, char *url, siz
     return rc;
 }
 
+/* ghpr_json_str - o[key] as a string of at most max bytes ("" for null
+ * when nullable) into *out; -1 with "PATHkey: reason" in err. */
+static int ghpr_json_str(const cJSON *o, const char *path, const char *key, int nullable,
+                         size_t max, const char **out, char *err, size_t errlen)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (nullable && (!j || cJSON_IsNull(j))) {
+        *out = "";
+        return 0;
+    }
+    if (!j) {
+        ghpr_msg(err, errlen, "%s%s: required field is missing", path, key);
+        return -1;
+    }
+    if (!cJSON_IsString(j)) {
+        ghpr_msg(err, errlen, "%s%s: must be a string, not %s", path, key, ghpr_type(j));
+        return -1;
+    }
+    if (strlen(j->valuestring) > max) {
+        ghpr_msg(err, errlen, "%s%s: longer than %zu bytes", path, key, max);
+        return -1;
+    }
+    *out = j->valuestring;
+    return 0;
+}
+
+/* ghpr_parse_array - body as a JSON array of objects, or NULL with err. */
+static cJSON *ghpr_parse_array(const char *body, size_t len, const char *what, char *err, size_t errlen)
+{
+    cJSON *doc, *e;
+    int i = 0;
+
+    if (!body || len == 0 || !(doc = cJSON_ParseWithLength(body, len))) {
+        ghpr_msg(err, errlen, "(answer): not valid JSON");
+        return NULL;
+    }
+    if (!cJSON_IsArray(doc)) {
+        ghpr_msg(err, errlen, "(answer): must be an array of %s, not %s", what, ghpr_type(doc));
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    cJSON_ArrayForEach(e, doc) {
+        if (!cJSON_IsObject(e)) {
+            ghpr_msg(err, errlen, "[%d]: must be an object, not %s", i, ghpr_type(e));
+            cJSON_Delete(doc);
+            return NULL;
+        }
+        i++;
+    }
+    return doc;
+}
+
+/* ghpr_parse_label_list - a page of an issue's labels; mark what is there. */
+int ghpr_parse_label_list(const char *body, size_t len, const char *const *want, size_t n,
+                          unsigned char *found, char *err, size_t errlen)
+{
+    cJSON *doc = ghpr_parse_array(body, len, "labels", err, errlen);
+    const cJSON *l;
+    const char *name;
+    char path[32];
+    size_t k;
+    int i = 0;
+
+    if (!doc)
+        return -1;
+    cJSON_ArrayForEach(l, doc) {
+        snprintf(path, sizeof(path), "[%d].", i++);
+        if (ghpr_json_str(l, path, "name", 0, GHPR_LABEL_MAX * 4, &name, err, errlen) < 0) {
+            cJSON_Delete(doc);
+            return -1;
+        }
+        for (k = 0; k < n; k++)
+            if (strcasecmp(name, want[k]) == 0)
+                found[k] = 1;
+    }
+    cJSON_Delete(doc);
+    return 0;
+}
+
+/* ghpr_parse_status_list - a page of a commit's statuses, newest first; the
+ * first of context decides. */
+int ghpr_parse_status_list(const char *body, size_t len, const char *context,
+                           char *state, size_t statelen, char *desc, size_t desclen,
+                           char *err, size_t errlen)
+{
+    cJSON *doc = ghpr_parse_array(body, len, "statuses", err, errlen);
+    const cJSON *s;
+    const char *ctx, *st, *d;
+    char path[32];
+    int i = 0, rc = 0;
+
+    state[0] = desc[0] = '\0';
+    if (!doc)
+        return -1;
+    cJSON_ArrayForEach(s, doc) {
+        snprintf(path, sizeof(path), "[%d].", i++);
+        if (ghpr_json_str(s, path, "context", 0, 1024, &ctx, err, errlen) < 0 ||
+            ghpr_json_str(s, path, "state", 0, 32, &st, err, errlen) < 0 ||
+            ghpr_json_str(s, path, "description", 1, 4096, &d, err, errlen) < 0) {
+            rc = -1;
+            break;
+        }
+        if (strcmp(ctx, context) == 0) {
+            str_copy(state, st, statelen);
+            str_copy(desc, d, desclen);
+            rc = 1;
+            break;
+        }
+    }
+    cJSON_Delete(doc);
+    return rc;
+}
+
 /* ghpr_clean - s into dst with control bytes as spaces. */
 static void ghpr_clean(char *dst, size_t dstlen, const char *s)
 {
@@ -664,6 +778,7 @@ char *ghpr_render_summary(const char *marker, const struct ghpr_hop *hop,
 
 enum ghpr_step {
     GHPR_ADD_LABELS, GHPR_REMOVE_LABEL, GHPR_SET_STATUS,
+    GHPR_HAS_LABELS, GHPR_HAS_STATUS,
     GHPR_PATCH_KNOWN, GHPR_LIST, GHPR_PATCH_FOUND, GHPR_POST
 };
 
@@ -680,12 +795,24 @@ struct ghpr_call {
     char *body;                  /* the comment body, JSON-encoded request ready */
     char *api;                   /* github.apiUrl without trailing '/' */
     int pages;
+    char **want;                 /* has-labels: the labels looked for */
+    unsigned char *found;        /* has-labels: found[i] for want[i] */
+    size_t nwant;
+    char *state, *desc;          /* has-status: what the status must say */
     struct ghpr_result res;
 };
 
 /* ghpr_call_free - release a call (done is not called). */
 static void ghpr_call_free(struct ghpr_call *c)
 {
+    size_t i;
+
+    for (i = 0; i < c->nwant; i++)
+        free(c->want[i]);
+    free(c->want);
+    free(c->found);
+    free(c->state);
+    free(c->desc);
     free(c->repo);
     free(c->marker);
     free(c->body);
@@ -764,7 +891,7 @@ static struct ghpr_call *ghpr_call_new(struct adapter_ctx *ctx, enum ghpr_step s
                       c->what, log_q(repo));
         return c;
     }
-    if (step != GHPR_SET_STATUS && number <= 0) {
+    if (step != GHPR_SET_STATUS && step != GHPR_HAS_STATUS && number <= 0) {
         ghpr_call_end(c, ADAPTER_EPERM, "github: %s: invalid pull request number %ld", c->what, number);
         return c;
     }
@@ -827,6 +954,64 @@ static int ghpr_send_path(struct ghpr_call *c, const char *method, const char *m
 
     free(url);
     return rc;
+}
+
+/* ghpr_next_page - the URL of the page after resp into next: 1 when there
+ * is one, 0 when resp was the last, -1 (c->res set) when Link points away
+ * from github.apiUrl: credentials go to the configured server only. */
+static int ghpr_next_page(struct ghpr_call *c, const struct http_resp *resp, char *next, size_t len)
+{
+    size_t alen = strlen(c->api);
+
+    if (!ghpr_link_next(http_resp_header(resp, "link"), next, len))
+        return 0;
+    if (strncmp(next, c->api, alen) != 0 || next[alen] != '/') {
+        c->res.error = ADAPTER_EPERM;
+        ghpr_msg(c->res.errmsg, sizeof(c->res.errmsg),
+                 "github: %s: Link rel=next points away from github.apiUrl", c->what);
+        return -1;
+    }
+    return 1;
+}
+
+/* ghpr_look_step - an answer of a has-labels or has-status lookup: 1 when
+ * c asked for the next page, 0 when c is finished (res.present set). */
+static int ghpr_look_step(struct ghpr_call *c, const struct http_resp *resp)
+{
+    char err[200], next[1024], state[32], desc[GHPR_DESC_MAX * 4 + 1];
+    size_t i;
+    int rc;
+
+    if (c->res.error)
+        return 0;
+    if (c->step == GHPR_HAS_LABELS) {
+        rc = ghpr_parse_label_list(resp->body, resp->len, (const char *const *)c->want, c->nwant,
+                                   c->found, err, sizeof(err));
+        for (i = 0; rc == 0 && i < c->nwant && c->found[i]; i++)
+            ;
+        if (rc == 0 && i == c->nwant) {
+            c->res.present = 1;
+            return 0;
+        }
+    } else {
+        rc = ghpr_parse_status_list(resp->body, resp->len, c->marker, state, sizeof(state), desc,
+                                    sizeof(desc), err, sizeof(err));
+        if (rc == 1) {                    /* the latest status of the context */
+            c->res.present = strcmp(state, c->state) == 0 && strcmp(desc, c->desc) == 0;
+            return 0;
+        }
+    }
+    if (rc < 0) {
+        c->res.error = ADAPTER_ETEMP;
+        ghpr_msg(c->res.errmsg, sizeof(c->res.errmsg), "github: %s: unusable answer (page %d): %s",
+                 c->what, c->pages, err);
+        return 0;
+    }
+    if (ghpr_next_page(c, resp, next, sizeof(next)) <= 0 || c->pages >= GHPR_MAX_PAGES)
+        return 0;                         /* not there (or an error, set) */
+    c->pages++;
+    ghpr_send(c, "GET", next, NULL, -1);
+    return 1;
 }
 
 /* ghpr_comment_patch - PATCH comment id with c's body. */
@@ -904,24 +1089,18 @@ static int ghpr_comment_step(struct ghpr_call *c, const struct http_resp *resp)
             ghpr_comment_patch(c, GHPR_PATCH_FOUND, page.found_id);
             return 1;
         }
-        if (ghpr_link_next(http_resp_header(resp, "link"), next, sizeof(next))) {
-            size_t alen = strlen(c->api);
-            /* Credentials go to the configured server only. */
-            if (strncmp(next, c->api, alen) != 0 || next[alen] != '/') {
-                c->res.error = ADAPTER_EPERM;
-                ghpr_msg(c->res.errmsg, sizeof(c->res.errmsg),
-                         "github: %s: Link rel=next points away from github.apiUrl", c->what);
-                return 0;
-            }
-            if (c->pages >= GHPR_MAX_PAGES) {
-                /* More than 1000 comments and no marker in them: posting a
-                 * new one is safer than failing the promotion forever. */
-                log_warn("github", "op=%s pages=%d msg=%s", log_q(c->what), c->pages,
-                         log_q("marker not found in the pages searched; posting a new comment"));
-            } else {
+        switch (ghpr_next_page(c, resp, next, sizeof(next))) {
+        case -1:
+            return 0;
+        case 1:
+            if (c->pages < GHPR_MAX_PAGES) {
                 ghpr_comment_list(c, next);
                 return 1;
             }
+            /* More than 1000 comments and no marker in them: posting a
+             * new one is safer than failing the promotion forever. */
+            log_warn("github", "op=%s pages=%d msg=%s", log_q(c->what), c->pages,
+                     log_q("marker not found in the pages searched; posting a new comment"));
         }
         ghpr_comment_post(c);
         return 1;
@@ -965,6 +1144,8 @@ static void ghpr_http_done(void *arg, const struct http_resp *resp)
     }
     if (c->step >= GHPR_PATCH_KNOWN && ghpr_comment_step(c, resp))
         return;
+    if ((c->step == GHPR_HAS_LABELS || c->step == GHPR_HAS_STATUS) && ghpr_look_step(c, resp))
+        return;
     ghpr_call_finish(c);
 }
 
@@ -981,6 +1162,27 @@ static int ghpr_label_ok(const char *l)
     return 1;
 }
 
+/* ghpr_labels_args - check the labels of c: 1 go on; else c is ended (0
+ * for none: skipped, nothing to send) and the return value is the caller's. */
+static int ghpr_labels_args(struct ghpr_call *c, const char *const *labels, size_t nlabels)
+{
+    size_t i;
+
+    if (nlabels == 0) {
+        c->res.skipped = 1;
+        c->res.present = 1;
+        return ghpr_call_end(c, 0, "%s", "");
+    }
+    if (nlabels > GHPR_MAX_LABELS)
+        return ghpr_call_end(c, ADAPTER_EPERM, "github: %s: more than %d labels", c->what,
+                             GHPR_MAX_LABELS);
+    for (i = 0; i < nlabels; i++)
+        if (!ghpr_label_ok(labels[i]))
+            return ghpr_call_end(c, ADAPTER_EPERM, "github: %s: invalid label %s", c->what,
+                                 log_q(labels[i] ? labels[i] : "(null)"));
+    return 1;
+}
+
 /* ghpr_add_labels - add labels to a PR (see ghpr.h). */
 int ghpr_add_labels(struct adapter_ctx *ctx, const char *repo, long number,
                     const char *const *labels, size_t nlabels,
@@ -993,19 +1195,8 @@ int ghpr_add_labels(struct adapter_ctx *ctx, const char *repo, long number,
     cJSON *o, *a;
     size_t i;
 
-    if (bad)
-        return -1;
-    if (nlabels == 0) {
-        c->res.skipped = 1;
-        return ghpr_call_end(c, 0, "%s", "");
-    }
-    if (nlabels > GHPR_MAX_LABELS)
-        return ghpr_call_end(c, ADAPTER_EPERM, "github: %s: more than %d labels", c->what,
-                             GHPR_MAX_LABELS);
-    for (i = 0; i < nlabels; i++)
-        if (!ghpr_label_ok(labels[i]))
-            return ghpr_call_end(c, ADAPTER_EPERM, "github: %s: invalid label %s", c->what,
-                                 log_q(labels[i] ? labels[i] : "(null)"));
+    if (bad || (rc = ghpr_labels_args(c, labels, nlabels)) <= 0)
+        return bad ? -1 : rc;
     o = cJSON_CreateObject();
     a = cJSON_AddArrayToObject(o, "labels");
     for (i = 0; i < nlabels; i++)
@@ -1038,19 +1229,10 @@ int ghpr_remove_label(struct adapter_ctx *ctx, const char *repo, long number,
     return ghpr_send_path(c, "DELETE", middle, label, NULL, NULL, -1);
 }
 
-/* ghpr_set_status - a commit status on sha (see ghpr.h). */
-int ghpr_set_status(struct adapter_ctx *ctx, const char *repo, const char *sha,
-                    const char *state, const char *target_url, const char *description,
-                    const char *context, ghpr_done_fn done, void *arg)
+/* ghpr_status_args - check the SHA, state and context of c's status:
+ * 0 go on, -1 c is ended. */
+static int ghpr_status_args(struct ghpr_call *c, const char *sha, const char *state, const char *context)
 {
-    int bad, rc;
-    struct ghpr_call *c = ghpr_call_new(ctx, GHPR_SET_STATUS, repo, 0, "set commit status on",
-                                        done, arg, &bad);
-    char *body, *desc;
-    cJSON *o;
-
-    if (bad)
-        return -1;
     if (!ghpr_hex(sha) || (strlen(sha) != 40 && strlen(sha) != 64))
         return ghpr_call_end(c, ADAPTER_EPERM, "github: %s: invalid commit SHA %s", c->what,
                              log_q(sha ? sha : "(null)"));
@@ -1062,6 +1244,22 @@ int ghpr_set_status(struct adapter_ctx *ctx, const char *repo, const char *sha,
     if (!context || !*context || strlen(context) > 255)
         return ghpr_call_end(c, ADAPTER_EPERM, "github: %s: the status context must be 1..255 bytes",
                              c->what);
+    return 0;
+}
+
+/* ghpr_set_status - a commit status on sha (see ghpr.h). */
+int ghpr_set_status(struct adapter_ctx *ctx, const char *repo, const char *sha,
+                    const char *state, const char *target_url, const char *description,
+                    const char *context, ghpr_done_fn done, void *arg)
+{
+    int bad, rc;
+    struct ghpr_call *c = ghpr_call_new(ctx, GHPR_SET_STATUS, repo, 0, "set commit status on",
+                                        done, arg, &bad);
+    char *body, *desc;
+    cJSON *o;
+
+    if (bad || ghpr_status_args(c, sha, state, context) < 0)
+        return -1;
     if (target_url && *target_url && !ghpr_url_linkable(target_url))
         return ghpr_call_end(c, ADAPTER_EPERM, "github: %s: target_url %s is not a plain http(s) URL",
                              c->what, log_q(target_url));
@@ -1120,4 +1318,48 @@ int ghpr_upsert_comment(struct adapter_ctx *ctx, const char *repo, long number,
     if (known_comment_id > 0)
         return ghpr_comment_patch(c, GHPR_PATCH_KNOWN, known_comment_id);
     return ghpr_comment_list(c, NULL);
+}
+
+/* ghpr_has_labels - are labels all on the PR (see ghpr.h). */
+int ghpr_has_labels(struct adapter_ctx *ctx, const char *repo, long number,
+                    const char *const *labels, size_t nlabels,
+                    ghpr_done_fn done, void *arg)
+{
+    int bad, rc;
+    struct ghpr_call *c = ghpr_call_new(ctx, GHPR_HAS_LABELS, repo, number, "look up labels of",
+                                        done, arg, &bad);
+    char middle[64], query[32];
+    size_t i;
+
+    if (bad || (rc = ghpr_labels_args(c, labels, nlabels)) <= 0)
+        return bad ? -1 : rc;
+    c->want = xcalloc(nlabels, sizeof(*c->want));
+    c->found = xcalloc(nlabels, 1);
+    for (i = 0; i < nlabels; i++)
+        c->want[i] = xstrdup(labels[i]);
+    c->nwant = nlabels;
+    c->pages = 1;
+    snprintf(middle, sizeof(middle), "/issues/%ld/labels", number);
+    snprintf(query, sizeof(query), "?per_page=%d", GHPR_PER_PAGE);
+    return ghpr_send_path(c, "GET", middle, NULL, query, NULL, -1);
+}
+
+/* ghpr_has_status - does the latest status of context say this (see ghpr.h). */
+int ghpr_has_status(struct adapter_ctx *ctx, const char *repo, const char *sha,
+                    const char *state, const char *description, const char *context,
+                    ghpr_done_fn done, void *arg)
+{
+    int bad;
+    struct ghpr_call *c = ghpr_call_new(ctx, GHPR_HAS_STATUS, repo, 0, "look up commit status of",
+                                        done, arg, &bad);
+    char query[48];
+
+    if (bad || ghpr_status_args(c, sha, state, context) < 0)
+        return -1;
+    c->state = xstrdup(state);
+    c->desc = description && *description ? ghpr_description(description) : xstrdup("");
+    c->marker = xstrdup(context);
+    c->pages = 1;
+    snprintf(query, sizeof(query), "/statuses?per_page=%d", GHPR_PER_PAGE);
+    return ghpr_send_path(c, "GET", "/commits/", sha, query, NULL, -1);
 }

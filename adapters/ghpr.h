@@ -16,7 +16,10 @@
  *   422 and any other 4xx                   ADAPTER_EPERM with GitHub's message
  *
  * Idempotency: adding a label that is there, removing one that is not
- * (404 "Label does not exist") and posting a status again are harmless. The
+ * (404 "Label does not exist") and posting a status again are harmless to
+ * the PR, yet each is another request and another status in its history:
+ * ghpr_has_labels and ghpr_has_status let a caller that may have done them
+ * before (a crash, a timeout) look first. The
  * comment carries a hidden marker "<!-- promo:MARKER -->": it is found again
  * by that marker (or by the id the caller persisted) and edited, so a retry
  * after a crash never posts a second one. */
@@ -46,6 +49,7 @@ struct ghpr_result {
     int64_t retry_after_ms;      /* GitHub asked to wait this long, else 0 */
     long rate_remaining;         /* x-ratelimit-remaining of the last answer, else -1 */
     int skipped;                 /* nothing was asked (an empty label list) */
+    int present;                 /* has-labels, has-status: it is there already */
     int64_t comment_id;          /* upsert: the comment's id, to persist */
     int created;                 /* upsert: 1 when posted anew, 0 when edited */
     char comment_url[512];       /* upsert: its html_url, when GitHub says */
@@ -74,6 +78,25 @@ int ghpr_remove_label(struct adapter_ctx *ctx, const char *repo, long number,
 int ghpr_set_status(struct adapter_ctx *ctx, const char *repo, const char *sha,
                     const char *state, const char *target_url, const char *description,
                     const char *context, ghpr_done_fn done, void *arg);
+
+/* ghpr_has_labels - GET /repos/{o}/{r}/issues/{n}/labels?per_page=100,
+ * following Link rel="next" (same server only) up to GHPR_MAX_PAGES pages:
+ * done gets present = 1 when every label is on the PR (names compare
+ * case-insensitively, as GitHub's do). For a step whose earlier attempt may
+ * have been done (a crash, a timeout) before it is sent again. Same return
+ * contract as ghpr_add_labels. */
+int ghpr_has_labels(struct adapter_ctx *ctx, const char *repo, long number,
+                    const char *const *labels, size_t nlabels,
+                    ghpr_done_fn done, void *arg);
+
+/* ghpr_has_status - GET /repos/{o}/{r}/commits/{sha}/statuses?per_page=100
+ * (newest first, following Link rel="next" as ghpr_has_labels): done gets
+ * present = 1 when the latest status of context has state and description
+ * (cut as ghpr_set_status cuts it; NULL or "" for none). Same return
+ * contract as ghpr_add_labels. */
+int ghpr_has_status(struct adapter_ctx *ctx, const char *repo, const char *sha,
+                    const char *state, const char *description, const char *context,
+                    ghpr_done_fn done, void *arg);
 
 /* ghpr_upsert_comment - make body the text of the PR's one comment marked
  * "<!-- promo:MARKER -->" (added at the top of body when missing). With
@@ -127,6 +150,21 @@ struct ghpr_comment_page {
  * for marker. Returns 0, or -1 with "[i].field: reason" in err. */
 int ghpr_parse_comment_list(const char *body, size_t len, const char *marker,
                             struct ghpr_comment_page *page, char *err, size_t errlen);
+
+/* ghpr_parse_label_list - decode a page of an issue's labels (an array of
+ * objects with a string name) and set found[i] for each want[i] on it
+ * (case-insensitively). Returns 0, or -1 with "[i].field: reason" in err. */
+int ghpr_parse_label_list(const char *body, size_t len, const char *const *want, size_t n,
+                          unsigned char *found, char *err, size_t errlen);
+
+/* ghpr_parse_status_list - decode a page of a commit's statuses (newest
+ * first: objects with string context and state, description a string or
+ * null) and find the first of context: its state and description (""
+ * for null) into state and desc. Returns 1 found, 0 not on this page, -1
+ * with "[i].field: reason" in err. */
+int ghpr_parse_status_list(const char *body, size_t len, const char *context,
+                           char *state, size_t statelen, char *desc, size_t desclen,
+                           char *err, size_t errlen);
 
 /* ghpr_parse_comment - decode one comment (answer of POST or PATCH): its id
  * and html_url (may be absent). Returns 0, or -1 with "field: reason". */

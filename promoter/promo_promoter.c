@@ -294,6 +294,7 @@ static void promo_promoter_go(struct stage *st, struct prom_plan *p, cJSON *rec,
         }
         log_info("intent", "tracker=%s hop=%s target=%s phase=%s key=%s", p->t.name, p->source, p->target,
                  phase, p->key);
+        p->fresh = 1;
         if (mode == PM_PROMOTE)
             crash_point("promoter.after_intent");
     }
@@ -375,6 +376,7 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
                 return;
             }
             crash_point("promoter.after_intent");
+            p->fresh = 1;          /* the await steps are done, none of the promotion */
             promo_promoter_go(st, p, rec, PM_PROMOTE, NULL, "promote");
         } else if (promo_promoter_left(PM_AWAIT, hop) > 0) {
             promo_promoter_go(st, p, rec, PM_AWAIT, NULL, "await-approval");

@@ -55,6 +55,8 @@ struct prom_plan {
     cJSON *runs;                 /* the test runs: [{name, provider, required, status,
                                   * url, durationMs, key}] in policy order */
     char *reasons;               /* the monitor's failure reasons joined by "; " */
+    int fresh;                   /* this process wrote the hop's intent just now:
+                                  * no step of it can have been done before */
 };
 
 /* One hop being worked on (at most one per tracker). */
@@ -66,6 +68,9 @@ struct prom_job {
     int label_i;                 /* next label to remove */
     int inflight;                /* an adapter request is outstanding */
     int done;                    /* finished: free it when nothing is in flight */
+    int look;                    /* the current GitHub step may have been done
+                                  * (resumed after a crash, or its last try
+                                  * failed): look before sending it again */
     struct stage_tmr *tmr;       /* the retry timer, or NULL */
 };
 
@@ -156,7 +161,8 @@ void promoter_plan_free(struct prom_plan *p);
 
 /* promoter_job_start - take over plan (moved into the job) and rec (consumed)
  * and run the hop's remaining steps. The hop entry for plan->source must be
- * in rec and on disk. */
+ * in rec and on disk. Unless plan->fresh, the first GitHub step not marked
+ * done may have been done by an earlier process: it is looked up first. */
 void promoter_job_start(struct stage *st, struct prom_plan *plan, cJSON *rec);
 
 /* promoter_job_busy - jobs in flight. */

@@ -232,6 +232,7 @@ static void promoter_job_github_giveup(struct prom_job *j, const char *why)
     promoter_set(hop, "nextRetryAt", cJSON_CreateNull());
     promoter_step_set(hop, step);
     j->label_i = -1;
+    j->look = 0;
     if (promoter_job_save(j) < 0) {
         j->tmr = stage_after(j->st, PROMOTER_BACKOFF_BASE, promoter_job_retry_tick, j);
         return;
@@ -266,6 +267,8 @@ static void promoter_job_error(struct prom_job *j, int error, const char *why, i
         free(full);
         return;
     }
+    if (j->step == PS_LABELS || j->step == PS_STATUS || j->step == PS_STATUS_PENDING)
+        j->look = 1;                      /* the failed try may have been done */
     delay = retry_after_ms > 0 ? retry_after_ms
                                : http_backoff_ms(attempts, PROMOTER_BACKOFF_BASE, PROMOTER_BACKOFF_CAP);
     promoter_set(hop, "attempts", cJSON_CreateNumber(attempts));
@@ -304,6 +307,7 @@ static void promoter_job_step_ok(struct prom_job *j)
     cJSON *hop = promoter_job_hop(j);
 
     promoter_step_set(hop, promoter_job_step_name(j->step));
+    j->look = 0;
     if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(hop, "attempts")) > 0)
         promoter_set(hop, "lastError", cJSON_CreateNull());     /* the retried step made it */
     promoter_set(hop, "attempts", cJSON_CreateNumber(0));
@@ -445,6 +449,34 @@ static void promoter_job_gh_done(void *arg, const struct ghpr_result *res)
     promoter_job_step_ok(j);
 }
 
+/* promoter_job_gh_looked - what GitHub has of a labels or status step that
+ * may have been done before (j->look): there, it is done; else send it. */
+static void promoter_job_gh_looked(void *arg, const struct ghpr_result *res)
+{
+    struct prom_job *j = arg;
+
+    j->inflight = 0;
+    if (res->error) {
+        promoter_job_error(j, res->error, res->errmsg, res->retry_after_ms);
+        return;
+    }
+    j->look = 0;
+    if (!res->present) {
+        promoter_job_run(j);
+        return;
+    }
+    log_info("github_present", "tracker=%s hop=%s step=%s effect=%s", j->plan.t.name, j->plan.source,
+             promoter_job_step_name(j->step), log_q("done before; not sent again"));
+    if (j->step == PS_LABELS) {
+        j->label_i = 0;                   /* added: the removals remain */
+        promoter_job_run(j);
+        return;
+    }
+    if (j->step == PS_STATUS_PENDING)
+        promoter_set(promoter_job_hop(j), "statusPending", cJSON_CreateTrue());
+    promoter_job_step_ok(j);
+}
+
 /* promoter_job_labels - the next label request: add them all, then remove
  * each (j->label_i -1: the add). */
 static void promoter_job_labels(struct prom_job *j)
@@ -460,7 +492,10 @@ static void promoter_job_labels(struct prom_job *j)
         cJSON_ArrayForEach(l, j->plan.add_labels)
             if (n < GHPR_MAX_LABELS)
                 labels[n++] = l->valuestring;
-        ghpr_add_labels(&ps->actx, repo, (long)j->plan.t.number, labels, n, promoter_job_gh_done, j);
+        if (j->look)
+            ghpr_has_labels(&ps->actx, repo, (long)j->plan.t.number, labels, n, promoter_job_gh_looked, j);
+        else
+            ghpr_add_labels(&ps->actx, repo, (long)j->plan.t.number, labels, n, promoter_job_gh_done, j);
         return;
     }
     if (j->label_i >= cJSON_GetArraySize(j->plan.remove_labels)) {
@@ -495,8 +530,12 @@ static void promoter_job_status(struct prom_job *j)
         desc = xasprintf("awaiting approval to promote %s -> %s", j->plan.source, j->plan.target);
     }
     j->inflight = 1;
-    ghpr_set_status(&ps->actx, j->plan.t.repository, j->plan.t.head_sha, state, url, desc, j->plan.context,
-                    promoter_job_gh_done, j);
+    if (j->look)
+        ghpr_has_status(&ps->actx, j->plan.t.repository, j->plan.t.head_sha, state, desc, j->plan.context,
+                        promoter_job_gh_looked, j);
+    else
+        ghpr_set_status(&ps->actx, j->plan.t.repository, j->plan.t.head_sha, state, url, desc,
+                        j->plan.context, promoter_job_gh_done, j);
     free(desc);
 }
 
@@ -677,6 +716,7 @@ void promoter_job_start(struct stage *st, struct prom_plan *plan, cJSON *rec)
     memset(plan, 0, sizeof(*plan));
     j->rec = rec;
     j->label_i = -1;
+    j->look = !j->plan.fresh;
     strmap_put(ps->jobs, j->plan.t.name, j);
     log_info("job_start", "tracker=%s hop=%s target=%s mode=%s key=%s next=%s", j->plan.t.name, j->plan.source,
              j->plan.target, j->plan.mode == PM_PROMOTE ? "promote" : j->plan.mode == PM_AWAIT ? "await" : "failure",

@@ -272,6 +272,24 @@ static void sim_github_link(const struct sim_req *rq, struct sim_resp *rp, int t
     sim_resp_header(rp, "Link", "%s", buf);
 }
 
+/* sim_github_paged - answer 200 with the page of list that rq asks for
+ * (per_page, page), and its Link header. */
+static void sim_github_paged(const struct sim_req *rq, struct sim_resp *rp, const cJSON *list)
+{
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *e;
+    int per, page, i = 0;
+
+    sim_github_page(rq, &per, &page);
+    cJSON_ArrayForEach(e, list) {
+        if (i >= (page - 1) * per && i < page * per)
+            cJSON_AddItemToArray(out, cJSON_Duplicate(e, 1));
+        i++;
+    }
+    sim_resp_json(rp, 200, out);
+    sim_github_link(rq, rp, cJSON_GetArraySize(list), per, page);
+}
+
 /* sim_github_flaky - a 503 for a flaky workflow, on any request that names it. */
 static int sim_github_flaky(struct sim *s, struct sim_resp *rp, const char *wf)
 {
@@ -530,7 +548,7 @@ static void sim_github_labels(struct sim *s, struct sim_req *rq, struct sim_resp
         goto out;
     }
     if (strcmp(m, "GET") == 0) {
-        sim_resp_json(rp, 200, cJSON_Duplicate(list, 1));
+        sim_github_paged(rq, rp, list);
     } else if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0) {
         const cJSON *want, *w;
         if (rq->json_bad) {
@@ -640,19 +658,10 @@ static void sim_github_statuses_get(struct sim *s, struct sim_req *rq, struct si
 {
     char *key = xasprintf("%s@%s", repo, ref);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(s->gh_statuses, key), *e;
-    int per, page, i = 0;
 
     free(key);
-    sim_github_page(rq, &per, &page);
     if (!combined) {
-        cJSON *out = cJSON_CreateArray();
-        cJSON_ArrayForEach(e, list) {
-            if (i >= (page - 1) * per && i < page * per)
-                cJSON_AddItemToArray(out, cJSON_Duplicate(e, 1));
-            i++;
-        }
-        sim_resp_json(rp, 200, out);
-        sim_github_link(rq, rp, cJSON_GetArraySize(list), per, page);
+        sim_github_paged(rq, rp, list);
     } else {
         cJSON *o = cJSON_CreateObject(), *sts = cJSON_CreateArray();
         const char *state = "pending";

@@ -128,6 +128,12 @@ patches() { requests argocd PATCH "/argocd/api/v1/applications/$APP"; }
 syncs() { requests argocd POST "/argocd/api/v1/applications/$APP/sync"; }
 statuses() { requests github POST "/github/repos/acme/shop/statuses/$SHA"; }
 
+# gh_post PATH JSON - what an earlier promoter (or a person) did on GitHub.
+gh_post() {
+    curl -fsS -X POST -H 'Authorization: Bearer sekrit' -H 'Content-Type: application/json' -d "$2" \
+        "$SIM/github/repos/acme/shop/$1" > /dev/null
+}
+
 # audit_count REASON - events of that reason in the audit log.
 audit_count() {
     [ -f "$T/state/audit.log" ] || { echo 0; return; }
@@ -192,6 +198,9 @@ check_promoted_once() {
         jq -e '.[0].body.state == "success" and .[0].body.context == "promo/staging" and
                .[0].body.target_url == "http://ci.example/smoke/17/"'
     [ "$(requests github POST /github/repos/acme/shop/issues/42/comments)" = 1 ]
+    # a hop whose intent this process wrote looks nothing up before its steps
+    [ "$(requests github GET /github/repos/acme/shop/issues/42/labels)" = 0 ]
+    [ "$(requests github GET /github/repos/acme/shop/commits/)" = 0 ]
     jq -e '.github.comments | length == 1' "$T/sim1.json"
     jq -e '.github.comments[0].body | contains("<!-- promo:acme-shop-42 -->") and contains("smoke")' "$T/sim1.json"
     jq -e --arg sha "$SHA" '.promotions[0] | .outcome == "Promoted" and .sourceEnvironment == "dev" and
@@ -325,6 +334,66 @@ crash_then_restart() {
     check_promoted_once
     [ "$(statuses)" -ge 1 ]
     sim_state | jq -e '.github.comments | length == 1'
+}
+
+# resume_after STEPS... - crash after the sync, then mark STEPS done in the
+# record: an earlier process got that far and was killed before the next
+# step it did (set up by the caller on the sim) was on disk.
+resume_after() {
+    start_sim
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote PROMO_CRASH_AT=promoter.after_argocd_sync PROMO_CRASH_ONCE="$T/crashed"
+    assert_equal "$status" 111
+    jq --args '.hops.dev.steps += (reduce $ARGS.positional[] as $s ({}; .[$s] = true))' "$@" \
+        < "$T/state/promoter/$NAME.json" > "$T/rec"
+    mv "$T/rec" "$T/state/promoter/$NAME.json"
+}
+
+@test "promo-promoter: resumed after a crash, labels already on the PR are looked up, not added again" {
+    resume_after argocdSynced
+    gh_post issues/42/labels '{"labels":["Promoted/Staging"]}'
+    run promote
+    assert_success
+    check_promoted_once
+    [ "$(requests github POST /github/repos/acme/shop/issues/42/labels)" = 1 ]
+    [ "$(requests github GET /github/repos/acme/shop/issues/42/labels)" = 1 ]
+    grep -q 'event=github_present .*step=labels' "$T/promoter.log"
+    # the removal still happens; the next steps are sent without a lookup
+    [ "$(requests github DELETE /github/repos/acme/shop/issues/42/labels/needs-promotion)" = 1 ]
+    [ "$(statuses)" = 1 ]
+    [ "$(requests github GET /github/repos/acme/shop/commits/)" = 0 ]
+    [ "$(requests github POST /github/repos/acme/shop/issues/42/comments)" = 1 ]
+    jq -e '.hops.dev.steps | .labels and .status and .comment' "$T/state/promoter/$NAME.json"
+}
+
+@test "promo-promoter: resumed after a crash, the status already set is looked up (past a page of others), not set again" {
+    resume_after argocdSynced labels
+    gh_post "statuses/$SHA" '{"state":"success","context":"promo/staging","description":"promoted dev -> staging: 2 tests"}'
+    for i in $(seq 100); do
+        gh_post "statuses/$SHA" '{"state":"pending","context":"ci/other"}'
+    done
+    run promote
+    assert_success
+    check_promoted_once
+    [ "$(statuses)" = 101 ]
+    [ "$(requests github GET "/github/repos/acme/shop/commits/$SHA/statuses")" = 2 ]
+    grep -q 'event=github_present .*step=status' "$T/promoter.log"
+    [ "$(requests github POST /github/repos/acme/shop/issues/42/comments)" = 1 ]
+    jq -e '.hops.dev.steps | .status and .comment and .recorded' "$T/state/promoter/$NAME.json"
+}
+
+@test "promo-promoter: resumed after a crash, a status that says something else is set again" {
+    resume_after argocdSynced labels
+    gh_post "statuses/$SHA" '{"state":"pending","context":"promo/staging","description":"promoted dev -> staging: 2 tests"}'
+    run promote
+    assert_success
+    check_promoted_once
+    [ "$(statuses)" = 2 ]
+    [ "$(requests github GET "/github/repos/acme/shop/commits/$SHA/statuses")" = 1 ]
+    run ! grep -q 'event=github_present' "$T/promoter.log"
+    curl -fsS -H 'Authorization: Bearer sekrit' "$SIM/github/repos/acme/shop/commits/$SHA/status" |
+        jq -e '.statuses[] | select(.context == "promo/staging") | .state == "success"'
 }
 
 @test "promo-promoter: crash after the Argo CD update, restart -> promoted once" {

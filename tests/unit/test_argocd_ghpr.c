@@ -410,6 +410,68 @@ static void test_ghpr_comments(void)
             "ghpr_marker_ok");
 }
 
+/* test_ghpr_lookups - the pages a lookup reads before a step is sent again. */
+static void test_ghpr_lookups(void)
+{
+    static const char *const want[] = { "promoted:staging", "Ready" };
+    const char *labels = "[{\"id\":1,\"node_id\":\"LA_1\",\"name\":\"PROMOTED:staging\",\"color\":\"ededed\","
+                         "\"default\":false,\"description\":null},{\"id\":2,\"name\":\"bug\"}]";
+    const char *statuses = "[{\"id\":3,\"state\":\"failure\",\"context\":\"ci/other\",\"description\":null},"
+                           "{\"id\":2,\"state\":\"success\",\"context\":\"promo/staging\","
+                           "\"description\":\"promoted dev -> staging: 3 tests\",\"target_url\":null},"
+                           "{\"id\":1,\"state\":\"pending\",\"context\":\"promo/staging\",\"description\":\"old\"}]";
+    static const struct { const char *body, *want; } bad_labels[] = {
+        { "{\"name\":\"x\"}", "(answer): must be an array of labels, not an object" },
+        { "[\"x\"]", "[0]: must be an object, not a string" },
+        { "[{\"name\":\"a\"},{\"id\":2}]", "[1].name: required field is missing" },
+        { "[{\"name\":7}]", "[0].name: must be a string, not a number" },
+        { "[{\"name\":null}]", "[0].name: must be a string, not null" },
+        { "[{\"name\":\"a\"}", "(answer): not valid JSON" },
+    };
+    static const struct { const char *body, *want; } bad_statuses[] = {
+        { "{}", "(answer): must be an array of statuses, not an object" },
+        { "[{\"state\":\"success\"}]", "[0].context: required field is missing" },
+        { "[{\"context\":\"c\",\"state\":1}]", "[0].state: must be a string, not a number" },
+        { "[{\"context\":\"c\",\"state\":\"a-state-longer-than-thirty-two-bytes-x\"}]", "[0].state: longer than 32 bytes" },
+        { "[{\"context\":\"c\",\"state\":\"success\",\"description\":[]}]", "[0].description: must be a string, not an array" },
+    };
+    unsigned char found[2];
+    char err[256], state[32], desc[600];
+    size_t i;
+
+    memset(found, 0, sizeof(found));
+    unit_ok(ghpr_parse_label_list(labels, strlen(labels), want, 2, found, err, sizeof(err)) == 0 &&
+            found[0] == 1 && found[1] == 0, "ghpr_parse_label_list: names compare case-insensitively");
+    memset(found, 0, sizeof(found));
+    unit_ok(ghpr_parse_label_list("[]", 2, want, 2, found, err, sizeof(err)) == 0 && !found[0] && !found[1],
+            "ghpr_parse_label_list: no labels");
+    for (i = 0; i < ARRAY_LEN(bad_labels); i++) {
+        err[0] = '\0';
+        if (!unit_ok(ghpr_parse_label_list(bad_labels[i].body, strlen(bad_labels[i].body), want, 2, found, err,
+                                           sizeof(err)) == -1 && strstr(err, bad_labels[i].want),
+                     "ghpr label list hostile %zu: %s", i, bad_labels[i].want))
+            unit_note("got %s", err);
+    }
+    unit_ok(ghpr_parse_status_list(statuses, strlen(statuses), "promo/staging", state, sizeof(state), desc,
+                                   sizeof(desc), err, sizeof(err)) == 1 &&
+            strcmp(state, "success") == 0 && strcmp(desc, "promoted dev -> staging: 3 tests") == 0,
+            "ghpr_parse_status_list: the newest status of the context");
+    unit_ok(ghpr_parse_status_list(statuses, strlen(statuses), "ci/other", state, sizeof(state), desc,
+                                   sizeof(desc), err, sizeof(err)) == 1 &&
+            strcmp(state, "failure") == 0 && desc[0] == '\0', "ghpr_parse_status_list: a null description is empty");
+    unit_ok(ghpr_parse_status_list(statuses, strlen(statuses), "promo/prod", state, sizeof(state), desc,
+                                   sizeof(desc), err, sizeof(err)) == 0 && state[0] == '\0',
+            "ghpr_parse_status_list: another context is not on the page");
+    for (i = 0; i < ARRAY_LEN(bad_statuses); i++) {
+        err[0] = '\0';
+        if (!unit_ok(ghpr_parse_status_list(bad_statuses[i].body, strlen(bad_statuses[i].body), "c", state,
+                                            sizeof(state), desc, sizeof(desc), err, sizeof(err)) == -1 &&
+                     strstr(err, bad_statuses[i].want),
+                     "ghpr status list hostile %zu: %s", i, bad_statuses[i].want))
+            unit_note("got %s", err);
+    }
+}
+
 /* test_ghpr_links - Link header rel="next". */
 static void test_ghpr_links(void)
 {
@@ -806,6 +868,55 @@ static void live_next(struct stage *st)
     case 22:
         unit_ok(live.gr.error == ADAPTER_EPERM && strstr(live.gr.errmsg, "is not pending, success"),
                 "live github invalid state: EPERM (%s)", live.gr.errmsg);
+        ghpr_has_labels(c, "acme/shop", 42, labels, 1, live_ghpr_done, st);
+        return;
+    case 23:
+        unit_ok(live.gr.error == 0 && live.gr.present, "live github has labels: the one added (%s)", live.gr.errmsg);
+        ghpr_has_labels(c, "acme/shop", 42, labels, 2, live_ghpr_done, st);
+        return;
+    case 24:
+        unit_ok(live.gr.error == 0 && !live.gr.present, "live github has labels: not the one removed (%s)",
+                live.gr.errmsg);
+        ghpr_has_status(c, "acme/shop", SHA, "success", "All required promotion tests passed",
+                        "promo/dev-to-staging", live_ghpr_done, st);
+        return;
+    case 25:
+        unit_ok(live.gr.error == 0 && live.gr.present, "live github has status: the one set (%s)", live.gr.errmsg);
+        ghpr_has_status(c, "acme/shop", SHA, "success", "another description", "promo/dev-to-staging",
+                        live_ghpr_done, st);
+        return;
+    case 26:
+        unit_ok(live.gr.error == 0 && !live.gr.present, "live github has status: another description is not it");
+        ghpr_has_status(c, "acme/shop", SHA, "success", "All required promotion tests passed", "promo/other",
+                        live_ghpr_done, st);
+        return;
+    case 27: {
+        static char names[GHPR_MAX_LABELS][16];
+        const char *many[GHPR_MAX_LABELS];
+        size_t i;
+        unit_ok(live.gr.error == 0 && !live.gr.present, "live github has status: not in another context");
+        for (i = 0; i < GHPR_MAX_LABELS; i++) {
+            snprintf(names[i], sizeof(names[i]), "l%zu", i);
+            many[i] = names[i];
+        }
+        ghpr_add_labels(c, "acme/shop", 43, many, GHPR_MAX_LABELS, live_ghpr_done, st);
+        return;
+    }
+    case 28: {
+        static const char *const last[] = { "zz-last" };
+        unit_ok(live.gr.error == 0, "live github add 100 labels (%s)", live.gr.errmsg);
+        ghpr_add_labels(c, "acme/shop", 43, last, 1, live_ghpr_done, st);
+        return;
+    }
+    case 29: {
+        static const char *const look[] = { "l0", "zz-last" };
+        unit_ok(live.gr.error == 0, "live github add a 101st label (%s)", live.gr.errmsg);
+        ghpr_has_labels(c, "acme/shop", 43, look, 2, live_ghpr_done, st);
+        return;
+    }
+    case 30:
+        unit_ok(live.gr.error == 0 && live.gr.present, "live github has labels: found on the second page (%s)",
+                live.gr.errmsg);
         stage_cancel(st, live.watchdog);
         live.watchdog = NULL;
         stage_stop(st, 0);
@@ -911,7 +1022,7 @@ static void test_live(void)
     snprintf(path, sizeof(path), "%s/promo.yaml", dir);
     setenv("PROMO_CONFIG", path, 1);
     rc = stage_main(5, argv, &ops);
-    unit_ok(rc == 0 && live.step == 23, "live: every step ran (rc %d, step %d)", rc, live.step);
+    unit_ok(rc == 0 && live.step == 31, "live: every step ran (rc %d, step %d)", rc, live.step);
     kill(pid, SIGTERM);
     waitpid(pid, &status, 0);
 }
@@ -925,6 +1036,7 @@ int main(void)
     test_argocd_classify();
     test_argocd_builders();
     test_ghpr_comments();
+    test_ghpr_lookups();
     test_ghpr_links();
     test_ghpr_classify();
     test_ghpr_builders();
