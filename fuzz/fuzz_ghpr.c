@@ -1,6 +1,7 @@
 /* fuzz_ghpr.c - libFuzzer harness of the GitHub PR client's decoders
  * (adapters/ghpr.h): a page of issue comments searched for the marker, one
- * comment, GitHub's error answers (ghpr_parse_error, ghpr_label_absent,
+ * comment, a page of an issue's labels and of a commit's statuses (the
+ * lookups of a resumed hop), GitHub's error answers (ghpr_parse_error, ghpr_label_absent,
  * ghpr_classify), and the Link header (ghpr_link_next).
  *
  * Input: byte 0 picks the HTTP status; then the body, optionally followed
@@ -8,7 +9,8 @@
  * gives it).
  *
  * Invariants: strings stay NUL-terminated inside their buffers; a comment
- * found has a positive id; a next link found fits and is non-empty. */
+ * found has a positive id; a status found has a state; found flags are 0 or
+ * 1; a next link found fits and is non-empty. */
 #include <string.h>
 
 #include "adapters/ghpr.h"
@@ -20,6 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const long statuses[] = { 200, 201, 204, 304, 401, 403, 404, 422, 429, 500, 502 };
     struct ghpr_comment_page page;
     struct ghpr_result res;
+    static const char *const want[] = { "promoted:staging", "needs-promotion", "" };
+    unsigned char found[3];
+    char state[32], desc[600];
+    int rc;
     const uint8_t *link;
     size_t linklen, len;
     char err[256], msg[256], url[512], next[512], *body, *lk;
@@ -43,6 +49,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     url[0] = 0;
     if (ghpr_parse_comment(body, len, &id, url, sizeof(url), err, sizeof(err)) == 0)
         FUZZ_CHECK(id > 0 && memchr(url, 0, sizeof(url)) != NULL);
+
+    memset(found, 0, sizeof(found));
+    if (ghpr_parse_label_list(body, len, want, 3, found, err, sizeof(err)) == 0)
+        FUZZ_CHECK(found[0] <= 1 && found[1] <= 1 && found[2] <= 1);
+    else
+        FUZZ_CHECK(err[0] != '\0');
+    rc = ghpr_parse_status_list(body, len, "promo/staging", state, sizeof(state), desc, sizeof(desc),
+                                err, sizeof(err));
+    FUZZ_CHECK(rc >= -1 && rc <= 1);
+    FUZZ_CHECK(memchr(state, 0, sizeof(state)) != NULL && memchr(desc, 0, sizeof(desc)) != NULL);
+    if (rc == 1)
+        FUZZ_CHECK(state[0] != '\0');
+    else if (rc < 0)
+        FUZZ_CHECK(err[0] != '\0');
 
     ghpr_parse_error(body, len, msg, sizeof(msg));
     FUZZ_CHECK(memchr(msg, 0, sizeof(msg)) != NULL);
