@@ -118,17 +118,21 @@ static cJSON *promoter_job_hop(const struct prom_job *j)
     return promoter_hop(j->rec, j->plan.source);
 }
 
+/* promoter_job_written - log a failed write of the record (rc < 0).
+ * Returns 0 for rc 0, else -1. */
+static int promoter_job_written(const struct prom_job *j, int rc)
+{
+    if (rc >= 0)
+        return 0;
+    log_error("record_write_failed", "tracker=%s hop=%s error=%s", j->plan.t.name, j->plan.source,
+              log_q(strerror(-rc)));
+    return -1;
+}
+
 /* promoter_job_save - write the record. Returns 0, or -1 (logged). */
 static int promoter_job_save(struct prom_job *j)
 {
-    int rc = store_write(j->st->store, PROMOTER_AREA, j->plan.t.name, j->rec);
-
-    if (rc < 0) {
-        log_error("record_write_failed", "tracker=%s hop=%s error=%s", j->plan.t.name, j->plan.source,
-                  log_q(strerror(-rc)));
-        return -1;
-    }
-    return 0;
+    return promoter_job_written(j, store_write(j->st->store, PROMOTER_AREA, j->plan.t.name, j->rec));
 }
 
 /* promoter_job_free - release j. */
@@ -288,9 +292,7 @@ static void promoter_job_saved(void *arg, int rc)
     struct prom_job *j = arg;
 
     j->inflight = 0;
-    if (rc < 0) {
-        log_error("record_write_failed", "tracker=%s hop=%s error=%s", j->plan.t.name, j->plan.source,
-                  log_q(strerror(-rc)));
+    if (promoter_job_written(j, rc) < 0) {
         promoter_job_error(j, ADAPTER_ETEMP, "cannot write the promoter record", 0);
         return;
     }

@@ -64,22 +64,50 @@ static const char *webhook_index_str(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* webhook_index_put - index a copy of t under key, and note that its
- * record (t->owner) put it there. An "app:" key chains one target per
- * tracker; any other key holds one. */
+/* The fields of an entry, and the most bytes each keeps (longer is cut). */
+enum { WT_OWNER, WT_TRACKER, WT_TEST, WT_KEY, WT_RUN_ID, WT_PROVIDER, WT_APPLICATION, WT_CLUSTER, WT_N };
+static const size_t webhook_target_max[WT_N] = { 299, 253, 127, 63, 31, 31, 253, 63 };
+
+/* webhook_target_new - an entry holding copies of the strings f[WT_N]
+ * (NULL as ""), in one allocation. */
+static struct webhook_target *webhook_target_new(const char *const *f)
+{
+    size_t len[WT_N], total = 0;
+    const char **out[WT_N];
+    struct webhook_target *t;
+    char *p;
+    int i;
+
+    for (i = 0; i < WT_N; i++)
+        total += (len[i] = f[i] ? strnlen(f[i], webhook_target_max[i]) : 0) + 1;
+    t = xmalloc(sizeof(*t) + total);
+    out[WT_OWNER] = &t->owner, out[WT_TRACKER] = &t->tracker, out[WT_TEST] = &t->test;
+    out[WT_KEY] = &t->key, out[WT_RUN_ID] = &t->run_id, out[WT_PROVIDER] = &t->provider;
+    out[WT_APPLICATION] = &t->application, out[WT_CLUSTER] = &t->cluster;
+    t->next = NULL;
+    for (p = t->buf, i = 0; i < WT_N; i++) {
+        memcpy(p, f[i] ? f[i] : "", len[i]);
+        p[len[i]] = '\0';
+        *out[i] = p;
+        p += len[i] + 1;
+    }
+    return t;
+}
+
+/* webhook_index_put - index an entry of fields f under key, and note that
+ * its record (f[WT_OWNER]) put it there. An "app:" key chains one target
+ * per tracker; any other key holds one. */
 static void webhook_index_put(struct webhook_index *ix, struct webhook_owned *o, const char *key,
-                              const struct webhook_target *t)
+                              const char *const *f)
 {
     struct webhook_target *c, *head = strmap_get(ix->map, key);
 
     if (strncmp(key, "app:", 4) == 0) {
         for (c = head; c; c = c->next)
-            if (strcmp(c->owner, t->owner) == 0 && strcmp(c->tracker, t->tracker) == 0)
+            if (strcmp(c->owner, f[WT_OWNER]) == 0 && strcmp(c->tracker, f[WT_TRACKER]) == 0)
                 return;          /* two hops of one record to the same application */
     }
-    c = xmalloc(sizeof(*c));
-    *c = *t;
-    c->next = NULL;
+    c = webhook_target_new(f);
     if (strncmp(key, "app:", 4) == 0)
         c->next = head;
     else
@@ -136,30 +164,26 @@ static void webhook_index_trigger(struct webhook_index *ix, struct webhook_owned
         cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
             const cJSON *run = cJSON_GetObjectItemCaseSensitive(te, "run");
             const char *url = webhook_index_str(run, "url"), *q;
-            struct webhook_target t;
+            const char *f[WT_N] = { owner, webhook_index_str(rec, "name"), webhook_index_str(te, "name"),
+                                    webhook_index_str(te, "key"), webhook_index_str(run, "id"),
+                                    webhook_index_str(te, "provider"), NULL, NULL };
 
-            memset(&t, 0, sizeof(t));
-            str_copy(t.owner, owner, sizeof(t.owner));
-            str_copy(t.tracker, webhook_index_str(rec, "name"), sizeof(t.tracker));
-            str_copy(t.test, webhook_index_str(te, "name"), sizeof(t.test));
-            str_copy(t.key, webhook_index_str(te, "key"), sizeof(t.key));
-            str_copy(t.provider, webhook_index_str(te, "provider"), sizeof(t.provider));
-            str_copy(t.run_id, webhook_index_str(run, "id"), sizeof(t.run_id));
-            if (!t.tracker[0] || !t.test[0])
+            if (!f[WT_TRACKER][0] || !f[WT_TEST][0])
                 continue;
-            if (t.key[0]) {
-                snprintf(k, sizeof(k), "key:%s", t.key);
-                webhook_index_put(ix, o, k, &t);
+            if (f[WT_KEY][0]) {
+                snprintf(k, sizeof(k), "key:%s", f[WT_KEY]);
+                webhook_index_put(ix, o, k, f);
             }
-            if (t.run_id[0]) {
-                snprintf(k, sizeof(k), "run:%s:%s", t.provider, t.run_id);
-                webhook_index_put(ix, o, k, &t);
+            if (f[WT_RUN_ID][0]) {
+                snprintf(k, sizeof(k), "run:%.*s:%.*s", (int)webhook_target_max[WT_PROVIDER], f[WT_PROVIDER],
+                         (int)webhook_target_max[WT_RUN_ID], f[WT_RUN_ID]);
+                webhook_index_put(ix, o, k, f);
             }
-            if (strcmp(t.provider, "jenkins") == 0 && (q = strstr(url, "/queue/item/")) != NULL) {
+            if (strcmp(f[WT_PROVIDER], "jenkins") == 0 && (q = strstr(url, "/queue/item/")) != NULL) {
                 long id = strtol(q + 12, NULL, 10);
                 if (id > 0) {
                     snprintf(k, sizeof(k), "run:jenkins:%ld", id);
-                    webhook_index_put(ix, o, k, &t);
+                    webhook_index_put(ix, o, k, f);
                 }
             }
         }
@@ -175,18 +199,13 @@ static void webhook_index_promoter(struct webhook_index *ix, struct webhook_owne
 
     cJSON_ArrayForEach(hop, cJSON_GetObjectItemCaseSensitive(rec, "hops")) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(hop, "argocd");
-        struct webhook_target t;
+        const char *f[WT_N] = { owner, webhook_index_str(rec, "name"), NULL, NULL, NULL, "argocd",
+                                webhook_index_str(a, "application"), webhook_index_str(a, "cluster") };
 
-        memset(&t, 0, sizeof(t));
-        str_copy(t.owner, owner, sizeof(t.owner));
-        str_copy(t.tracker, webhook_index_str(rec, "name"), sizeof(t.tracker));
-        str_copy(t.application, webhook_index_str(a, "application"), sizeof(t.application));
-        str_copy(t.cluster, webhook_index_str(a, "cluster"), sizeof(t.cluster));
-        str_copy(t.provider, "argocd", sizeof(t.provider));
-        if (!t.tracker[0] || !t.application[0])
+        if (!f[WT_TRACKER][0] || !f[WT_APPLICATION][0])
             continue;
-        snprintf(k, sizeof(k), "app:%s", t.application);
-        webhook_index_put(ix, o, k, &t);
+        snprintf(k, sizeof(k), "app:%.*s", (int)webhook_target_max[WT_APPLICATION], f[WT_APPLICATION]);
+        webhook_index_put(ix, o, k, f);
     }
 }
 
