@@ -71,34 +71,9 @@ YAML
 
 # sim_up [SCENARIO_YAML] - promo-sim on a free port, the config pointed at it.
 sim_up() {
-    printf 'jenkins-token\n' > "$T/jenkins.token"
-    printf 'gitlab-token\n' > "$T/gitlab.token"
-    printf 'github-token\n' > "$T/github.token"
-    printf 'argocd-token\n' > "$T/argocd.token"
-    chmod 600 "$T"/*.token
     printf '%s\n' "${1:-queueMs: 50}" > "$T/scenario.yaml"
-    promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" --log "$T/requests.ndjson" \
-        --scenario "$T/scenario.yaml"
-    wait_for 10 test -s "$T/sim.port"
-    PORT="$(cat "$T/sim.port")"
-    cat >> "$T/promo.yaml" <<YAML
-jenkins:
-  url: http://127.0.0.1:$PORT/jenkins
-  user: promo
-  tokenFile: $T/jenkins.token
-gitlab:
-  url: http://127.0.0.1:$PORT/gitlab
-  tokenFile: $T/gitlab.token
-github:
-  apiUrl: http://127.0.0.1:$PORT/github
-  tokenFile: $T/github.token
-argocd:
-  clusters:
-    default:
-      url: http://127.0.0.1:$PORT/argocd
-      tokenFile: $T/argocd.token
-YAML
-    export PORT
+    sim_start --log "$T/requests.ndjson" --scenario "$T/scenario.yaml"
+    sim_yaml "$SIM" "$T" >> "$T/promo.yaml"
 }
 
 # pipeline_up - the five stages, each with the test's config.

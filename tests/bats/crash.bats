@@ -171,7 +171,7 @@ log_has() {
             watcher|policy|trigger) want="$(chaos_sha "$n").*PROMO_KEY" ;;
             *) want="\"PATCH\",\"path\":\"/argocd/api/v1/applications/shop-$n-staging\"" ;;
         esac
-        chaos_wait 5 log_has "$want" || { echo "# promo-$s: nothing for tracker $n within 5 s of the kill" >&3; false; }
+        wait_for 5 log_has "$want" || { echo "# promo-$s: nothing for tracker $n within 5 s of the kill" >&3; false; }
         t1="$(now_ms)"
         new="$(chaos_ctl pid "promo:$s")"
         [ "$new" -gt 0 ] && [ "$new" != "$pid" ]
@@ -189,7 +189,7 @@ log_has() {
     for s in policy trigger monitor promoter; do
         "$PROMO_BIN/promo-$s" -c "$PROMO_CONFIG" > "$T/$s.first.log" 2>&1 &
         echo "$! $s" >> "$T/pids"
-        chaos_wait 10 test -S "$T/run/$s.sock"
+        wait_for 10 test -S "$T/run/$s.sock"
         ino="$(stat -c %i "$T/run/$s.sock")"
         run "$PROMO_BIN/promo-$s" -c "$PROMO_CONFIG"
         [ "$status" -eq 111 ]
@@ -205,13 +205,13 @@ log_has() {
 @test "a stale socket left by a SIGKILLed stage is taken over at restart" {
     "$PROMO_BIN/promo-trigger" -c "$PROMO_CONFIG" > "$T/first.log" 2>&1 &
     pid=$!
-    chaos_wait 10 test -S "$T/run/trigger.sock"
+    wait_for 10 test -S "$T/run/trigger.sock"
     kill -KILL "$pid"
     wait "$pid" 2>/dev/null || true
     [ -S "$T/run/trigger.sock" ]                 # left behind
     "$PROMO_BIN/promo-trigger" -c "$PROMO_CONFIG" > "$T/second.log" 2>&1 &
     echo "$! trigger" >> "$T/pids"
-    chaos_wait 10 grep -q 'event=stale_socket' "$T/second.log"
+    wait_for 10 grep -q 'event=stale_socket' "$T/second.log"
     sleep 0.5
     kill -0 "$(awk '$2 == "trigger" { p = $1 } END { print p }' "$T/pids")"
 }
@@ -223,13 +223,13 @@ log_has() {
         --app shop-1-dev --ref feature/1 --state synced > /dev/null
     "$PROMO_BIN/promo-watcher" -c "$PROMO_CONFIG" --out - > "$T/watcher.out" 2> "$T/watcher.log" &
     echo "$! watcher" >> "$T/pids"
-    chaos_wait 10 test -s "$T/watcher.out"
+    wait_for 10 test -s "$T/watcher.out"
     sleep 0.5
     [ "$(grep -c '"kind":"tracker"' "$T/watcher.out")" = 1 ]      # the start resync
     for i in 1 2; do
         "$PROMO_BIN/promo-trigger" -c "$PROMO_CONFIG" --out none > "$T/trigger.$i.log" 2>&1 &
         pid=$!
-        chaos_wait 5 sh -c "[ \$(grep -c '\"kind\":\"tracker\"' '$T/watcher.out') = $((i + 1)) ]"
+        wait_for 5 sh -c "[ \$(grep -c '\"kind\":\"tracker\"' '$T/watcher.out') = $((i + 1)) ]"
         kill -KILL "$pid"
         wait "$pid" 2>/dev/null || true
     done
@@ -263,7 +263,7 @@ log_has() {
     [ "$(grep -c 'gave up' "$T/supervise/supervisord.log")" = 0 ]
     # fixed: every stage comes up at its next try, without an operator
     cp "$T/good.yaml" "$PROMO_CONFIG"
-    chaos_wait 20 chaos_all_running
+    wait_for 20 chaos_all_running
 }
 
 # --- torn and corrupt state files -------------------------------------------
@@ -301,7 +301,7 @@ in_staging_testing() {
     areas=(watcher policy trigger monitor promoter)
     kinds=(truncated garbage empty)
     chaos_track $(seq 1 15)
-    chaos_wait 60 in_staging_testing $(seq 1 15) || { crash_explain "not every tracker got to staging"; false; }
+    wait_for 60 in_staging_testing $(seq 1 15) || { crash_explain "not every tracker got to staging"; false; }
     sleep 1.5                          # the monitor has polled every run
     chaos_ctl stop 'promo:*'
     n=0
@@ -315,18 +315,18 @@ in_staging_testing() {
         done
     done
     chaos_ctl start 'promo:*'
-    chaos_wait 30 chaos_all_running
+    wait_for 30 chaos_all_running
     # each corrupt record is moved to quarantine/ with its reason ...
     while read -r a k n; do
-        chaos_wait 20 sh -c "ls '$T/state/quarantine/$a.acme-shop-$n.'*.reason" ||
+        wait_for 20 sh -c "ls '$T/state/quarantine/$a.acme-shop-$n.'*.reason" ||
             { crash_explain "$a record of acme-shop-$n ($k) not quarantined"; false; }
     done < "$T/corrupted"
     # ... and written again by its stage from what the others know
     while read -r a k n; do
-        chaos_wait 20 jq -e . "$T/state/$a/acme-shop-$n.json" ||
+        wait_for 20 jq -e . "$T/state/$a/acme-shop-$n.json" ||
             { crash_explain "$a record of acme-shop-$n ($k) not written again"; false; }
     done < "$T/corrupted"
-    chaos_wait 20 in_staging_testing $(seq 1 15) || { crash_explain "a tracker lost its place"; false; }
+    wait_for 20 in_staging_testing $(seq 1 15) || { crash_explain "a tracker lost its place"; false; }
     # the staging tests pass now: every tracker goes on to prod
     curl -fsS "http://127.0.0.1:$SIM_PORT/_sim/state" |
         jq -r '.jenkins.queue[] | select(.job == "promo/smoke-staging") | .id' > "$T/runs"

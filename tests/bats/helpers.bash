@@ -14,6 +14,7 @@ REPO="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 : "${PROMO_BIN:=$REPO/bin}"
 PATH="$PROMO_BIN:$PATH"
 export PATH PROMO_BIN REPO
+source "$REPO/tests/shared.bash"
 
 # promo_setup - fresh dirs and config; extra YAML lines may be given as $1.
 promo_setup() {
@@ -75,14 +76,16 @@ promo_teardown() {
     if [ -n "${PROMO_KEEP:-}" ]; then echo "# kept $T" >&3; else rm -rf "$T"; fi
 }
 
-# wait_for SECONDS CMD... - poll CMD every 50 ms until it succeeds or time runs out.
-wait_for() {
-    local limit="$1"; shift
-    local end=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
-    until "$@" >/dev/null 2>&1; do
-        [ $(( $(date +%s%N) / 1000000 )) -lt "$end" ] || return 1
-        sleep 0.05
-    done
+# sim_start [ARG...] - promo-sim on a free port (more arguments given to
+# it), the token files of every system in $T; $PORT and $SIM (its base URL)
+# set and exported. The caller adds sim_yaml "$SIM" "$T" to promo.yaml.
+sim_start() {
+    sim_tokens "$T"
+    promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" "$@"
+    wait_for 10 test -s "$T/sim.port"
+    PORT="$(cat "$T/sim.port")"
+    SIM="http://127.0.0.1:$PORT"
+    export PORT SIM
 }
 
 # sha_of N - a deterministic 40-hex SHA for tests.

@@ -176,19 +176,9 @@ spec:
       cluster: default
       application: shop-${TARGET_ENV}
 YAML
-    for s in jenkins github argocd; do printf '%s-token\n' "$s" > "$T/$s.token"; done
-    chmod 600 "$T"/*.token
     printf 'queueMs: 10\nrunMs: 20\n' > "$T/scenario.yaml"
-    promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" --scenario "$T/scenario.yaml"
-    wait_for 10 test -s "$T/sim.port"
-    PORT="$(cat "$T/sim.port")"
-    cat >> "$T/promo.yaml" <<YAML
-jenkins: {url: http://127.0.0.1:$PORT/jenkins, user: promo, tokenFile: $T/jenkins.token}
-github: {apiUrl: http://127.0.0.1:$PORT/github, tokenFile: $T/github.token}
-argocd:
-  clusters:
-    default: {url: http://127.0.0.1:$PORT/argocd, tokenFile: $T/argocd.token}
-YAML
+    sim_start --scenario "$T/scenario.yaml"
+    sim_yaml "$SIM" "$T" jenkins github argocd >> "$T/promo.yaml"
     for p in promoter monitor trigger policy watcher; do
         promo_start "$p" "promo-$p" -c "$PROMO_CONFIG"
     done

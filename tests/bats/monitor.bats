@@ -11,8 +11,6 @@ bats_require_minimum_version 1.5.0
 
 setup() {
     promo_setup
-    printf 'sekrit\n' > "$T/token"
-    chmod 600 "$T/token"
 }
 
 teardown() {
@@ -22,22 +20,8 @@ teardown() {
 # start_sim [SCENARIO-FILE] - promo-sim on a free port; the CI sections of
 # promo.yaml point at it. $SIM is its base URL.
 start_sim() {
-    promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" --log "$T/requests.ndjson" \
-        ${1:+--scenario "$1"}
-    wait_for 10 test -s "$T/sim.port"
-    SIM="http://127.0.0.1:$(cat "$T/sim.port")"
-    cat >> "$T/promo.yaml" <<YAML
-jenkins:
-  url: $SIM/jenkins
-  user: promo
-  tokenFile: $T/token
-github:
-  apiUrl: $SIM/github
-  tokenFile: $T/token
-gitlab:
-  url: $SIM/gitlab
-  tokenFile: $T/token
-YAML
+    sim_start --log "$T/requests.ndjson" ${1:+--scenario "$1"}
+    sim_yaml "$SIM" "$T" jenkins github gitlab >> "$T/promo.yaml"
 }
 
 # policy TEST-YAML... - the dev-to-staging policy with these externalTests

@@ -233,23 +233,10 @@ e2e_up() {
         [ -x "$PROMO_BIN/$p" ] || skip "$p is not built"
     done
     command -v supervisord >/dev/null || skip "supervisord is not installed"
-    for s in acme-ci github argocd; do printf '%s-token\n' "$s" > "$T/$s.token"; done
-    chmod 600 "$T"/*.token
+    sim_tokens "$T" acme-ci
     printf 'queueMs: 50\nrunMs: 300\n' > "$T/scenario.yaml"
-    promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" --log "$T/requests.ndjson" \
-        --scenario "$T/scenario.yaml"
-    wait_for 10 test -s "$T/sim.port"
-    PORT="$(cat "$T/sim.port")"
-    cat >> "$T/promo.yaml" <<YAML
-github:
-  apiUrl: http://127.0.0.1:$PORT/github
-  tokenFile: $T/github.token
-argocd:
-  clusters:
-    default:
-      url: http://127.0.0.1:$PORT/argocd
-      tokenFile: $T/argocd.token
-YAML
+    sim_start --log "$T/requests.ndjson" --scenario "$T/scenario.yaml"
+    sim_yaml "$SIM" "$T" github argocd >> "$T/promo.yaml"
     cat > "$T/policies/dev-to-staging.yaml" <<'YAML'
 apiVersion: promo.dev/v1alpha1
 kind: PromotionPolicy

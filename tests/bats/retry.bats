@@ -55,33 +55,8 @@ YAML
 
 # sim_up - promo-sim on a free port, the config pointed at it.
 sim_up() {
-    printf 'jenkins-token\n' > "$T/jenkins.token"
-    printf 'gitlab-token\n' > "$T/gitlab.token"
-    printf 'github-token\n' > "$T/github.token"
-    printf 'argocd-token\n' > "$T/argocd.token"
-    chmod 600 "$T"/*.token
-    promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" --log "$T/requests.ndjson"
-    wait_for 10 test -s "$T/sim.port"
-    PORT="$(cat "$T/sim.port")"
-    SIM="http://127.0.0.1:$PORT"
-    cat >> "$T/promo.yaml" <<YAML
-jenkins:
-  url: $SIM/jenkins
-  user: promo
-  tokenFile: $T/jenkins.token
-gitlab:
-  url: $SIM/gitlab
-  tokenFile: $T/gitlab.token
-github:
-  apiUrl: $SIM/github
-  tokenFile: $T/github.token
-argocd:
-  clusters:
-    default:
-      url: $SIM/argocd
-      tokenFile: $T/argocd.token
-YAML
-    export PORT SIM
+    sim_start --log "$T/requests.ndjson"
+    sim_yaml "$SIM" "$T" >> "$T/promo.yaml"
 }
 
 # pipeline_up - the five stages, each with the test's config.

@@ -49,26 +49,8 @@ teardown() {
 
 # sim_up - start promo-sim on a free port and point the config at it.
 sim_up() {
-    printf 'jenkins-token\n' > "$T/jenkins.token"
-    printf 'github-token\n' > "$T/github.token"
-    printf 'gitlab-token\n' > "$T/gitlab.token"
-    chmod 600 "$T"/*.token
-    promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" --log "$T/requests.ndjson"
-    wait_for 10 test -s "$T/sim.port"
-    PORT="$(cat "$T/sim.port")"
-    cat >> "$T/promo.yaml" <<YAML
-jenkins:
-  url: http://127.0.0.1:$PORT/jenkins
-  user: promo
-  tokenFile: $T/jenkins.token
-github:
-  apiUrl: http://127.0.0.1:$PORT/github
-  tokenFile: $T/github.token
-gitlab:
-  url: http://127.0.0.1:$PORT/gitlab
-  tokenFile: $T/gitlab.token
-YAML
-    export PORT
+    sim_start --log "$T/requests.ndjson"
+    sim_yaml "$SIM" "$T" jenkins github gitlab >> "$T/promo.yaml"
 }
 
 # track PR SHA - a synced tracker acme-shop-PR in dev at SHA.

@@ -19,8 +19,7 @@ setup() {
     printf 'gl-webhook-token\n' > "$T/gl.token"
     printf 'jk-webhook-token\n' > "$T/jk.token"
     printf 'ar-webhook-token\n' > "$T/ar.token"
-    printf 'sekrit\n' > "$T/token"
-    chmod 600 "$T"/*.secret "$T"/*.token "$T/token"
+    chmod 600 "$T"/*.secret "$T"/*.token
     cat > "$T/sim-secrets.yaml" <<'YAML'
 github: {secret: gh-webhook-secret}
 gitlab: {token: gl-webhook-token}
@@ -62,31 +61,12 @@ argocd:
   syncDelay: 1500ms
 YAML
     if [ "${1:-}" = --webhooks ]; then
-        promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" --log "$T/requests.ndjson" \
-            --scenario "$T/scenario.yaml" --webhook-url "$WH" --webhook-secrets "$T/sim-secrets.yaml"
+        sim_start --log "$T/requests.ndjson" --scenario "$T/scenario.yaml" --webhook-url "$WH" \
+            --webhook-secrets "$T/sim-secrets.yaml"
     else
-        promo_start sim promo-sim --listen 127.0.0.1:0 --port-file "$T/sim.port" --log "$T/requests.ndjson" \
-            --scenario "$T/scenario.yaml"
+        sim_start --log "$T/requests.ndjson" --scenario "$T/scenario.yaml"
     fi
-    wait_for 10 test -s "$T/sim.port"
-    SIM="http://127.0.0.1:$(cat "$T/sim.port")"
-    cat >> "$T/promo.yaml" <<YAML
-jenkins:
-  url: $SIM/jenkins
-  user: promo
-  tokenFile: $T/token
-github:
-  apiUrl: $SIM/github
-  tokenFile: $T/token
-gitlab:
-  url: $SIM/gitlab
-  tokenFile: $T/token
-argocd:
-  clusters:
-    default:
-      url: $SIM/argocd
-      tokenFile: $T/token
-YAML
+    sim_yaml "$SIM" "$T" >> "$T/promo.yaml"
 }
 
 # policy PROVIDER JOB - dev -> staging with one required test, promoting shop-staging.

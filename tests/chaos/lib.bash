@@ -23,15 +23,7 @@ chaos_log() {
     return 0
 }
 
-# chaos_wait SECONDS CMD... - poll CMD every 100 ms until it succeeds.
-chaos_wait() {
-    local limit="$1"; shift
-    local end=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
-    until "$@" >/dev/null 2>&1; do
-        [ $(( $(date +%s%N) / 1000000 )) -lt "$end" ] || return 1
-        sleep 0.1
-    done
-}
+source "$REPO/tests/shared.bash"
 
 # chaos_config [EXTRA_YAML] - $T/promo.yaml for the session, short intervals.
 chaos_config() {
@@ -125,35 +117,16 @@ YAML
 # chaos_sim_up [SCENARIO_YAML] - promo-sim on a free port; the config points
 # every system at it.
 chaos_sim_up() {
-    local s port
-    for s in jenkins gitlab github argocd; do
-        printf '%s-token\n' "$s" > "$T/$s.token"
-    done
-    chmod 600 "$T"/*.token
+    local port
+    sim_tokens "$T"
     printf '%s\n' "${1:-queueMs: 50}" > "$T/scenario.yaml"
     rm -f "$T/sim.port" "$T/requests.ndjson"
     "$PROMO_BIN/promo-sim" --listen 127.0.0.1:0 --port-file "$T/sim.port" --log "$T/requests.ndjson" \
         --scenario "$T/scenario.yaml" > "$T/sim.log" 2>&1 &
     echo "$! sim" >> "$T/pids"
-    chaos_wait 10 test -s "$T/sim.port" || { echo "chaos: promo-sim did not start" >&2; return 1; }
+    wait_for 10 test -s "$T/sim.port" || { echo "chaos: promo-sim did not start" >&2; return 1; }
     port="$(cat "$T/sim.port")"
-    cat >> "$T/promo.yaml" <<YAML
-jenkins:
-  url: http://127.0.0.1:$port/jenkins
-  user: promo
-  tokenFile: $T/jenkins.token
-gitlab:
-  url: http://127.0.0.1:$port/gitlab
-  tokenFile: $T/gitlab.token
-github:
-  apiUrl: http://127.0.0.1:$port/github
-  tokenFile: $T/github.token
-argocd:
-  clusters:
-    default:
-      url: http://127.0.0.1:$port/argocd
-      tokenFile: $T/argocd.token
-YAML
+    sim_yaml "http://127.0.0.1:$port" "$T" >> "$T/promo.yaml"
     SIM_PORT=$port
     export SIM_PORT
 }
@@ -199,7 +172,7 @@ chaos_sup_start() {
     SUP_PID=$!
     echo "$SUP_PID supervisord" >> "$T/pids"
     export PROMO_SUPERVISE="$T/supervise"
-    if ! chaos_wait 30 chaos_all_running; then
+    if ! wait_for 30 chaos_all_running; then
         echo "chaos: the stages did not start" >&2
         chaos_ctl status >&2 || true
         return 1
@@ -270,7 +243,7 @@ chaos_all_done() {
 
 # chaos_wait_done SECONDS - wait until every tracker is done in prod.
 chaos_wait_done() {
-    chaos_wait "$1" chaos_all_done
+    wait_for "$1" chaos_all_done
 }
 
 # chaos_check - what promo did, from promo-sim's request log and the state
