@@ -458,12 +458,16 @@ static void promoter_job_gh_looked(void *arg, const struct ghpr_result *res)
     struct prom_job *j = arg;
 
     j->inflight = 0;
-    if (res->error) {
+    if (res->error == ADAPTER_ETEMP) {
         promoter_job_error(j, res->error, res->errmsg, res->retry_after_ms);
         return;
     }
     j->look = 0;
-    if (!res->present) {
+    if (res->error || !res->present) {     /* a refused lookup: the step itself decides */
+        if (res->error)
+            log_warn("github_lookup_failed", "tracker=%s hop=%s step=%s error=%s effect=%s", j->plan.t.name,
+                     j->plan.source, promoter_job_step_name(j->step), log_q(res->errmsg),
+                     log_q("sent without looking"));
         promoter_job_run(j);
         return;
     }

@@ -266,6 +266,14 @@ static void sim_webhook_log(struct sim *s, const struct sim_webhook_out *o, cons
     pthread_mutex_unlock(&s->lock);
 }
 
+/* sim_webhook_discard - curl write callback: the receiver's answer body is
+ * not kept (its status is), and never goes to stdout. */
+static size_t sim_webhook_discard(char *p, size_t size, size_t n, void *arg)
+{
+    (void)p, (void)arg;
+    return size * n;
+}
+
 /* sim_webhook_send - POST one delivery with its system's headers; log it. */
 static void sim_webhook_send(struct sim *s, const struct sim_webhook_out *o)
 {
@@ -335,6 +343,7 @@ static void sim_webhook_send(struct sim *s, const struct sim_webhook_out *o)
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sim_webhook_discard);
     sent_ms = wall_ms();
     t0 = now_ms();
     rc = curl_easy_perform(c);

@@ -396,6 +396,18 @@ resume_after() {
         jq -e '.statuses[] | select(.context == "promo/staging") | .state == "success"'
 }
 
+@test "promo-promoter: resumed after a crash, a lookup GitHub refuses for good: the step is sent anyway, the promotion goes on" {
+    SIM_ENV=PROMO_SIM_GITHUB_TOKEN=another-token resume_after argocdSynced
+    run promote
+    assert_success
+    check_promoted_once
+    grep -q 'event=github_lookup_failed .*step=labels' "$T/promoter.log"
+    [ "$(requests github GET /github/repos/acme/shop/issues/42/labels)" = 1 ]
+    [ "$(requests github POST /github/repos/acme/shop/issues/42/labels)" = 1 ]
+    jq -e '.hops.dev.githubErrors | has("labels") and has("status") and has("comment")' \
+        "$T/state/promoter/$NAME.json"
+}
+
 @test "promo-promoter: crash after the Argo CD update, restart -> promoted once" {
     crash_then_restart promoter.after_argocd_update
 }
