@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
-BIN="$REPO/bin"
+BIN="${PROMO_DEMO_BIN:-$REPO/bin}"      # the programs (tests/bats/demo.bats: the build under test)
 D=$(mktemp -d "${TMPDIR:-/tmp}/promo-demo.XXXXXX")
 SIM_PID= SUP_PID=
 
@@ -61,6 +61,7 @@ gitlab: {url: $SIM/gitlab, tokenFile: $D/secrets/gitlab}
 argocd:
   clusters:
     default: {url: $SIM/argocd, tokenFile: $D/secrets/argocd}
+webhook: {listen: "127.0.0.1:0"}
 YAML
 for f in "$REPO"/examples/demo/policies/*.yaml; do
     sed "s|@DEMO_DIR@|$REPO/examples/demo|" "$f" > "$D/policies/$(basename "$f")"
@@ -70,11 +71,13 @@ export PROMO_CONFIG="$D/promo.yaml" PROMO_BIN="$BIN" PROMO_SUPERVISE="$D/supervi
 say "the policy set"
 "$BIN/promoctl" policies
 
-say "the five stages start under supervisord (supervisor.conf)"
+say "the five stages and promo-webhook start under supervisord (supervisor.conf)"
 supervisord -c "$REPO/supervisor.conf" > "$D/supervise/supervisord.out" 2>&1 &
 SUP_PID=$!
 i=0
-until [ "$(supervisorctl -c "$REPO/supervisor.conf" status 2>/dev/null | grep -c RUNNING)" = 5 ]; do
+# every program of the group (supervisor.conf: the five stages and promo-webhook) RUNNING
+want=$(sed -n 's/^programs = //p' "$REPO/supervisor.conf" | tr ',' '\n' | grep -c .)
+until [ "$(supervisorctl -c "$REPO/supervisor.conf" status 2>/dev/null | grep -c ' RUNNING ')" = "$want" ]; do
     i=$((i+1)); [ $i -lt 100 ] || { echo "demo: the stages did not start" >&2; supervisorctl -c "$REPO/supervisor.conf" status >&2 || true; exit 1; }
     sleep 0.1
 done
