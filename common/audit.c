@@ -112,12 +112,10 @@ static void audit_index_line(const char *p, size_t n)
     k = cJSON_GetObjectItemCaseSensitive(o, "key");
     r = cJSON_GetObjectItemCaseSensitive(o, "reason");
     if (cJSON_IsString(k) && k->valuestring[0]) {
-        if (!strmap_has(audit_ix.keys, k->valuestring))
-            strmap_put(audit_ix.keys, k->valuestring, NULL);
+        strmap_put(audit_ix.keys, k->valuestring, NULL);       /* a set: again changes nothing */
         if (cJSON_IsString(r)) {
             rk = xasprintf("%s\x1f%s", r->valuestring, k->valuestring);
-            if (!strmap_has(audit_ix.keys, rk))
-                strmap_put(audit_ix.keys, rk, NULL);
+            strmap_put(audit_ix.keys, rk, NULL);
             free(rk);
         }
     }

@@ -19,8 +19,8 @@ struct strmap {
     size_t cap, count, used;    /* used = live + tombstones */
 };
 
-/* strmap_hash - FNV-1a. */
-static uint32_t strmap_hash(const char *s)
+/* strmap_hash - FNV-1a (see strmap.h). */
+uint32_t strmap_hash(const char *s)
 {
     uint32_t h = 2166136261u;
 

@@ -4,6 +4,7 @@
 #define PROMO_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap;
 
@@ -18,6 +19,8 @@ int strmap_has(const struct strmap *m, const char *key);
 /* strmap_del - remove key; returns its value or NULL. */
 void *strmap_del(struct strmap *m, const char *key);
 size_t strmap_count(const struct strmap *m);
+/* strmap_hash - the map's hash of s (FNV-1a), also for spreading work by name. */
+uint32_t strmap_hash(const char *s);
 /* strmap_each - call fn for every entry (do not modify the map meanwhile). */
 void strmap_each(const struct strmap *m, void (*fn)(const char *key, void *val, void *arg), void *arg);
 

@@ -7,11 +7,14 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "atomic.h"
 #include "store.h"
+#include "strmap.h"
 #include "util.h"
 #include "wasync.h"
+#include "../ipc/stage.h"
 
 #define WASYNC_THREADS_MAX 16
 
@@ -107,18 +110,23 @@ int wasync_fd(const struct wasync *w)
     return w->efd;
 }
 
-/* wasync_hash - FNV-1a of area and name: which thread writes the record. */
-static unsigned wasync_hash(const char *area, const char *name)
+/* wasync_stage_reap - st's loop: writes finished, run their callbacks. */
+static void wasync_stage_reap(struct stage *st, int fd, short revents, void *arg)
 {
-    uint32_t h = 2166136261u;
-    const char *p;
+    (void)st, (void)fd, (void)revents;
+    wasync_reap(arg);
+}
 
-    for (p = area; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    h = (h ^ '/') * 16777619u;
-    for (p = name; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h;
+/* wasync_stage - see wasync.h. */
+struct wasync *wasync_stage(struct stage *st, int nthreads)
+{
+    struct wasync *w = wasync_new(st->store, nthreads);
+
+    if (w && stage_watch_fd_cb(st, w->efd, ZMQ_POLLIN, wasync_stage_reap, w) < 0) {
+        wasync_free(w);
+        return NULL;
+    }
+    return w;
 }
 
 /* wasync_write - see wasync.h. */
@@ -137,7 +145,7 @@ int wasync_write(struct wasync *w, const char *area, const char *name, const cJS
     }
     r->done = done;
     r->arg = arg;
-    t = &w->th[wasync_hash(area, name) % (unsigned)w->nthreads];
+    t = &w->th[strmap_hash(name) % (unsigned)w->nthreads];     /* a record: one thread */
     pthread_mutex_lock(&w->mu);
     if (!t->started) {
         if ((rc = pthread_create(&t->tid, NULL, wasync_main, t)) != 0) {

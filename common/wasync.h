@@ -12,7 +12,7 @@
  * as long as the caller starts the side effect from that callback only.
  *
  * Writes of one record are done in the order they were asked for: a record
- * always goes to the same thread (by a hash of its area and name), and each
+ * always goes to the same thread (by a hash of its name), and each
  * thread works through its queue in order. Writes of different records
  * overlap, so their fsyncs do too.
  *
@@ -24,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+struct stage;
 struct store;
 struct wasync;
 
@@ -33,6 +34,9 @@ typedef void (*wasync_done)(void *arg, int rc);
 /* wasync_new - nthreads writer threads for s (started on the first write).
  * Returns NULL on error. */
 struct wasync *wasync_new(struct store *s, int nthreads);
+/* wasync_stage - wasync_new() for st's store whose callbacks run in st's
+ * loop: its fd is watched there and reaped when readable. NULL on error. */
+struct wasync *wasync_stage(struct stage *st, int nthreads);
 /* wasync_fd - readable when callbacks are waiting for wasync_reap(). */
 int wasync_fd(const struct wasync *w);
 /* wasync_write - write doc as area/name.json like store_write(), in the

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zmq.h>
 
 #include "common/duration.h"
 #include "common/http.h"
@@ -814,8 +813,6 @@ static int promo_monitor_busy(struct stage *st)
     return n > 0;
 }
 
-static void promo_monitor_reap(struct stage *st, int fd, short revents, void *arg);
-
 /* promo_monitor_start - the adapter context and the poll table. */
 static int promo_monitor_start(struct stage *st)
 {
@@ -828,8 +825,8 @@ static int promo_monitor_start(struct stage *st)
     ms->actx.store = st->store;
     ms->trackers = strmap_new();
     ms->hint_ms = now_ms();       /* webhooks are expected from the start */
-    ms->wa = st->store ? wasync_new(st->store, MONITOR_WRITERS) : NULL;
-    if (st->store && (!ms->wa || stage_watch_fd_cb(st, wasync_fd(ms->wa), ZMQ_POLLIN, promo_monitor_reap, ms) < 0)) {
+    ms->wa = st->store ? wasync_stage(st, MONITOR_WRITERS) : NULL;
+    if (st->store && !ms->wa) {
         log_error("writer_init_failed", "effect=%s", log_q("cannot record results"));
         return EXIT_TEMP;
     }
@@ -838,14 +835,6 @@ static int promo_monitor_start(struct stage *st)
         return EXIT_TEMP;
     }
     return 0;
-}
-
-/* promo_monitor_reap - record writes finished: decisions go on. */
-static void promo_monitor_reap(struct stage *st, int fd, short revents, void *arg)
-{
-    struct monitor_stage *ms = arg;
-
-    wasync_reap(ms->wa);
 }
 
 /* promo_monitor_stop - cancel requests, free the table. */

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zmq.h>
 
 #include "common/audit.h"
 #include "common/http.h"
@@ -507,14 +506,6 @@ static int promo_promoter_busy(struct stage *st)
     return promoter_job_busy(st) > 0;
 }
 
-/* promo_promoter_reap - steps' record writes finished: their jobs go on. */
-static void promo_promoter_reap(struct stage *st, int fd, short revents, void *arg)
-{
-    struct promoter_stage *ps = arg;
-
-    wasync_reap(ps->wa);
-}
-
 /* promo_promoter_start - the adapter context, the job set, the writers. */
 static int promo_promoter_start(struct stage *st)
 {
@@ -525,8 +516,8 @@ static int promo_promoter_start(struct stage *st)
     ps->actx.cfg = &st->cfg;
     ps->actx.store = st->store;
     ps->jobs = strmap_new();
-    ps->wa = st->store ? wasync_new(st->store, PROMOTER_WRITERS) : NULL;
-    if (st->store && (!ps->wa || stage_watch_fd_cb(st, wasync_fd(ps->wa), ZMQ_POLLIN, promo_promoter_reap, ps) < 0)) {
+    ps->wa = st->store ? wasync_stage(st, PROMOTER_WRITERS) : NULL;
+    if (st->store && !ps->wa) {
         log_error("writer_init_failed", "effect=%s", log_q("cannot record steps"));
         return EXIT_TEMP;
     }

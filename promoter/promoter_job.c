@@ -473,14 +473,7 @@ static void promoter_job_gh_looked(void *arg, const struct ghpr_result *res)
     }
     log_info("github_present", "tracker=%s hop=%s step=%s effect=%s", j->plan.t.name, j->plan.source,
              promoter_job_step_name(j->step), log_q("done before; not sent again"));
-    if (j->step == PS_LABELS) {
-        j->label_i = 0;                   /* added: the removals remain */
-        promoter_job_run(j);
-        return;
-    }
-    if (j->step == PS_STATUS_PENDING)
-        promoter_set(promoter_job_hop(j), "statusPending", cJSON_CreateTrue());
-    promoter_job_step_ok(j);
+    promoter_job_gh_done(j, res);         /* as if sent: labels go on with the removals */
 }
 
 /* promoter_job_labels - the next label request: add them all, then remove

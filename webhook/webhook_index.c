@@ -298,8 +298,7 @@ static void webhook_index_drain(struct webhook_index *ix)
             if (area < 0 || !ev->len || !webhook_record_name(ev->name))
                 continue;
             snprintf(owner, sizeof(owner), "%d%s", area, ev->name);
-            if (!strmap_has(ix->changed, owner))
-                strmap_put(ix->changed, owner, NULL);
+            strmap_put(ix->changed, owner, NULL);           /* a set */
         }
     }
     if (strmap_count(ix->changed) > WEBHOOK_CHANGED_MAX)
