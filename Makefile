@@ -26,7 +26,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 LDFLAGS += $(SAN)
 LDLIBS  += $(PKG_LIBS) -lm
 
-LIBSRC  := $(wildcard common/*.c ipc/*.c adapters/*.c)
+LIBSRC  := $(wildcard util/*.c domain/*.c ipc/*.c adapters/*.c)
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libpromo.a
 

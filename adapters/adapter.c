@@ -13,9 +13,9 @@
 
 #include "adapters/adapter.h"
 #include "adapters/adapters_internal.h"
-#include "common/http.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "ipc/stage.h"
 
 #define ADAPTER_JSON_MAX_INT 9007199254740992.0     /* 2^53 */

@@ -1,6 +1,6 @@
 /* argocd.c - the Argo CD client: strict decoders of Application and error
  * answers, the error mapping, URL and patch builders (pure, unit-tested), and
- * the three asynchronous operations get, update and sync on common/http.h.
+ * the three asynchronous operations get, update and sync on util/http.h.
  * See argocd.h for the contracts. */
 #include <ctype.h>
 #include <stdarg.h>
@@ -11,10 +11,10 @@
 #include <cjson/cJSON.h>
 
 #include "argocd.h"
-#include "../common/config.h"
-#include "../common/http.h"
-#include "../common/log.h"
-#include "../common/util.h"
+#include "domain/config.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "../ipc/stage.h"
 
 #define ARGOCD_IN_PROGRESS "another operation is already in progress"

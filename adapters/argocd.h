@@ -4,7 +4,7 @@
  * One Argo CD server per cluster of the config (argocd.clusters.<name>.url,
  * its bearer token from tokenFile); a NULL or "" cluster means "default".
  * The three operations follow adapters/adapter.h: asynchronous inside the
- * stage's loop (common/http.h), exactly one call of the done callback, never
+ * stage's loop (util/http.h), exactly one call of the done callback, never
  * from inside the call that started it.
  *
  * Error answers are mapped deliberately by argocd_classify() (pure, tested):
@@ -150,7 +150,7 @@ int argocd_parse_app(const char *body, size_t len, struct argocd_app *app,
 int argocd_parse_error(const char *body, size_t len, struct argocd_error *e);
 
 /* argocd_classify - map one HTTP answer to a result: http_error is the
- * common/http.h error (0 when an answer arrived), http_errmsg its text,
+ * util/http.h error (0 when an answer arrived), http_errmsg its text,
  * status/body/len the answer, retry_after the Retry-After header (or NULL),
  * project whether a project was sent. Fills res->error, errmsg,
  * http_status and retry_after_ms (nothing else) and returns res->error. */

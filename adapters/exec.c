@@ -29,11 +29,11 @@
 
 #include "adapter.h"
 #include "exec.h"
-#include "proc.h"
-#include "../common/atomic.h"
-#include "../common/log.h"
-#include "../common/store.h"
-#include "../common/util.h"
+#include "util/proc.h"
+#include "util/atomic.h"
+#include "util/log.h"
+#include "domain/store.h"
+#include "util/util.h"
 #include "../ipc/stage.h"
 
 #define EXEC_TICK_MS      100        /* supervisor: how often it looks at deadline and cancel */

@@ -10,10 +10,10 @@
 #include <cjson/cJSON.h>
 
 #include "ghpr.h"
-#include "../common/config.h"
-#include "../common/http.h"
-#include "../common/log.h"
-#include "../common/util.h"
+#include "domain/config.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "../ipc/stage.h"
 
 /* ghpr_msg - printf into dst (truncating quietly: messages only). */

@@ -2,7 +2,7 @@
  * a commit status on the head SHA, and one summary comment updated in place.
  *
  * Operations follow adapters/adapter.h: asynchronous inside the stage's loop
- * (common/http.h), exactly one call of the done callback, never from inside
+ * (util/http.h), exactly one call of the done callback, never from inside
  * the call that started it. Every request carries Authorization: Bearer
  * (github.tokenFile), Accept: application/vnd.github+json,
  * X-GitHub-Api-Version: 2022-11-28 and User-Agent: promo/<version>.
@@ -180,7 +180,7 @@ void ghpr_parse_error(const char *body, size_t len, char *msg, size_t msglen);
  * the issue (404 with message "Label does not exist"). */
 int ghpr_label_absent(long status, const char *body, size_t len);
 
-/* ghpr_classify - map one answer: http_error/http_errmsg from common/http.h,
+/* ghpr_classify - map one answer: http_error/http_errmsg from util/http.h,
  * status/body/len, the retry-after, x-ratelimit-remaining and
  * x-ratelimit-reset headers (each may be NULL), now in epoch seconds, what
  * names the operation for messages ("add labels to acme/shop#42"). Fills

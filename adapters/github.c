@@ -42,10 +42,10 @@
 
 #include "adapters/adapter.h"
 #include "adapters/adapters_internal.h"
-#include "common/config.h"
-#include "common/http.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "domain/config.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/util.h"
 
 #define GITHUB_MAX_INPUTS 25
 #define GITHUB_KEY_INPUT "promo_key"

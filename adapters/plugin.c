@@ -32,9 +32,9 @@
 
 #include "adapter.h"
 #include "plugin.h"
-#include "proc.h"
-#include "../common/log.h"
-#include "../common/util.h"
+#include "util/proc.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "../ipc/stage.h"
 
 #define PLUGIN_REAP_MAX_MS   100      /* longest wait between looks for the exit */

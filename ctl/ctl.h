@@ -6,8 +6,8 @@
 #ifndef PROMO_CTL_H
 #define PROMO_CTL_H
 
-#include "../common/config.h"
-#include "../common/store.h"
+#include "domain/config.h"
+#include "domain/store.h"
 
 struct ctl {
     struct config cfg;

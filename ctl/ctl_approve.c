@@ -8,7 +8,7 @@
  * keyed by the current hop's source environment and stamped with the
  * tracker's generation and head SHA: a word given for one commit never
  * counts for another. Each is allowed only in the state the view
- * (common/view.c) gives: approve when awaiting-approval, retry when failed
+ * (domain/view.c) gives: approve when awaiting-approval, retry when failed
  * with failed tests (promo-trigger starts them again, attempt N, new keys)
  * or a failed promotion (promo-promoter starts it again) in the current
  * hop; otherwise exit 100 saying why. The
@@ -21,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/audit.h"
-#include "common/promokey.h"
-#include "common/tracker.h"
-#include "common/util.h"
-#include "common/view.h"
+#include "domain/audit.h"
+#include "domain/promokey.h"
+#include "domain/tracker.h"
+#include "util/util.h"
+#include "domain/view.h"
 #include "ctl/ctl.h"
 
 #define APPROVE_BY_MAX 128

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/audit.h"
-#include "common/util.h"
+#include "domain/audit.h"
+#include "util/util.h"
 #include "ctl/ctl.h"
 
 struct events_args {

@@ -2,17 +2,17 @@
  *
  * Both read the state dir only (never the pipeline), so they answer even
  * when every stage is down. A tracker that is not moving says why; its
- * effective state and the tests of its hop come from common/view.c. */
+ * effective state and the tests of its hop come from domain/view.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/tracker.h"
-#include "common/util.h"
-#include "common/view.h"
+#include "util/log.h"
+#include "domain/tracker.h"
+#include "util/util.h"
+#include "domain/view.h"
 #include "ctl/ctl.h"
 
 /* get_json_flag - parse a lone --json flag; returns 0 or an exit code. */

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/policy.h"
-#include "common/util.h"
+#include "domain/policy.h"
+#include "util/util.h"
 #include "ctl/ctl.h"
 
 /* ctl_policies_tests - the test names, an optional one marked "?": "unit,e2e,perf?". */

@@ -6,7 +6,7 @@
  * started, every test with its outcome, attempt, duration and URL, the
  * approval, when it was promoted and by whom, when the target was seen
  * synced; then, in plain words, what the tracker waits on now. Everything
- * comes from common/view.c, so it answers with every stage down. --json
+ * comes from domain/view.c, so it answers with every stage down. --json
  * prints the tracker document with the view (hops included) under "view". */
 #include <errno.h>
 #include <getopt.h>
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/tracker.h"
-#include "common/util.h"
-#include "common/view.h"
+#include "domain/tracker.h"
+#include "util/util.h"
+#include "domain/view.h"
 #include "ctl/ctl.h"
 
 /* show_duration - "1m05s", "4.2s", "-" for a duration in ms. */

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/tracker.h"
-#include "common/util.h"
+#include "util/log.h"
+#include "domain/tracker.h"
+#include "util/util.h"
 #include "ctl/ctl.h"
 
 struct track_args {

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/config.h"
-#include "common/log.h"
-#include "common/store.h"
-#include "common/util.h"
+#include "domain/config.h"
+#include "util/log.h"
+#include "domain/store.h"
+#include "util/util.h"
 #include "ctl/ctl.h"
 
 static const char promoctl_usage[] =

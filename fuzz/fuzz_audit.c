@@ -1,10 +1,10 @@
-/* fuzz_audit.c - libFuzzer harness of audit_decode (common/audit.h), which
+/* fuzz_audit.c - libFuzzer harness of audit_decode (domain/audit.h), which
  * promoctl runs on every line of STATE/audit.log.
  *
  * Invariant: an accepted line is an object whose six fields are strings. */
 #include <cjson/cJSON.h>
 
-#include "common/audit.h"
+#include "domain/audit.h"
 #include "fuzz/fuzz.h"
 
 /* LLVMFuzzerTestOneInput - decode one audit line and check its fields. */

@@ -1,4 +1,4 @@
-/* fuzz_config.c - libFuzzer harness of config_load (common/config.h), the
+/* fuzz_config.c - libFuzzer harness of config_load (domain/config.h), the
  * promo.yaml loader. config_load reads a file, so each input is written to a
  * file in a private directory (under /dev/shm when it exists) and loaded
  * over the defaults; config.c is used exactly as the stages use it.
@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"
-#include "common/log.h"
+#include "domain/config.h"
+#include "util/log.h"
 #include "fuzz/fuzz.h"
 
 static char cfgfuzz_dir[256];

@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "adapters/adapters_internal.h"
-#include "common/http.h"
+#include "util/http.h"
 #include "fuzz/fuzz.h"
 
 /* ghfuzz_run_ok - the strings of run are terminated within their buffers. */

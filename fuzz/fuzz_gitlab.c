@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "adapters/adapters_internal.h"
-#include "common/http.h"
+#include "util/http.h"
 #include "fuzz/fuzz.h"
 
 /* LLVMFuzzerTestOneInput - one GitLab answer through every parser. */

@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "adapters/adapters_internal.h"
-#include "common/http.h"
+#include "util/http.h"
 #include "fuzz/fuzz.h"
 
 /* jfuzz_run_ok - the strings of run are terminated within their buffers. */

@@ -1,5 +1,5 @@
 /* fuzz_policy.c - libFuzzer harness of the PromotionPolicy loader and
- * validator (common/policy.h): policy_set_add_text on one file's text (YAML
+ * validator (domain/policy.h): policy_set_add_text on one file's text (YAML
  * or JSON, one or more documents), the set's cross-policy checks, indexes
  * and chains, and policy_decode of what the set accepted, as later stages
  * decode the policy a message carries.
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
-#include "common/policy.h"
+#include "domain/policy.h"
 #include "fuzz/fuzz.h"
 
 /* polfuzz_redecode - a policy as a message carries it decodes again, the same. */

@@ -1,7 +1,7 @@
 /* fuzz_records.c - libFuzzer harness of the record decoders that read back
  * what stages persisted: adapter_run_from_json (adapters/adapter.h, the
  * trigger and monitor records' runs) and aggregate_from_json
- * (common/aggregate.h, the monitor's decision).
+ * (domain/aggregate.h, the monitor's decision).
  *
  * Invariants: each decoder either fails with a zeroed result or succeeds,
  * and then to_json(from_json(x)) decodes again to the same value. */
@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "adapters/adapter.h"
-#include "common/aggregate.h"
+#include "domain/aggregate.h"
 #include "fuzz/fuzz.h"
 
 /* recfuzz_run - adapter_run_from_json and its round trip. */

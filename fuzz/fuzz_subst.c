@@ -1,4 +1,4 @@
-/* fuzz_subst.c - libFuzzer harness of variable substitution (common/subst.h):
+/* fuzz_subst.c - libFuzzer harness of variable substitution (domain/subst.h):
  * subst_check, the policy validator's check of a template, and subst_expand
  * in each escaping mode with values that come from the input too.
  *
@@ -12,7 +12,7 @@
  * template's own bytes; every result is NUL-terminated within bounds. */
 #include <string.h>
 
-#include "common/subst.h"
+#include "domain/subst.h"
 #include "fuzz/fuzz.h"
 
 /* LLVMFuzzerTestOneInput - check and expand one template. */

@@ -1,4 +1,4 @@
-/* fuzz_tracker.c - libFuzzer harness of tracker_decode (common/tracker.h),
+/* fuzz_tracker.c - libFuzzer harness of tracker_decode (domain/tracker.h),
  * run by every stage on the tracker a message or the state dir holds. The
  * text is parsed as the stages do (cJSON, whole input) and, when that
  * fails, as YAML (promoctl track reads YAML files), then decoded.
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
-#include "common/tracker.h"
-#include "common/yamljson.h"
+#include "domain/tracker.h"
+#include "util/yamljson.h"
 #include "fuzz/fuzz.h"
 
 /* trfuzz_check - the invariants of a decoded tracker. */

@@ -1,4 +1,4 @@
-/* fuzz_yamljson.c - libFuzzer harness of yj_parse (common/yamljson.h), the
+/* fuzz_yamljson.c - libFuzzer harness of yj_parse (util/yamljson.h), the
  * YAML reader under promo.yaml and every policy file.
  *
  * The limits are the defaults, but smaller than production for bytes and
@@ -8,7 +8,7 @@
  * why. */
 #include <cjson/cJSON.h>
 
-#include "common/yamljson.h"
+#include "util/yamljson.h"
 #include "fuzz/fuzz.h"
 
 /* yjfuzz_walk - check depth and positions of node and below; the node count. */

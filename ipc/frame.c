@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "frame.h"
-#include "../common/util.h"
+#include "util/util.h"
 
 /* frame_utf8_valid - 1 when s[0..len) is strict UTF-8 without NUL bytes. */
 int frame_utf8_valid(const unsigned char *s, size_t len)

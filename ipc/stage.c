@@ -18,11 +18,11 @@
 #include "stage.h"
 #include "frame.h"
 #include "transport.h"
-#include "../common/atomic.h"
-#include "../common/log.h"
-#include "../common/metrics.h"
-#include "../common/tracker.h"
-#include "../common/util.h"
+#include "util/atomic.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "domain/tracker.h"
+#include "util/util.h"
 
 #define STAGE_RECV_BATCH 256     /* input lines per loop turn, for fairness */
 #define STAGE_ONCE_IDLE_MS 250   /* --once with a zmq input: idle this long = end of input */
@@ -574,7 +574,7 @@ static void stage_signals(struct stage *st)
             break;
         case SIGCHLD:
             /* No blanket waitpid(-1) here: whoever forks reaps its own
-             * child by pid (adapters/proc.c), and must see its status. */
+             * child by pid (util/proc.c), and must see its status. */
             if (st->ops->child)
                 st->ops->child(st);
             break;

@@ -21,8 +21,8 @@
 #include <getopt.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
-#include "../common/config.h"
-#include "../common/store.h"
+#include "domain/config.h"
+#include "domain/store.h"
 
 #define STAGE_OUTQ 64          /* encoded messages waiting for the output */
 

@@ -19,8 +19,8 @@
 #include <zmq.h>
 #include "transport.h"
 #include "frame.h"
-#include "../common/log.h"
-#include "../common/util.h"
+#include "util/log.h"
+#include "util/util.h"
 
 #define TRANSPORT_LINGER_MS 500
 #define TRANSPORT_READ_CHUNK 65536

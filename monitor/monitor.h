@@ -17,13 +17,13 @@
 #include <cjson/cJSON.h>
 
 #include "adapters/adapter.h"
-#include "common/aggregate.h"
-#include "common/strmap.h"
-#include "common/tracker.h"
+#include "domain/aggregate.h"
+#include "util/strmap.h"
+#include "domain/tracker.h"
 #include "ipc/stage.h"
 
 #define MONITOR_AREA          "monitor"   /* STATE/monitor/: this stage's records */
-#define MONITOR_WRITERS       4           /* threads writing records (common/wasync.h) */
+#define MONITOR_WRITERS       4           /* threads writing records (domain/wasync.h) */
 #define MONITOR_ETEMP_BASE    1000        /* ms: first delay after an infrastructure error */
 #define MONITOR_ETEMP_CAP     60000       /* ms: longest delay after infrastructure errors */
 #define MONITOR_MAX_TESTS     256         /* tests in one hop */
@@ -98,7 +98,7 @@ struct monitor_stage {
     struct mon_test *orphans;    /* freed tests whose requests are still in flight */
     int stopping;                /* at exit: free everything, whatever is in flight */
     int want_fill;               /* some hop may wait for room: fill looks (else it costs nothing) */
-    struct wasync *wa;           /* the record writes (common/wasync.h) */
+    struct wasync *wa;           /* the record writes (domain/wasync.h) */
     uint64_t polls, changes, decided, forwarded, timeouts, stale;
     uint64_t hints;              /* "hint" messages from promo-webhook */
     int64_t hint_ms;             /* monotonic: the last hint (or the start) */

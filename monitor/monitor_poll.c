@@ -1,7 +1,7 @@
 /* monitor_poll.c - promo-monitor's poll table: each test with a run is asked
  * for its status through its adapter, at an interval that adapts to the
  * test's age, the provider's remaining rate limit and its Retry-After
- * (common/pollsched.h), with If-None-Match handled by the adapter through
+ * (util/pollsched.h), with If-None-Match handled by the adapter through
  * run.etag (an answer "not modified" changes nothing). An unreachable CI or
  * a 5xx is an infrastructure error: retried with backoff until the deadline
  * and recorded for the "waiting on" text, never a failure by itself. At its
@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/http.h"
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/pollsched.h"
-#include "common/util.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "util/pollsched.h"
+#include "util/util.h"
 #include "monitor/monitor.h"
 
 #define MONITOR_CANCEL_TRIES 3      /* cancel requests for one timed-out run */

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/util.h"
-#include "common/wasync.h"
+#include "util/log.h"
+#include "util/util.h"
+#include "domain/wasync.h"
 #include "monitor/monitor.h"
 
 /* monitor_record_load - read this stage's record of name. */

@@ -24,14 +24,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/duration.h"
-#include "common/http.h"
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/policy.h"
-#include "common/util.h"
-#include "common/wasync.h"
-#include "common/view.h"
+#include "util/duration.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "domain/policy.h"
+#include "util/util.h"
+#include "domain/wasync.h"
+#include "domain/view.h"
 #include "monitor/monitor.h"
 
 static struct monitor_stage promo_monitor_state;

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "pipe.h"
-#include "../adapters/proc.h"
-#include "../common/log.h"
-#include "../common/util.h"
+#include "util/proc.h"
+#include "util/log.h"
+#include "util/util.h"
 
 extern char **environ;
 

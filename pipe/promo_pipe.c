@@ -27,8 +27,8 @@
 #include "../ipc/frame.h"
 #include "../ipc/stage.h"
 #include "../ipc/transport.h"
-#include "../common/log.h"
-#include "../common/util.h"
+#include "util/log.h"
+#include "util/util.h"
 
 #define PIPE_DRAIN_MS       2000   /* after the child's exit: forward what it wrote, this long at most */
 #define PIPE_KILL_AFTER_MS  5000   /* SIGTERM to SIGKILL when promo-pipe stops */

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "common/log.h"
-#include "common/util.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "policy/policy_stage.h"
 
 #define POLICY_LINT_USAGE "usage: promo-policy --validate FILE|DIR...\n"

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/util.h"
-#include "common/view.h"
+#include "util/log.h"
+#include "util/util.h"
+#include "domain/view.h"
 #include "policy/policy_stage.h"
 
 static const char *const policy_record_states[] = {

@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "common/log.h"
-#include "common/util.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "policy/policy_stage.h"
 
 #define POLICY_WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | \

@@ -8,8 +8,8 @@
 #define PROMO_POLICY_STAGE_H
 
 #include <stdint.h>
-#include "common/policy.h"
-#include "common/tracker.h"
+#include "domain/policy.h"
+#include "domain/tracker.h"
 #include "ipc/stage.h"
 
 #define POLICY_AREA          "policy"   /* STATE/policy/: this stage's records */

@@ -20,15 +20,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/audit.h"
-#include "common/http.h"
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/policy.h"
-#include "common/subst.h"
-#include "common/util.h"
-#include "common/wasync.h"
-#include "common/view.h"
+#include "domain/audit.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "domain/policy.h"
+#include "domain/subst.h"
+#include "util/util.h"
+#include "domain/wasync.h"
+#include "domain/view.h"
 #include "promoter/promoter.h"
 
 static struct promoter_stage promo_promoter_state;

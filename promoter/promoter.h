@@ -20,9 +20,9 @@
 #include <cjson/cJSON.h>
 
 #include "adapters/adapter.h"
-#include "common/promokey.h"
-#include "common/strmap.h"
-#include "common/tracker.h"
+#include "domain/promokey.h"
+#include "util/strmap.h"
+#include "domain/tracker.h"
 #include "ipc/stage.h"
 
 #define PROMOTER_AREA         "promoter"  /* STATE/promoter/: this stage's records */
@@ -30,7 +30,7 @@
 #define PROMOTER_BACKOFF_BASE 1000        /* ms: first delay after a temporary error */
 #define PROMOTER_BACKOFF_CAP  60000       /* ms: longest delay */
 #define PROMOTER_BY           "promo-promoter"
-#define PROMOTER_WRITERS      4           /* threads writing the records of steps (common/wasync.h) */
+#define PROMOTER_WRITERS      4           /* threads writing the records of steps (domain/wasync.h) */
 
 /* What a hop needs done. */
 enum prom_mode {

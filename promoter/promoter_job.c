@@ -16,7 +16,7 @@
  *             recorded       the PromotionRecord appended to "promotions" and
  *                            phase "done", in one write: the last one, since
  *                            it is what moves the tracker on to the target
- *                            (common/view.c), after which no message for this
+ *                            (domain/view.c), after which no message for this
  *                            hop comes again to finish anything
  *   failure   status (failure), comment, audited (TestsFailed)
  *   await     awaitAudited (AwaitingApproval), statusPending (status pending)
@@ -38,12 +38,12 @@
 
 #include "adapters/argocd.h"
 #include "adapters/ghpr.h"
-#include "common/audit.h"
-#include "common/http.h"
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/util.h"
-#include "common/wasync.h"
+#include "domain/audit.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "util/util.h"
+#include "domain/wasync.h"
 #include "promoter/promoter.h"
 
 enum prom_step {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/util.h"
+#include "util/util.h"
 #include "promoter/promoter.h"
 
 /* promoter_str - o[key] when a string, else "". */

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <cjson/cJSON.h>
 
-#include "common/strmap.h"
+#include "util/strmap.h"
 
 #define SIM_BODY_MAX   (1 << 20)   /* request bodies above this answer 413 */
 #define SIM_LOG_MAX    100000      /* request log entries kept in memory */

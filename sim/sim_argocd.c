@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/util.h"
+#include "util/util.h"
 #include "sim/sim.h"
 
 /* sim_argocd_error - {"error", "code", "message"} with HTTP status. */

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
-#include "common/util.h"
+#include "util/util.h"
 #include "sim/sim.h"
 
 #define SIM_GH_DOCS "https://docs.github.com/rest"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/util.h"
+#include "util/util.h"
 #include "sim/sim.h"
 
 /* sim_gitlab_error - {"message": msg} (GitLab's shape for most errors). */

@@ -19,8 +19,8 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 
-#include "common/log.h"
-#include "common/util.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "sim/sim.h"
 
 /* Request headers copied into the log; the secret ones are redacted. */

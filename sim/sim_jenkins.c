@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "common/util.h"
+#include "util/util.h"
 #include "sim/sim.h"
 
 /* sim_jenkins_error - an HTML error page like Jenkins's. */

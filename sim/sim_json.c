@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
+#include "util/util.h"
 #include "sim/sim.h"
 
 /* sim_merge_patch - apply patch to target as RFC 7386 says; returns the new

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/util.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "sim/sim.h"
 
 static const char sim_usage[] =

@@ -11,9 +11,9 @@
 #include <strings.h>
 #include <openssl/crypto.h>
 
-#include "common/duration.h"
-#include "common/util.h"
-#include "common/yamljson.h"
+#include "util/duration.h"
+#include "util/util.h"
+#include "util/yamljson.h"
 #include "sim/sim.h"
 
 /* sim_scenario_load - parse path (YAML or JSON) as the scenario. */

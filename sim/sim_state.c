@@ -10,7 +10,7 @@
 #include <time.h>
 #include <openssl/evp.h>
 
-#include "common/util.h"
+#include "util/util.h"
 #include "sim/sim.h"
 
 /* sim_state_init - empty state; configuration fields are left as they are. */

@@ -24,9 +24,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "common/log.h"
-#include "common/util.h"
-#include "common/yamljson.h"
+#include "util/log.h"
+#include "util/util.h"
+#include "util/yamljson.h"
 #include "sim/sim.h"
 
 #define SIM_WEBHOOK_TICK_MS 5

@@ -5,7 +5,7 @@
  *
  * For each "tracker" message: the tracker is re-read from the state dir (a
  * message whose generation or head SHA differs is stale and dropped), its
- * effective environment and state taken from common/view.h (one not synced or
+ * effective environment and state taken from domain/view.h (one not synced or
  * testing in the policy's source environment starts nothing; one awaiting
  * approval, promoting or failed there is only forwarded with its runs), the
  * attached policy decoded, and the trigger record (trigger_record.c) brought
@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/util.h"
-#include "common/view.h"
+#include "util/log.h"
+#include "util/util.h"
+#include "domain/view.h"
 #include "trigger/trigger.h"
 
 static struct trigger_stage promo_trigger_state;
@@ -336,7 +336,7 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
     }
     if (st->store) {
         /* where the chain has taken it, and its effective state there
-         * (common/view.h): the tracker document stays at its first environment */
+         * (domain/view.h): the tracker document stays at its first environment */
         v = xmalloc(sizeof(*v));
         if (view_load(st->store, t.name, v, err, sizeof(err)) == 0 && v->t.generation == t.generation &&
             strcmp(v->t.head_sha, t.head_sha) == 0) {

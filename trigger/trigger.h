@@ -14,9 +14,9 @@
 #include <cjson/cJSON.h>
 
 #include "adapters/adapter.h"
-#include "common/policy.h"
-#include "common/strmap.h"
-#include "common/tracker.h"
+#include "domain/policy.h"
+#include "util/strmap.h"
+#include "domain/tracker.h"
 #include "ipc/stage.h"
 
 #define TRIGGER_AREA          "trigger"   /* STATE/trigger/: this stage's records */

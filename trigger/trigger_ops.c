@@ -27,10 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/http.h"
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/util.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "util/util.h"
 #include "trigger/trigger.h"
 
 struct trigger_op {

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/promokey.h"
-#include "common/subst.h"
-#include "common/util.h"
+#include "util/log.h"
+#include "domain/promokey.h"
+#include "domain/subst.h"
+#include "util/util.h"
 #include "trigger/trigger.h"
 
 /* trigger_record_str - a string member, "" when absent or not a string. */

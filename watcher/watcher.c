@@ -9,7 +9,7 @@
  * sent is always the latest state. A full output queue simply leaves names
  * waiting (backpressure); nothing here exists only in memory and matters.
  *
- * Where a tracker is and what it is doing come from common/view.h (the
+ * Where a tracker is and what it is doing come from domain/view.h (the
  * tracker document, then the chain of promotions the promoter recorded);
  * the message's "tracker" is the document with its status.environment and
  * status.state replaced by the view's (docs/protocol.md). A tracker
@@ -33,14 +33,14 @@
 #include <zmq.h>
 
 #include "adapters/argocd.h"
-#include "common/audit.h"
-#include "common/http.h"
-#include "common/log.h"
-#include "common/promokey.h"
-#include "common/strmap.h"
-#include "common/tracker.h"
-#include "common/util.h"
-#include "common/view.h"
+#include "domain/audit.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "domain/promokey.h"
+#include "util/strmap.h"
+#include "domain/tracker.h"
+#include "util/util.h"
+#include "domain/view.h"
 #include "ipc/stage.h"
 
 #define WATCHER_HINT_LIVE_MS 600000  /* webhooks count as arriving this long after the last hint */
@@ -378,7 +378,7 @@ static void watcher_deploy_watch(struct stage *st, const struct view *v)
 }
 
 /* watcher_emit - read one tracker and send it if it is active (its effective
- * state, common/view.h: synced, testing so the monitor adopts runs after a
+ * state, domain/view.h: synced, testing so the monitor adopts runs after a
  * restart, awaiting-approval, promoting, failed until the promoter has
  * recorded it); start watching a promoted deployment. When the stages'
  * records cannot be read, the tracker's own state decides.

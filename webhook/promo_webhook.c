@@ -26,8 +26,8 @@
 #include <netinet/in.h>
 #include <zmq.h>
 
-#include "common/log.h"
-#include "common/util.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "ipc/frame.h"
 #include "webhook/webhook.h"
 

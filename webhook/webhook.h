@@ -22,7 +22,7 @@
 #include <sys/socket.h>
 #include <cjson/cJSON.h>
 
-#include "common/strmap.h"
+#include "util/strmap.h"
 #include "ipc/stage.h"
 
 #define WEBHOOK_BODY_MAX      (1 << 20)  /* bytes: a larger body answers 413 */

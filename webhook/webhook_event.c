@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/promokey.h"
-#include "common/util.h"
+#include "domain/promokey.h"
+#include "util/util.h"
 #include "ipc/frame.h"
 #include "webhook/webhook.h"
 

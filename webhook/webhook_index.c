@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "common/log.h"
-#include "common/util.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "webhook/webhook.h"
 
 #define WEBHOOK_RECORD_MAX  (4 << 20)

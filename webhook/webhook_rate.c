@@ -12,7 +12,7 @@
 #include <sys/random.h>
 #include <netinet/in.h>
 
-#include "common/util.h"
+#include "util/util.h"
 #include "webhook/webhook.h"
 
 /* webhook_bucket_fill - add the tokens earned since b->at, up to burst. */

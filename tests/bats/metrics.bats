@@ -2,7 +2,7 @@
 # Metrics: every stage writes STATE/metrics/promo_<stage>.prom in the
 # Prometheus text format (node_exporter textfile collector), atomically,
 # every 5 s and at exit; the counters move when messages are handled and
-# HTTP calls are made (common/metrics.c, docs/operations.md).
+# HTTP calls are made (util/metrics.c, docs/operations.md).
 
 load helpers
 

@@ -321,7 +321,7 @@ promoted() {
         [ "$(jq -s --arg k "$key" '[.[] | select(.system == "gitlab" and .method == "POST")
               | .body.variables[]? | select(.key == "PROMO_KEY" and .value == $k)] | length' "$T/requests.ndjson")" -eq 1 ]
     done
-    # the key is promo's own (common/promokey.c), the parameters substituted
+    # the key is promo's own (domain/promokey.c), the parameters substituted
     jq -e '.hops.dev.tests[0].key | test("^pk-[0-9a-f]{24}$")' "$trig"
     jq -s -e --arg sha "$SHA1" 'any(.[]; .system == "gitlab" and .method == "POST"
         and any(.body.variables[]?; .key == "GIT_COMMIT" and .value == $sha))' "$T/requests.ndjson"

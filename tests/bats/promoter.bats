@@ -221,7 +221,7 @@ check_promoted_once() {
     assert_success
     [ "$(calls)" = "$n_before" ]
     check_promoted_once
-    # the tracker is now in staging (the view of common/view.c): the dev hop's message is not for it
+    # the tracker is now in staging (the view of domain/view.c): the dev hop's message is not for it
     grep -q 'event=not_this_hop' "$T/promoter.log"
 }
 

@@ -9,7 +9,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/adapters_internal.h"
-#include "common/util.h"
+#include "util/util.h"
 #include "unit.h"
 
 #define KEY "pk-5f0c3a9e1b2d4c6f8a7e9d1c"

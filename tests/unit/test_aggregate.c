@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/aggregate.h"
-#include "common/util.h"
+#include "domain/aggregate.h"
+#include "util/util.h"
 #include "unit.h"
 
 /* The kinds of test result a hop can hold. */

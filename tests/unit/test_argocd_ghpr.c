@@ -15,9 +15,9 @@
 
 #include "adapters/argocd.h"
 #include "adapters/ghpr.h"
-#include "common/http.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "ipc/stage.h"
 #include "unit.h"
 

@@ -1,4 +1,4 @@
-/* test_atomic.c - unit tests of common/atomic.c: replacement, errors that
+/* test_atomic.c - unit tests of util/atomic.c: replacement, errors that
  * leave nothing behind, and which temp files atomic_clean_temps removes. */
 #include <dirent.h>
 #include <errno.h>
@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/atomic.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "util/atomic.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "unit.h"
 
 static char dir[PATH_MAX];

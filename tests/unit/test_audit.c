@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/audit.h"
-#include "common/atomic.h"
-#include "common/log.h"
-#include "common/store.h"
-#include "common/util.h"
+#include "domain/audit.h"
+#include "util/atomic.h"
+#include "util/log.h"
+#include "domain/store.h"
+#include "util/util.h"
 #include "tests/unit/unit.h"
 
 int main(void)

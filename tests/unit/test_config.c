@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "domain/config.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "unit.h"
 
 /* Configs that must be refused, and a piece of the error list they give. */

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/duration.h"
-#include "common/util.h"
+#include "util/duration.h"
+#include "util/util.h"
 #include "unit.h"
 
 #define S 1000LL

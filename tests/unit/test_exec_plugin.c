@@ -18,9 +18,9 @@
 #include "adapters/adapter.h"
 #include "adapters/exec.h"
 #include "adapters/plugin.h"
-#include "adapters/proc.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "util/proc.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "ipc/stage.h"
 #include "unit.h"
 

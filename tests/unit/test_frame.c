@@ -5,7 +5,7 @@
 #include <string.h>
 #include "unit.h"
 #include "../../ipc/frame.h"
-#include "../../common/util.h"
+#include "util/util.h"
 
 struct frame_case {
     const char *name;

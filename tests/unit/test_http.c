@@ -1,4 +1,4 @@
-/* test_http.c - the HTTP client (common/http.c) against servers inside this
+/* test_http.c - the HTTP client (util/http.c) against servers inside this
  * process: a libmicrohttpd daemon on 127.0.0.1 port 0 that answers by path
  * (ok, 404, flaky 5xx, 429 with Retry-After, rate-limited 403, a hang, an
  * endless body, redirects of every kind, basic and bearer auth), a raw TCP
@@ -23,9 +23,9 @@
 #include <unistd.h>
 #include <microhttpd.h>
 #include "unit.h"
-#include "../../common/http.h"
-#include "../../common/log.h"
-#include "../../common/util.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/util.h"
 #include "../../ipc/stage.h"
 
 #define TH_USER   "promo-bot"

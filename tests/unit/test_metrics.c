@@ -1,11 +1,11 @@
-/* test_metrics.c - common/metrics.c: series, kinds, escaping, histogram
+/* test_metrics.c - util/metrics.c: series, kinds, escaping, histogram
  * buckets, the rendered text and the atomic write. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
-#include "common/metrics.h"
-#include "common/util.h"
+#include "util/metrics.h"
+#include "util/util.h"
 
 /* has - 1 when text holds line as a whole line. */
 static int has(const char *text, const char *line)

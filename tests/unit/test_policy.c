@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/policy.h"
-#include "common/util.h"
-#include "common/yamljson.h"
+#include "domain/policy.h"
+#include "util/util.h"
+#include "util/yamljson.h"
 #include "unit.h"
 
 #define HEAD "apiVersion: promo.dev/v1alpha1\nkind: PromotionPolicy\nmetadata:\n  name: p\n"

@@ -1,7 +1,7 @@
 /* test_pollsched.c - pollsched_interval by table: age, pollInterval, rate
  * limit remaining and Retry-After. */
-#include "common/pollsched.h"
-#include "common/util.h"
+#include "util/pollsched.h"
+#include "util/util.h"
 #include "unit.h"
 
 static const struct {

@@ -2,8 +2,8 @@
  * checked against digests computed independently with sha256sum(1). */
 #include <string.h>
 
-#include "common/promokey.h"
-#include "common/util.h"
+#include "domain/promokey.h"
+#include "util/util.h"
 #include "unit.h"
 
 struct promokey_case {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
+#include "util/util.h"
 #include "promoter/promoter_record.c"
 #include "tests/unit/unit.h"
 

@@ -1,4 +1,4 @@
-/* test_store.c - unit tests of common/store.c: round trips, listing, name
+/* test_store.c - unit tests of domain/store.c: round trips, listing, name
  * checks, quarantine of corrupt records, and a crash before rename. */
 #include <dirent.h>
 #include <errno.h>
@@ -13,10 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/atomic.h"
-#include "common/log.h"
-#include "common/store.h"
-#include "common/util.h"
+#include "util/atomic.h"
+#include "util/log.h"
+#include "domain/store.h"
+#include "util/util.h"
 #include "unit.h"
 
 static char state[PATH_MAX];

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/subst.h"
-#include "common/tracker.h"
-#include "common/util.h"
+#include "domain/subst.h"
+#include "domain/tracker.h"
+#include "util/util.h"
 #include "unit.h"
 
 /* A context as a tracker in dev being promoted to staging would give. */

@@ -1,12 +1,12 @@
-/* test_tracker.c - unit tests of common/tracker.c: one good document, one
+/* test_tracker.c - unit tests of domain/tracker.c: one good document, one
  * bad case per rule (each a single change to the good one), state names,
  * and tracker_name_for. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/tracker.h"
-#include "common/util.h"
+#include "domain/tracker.h"
+#include "util/util.h"
 #include "unit.h"
 
 static const char good_doc[] =

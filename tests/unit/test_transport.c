@@ -17,8 +17,8 @@
 #include "unit.h"
 #include "../../ipc/transport.h"
 #include "../../ipc/frame.h"
-#include "../../common/log.h"
-#include "../../common/util.h"
+#include "util/log.h"
+#include "util/util.h"
 
 /* tt_recv_wait - transport_recv, retrying for up to ms. */
 static int tt_recv_wait(struct transport *t, const char **line, size_t *len, int ms)

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/store.h"
-#include "common/util.h"
-#include "common/view.h"
+#include "domain/store.h"
+#include "util/util.h"
+#include "domain/view.h"
 #include "unit.h"
 
 #define SHA1 "0123456789abcdef0123456789abcdef01234567"

@@ -5,11 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/atomic.h"
-#include "common/log.h"
-#include "common/store.h"
-#include "common/util.h"
-#include "common/wasync.h"
+#include "util/atomic.h"
+#include "util/log.h"
+#include "domain/store.h"
+#include "util/util.h"
+#include "domain/wasync.h"
 #include "tests/unit/unit.h"
 
 struct seen {

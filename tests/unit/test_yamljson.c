@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
-#include "common/yamljson.h"
+#include "util/util.h"
+#include "util/yamljson.h"
 #include "unit.h"
 
 /* A document and the compact JSON it must turn into. */

@@ -13,12 +13,12 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "duration.h"
-#include "policy.h"
-#include "subst.h"
-#include "tracker.h"
-#include "util.h"
-#include "yamljson.h"
+#include "util/duration.h"
+#include "domain/policy.h"
+#include "domain/subst.h"
+#include "domain/tracker.h"
+#include "util/util.h"
+#include "util/yamljson.h"
 
 static const char *const policy_providers[PP_COUNT] = {
     [PP_JENKINS] = "jenkins",

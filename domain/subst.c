@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "subst.h"
-#include "tracker.h"
-#include "util.h"
+#include "domain/subst.h"
+#include "domain/tracker.h"
+#include "util/util.h"
 
 static const char *const subst_names[SV_COUNT] = {
     [SV_PR_NUMBER] = "PR_NUMBER",

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "duration.h"
+#include "util/duration.h"
 
 #define DURATION_MAX_MS (366LL * 24 * 3600 * 1000)
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 
-#include "common/promokey.h"
+#include "domain/promokey.h"
 
 /* promo_key - hash the fields joined with "\n"; see promokey.h. */
 char *promo_key(const char *tracker, const char *head_sha, const char *source_env,

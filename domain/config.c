@@ -16,11 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "duration.h"
-#include "log.h"
-#include "util.h"
-#include "yamljson.h"
+#include "domain/config.h"
+#include "util/duration.h"
+#include "util/log.h"
+#include "util/util.h"
+#include "util/yamljson.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
 #define CONFIG_TOKEN_MAX (64 * 1024)

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "util.h"
-#include "yamljson.h"
+#include "util/util.h"
+#include "util/yamljson.h"
 
 #define YJ_TAG_PREFIX "tag:yaml.org,2002:"
 #define YJ_INT_MAX (UINT64_C(1) << 53)  /* beyond ±2^53 a double no longer holds every integer */

@@ -17,11 +17,11 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "atomic.h"
-#include "log.h"
-#include "metrics.h"
-#include "store.h"
-#include "util.h"
+#include "util/atomic.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "domain/store.h"
+#include "util/util.h"
 
 #define STORE_QUARANTINE "quarantine"
 #define STORE_TEMP_MAX_AGE 3600       /* seconds; atomic_clean_temps at open */

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atomic.h"
-#include "log.h"
-#include "util.h"
+#include "util/atomic.h"
+#include "util/log.h"
+#include "util/util.h"
 
 static int atomic_sync = 1;
 static unsigned long atomic_counter;

@@ -11,8 +11,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "proc.h"
-#include "../common/util.h"
+#include "util/proc.h"
+#include "util/util.h"
 
 extern char **environ;
 

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strmap.h"
-#include "util.h"
+#include "util/strmap.h"
+#include "util/util.h"
 
 #define STRMAP_TOMB ((char *)1)
 

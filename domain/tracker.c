@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tracker.h"
-#include "util.h"
+#include "domain/tracker.h"
+#include "util/util.h"
 
 #define TRACKER_NUMBER_MAX 2147483648.0        /* 2^31 */
 #define TRACKER_GENERATION_MAX 9007199254740992.0 /* 2^53: exact in a double */

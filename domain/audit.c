@@ -7,12 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic.h"
-#include "audit.h"
-#include "log.h"
-#include "store.h"
-#include "strmap.h"
-#include "util.h"
+#include "util/atomic.h"
+#include "domain/audit.h"
+#include "util/log.h"
+#include "domain/store.h"
+#include "util/strmap.h"
+#include "util/util.h"
 
 #define AUDIT_SCAN_MAX (4 << 20)
 

@@ -24,10 +24,10 @@
 #include <curl/curl.h>
 #include <zmq.h>
 
-#include "http.h"
-#include "log.h"
-#include "metrics.h"
-#include "util.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "util/util.h"
 #include "../ipc/stage.h"
 
 #define HTTP_CONNECT_TIMEOUT_MS 5000

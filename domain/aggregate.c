@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/aggregate.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "domain/aggregate.h"
+#include "util/log.h"
+#include "util/util.h"
 
 /* aggregate_outcome - error first, then promo's deadline, then the CI. */
 enum agg_outcome aggregate_outcome(const struct agg_test *t)

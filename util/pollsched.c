@@ -1,5 +1,5 @@
 /* pollsched.c - adaptive poll intervals (see pollsched.h for the rules). */
-#include "common/pollsched.h"
+#include "util/pollsched.h"
 
 /* pollsched_interval - the delay before the next poll. */
 int64_t pollsched_interval(int64_t elapsed_ms, int64_t max_ms, long rate_remaining,

@@ -6,7 +6,7 @@
  * records every step of every job waits for them one after the other. With
  * wasync the loop serializes the document (so later changes to it do not
  * matter), hands the bytes to a writer thread, and goes on; the thread does
- * the same atomic write (common/atomic.c: temp file, fsync, rename, fsync of
+ * the same atomic write (util/atomic.c: temp file, fsync, rename, fsync of
  * the directory) and the caller's callback runs back in the loop, from
  * wasync_reap(), once the write is durable. Intent before side effect holds
  * as long as the caller starts the side effect from that callback only.

@@ -32,8 +32,8 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-#include "common/store.h"
-#include "common/tracker.h"
+#include "domain/store.h"
+#include "domain/tracker.h"
 
 #define VIEW_MAX_TESTS 64
 #define VIEW_MAX_HOPS 8          /* hops kept for the timeline (a longer chain shows its last 8) */

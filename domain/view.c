@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
-#include "common/view.h"
+#include "util/util.h"
+#include "domain/view.h"
 
 /* view_str - a string member of o, or "". */
 static const char *view_str(const cJSON *o, const char *name)

@@ -9,11 +9,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "atomic.h"
-#include "store.h"
-#include "strmap.h"
-#include "util.h"
-#include "wasync.h"
+#include "util/atomic.h"
+#include "domain/store.h"
+#include "util/strmap.h"
+#include "util/util.h"
+#include "domain/wasync.h"
 #include "../ipc/stage.h"
 
 #define WASYNC_THREADS_MAX 16

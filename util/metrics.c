@@ -13,10 +13,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "metrics.h"
-#include "atomic.h"
-#include "log.h"
-#include "util.h"
+#include "util/metrics.h"
+#include "util/atomic.h"
+#include "util/log.h"
+#include "util/util.h"
 
 enum metrics_kind { METRICS_COUNTER, METRICS_GAUGE, METRICS_HISTOGRAM };
 
