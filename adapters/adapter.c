@@ -16,7 +16,7 @@
 #include "util/http.h"
 #include "util/log.h"
 #include "util/util.h"
-#include "ipc/stage.h"
+#include "util/loop.h"
 
 #define ADAPTER_JSON_MAX_INT 9007199254740992.0     /* 2^53 */
 
@@ -155,25 +155,24 @@ struct adapter_later {
 };
 
 /* adapter_later_fire - the timer of adapter_finish_later. */
-static void adapter_later_fire(struct stage *st, void *arg)
+static void adapter_later_fire(struct loop *l, void *arg)
 {
-    struct adapter_later *l = arg;
+    struct adapter_later *later = arg;
 
-    (void)st;
-    l->done(l->arg, &l->res);
-    free(l);
+    later->done(later->arg, &later->res);
+    free(later);
 }
 
 /* adapter_finish_later - call done(arg, res) from the loop on its next turn. */
-void adapter_finish_later(struct stage *st, const struct adapter_result *res,
+void adapter_finish_later(struct loop *l, const struct adapter_result *res,
                           adapter_done_fn done, void *arg)
 {
-    struct adapter_later *l = xcalloc(1, sizeof(*l));
+    struct adapter_later *later = xcalloc(1, sizeof(*later));
 
-    l->res = *res;
-    l->done = done;
-    l->arg = arg;
-    stage_after(st, 0, adapter_later_fire, l);
+    later->res = *res;
+    later->done = done;
+    later->arg = arg;
+    loop_after(l, 0, adapter_later_fire, later);
 }
 
 /* adapter_http_failed - map a transport failure to an adapter error. */

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-struct stage;
+struct loop;
 struct http;
 struct config;
 struct store;
@@ -81,7 +81,7 @@ typedef void (*adapter_done_fn)(void *arg, const struct adapter_result *res);
 /* What an adapter may use: the loop, the HTTP client, the config (URLs,
  * tokens), the state dir (exec keeps its output there). */
 struct adapter_ctx {
-    struct stage *st;
+    struct loop *loop;
     struct http *http;
     const struct config *cfg;
     struct store *store;

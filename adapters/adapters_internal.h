@@ -32,7 +32,7 @@ void adapter_res_error(struct adapter_result *res, int error, const char *fmt, .
 /* adapter_finish_later - call done(arg, res) from the loop (a 0 ms timer),
  * never from inside this call; res is copied. For operations that fail
  * before they could submit a request. */
-void adapter_finish_later(struct stage *st, const struct adapter_result *res,
+void adapter_finish_later(struct loop *l, const struct adapter_result *res,
                           adapter_done_fn done, void *arg);
 /* adapter_http_failed - if resp carries no HTTP answer (connection, timeout,
  * too big, refused redirect, bad URL), set res to the matching error and

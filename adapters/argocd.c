@@ -15,7 +15,7 @@
 #include "util/http.h"
 #include "util/log.h"
 #include "util/util.h"
-#include "../ipc/stage.h"
+#include "util/loop.h"
 
 #define ARGOCD_IN_PROGRESS "another operation is already in progress"
 
@@ -619,9 +619,8 @@ static void argocd_call_finish(struct argocd_call *c)
 }
 
 /* argocd_call_later - the deferred end of a call that could not start. */
-static void argocd_call_later(struct stage *st, void *arg)
+static void argocd_call_later(struct loop *l, void *arg)
 {
-    (void)st;
     argocd_call_finish(arg);
 }
 
@@ -636,7 +635,7 @@ static int argocd_call_fail(struct argocd_call *c, const char *fmt, ...)
     vsnprintf(c->res.errmsg, sizeof(c->res.errmsg), fmt, ap);
     va_end(ap);
     c->res.error = ADAPTER_EPERM;
-    stage_after(c->ctx->st, 0, argocd_call_later, c);
+    loop_after(c->ctx->loop, 0, argocd_call_later, c);
     return -1;
 }
 

@@ -34,7 +34,7 @@
 #include "util/log.h"
 #include "domain/store.h"
 #include "util/util.h"
-#include "../ipc/stage.h"
+#include "util/loop.h"
 
 #define EXEC_TICK_MS      100        /* supervisor: how often it looks at deadline and cancel */
 #define EXEC_MAX_PARAMS   64
@@ -44,7 +44,7 @@
 
 /* One operation in flight: its result is delivered from the loop. */
 struct exec_op {
-    struct stage *st;
+    struct loop *loop;
     adapter_done_fn done;
     void *arg;
     int syncfd;                      /* trigger: read end closed by the supervisor when set up */
@@ -150,11 +150,11 @@ int exec_param_env_name(const char *name, char *buf, size_t len)
 }
 
 /* exec_op_new - a fresh operation for done(arg). */
-static struct exec_op *exec_op_new(struct stage *st, adapter_done_fn done, void *arg)
+static struct exec_op *exec_op_new(struct loop *l, adapter_done_fn done, void *arg)
 {
     struct exec_op *op = xcalloc(1, sizeof(*op));
 
-    op->st = st;
+    op->loop = l;
     op->done = done;
     op->arg = arg;
     op->syncfd = -1;
@@ -163,7 +163,7 @@ static struct exec_op *exec_op_new(struct stage *st, adapter_done_fn done, void 
 }
 
 /* exec_op_finish - deliver the result and free op. */
-static void exec_op_finish(struct stage *st, void *arg)
+static void exec_op_finish(struct loop *l, void *arg)
 {
     struct exec_op *op = arg;
 
@@ -174,7 +174,7 @@ static void exec_op_finish(struct stage *st, void *arg)
 /* exec_op_later - deliver the result from the loop's next turn. */
 static void exec_op_later(struct exec_op *op)
 {
-    stage_after(op->st, 0, exec_op_finish, op);
+    loop_after(op->loop, 0, exec_op_finish, op);
 }
 
 /* exec_op_fail - set the error of op's result. */
@@ -547,7 +547,7 @@ static void exec_unclaim(const char *dir)
 
 /* exec_sync_cb - the supervisor closed the sync pipe (set up, or died):
  * report the run as it now stands. */
-static void exec_sync_cb(struct stage *st, int fd, short revents, void *arg)
+static void exec_sync_cb(struct loop *l, int fd, short revents, void *arg)
 {
     struct exec_op *op = arg;
     char buf[64];
@@ -563,13 +563,13 @@ static void exec_sync_cb(struct stage *st, int fd, short revents, void *arg)
             return;
         break;
     }
-    stage_unwatch_fd(st, fd);
+    loop_unwatch_fd(l, fd);
     close(fd);
     op->syncfd = -1;
     exec_run_state(op);
     log_info("exec_started", "key=%s status=%s dir=%s", log_q(op->res.run.id),
              log_q(op->res.run.detail), log_q(op->dir));
-    exec_op_finish(st, op);
+    exec_op_finish(l, op);
 }
 
 /* exec_spawn - start the supervisor for op->dir (double fork, setsid),
@@ -628,7 +628,7 @@ static int exec_spawn(struct exec_op *op, char *const argv[], char *const envp[]
     }
     (void)fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
     op->syncfd = sp[0];
-    if (stage_watch_fd_cb(op->st, sp[0], ZMQ_POLLIN, exec_sync_cb, op) < 0) {
+    if (loop_watch_fd(op->loop, sp[0], LOOP_READ, exec_sync_cb, op) < 0) {
         close(sp[0]);           /* the run goes on; report it as it stands */
         op->syncfd = -1;
         exec_run_state(op);
@@ -641,7 +641,7 @@ static int exec_spawn(struct exec_op *op, char *const argv[], char *const envp[]
 static int exec_trigger(struct adapter_ctx *ctx, const struct adapter_test *t,
                         adapter_done_fn done, void *arg)
 {
-    struct exec_op *op = exec_op_new(ctx->st, done, arg);
+    struct exec_op *op = exec_op_new(ctx->loop, done, arg);
     char area[PATH_MAX], why[256], **argv = NULL;
     struct proc_env env;
     struct stat sb;
@@ -698,7 +698,7 @@ later:
 static int exec_find(struct adapter_ctx *ctx, const struct adapter_test *t,
                      adapter_done_fn done, void *arg)
 {
-    struct exec_op *op = exec_op_new(ctx->st, done, arg);
+    struct exec_op *op = exec_op_new(ctx->loop, done, arg);
     struct stat sb;
 
     if (exec_op_dir(op, ctx, t->key) < 0) {
@@ -739,7 +739,7 @@ static int exec_op_run(struct exec_op *op, struct adapter_ctx *ctx, const struct
 static int exec_status(struct adapter_ctx *ctx, const struct adapter_test *t,
                        const struct adapter_run *run, adapter_done_fn done, void *arg)
 {
-    struct exec_op *op = exec_op_new(ctx->st, done, arg);
+    struct exec_op *op = exec_op_new(ctx->loop, done, arg);
     struct stat sb;
 
     if (exec_op_run(op, ctx, t, run) < 0) {
@@ -761,7 +761,7 @@ static int exec_status(struct adapter_ctx *ctx, const struct adapter_test *t,
 static int exec_cancel(struct adapter_ctx *ctx, const struct adapter_test *t,
                        const struct adapter_run *run, adapter_done_fn done, void *arg)
 {
-    struct exec_op *op = exec_op_new(ctx->st, done, arg);
+    struct exec_op *op = exec_op_new(ctx->loop, done, arg);
     pid_t spid, cpid;
     long long sstart, cstart;
     struct stat sb;

@@ -14,7 +14,7 @@
 #include "util/http.h"
 #include "util/log.h"
 #include "util/util.h"
-#include "../ipc/stage.h"
+#include "util/loop.h"
 
 /* ghpr_msg - printf into dst (truncating quietly: messages only). */
 static void ghpr_msg(char *dst, size_t dstlen, const char *fmt, ...)
@@ -842,9 +842,8 @@ static void ghpr_call_finish(struct ghpr_call *c)
 }
 
 /* ghpr_call_later - the deferred end of a call that did not send. */
-static void ghpr_call_later(struct stage *st, void *arg)
+static void ghpr_call_later(struct loop *l, void *arg)
 {
-    (void)st;
     ghpr_call_finish(arg);
 }
 
@@ -860,7 +859,7 @@ static int ghpr_call_end(struct ghpr_call *c, int error, const char *fmt, ...)
     vsnprintf(c->res.errmsg, sizeof(c->res.errmsg), fmt, ap);
     va_end(ap);
     c->res.error = error;
-    stage_after(c->ctx->st, 0, ghpr_call_later, c);
+    loop_after(c->ctx->loop, 0, ghpr_call_later, c);
     return error ? -1 : 0;
 }
 

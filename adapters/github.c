@@ -435,7 +435,7 @@ static struct github_op *github_op_new(struct adapter_ctx *ctx, const struct ada
         goto ok;
     free(base);
     adapter_res_error(&res, ADAPTER_EPERM, "github-actions: %s", err);
-    adapter_finish_later(ctx->st, &res, done, arg);
+    adapter_finish_later(ctx->loop, &res, done, arg);
     return NULL;
 ok:
     op = xcalloc(1, sizeof(*op));
@@ -732,7 +732,7 @@ static int github_trigger(struct adapter_ctx *ctx, const struct adapter_test *t,
         return -1;
     if (!(op->body = github_dispatch_body(t->params, t->key, op->ref, err, sizeof(err)))) {
         adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: workflow %s: %s", log_q(t->job), err);
-        adapter_finish_later(ctx->st, &op->res, done, arg);
+        adapter_finish_later(ctx->loop, &op->res, done, arg);
         github_op_free(op);
         return -1;
     }
@@ -772,7 +772,7 @@ static int github_status(struct adapter_ctx *ctx, const struct adapter_test *t,
     }
     if (github_digits(run->id) < 1) {
         adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: run id %s is not a number", log_q(run->id));
-        adapter_finish_later(ctx->st, &op->res, done, arg);
+        adapter_finish_later(ctx->loop, &op->res, done, arg);
         github_op_free(op);
         return -1;
     }
@@ -798,7 +798,7 @@ static int github_cancel(struct adapter_ctx *ctx, const struct adapter_test *t,
     }
     if (github_digits(run->id) < 1) {
         adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: run id %s is not a number", log_q(run->id));
-        adapter_finish_later(ctx->st, &op->res, done, arg);
+        adapter_finish_later(ctx->loop, &op->res, done, arg);
         github_op_free(op);
         return -1;
     }

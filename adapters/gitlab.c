@@ -333,7 +333,7 @@ static struct gitlab_op *gitlab_op_new(struct adapter_ctx *ctx, const struct ada
         goto ok;
     free(base);
     adapter_res_error(&res, ADAPTER_EPERM, "gitlab: %s", err);
-    adapter_finish_later(ctx->st, &res, done, arg);
+    adapter_finish_later(ctx->loop, &res, done, arg);
     return NULL;
 ok:
     op = xcalloc(1, sizeof(*op));
@@ -583,7 +583,7 @@ static int gitlab_trigger(struct adapter_ctx *ctx, const struct adapter_test *t,
         return -1;
     if (!(op->body = gitlab_create_body(t->params, t->key, op->ref, err, sizeof(err)))) {
         adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: project %s: %s", log_q(t->job), err);
-        adapter_finish_later(ctx->st, &op->res, done, arg);
+        adapter_finish_later(ctx->loop, &op->res, done, arg);
         gitlab_op_free(op);
         return -1;
     }
@@ -630,7 +630,7 @@ static int gitlab_status(struct adapter_ctx *ctx, const struct adapter_test *t,
     }
     if (!gitlab_id_ok(run->id)) {
         adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: pipeline id %s is not a number", log_q(run->id));
-        adapter_finish_later(ctx->st, &op->res, done, arg);
+        adapter_finish_later(ctx->loop, &op->res, done, arg);
         gitlab_op_free(op);
         return -1;
     }
@@ -654,7 +654,7 @@ static int gitlab_cancel(struct adapter_ctx *ctx, const struct adapter_test *t,
     }
     if (!gitlab_id_ok(run->id)) {
         adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: pipeline id %s is not a number", log_q(run->id));
-        adapter_finish_later(ctx->st, &op->res, done, arg);
+        adapter_finish_later(ctx->loop, &op->res, done, arg);
         gitlab_op_free(op);
         return -1;
     }

@@ -476,7 +476,7 @@ static int jenkins_fail_now(struct adapter_ctx *ctx, adapter_done_fn done, void 
 
     adapter_res_init(&res);
     adapter_res_error(&res, ADAPTER_EPERM, "%s", msg);
-    adapter_finish_later(ctx->st, &res, done, arg);
+    adapter_finish_later(ctx->loop, &res, done, arg);
     return -1;
 }
 
@@ -930,7 +930,7 @@ static int jenkins_trigger(struct adapter_ctx *ctx, const struct adapter_test *t
         return -1;
     if (!(op->post_body = jenkins_form_body(t->params, t->key, err, sizeof(err)))) {
         adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: job %s: %s", log_q(t->job), err);
-        adapter_finish_later(ctx->st, &op->res, done, arg);
+        adapter_finish_later(ctx->loop, &op->res, done, arg);
         jenkins_op_free(op);
         return -1;
     }

@@ -35,7 +35,7 @@
 #include "util/proc.h"
 #include "util/log.h"
 #include "util/util.h"
-#include "../ipc/stage.h"
+#include "util/loop.h"
 
 #define PLUGIN_REAP_MAX_MS   100      /* longest wait between looks for the exit */
 #define PLUGIN_REAP_GIVEUP   100      /* looks after a kill before leaving it to the stage */
@@ -43,7 +43,7 @@
 
 /* One plugin process in flight. */
 struct plugin_op {
-    struct stage *st;
+    struct loop *loop;
     adapter_done_fn done;
     void *arg;
     enum plugin_verb verb;
@@ -59,7 +59,7 @@ struct plugin_op {
     char err[PLUGIN_MAX_STDERR];     /* the last bytes of stderr */
     size_t err_len;
     int64_t timeout_ms;
-    struct stage_tmr *deadline_tmr, *reap_tmr;
+    struct loop_timer *deadline_tmr, *reap_tmr;
     int64_t reap_wait;
     int reap_tries;
     int timed_out, finished, reaped, exit_known, wstatus;
@@ -383,7 +383,7 @@ static int64_t plugin_timeout(void)
 static void plugin_close(struct plugin_op *op, int *fd)
 {
     if (*fd >= 0) {
-        stage_unwatch_fd(op->st, *fd);
+        loop_unwatch_fd(op->loop, *fd);
         close(*fd);
         *fd = -1;
     }
@@ -395,15 +395,15 @@ static void plugin_op_free(struct plugin_op *op)
     plugin_close(op, &op->in_fd);
     plugin_close(op, &op->out_fd);
     plugin_close(op, &op->err_fd);
-    stage_cancel(op->st, op->deadline_tmr);
-    stage_cancel(op->st, op->reap_tmr);
+    loop_cancel(op->loop, op->deadline_tmr);
+    loop_cancel(op->loop, op->reap_tmr);
     free(op->req);
     free(op->out);
     free(op);
 }
 
 /* plugin_deliver_cb - a result decided at start: deliver it and free op. */
-static void plugin_deliver_cb(struct stage *st, void *arg)
+static void plugin_deliver_cb(struct loop *l, void *arg)
 {
     struct plugin_op *op = arg;
 
@@ -483,7 +483,7 @@ static void plugin_errmsg(struct plugin_op *op, int error, const char *what)
                      plugin_verb_name(op->verb), what, tail[0] ? ": " : "", tail);
 }
 
-static void plugin_reap_cb(struct stage *st, void *arg);
+static void plugin_reap_cb(struct loop *l, void *arg);
 
 /* plugin_reap_later - look for the exit again a little later. */
 static void plugin_reap_later(struct plugin_op *op)
@@ -491,7 +491,7 @@ static void plugin_reap_later(struct plugin_op *op)
     op->reap_wait = op->reap_wait ? op->reap_wait * 2 : 2;
     if (op->reap_wait > PLUGIN_REAP_MAX_MS)
         op->reap_wait = PLUGIN_REAP_MAX_MS;
-    op->reap_tmr = stage_after(op->st, op->reap_wait, plugin_reap_cb, op);
+    op->reap_tmr = loop_after(op->loop, op->reap_wait, plugin_reap_cb, op);
 }
 
 /* plugin_reap - waitpid(WNOHANG); 1 when the process is gone (exit
@@ -523,7 +523,7 @@ static void plugin_complete(struct plugin_op *op)
 {
     char what[200];
 
-    stage_cancel(op->st, op->deadline_tmr);
+    loop_cancel(op->loop, op->deadline_tmr);
     op->deadline_tmr = NULL;
     plugin_err_read(op);
     plugin_close(op, &op->in_fd);
@@ -580,7 +580,7 @@ static void plugin_stdout_closed(struct plugin_op *op)
 }
 
 /* plugin_reap_cb - look for the exit again. */
-static void plugin_reap_cb(struct stage *st, void *arg)
+static void plugin_reap_cb(struct loop *l, void *arg)
 {
     struct plugin_op *op = arg;
 
@@ -608,21 +608,21 @@ static void plugin_kill(struct plugin_op *op)
 }
 
 /* plugin_deadline_cb - no answer in time: kill, temporary error. */
-static void plugin_deadline_cb(struct stage *st, void *arg)
+static void plugin_deadline_cb(struct loop *l, void *arg)
 {
     struct plugin_op *op = arg;
 
     op->deadline_tmr = NULL;
     plugin_kill(op);
     op->timed_out = 1;
-    stage_cancel(st, op->reap_tmr);
+    loop_cancel(l, op->reap_tmr);
     op->reap_tmr = NULL;
     plugin_complete(op);
 }
 
 /* plugin_in_cb - write the request; close stdin when written (or when the
  * plugin does not read it). */
-static void plugin_in_cb(struct stage *st, int fd, short revents, void *arg)
+static void plugin_in_cb(struct loop *l, int fd, short revents, void *arg)
 {
     struct plugin_op *op = arg;
 
@@ -643,7 +643,7 @@ static void plugin_in_cb(struct stage *st, int fd, short revents, void *arg)
 }
 
 /* plugin_out_cb - read the response; at EOF the answer is complete. */
-static void plugin_out_cb(struct stage *st, int fd, short revents, void *arg)
+static void plugin_out_cb(struct loop *l, int fd, short revents, void *arg)
 {
     struct plugin_op *op = arg;
     int i;
@@ -676,7 +676,7 @@ static void plugin_out_cb(struct stage *st, int fd, short revents, void *arg)
 }
 
 /* plugin_err_cb - collect the stderr tail. */
-static void plugin_err_cb(struct stage *st, int fd, short revents, void *arg)
+static void plugin_err_cb(struct loop *l, int fd, short revents, void *arg)
 {
     plugin_err_read(arg);
 }
@@ -739,7 +739,7 @@ static int plugin_start(struct adapter_ctx *ctx, const struct adapter_test *t,
     char why[256], *argv[3];
     struct proc_env env;
 
-    op->st = ctx->st;
+    op->loop = ctx->loop;
     op->done = done;
     op->arg = arg;
     op->verb = verb;
@@ -807,10 +807,10 @@ static int plugin_start(struct adapter_ctx *ctx, const struct adapter_test *t,
     plugin_nonblock(op->in_fd);
     plugin_nonblock(op->out_fd);
     plugin_nonblock(op->err_fd);
-    stage_watch_fd_cb(op->st, op->in_fd, ZMQ_POLLOUT, plugin_in_cb, op);
-    stage_watch_fd_cb(op->st, op->out_fd, ZMQ_POLLIN, plugin_out_cb, op);
-    stage_watch_fd_cb(op->st, op->err_fd, ZMQ_POLLIN, plugin_err_cb, op);
-    op->deadline_tmr = stage_after(op->st, op->timeout_ms, plugin_deadline_cb, op);
+    loop_watch_fd(op->loop, op->in_fd, LOOP_WRITE, plugin_in_cb, op);
+    loop_watch_fd(op->loop, op->out_fd, LOOP_READ, plugin_out_cb, op);
+    loop_watch_fd(op->loop, op->err_fd, LOOP_READ, plugin_err_cb, op);
+    op->deadline_tmr = loop_after(op->loop, op->timeout_ms, plugin_deadline_cb, op);
     log_debug("plugin_start", "job=%s verb=%s pid=%ld key=%s", log_q(op->job),
               plugin_verb_name(verb), (long)op->pid, log_q(t->key));
     return 0;
@@ -826,7 +826,7 @@ fail:
     }
     plugin_res_error(&op->res, ADAPTER_ETEMP, "plugin %s: cannot start: %s", op->job, strerror(e));
 later:
-    stage_after(op->st, 0, plugin_deliver_cb, op);
+    loop_after(op->loop, 0, plugin_deliver_cb, op);
     return -1;
 }
 

@@ -7,14 +7,13 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "util/atomic.h"
 #include "domain/store.h"
 #include "util/strmap.h"
 #include "util/util.h"
 #include "domain/wasync.h"
-#include "../ipc/stage.h"
+#include "util/loop.h"
 
 #define WASYNC_THREADS_MAX 16
 
@@ -38,6 +37,7 @@ struct wasync_thread {
 
 struct wasync {
     struct store *store;
+    struct loop *loop;               /* watching efd, or NULL */
     int nthreads, stopping, pending, efd;
     pthread_mutex_t mu;
     pthread_cond_t work;             /* a queue got a request, or stopping */
@@ -110,22 +110,23 @@ int wasync_fd(const struct wasync *w)
     return w->efd;
 }
 
-/* wasync_stage_reap - st's loop: writes finished, run their callbacks. */
-static void wasync_stage_reap(struct stage *st, int fd, short revents, void *arg)
+/* wasync_loop_reap - the loop: writes finished, run their callbacks. */
+static void wasync_loop_reap(struct loop *l, int fd, short revents, void *arg)
 {
-    (void)st, (void)fd, (void)revents;
     wasync_reap(arg);
 }
 
-/* wasync_stage - see wasync.h. */
-struct wasync *wasync_stage(struct stage *st, int nthreads)
+/* wasync_new_loop - see wasync.h. */
+struct wasync *wasync_new_loop(struct store *s, struct loop *l, int nthreads)
 {
-    struct wasync *w = wasync_new(st->store, nthreads);
+    struct wasync *w = wasync_new(s, nthreads);
 
-    if (w && stage_watch_fd_cb(st, w->efd, ZMQ_POLLIN, wasync_stage_reap, w) < 0) {
+    if (w && loop_watch_fd(l, w->efd, LOOP_READ, wasync_loop_reap, w) < 0) {
         wasync_free(w);
         return NULL;
     }
+    if (w)
+        w->loop = l;
     return w;
 }
 
@@ -225,6 +226,8 @@ void wasync_free(struct wasync *w)
     for (i = 0; i < w->nthreads; i++)
         if (w->th[i].started)
             pthread_join(w->th[i].tid, NULL);
+    if (w->loop)
+        loop_unwatch_fd(w->loop, w->efd);
     close(w->efd);
     pthread_cond_destroy(&w->work);
     pthread_cond_destroy(&w->idle);

@@ -24,7 +24,7 @@
 
 #include <cjson/cJSON.h>
 
-struct stage;
+struct loop;
 struct store;
 struct wasync;
 
@@ -34,9 +34,9 @@ typedef void (*wasync_done)(void *arg, int rc);
 /* wasync_new - nthreads writer threads for s (started on the first write).
  * Returns NULL on error. */
 struct wasync *wasync_new(struct store *s, int nthreads);
-/* wasync_stage - wasync_new() for st's store whose callbacks run in st's
- * loop: its fd is watched there and reaped when readable. NULL on error. */
-struct wasync *wasync_stage(struct stage *st, int nthreads);
+/* wasync_new_loop - wasync_new() whose callbacks run in loop l: its fd is
+ * watched there and reaped when readable (until wasync_free). NULL on error. */
+struct wasync *wasync_new_loop(struct store *s, struct loop *l, int nthreads);
 /* wasync_fd - readable when callbacks are waiting for wasync_reap(). */
 int wasync_fd(const struct wasync *w);
 /* wasync_write - write doc as area/name.json like store_write(), in the

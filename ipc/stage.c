@@ -44,38 +44,21 @@ static const struct option stage_base_opts[] = {
     { "version", no_argument, NULL, STAGE_OPT_VERSION },
 };
 
-struct stage_fd {
-    int fd;
-    short events;
-    stage_fd_fn fn;                  /* NULL: ops->fd */
-    void *arg;
-};
-
-struct stage_tmr {
-    int64_t at;                      /* now_ms() deadline */
-    uint64_t seq;                    /* FIFO order among equal deadlines */
-    stage_tmr_fn fn;                 /* NULL once cancelled */
-    void *arg;
-};
-
 /* The loop's own state; one stage per process. */
 static struct stage_loop {
     char *outq[STAGE_OUTQ];          /* encoded lines, ring */
     size_t outlen[STAGE_OUTQ];
     int head, count;
-    struct stage_fd *fds;
-    int nfds, capfds;
-    struct stage_tmr **heap;         /* min-heap of one-shot timers */
-    size_t nheap, capheap;
-    uint64_t tmr_seq;
-    int64_t timer_at;                /* now_ms() deadline for ops->tick, 0: none */
-    int stopping, code;
+    int code;
     int sigfd;
+    int had_in;                      /* the stage started with an input */
     int in_eof;                      /* the input reached its end and is closed */
     int idle;                        /* the last poll waited STAGE_ONCE_IDLE_MS for nothing */
     uint64_t emitted;                /* stage_emit calls that queued or dropped a message */
     const char *area;                /* prog without "promo-": quarantine name */
 } stage_loop;
+
+static void stage_input_watch(struct stage *st, short events);
 
 /* stage_usage_line - the one-line synopsis. */
 static void stage_usage_line(FILE *f, const struct stage_ops *ops)
@@ -277,171 +260,11 @@ int stage_out_room(const struct stage *st)
     return STAGE_OUTQ - stage_loop.count;
 }
 
-/* stage_watch_fd - add (or update) fd in the loop, served by ops->fd. */
-int stage_watch_fd(struct stage *st, int fd, short events, void *arg)
-{
-    return stage_watch_fd_cb(st, fd, events, NULL, arg);
-}
-
-/* stage_watch_fd_cb - add (or update) fd in the loop, served by fn. */
-int stage_watch_fd_cb(struct stage *st, int fd, short events, stage_fd_fn fn, void *arg)
-{
-    struct stage_loop *L = &stage_loop;
-    int i;
-
-    if (fd < 0)
-        return -1;
-    for (i = 0; i < L->nfds; i++) {
-        if (L->fds[i].fd == fd) {
-            L->fds[i].events = events;
-            L->fds[i].fn = fn;
-            L->fds[i].arg = arg;
-            return 0;
-        }
-    }
-    if (L->nfds == L->capfds) {
-        L->capfds = L->capfds ? L->capfds * 2 : 16;
-        L->fds = xrealloc(L->fds, (size_t)L->capfds * sizeof(*L->fds));
-    }
-    L->fds[L->nfds].fd = fd;
-    L->fds[L->nfds].events = events;
-    L->fds[L->nfds].fn = fn;
-    L->fds[L->nfds].arg = arg;
-    L->nfds++;
-    return 0;
-}
-
-/* stage_tmr_less - heap order: deadline, then creation order. */
-static int stage_tmr_less(const struct stage_tmr *a, const struct stage_tmr *b)
-{
-    return a->at < b->at || (a->at == b->at && a->seq < b->seq);
-}
-
-/* stage_heap_up - restore the heap upwards from i. */
-static void stage_heap_up(size_t i)
-{
-    struct stage_tmr **h = stage_loop.heap;
-
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        struct stage_tmr *t;
-        if (!stage_tmr_less(h[i], h[p]))
-            break;
-        t = h[i]; h[i] = h[p]; h[p] = t;
-        i = p;
-    }
-}
-
-/* stage_heap_pop - remove and return the earliest timer. */
-static struct stage_tmr *stage_heap_pop(void)
-{
-    struct stage_loop *L = &stage_loop;
-    struct stage_tmr *top = L->heap[0];
-    size_t i = 0;
-
-    L->heap[0] = L->heap[--L->nheap];
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        struct stage_tmr *t;
-        if (l < L->nheap && stage_tmr_less(L->heap[l], L->heap[m]))
-            m = l;
-        if (r < L->nheap && stage_tmr_less(L->heap[r], L->heap[m]))
-            m = r;
-        if (m == i)
-            break;
-        t = L->heap[i]; L->heap[i] = L->heap[m]; L->heap[m] = t;
-        i = m;
-    }
-    return top;
-}
-
-/* stage_after - schedule a one-shot timer. */
-struct stage_tmr *stage_after(struct stage *st, int64_t ms, stage_tmr_fn fn, void *arg)
-{
-    struct stage_loop *L = &stage_loop;
-    struct stage_tmr *t = xcalloc(1, sizeof(*t));
-
-    t->at = now_ms() + (ms > 0 ? ms : 0);
-    t->seq = ++L->tmr_seq;
-    t->fn = fn;
-    t->arg = arg;
-    if (L->nheap == L->capheap) {
-        L->capheap = L->capheap ? L->capheap * 2 : 64;
-        L->heap = xrealloc(L->heap, L->capheap * sizeof(*L->heap));
-    }
-    L->heap[L->nheap++] = t;
-    stage_heap_up(L->nheap - 1);
-    return t;
-}
-
-/* stage_cancel - disarm; the node is freed when it reaches the top. */
-void stage_cancel(struct stage *st, struct stage_tmr *t)
-{
-    if (t)
-        t->fn = NULL;
-}
-
-/* stage_timers_due - the ms until the next live timer (-1: none), after
- * dropping cancelled ones from the top. */
-static long stage_timers_next(void)
-{
-    struct stage_loop *L = &stage_loop;
-
-    while (L->nheap && !L->heap[0]->fn)
-        free(stage_heap_pop());
-    if (!L->nheap)
-        return -1;
-    {
-        int64_t d = L->heap[0]->at - now_ms();
-        return d > 0 ? (long)d : 0;
-    }
-}
-
-/* stage_timers_run - fire every timer that is due now (not those that the
- * callbacks add meanwhile with a deadline still ahead). */
-static void stage_timers_run(struct stage *st)
-{
-    struct stage_loop *L = &stage_loop;
-    int64_t now = now_ms();
-    uint64_t last = L->tmr_seq;
-
-    while (L->nheap && !L->stopping && L->heap[0]->at <= now && L->heap[0]->seq <= last) {
-        struct stage_tmr *t = stage_heap_pop();
-        if (t->fn)
-            t->fn(st, t->arg);
-        free(t);
-    }
-}
-
-/* stage_unwatch_fd - remove fd from the loop (absent is fine). */
-void stage_unwatch_fd(struct stage *st, int fd)
-{
-    struct stage_loop *L = &stage_loop;
-    int i;
-
-    for (i = 0; i < L->nfds; i++) {
-        if (L->fds[i].fd == fd) {
-            L->fds[i] = L->fds[L->nfds - 1];
-            L->nfds--;
-            return;
-        }
-    }
-}
-
-/* stage_timer - call ops->tick no later than ms from now. */
-void stage_timer(struct stage *st, int64_t ms)
-{
-    int64_t at = now_ms() + (ms > 0 ? ms : 0);
-
-    if (stage_loop.timer_at == 0 || at < stage_loop.timer_at)
-        stage_loop.timer_at = at ? at : 1;
-}
-
 /* stage_stop - leave the loop after this iteration with code. */
 void stage_stop(struct stage *st, int code)
 {
-    stage_loop.stopping = 1;
     stage_loop.code = code;
+    loop_stop(st->loop);
 }
 
 /* stage_message_new - a fresh v1 message of kind with "from" and "sent". */
@@ -524,7 +347,7 @@ static void stage_input(struct stage *st)
     struct stage_loop *L = &stage_loop;
     int i;
 
-    for (i = 0; i < STAGE_RECV_BATCH && st->in && stage_out_room(st) > 0 && !L->stopping &&
+    for (i = 0; i < STAGE_RECV_BATCH && st->in && stage_out_room(st) > 0 && !loop_stopping(st->loop) &&
          !stage_paused(st); i++) {
         const char *line;
         size_t len;
@@ -539,6 +362,7 @@ static void stage_input(struct stage *st)
         if (rc == -1) {
             log_info("eof", "in=%s msgs=%llu bad=%llu", log_q(st->in_ep),
                      (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_bad);
+            stage_input_watch(st, -1);
             transport_close(st->in);
             st->in = NULL;
             L->in_eof = 1;
@@ -549,9 +373,10 @@ static void stage_input(struct stage *st)
     }
 }
 
-/* stage_signals - read the signalfd: TERM/INT stop, HUP reload, CHLD child. */
-static void stage_signals(struct stage *st)
+/* stage_on_signal - read the signalfd: TERM/INT stop, HUP reload, CHLD child. */
+static void stage_on_signal(struct loop *l, int fd, short revents, void *arg)
 {
+    struct stage *st = arg;
     struct signalfd_siginfo si;
 
     for (;;) {
@@ -584,6 +409,41 @@ static void stage_signals(struct stage *st)
     }
 }
 
+/* stage_on_input_fd, stage_on_input_sock - the input is readable. */
+static void stage_on_input_fd(struct loop *l, int fd, short revents, void *arg)
+{
+    stage_input(arg);
+}
+
+static void stage_on_input_sock(struct loop *l, void *sock, short revents, void *arg)
+{
+    stage_input(arg);
+}
+
+/* stage_on_output - the output socket takes more. */
+static void stage_on_output(struct loop *l, void *sock, short revents, void *arg)
+{
+    stage_flush(arg);
+}
+
+/* stage_input_watch - watch the input for events (0: idle), or stop
+ * watching it (-1) before it is closed. */
+static void stage_input_watch(struct stage *st, short events)
+{
+    void *sock = transport_socket(st->in);
+
+    if (events < 0) {
+        if (sock)
+            loop_unwatch_sock(st->loop, sock);
+        else
+            loop_unwatch_fd(st->loop, transport_fd(st->in));
+    } else if (sock) {
+        loop_watch_sock(st->loop, sock, events, stage_on_input_sock, st);
+    } else {
+        loop_watch_fd(st->loop, transport_fd(st->in), events, stage_on_input_fd, st);
+    }
+}
+
 /* stage_fill_flush - call ops->fill while there is room and flush, until
  * fill adds nothing or the output takes no more (at most a few rounds, to
  * stay fair to the input and the fds). Returns 1 when fill may have more. */
@@ -601,7 +461,7 @@ static int stage_fill_flush(struct stage *st)
             filled = 1;
         }
         stage_flush(st);
-        if (stage_out_room(st) == 0 || L->stopping)
+        if (stage_out_room(st) == 0 || loop_stopping(st->loop))
             return 0;
         if (!filled && st->ops->fill)
             continue;           /* the queue was full and the flush made room: fill now */
@@ -638,110 +498,55 @@ static int stage_done(struct stage *st, int had_in)
     return ended && !stage_busy(st);
 }
 
-/* stage_loop_run - the event loop; returns the exit code. */
+/* stage_prepare - the loop's before-sleep hook: fill and flush the output,
+ * leave when done, and watch the input and output for what they can take
+ * now. Returns the longest the loop may sleep. */
+static long stage_prepare(struct loop *l, void *arg)
+{
+    struct stage *st = arg;
+    struct stage_loop *L = &stage_loop;
+    int again = stage_fill_flush(st);
+
+    if (loop_stopping(l))
+        return 0;
+    if (stage_done(st, L->had_in)) {
+        log_debug("done", "msgs_in=%llu msgs_out=%llu", (unsigned long long)st->msgs_in,
+                  (unsigned long long)st->msgs_out);
+        stage_stop(st, EXIT_OK);
+        return 0;
+    }
+    if (st->in)
+        stage_input_watch(st, stage_out_room(st) > 0 && !stage_paused(st) ? LOOP_READ : 0);
+    if (st->out && transport_is_zmq(st->out))
+        loop_watch_sock(l, transport_socket(st->out), L->count > 0 ? LOOP_WRITE : 0,
+                        stage_on_output, st);
+    if (again)
+        return 0;               /* fill still has more: just look at the rest */
+    if (st->once && st->in && transport_is_zmq(st->in))
+        return STAGE_ONCE_IDLE_MS;
+    return -1;
+}
+
+/* stage_loop_run - turns of the loop until a stop; returns the exit code. */
 static int stage_loop_run(struct stage *st)
 {
     struct stage_loop *L = &stage_loop;
-    zmq_pollitem_t *items = NULL;
-    size_t capitems = 0;
-    int had_in = st->in != NULL;
 
-    for (;;) {
-        int n = 0, i_sig, i_in = -1, i_out = -1, i_fd0, nfds, rc, i, again;
-        long timeout = -1, tnext;
+    L->had_in = st->in != NULL;
+    loop_before_sleep(st->loop, stage_prepare, st);
+    while (!loop_stopping(st->loop)) {
+        int64_t t0 = now_ms();
+        int rc = loop_once(st->loop, -1);
 
-        if (L->stopping)
-            break;
-        if (capitems < (size_t)L->nfds + 3) {
-            capitems = (size_t)L->nfds + 19;
-            items = xrealloc(items, capitems * sizeof(*items));
-        }
-        again = stage_fill_flush(st);
-        if (L->stopping)
-            break;
-        if (stage_done(st, had_in)) {
-            log_debug("done", "msgs_in=%llu msgs_out=%llu", (unsigned long long)st->msgs_in,
-                      (unsigned long long)st->msgs_out);
-            L->code = EXIT_OK;
-            break;
-        }
-
-        memset(items, 0, capitems * sizeof(*items));
-        i_sig = n;
-        items[n].fd = L->sigfd;
-        items[n++].events = ZMQ_POLLIN;
-        if (st->in && stage_out_room(st) > 0 && !stage_paused(st)) {
-            i_in = n;
-            items[n].socket = transport_socket(st->in);
-            items[n].fd = transport_fd(st->in);
-            items[n++].events = ZMQ_POLLIN;
-        }
-        if (st->out && L->count > 0 && transport_is_zmq(st->out)) {
-            i_out = n;
-            items[n].socket = transport_socket(st->out);
-            items[n++].events = ZMQ_POLLOUT;
-        }
-        i_fd0 = n;
-        nfds = L->nfds;
-        for (i = 0; i < nfds; i++) {
-            items[n].fd = L->fds[i].fd;
-            items[n++].events = L->fds[i].events;
-        }
-        if (L->timer_at) {
-            int64_t d = L->timer_at - now_ms();
-            timeout = d > 0 ? (long)d : 0;
-        }
-        tnext = stage_timers_next();
-        if (tnext >= 0 && (timeout < 0 || tnext < timeout))
-            timeout = tnext;
-        if (again)
-            timeout = 0;        /* fill still has more: just look at the rest */
-        else if (st->once && st->in && transport_is_zmq(st->in) &&
-            (timeout < 0 || timeout > STAGE_ONCE_IDLE_MS))
-            timeout = STAGE_ONCE_IDLE_MS;
-
-        rc = zmq_poll(items, n, timeout);
         if (rc < 0) {
-            if (errno == EINTR)
-                continue;
             log_error("poll_failed", "error=%s", log_q(zmq_strerror(errno)));
             L->code = EXIT_TEMP;
             break;
         }
-        L->idle = (rc == 0 && timeout >= STAGE_ONCE_IDLE_MS);
-
-        if (items[i_sig].revents)
-            stage_signals(st);
-        if (L->stopping)
-            break;
-        if (i_in >= 0 && items[i_in].revents)
-            stage_input(st);
-        if (i_out >= 0 && items[i_out].revents)
-            stage_flush(st);
-        for (i = 0; i < nfds && !L->stopping; i++) {
-            zmq_pollitem_t *it = &items[i_fd0 + i];
-            int j;
-
-            if (!it->revents)
-                continue;
-            for (j = 0; j < L->nfds && L->fds[j].fd != it->fd; j++)
-                ;
-            if (j >= L->nfds)
-                continue;                           /* unwatched meanwhile */
-            if (L->fds[j].fn)
-                L->fds[j].fn(st, it->fd, it->revents, L->fds[j].arg);
-            else if (st->ops->fd)
-                st->ops->fd(st, it->fd, it->revents, L->fds[j].arg);
-        }
-        if (!L->stopping && L->timer_at && now_ms() >= L->timer_at) {
-            L->timer_at = 0;
-            if (st->ops->tick)
-                st->ops->tick(st);
-        }
-        if (!L->stopping)
-            stage_timers_run(st);
+        /* --once with a zmq input: a whole idle wait with nothing ready is
+         * the end of the input (see stage_done). */
+        L->idle = rc == 0 && now_ms() - t0 >= STAGE_ONCE_IDLE_MS;
     }
-    free(items);
     return L->code;
 }
 
@@ -776,10 +581,10 @@ static void stage_metrics_write(struct stage *st)
 }
 
 /* stage_metrics_tick - write the metrics every METRICS_INTERVAL_MS. */
-static void stage_metrics_tick(struct stage *st, void *arg)
+static void stage_metrics_tick(struct loop *l, void *arg)
 {
-    stage_metrics_write(st);
-    stage_after(st, METRICS_INTERVAL_MS, stage_metrics_tick, NULL);
+    stage_metrics_write(arg);
+    loop_after(l, METRICS_INTERVAL_MS, stage_metrics_tick, arg);
 }
 
 /* stage_metrics_start - STATE/metrics/promo_<name>.prom, where name is the
@@ -808,7 +613,7 @@ static void stage_metrics_start(struct stage *st)
     metrics_init(name, dir);
     free(dir);
     stage_metrics_write(st);
-    stage_after(st, METRICS_INTERVAL_MS, stage_metrics_tick, NULL);
+    loop_after(st->loop, METRICS_INTERVAL_MS, stage_metrics_tick, st);
 }
 
 /* stage_notify - s6 readiness: a newline on fd, then close it. */
@@ -964,6 +769,15 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops)
         goto out;
     }
 
+    /* the loop serves the signals first, then the input, then the output,
+     * then what the stage watches itself */
+    st.loop = loop_new(&st);
+    loop_watch_fd(st.loop, L->sigfd, LOOP_READ, stage_on_signal, &st);
+    if (st.in)
+        stage_input_watch(&st, 0);
+    if (st.out && transport_is_zmq(st.out))
+        loop_watch_sock(st.loop, transport_socket(st.out), 0, stage_on_output, &st);
+
     if (ops->start && (code = ops->start(&st)) != 0) {
         log_error("start_failed", "code=%d", code);
         if (ops->stop)
@@ -997,6 +811,7 @@ out:
         store_close(st.store);
     if (L->sigfd >= 0)
         close(L->sigfd);
+    loop_free(st.loop);
     config_free(&st.cfg);
     metrics_free();
     free(in_ep);

@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 #include "domain/config.h"
 #include "domain/store.h"
+#include "util/loop.h"
 
 #define STAGE_OUTQ 64          /* encoded messages waiting for the output */
 
@@ -44,10 +45,6 @@ struct stage_ops {
     void (*message)(struct stage *st, cJSON *msg);
     /* fill - there is room in the output queue: emit what you have. */
     void (*fill)(struct stage *st);
-    /* fd - a registered fd is readable (or writable, as registered). */
-    void (*fd)(struct stage *st, int fd, short revents, void *arg);
-    /* tick - a timer set with stage_timer() expired. */
-    void (*tick)(struct stage *st);
     /* busy - 1 while the stage has work in flight (keeps --once and stdin EOF from exiting). */
     int (*busy)(struct stage *st);
     void (*reload)(struct stage *st);
@@ -72,6 +69,7 @@ struct stage {
     struct config cfg;
     struct store *store;         /* NULL when the state dir cannot be opened in stdio mode */
     void *zctx;
+    struct loop *loop;           /* the one event loop (util/loop.h): fds, sockets, timers */
     struct transport *in, *out;
     const char *in_ep, *out_ep;  /* as resolved */
     int once;                    /* --once */
@@ -103,31 +101,7 @@ cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, doub
 /* stage_out_room - how many more messages stage_emit will take now. */
 int stage_out_room(const struct stage *st);
 
-/* stage_watch_fd - add fd to the loop for events (ZMQ_POLLIN/ZMQ_POLLOUT);
- * ops->fd(st, fd, revents, arg) is called when ready. Returns 0 or -1. */
-int stage_watch_fd(struct stage *st, int fd, short events, void *arg);
-void stage_unwatch_fd(struct stage *st, int fd);
-
-/* stage_fd_fn - a callback for one watched fd. */
-typedef void (*stage_fd_fn)(struct stage *st, int fd, short revents, void *arg);
-/* stage_watch_fd_cb - like stage_watch_fd, but fn (not ops->fd) is called.
- * Watching an fd again replaces its events, callback and arg. The number of
- * fds is not limited. */
-int stage_watch_fd_cb(struct stage *st, int fd, short events, stage_fd_fn fn, void *arg);
-
-/* One-shot timers, any number of them (a binary heap). */
-struct stage_tmr;
-typedef void (*stage_tmr_fn)(struct stage *st, void *arg);
-/* stage_after - call fn(st, arg) from the loop once, ms (>= 0) from now; a
- * 0 ms timer runs on the next iteration, never from inside this call.
- * The handle is valid until fn has been called or stage_cancel. */
-struct stage_tmr *stage_after(struct stage *st, int64_t ms, stage_tmr_fn fn, void *arg);
-/* stage_cancel - the timer will not fire (NULL is fine). */
-void stage_cancel(struct stage *st, struct stage_tmr *t);
-
-/* stage_timer - call ops->tick no later than ms from now (the earliest
- * request wins; ops->tick may set the next one). */
-void stage_timer(struct stage *st, int64_t ms);
+/* Fds, sockets and timers are the loop's (util/loop.h): st->loop. */
 
 /* stage_stop - leave the loop after this iteration with code. */
 void stage_stop(struct stage *st, int code);

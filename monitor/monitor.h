@@ -60,7 +60,7 @@ struct mon_test {
     int hint_pending;            /* a hint came while polling: poll again at once */
     int cancel_tries;            /* cancel requests sent */
     int64_t armed_deadline;      /* the deadline deadline_tmr was armed for */
-    struct stage_tmr *poll_tmr, *deadline_tmr;
+    struct loop_timer *poll_tmr, *deadline_tmr;
     struct mon_test *orphan_next;   /* in monitor_stage.orphans once orphaned */
 };
 
@@ -92,7 +92,7 @@ struct mon_tracker {
 
 /* The stage's state. */
 struct monitor_stage {
-    struct adapter_ctx actx;     /* st, http client, config, store: what adapters use */
+    struct adapter_ctx actx;     /* loop, http client, config, store: what adapters use */
     struct strmap *trackers;     /* name -> struct mon_tracker */
     int nreq;                    /* adapter requests in flight */
     struct mon_test *orphans;    /* freed tests whose requests are still in flight */

@@ -19,8 +19,8 @@
 
 #define MONITOR_CANCEL_TRIES 3      /* cancel requests for one timed-out run */
 
-static void monitor_poll_fire(struct stage *st, void *arg);
-static void monitor_poll_deadline(struct stage *st, void *arg);
+static void monitor_poll_fire(struct loop *l, void *arg);
+static void monitor_poll_deadline(struct loop *l, void *arg);
 
 /* monitor_poll_wanted - a run to poll, not final, and still to be learnt:
  * any test of an undecided hop, the optional ones of a decided hop. */
@@ -43,9 +43,9 @@ static int monitor_poll_deadline_wanted(const struct mon_test *t)
 /* monitor_poll_stop - disarm both timers. */
 void monitor_poll_stop(struct stage *st, struct mon_test *t)
 {
-    stage_cancel(st, t->poll_tmr);
+    loop_cancel(st->loop, t->poll_tmr);
     t->poll_tmr = NULL;
-    stage_cancel(st, t->deadline_tmr);
+    loop_cancel(st->loop, t->deadline_tmr);
     t->deadline_tmr = NULL;
 }
 
@@ -54,20 +54,20 @@ void monitor_poll_stop(struct stage *st, struct mon_test *t)
 void monitor_poll_schedule(struct stage *st, struct mon_test *t, int64_t ms)
 {
     if (!monitor_poll_wanted(t)) {
-        stage_cancel(st, t->poll_tmr);
+        loop_cancel(st->loop, t->poll_tmr);
         t->poll_tmr = NULL;
     } else if (ms >= 0 && !t->polling && !t->poll_tmr) {
-        t->poll_tmr = stage_after(st, ms, monitor_poll_fire, t);
+        t->poll_tmr = loop_after(st->loop, ms, monitor_poll_fire, t);
     }
     if (!monitor_poll_deadline_wanted(t)) {
-        stage_cancel(st, t->deadline_tmr);
+        loop_cancel(st->loop, t->deadline_tmr);
         t->deadline_tmr = NULL;
     } else if (!t->deadline_tmr || t->armed_deadline != t->deadline_ms) {
         int64_t d = t->deadline_ms - wall_ms();
 
-        stage_cancel(st, t->deadline_tmr);
+        loop_cancel(st->loop, t->deadline_tmr);
         t->armed_deadline = t->deadline_ms;
-        t->deadline_tmr = stage_after(st, d > 0 ? d : 0, monitor_poll_deadline, t);
+        t->deadline_tmr = loop_after(st->loop, d > 0 ? d : 0, monitor_poll_deadline, t);
     }
 }
 
@@ -80,7 +80,7 @@ int monitor_poll_hint(struct stage *st, struct mon_test *t)
         t->hint_pending = 1;
         return 1;
     }
-    stage_cancel(st, t->poll_tmr);
+    loop_cancel(st->loop, t->poll_tmr);
     t->poll_tmr = NULL;
     monitor_poll_schedule(st, t, 0);
     return 1;
@@ -212,8 +212,9 @@ static void monitor_poll_done(void *arg, const struct adapter_result *res)
 }
 
 /* monitor_poll_fire - the poll timer: ask the CI. */
-static void monitor_poll_fire(struct stage *st, void *arg)
+static void monitor_poll_fire(struct loop *l, void *arg)
 {
+    struct stage *st = loop_owner(l);
     struct monitor_stage *ms = st->data;
     struct mon_test *t = arg;
     const struct adapter *ad;
@@ -262,8 +263,9 @@ static void monitor_cancel_done(void *arg, const struct adapter_result *res)
 
 /* monitor_poll_deadline - the deadline timer: time the test out and
  * cancel its run. */
-static void monitor_poll_deadline(struct stage *st, void *arg)
+static void monitor_poll_deadline(struct loop *l, void *arg)
 {
+    struct stage *st = loop_owner(l);
     struct monitor_stage *ms = st->data;
     struct mon_test *t = arg;
     const struct adapter *ad;

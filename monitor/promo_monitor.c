@@ -129,7 +129,7 @@ static void promo_monitor_tracker_free(void *v)
 {
     struct mon_tracker *tr = v;
 
-    promo_monitor_tracker_reset(promo_monitor_state.actx.st, tr);
+    promo_monitor_tracker_reset(loop_owner(promo_monitor_state.actx.loop), tr);
     cJSON_Delete(tr->rec);
     free(tr->name);
     free(tr);
@@ -819,13 +819,13 @@ static int promo_monitor_start(struct stage *st)
     struct monitor_stage *ms = &promo_monitor_state;
 
     st->data = ms;
-    ms->actx.st = st;
-    ms->actx.http = http_new(st);
+    ms->actx.loop = st->loop;
+    ms->actx.http = http_new(st->loop);
     ms->actx.cfg = &st->cfg;
     ms->actx.store = st->store;
     ms->trackers = strmap_new();
     ms->hint_ms = now_ms();       /* webhooks are expected from the start */
-    ms->wa = st->store ? wasync_stage(st, MONITOR_WRITERS) : NULL;
+    ms->wa = st->store ? wasync_new_loop(st->store, st->loop, MONITOR_WRITERS) : NULL;
     if (st->store && !ms->wa) {
         log_error("writer_init_failed", "effect=%s", log_q("cannot record results"));
         return EXIT_TEMP;

@@ -73,7 +73,7 @@ static void pipe_close_stdin(struct stage *st, const char *why)
     if (p->child.to_child < 0)
         return;
     if (p->stdin_watched)
-        stage_unwatch_fd(st, p->child.to_child);
+        loop_unwatch_fd(st->loop, p->child.to_child);
     p->stdin_watched = 0;
     close(p->child.to_child);
     p->child.to_child = -1;
@@ -92,7 +92,7 @@ static void pipe_close_lines(struct stage *st)
     struct pipe_stage *p = &pipe_stage;
 
     if (p->lines_watched)
-        stage_unwatch_fd(st, p->child.from_child);
+        loop_unwatch_fd(st->loop, p->child.from_child);
     p->lines_watched = 0;
     transport_close(p->lines);
     p->lines = NULL;
@@ -101,7 +101,7 @@ static void pipe_close_lines(struct stage *st)
     p->child.from_child = -1;
 }
 
-static void pipe_stdin_ready(struct stage *st, int fd, short revents, void *arg);
+static void pipe_stdin_ready(struct loop *l, int fd, short revents, void *arg);
 
 /* pipe_write - write what is left of the pending line to the child, without
  * blocking. Returns when it is all written (then the input may be read
@@ -119,7 +119,7 @@ static void pipe_write(struct stage *st)
         } else if (w < 0 && errno == EINTR) {
             continue;
         } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!p->stdin_watched && stage_watch_fd_cb(st, p->child.to_child, ZMQ_POLLOUT,
+            if (!p->stdin_watched && loop_watch_fd(st->loop, p->child.to_child, LOOP_WRITE,
                                                        pipe_stdin_ready, NULL) == 0) {
                 p->stdin_watched = 1;
                 log_debug("input_paused", "reason=%s to_child=%llu", log_q("the command's stdin is full"),
@@ -137,7 +137,7 @@ static void pipe_write(struct stage *st)
         p->to_child++;
     }
     if (p->stdin_watched) {
-        stage_unwatch_fd(st, p->child.to_child);
+        loop_unwatch_fd(st->loop, p->child.to_child);
         p->stdin_watched = 0;
         log_debug("input_resumed", "to_child=%llu", p->to_child);
     }
@@ -146,8 +146,9 @@ static void pipe_write(struct stage *st)
 }
 
 /* pipe_stdin_ready - the child's stdin has room again (or is broken). */
-static void pipe_stdin_ready(struct stage *st, int fd, short revents, void *arg)
+static void pipe_stdin_ready(struct loop *l, int fd, short revents, void *arg)
 {
+    struct stage *st = loop_owner(l);
     pipe_write(st);
 }
 
@@ -207,7 +208,7 @@ static void pipe_child_line(struct stage *st, const char *line, size_t len)
     cJSON_Delete(msg);
 }
 
-static void pipe_lines_ready(struct stage *st, int fd, short revents, void *arg);
+static void pipe_lines_ready(struct loop *l, int fd, short revents, void *arg);
 
 /* pipe_read - take the child's lines while the output queue has room. Stops
  * watching its stdout when the queue is full (pipe_fill resumes) and closes
@@ -224,7 +225,7 @@ static void pipe_read(struct stage *st)
         if (rc == 1) {
             pipe_child_line(st, line, len);
         } else if (rc == 0) {
-            if (!p->lines_watched && stage_watch_fd_cb(st, p->child.from_child, ZMQ_POLLIN,
+            if (!p->lines_watched && loop_watch_fd(st->loop, p->child.from_child, LOOP_READ,
                                                        pipe_lines_ready, NULL) == 0)
                 p->lines_watched = 1;
             return;
@@ -235,14 +236,15 @@ static void pipe_read(struct stage *st)
         }
     }
     if (p->lines && p->lines_watched) {
-        stage_unwatch_fd(st, p->child.from_child);
+        loop_unwatch_fd(st->loop, p->child.from_child);
         p->lines_watched = 0;
     }
 }
 
 /* pipe_lines_ready - the child's stdout is readable (or at its end). */
-static void pipe_lines_ready(struct stage *st, int fd, short revents, void *arg)
+static void pipe_lines_ready(struct loop *l, int fd, short revents, void *arg)
 {
+    struct stage *st = loop_owner(l);
     pipe_read(st);
 }
 
@@ -260,8 +262,9 @@ static void pipe_fill(struct stage *st)
 
 /* pipe_finish - after the child's exit: stop once its stdout is read to
  * the end and the output queue is empty, or at the drain limit. */
-static void pipe_finish(struct stage *st, void *arg)
+static void pipe_finish(struct loop *l, void *arg)
 {
+    struct stage *st = loop_owner(l);
     struct pipe_stage *p = &pipe_stage;
     int flushed = stage_out_room(st) == STAGE_OUTQ;
 
@@ -270,7 +273,7 @@ static void pipe_finish(struct stage *st, void *arg)
     if ((p->lines || !flushed) && now_ms() < p->drain_until) {
         if (p->lines && !p->lines_watched)
             pipe_read(st);
-        stage_after(st, PIPE_FINISH_TICK_MS, pipe_finish, NULL);
+        loop_after(st->loop, PIPE_FINISH_TICK_MS, pipe_finish, NULL);
         return;
     }
     if (p->lines || !flushed)
@@ -290,7 +293,7 @@ static void pipe_child_event(struct stage *st)
     pipe_close_stdin(st, "the command exited");
     p->drain_until = now_ms() + PIPE_DRAIN_MS;
     pipe_read(st);
-    pipe_finish(st, NULL);
+    pipe_finish(st->loop, NULL);
 }
 
 /* pipe_reload - SIGHUP: the child's business. */

@@ -20,6 +20,10 @@
 #include "util/util.h"
 #include "policy/policy_stage.h"
 
+static void policy_reload_fd(struct loop *l, int fd, short revents, void *arg);
+static void policy_reload_tick(struct loop *l, void *arg);
+static void policy_reload_wake(struct stage *st, int64_t ms);
+
 #define POLICY_WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | \
                            IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
@@ -123,20 +127,21 @@ int policy_reload_start(struct stage *st)
     ps->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (ps->inotify < 0)
         log_warn("inotify_failed", "error=%s fallback=resync", log_q(strerror(errno)));
-    else if (stage_watch_fd(st, ps->inotify, ZMQ_POLLIN, NULL) < 0)
+    else if (loop_watch_fd(st->loop, ps->inotify, LOOP_READ, policy_reload_fd, NULL) < 0)
         log_warn("watch_fd_failed", "fallback=resync");
     policy_reload_watch(st);
     policy_reload_now(st, "start");
     if (st->cfg.resync_interval_ms <= 0)
         st->cfg.resync_interval_ms = 30000;
     ps->resync_at = now_ms() + st->cfg.resync_interval_ms;
-    stage_timer(st, st->cfg.resync_interval_ms);
+    policy_reload_wake(st, st->cfg.resync_interval_ms);
     return 0;
 }
 
 /* policy_reload_fd - drain the events; schedule one debounced reload. */
-void policy_reload_fd(struct stage *st, int fd)
+static void policy_reload_fd(struct loop *l, int fd, short revents, void *arg)
 {
+    struct stage *st = loop_owner(l);
     struct policy_stage *ps = st->data;
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     ssize_t n;
@@ -152,15 +157,18 @@ void policy_reload_fd(struct stage *st, int fd)
     }
     if (!ps->reload_at)
         ps->reload_at = now_ms() + POLICY_DEBOUNCE_MS;
-    stage_timer(st, POLICY_DEBOUNCE_MS);
+    policy_reload_wake(st, POLICY_DEBOUNCE_MS);
 }
 
 /* policy_reload_tick - due work, then the next wake-up. */
-void policy_reload_tick(struct stage *st)
+static void policy_reload_tick(struct loop *l, void *arg)
 {
+    struct stage *st = loop_owner(l);
     struct policy_stage *ps = st->data;
     int64_t now = now_ms(), next;
 
+    ps->tick = NULL;
+    ps->tick_at = 0;
     if (ps->wd < 0)
         policy_reload_watch(st);
     if (ps->reload_at && now >= ps->reload_at) {
@@ -174,7 +182,21 @@ void policy_reload_tick(struct stage *st)
     next = ps->resync_at;
     if (ps->reload_at && ps->reload_at < next)
         next = ps->reload_at;
-    stage_timer(st, next > now ? next - now : 0);
+    policy_reload_wake(st, next > now ? next - now : 0);
+}
+
+/* policy_reload_wake - run policy_reload_tick no later than ms from now
+ * (the earliest request wins). */
+static void policy_reload_wake(struct stage *st, int64_t ms)
+{
+    struct policy_stage *ps = st->data;
+    int64_t at = now_ms() + (ms > 0 ? ms : 0);
+
+    if (ps->tick && ps->tick_at <= at)
+        return;
+    loop_cancel(st->loop, ps->tick);
+    ps->tick = loop_after(st->loop, ms, policy_reload_tick, NULL);
+    ps->tick_at = at;
 }
 
 /* policy_reload_stop - release the set and the watch. */
@@ -182,8 +204,10 @@ void policy_reload_stop(struct stage *st)
 {
     struct policy_stage *ps = st->data;
 
+    loop_cancel(st->loop, ps->tick);
+    ps->tick = NULL;
     if (ps->inotify >= 0) {
-        stage_unwatch_fd(st, ps->inotify);
+        loop_unwatch_fd(st->loop, ps->inotify);
         close(ps->inotify);
         ps->inotify = -1;
     }

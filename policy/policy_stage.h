@@ -27,6 +27,8 @@ struct policy_stage {
     int inotify, wd;                 /* -1 when not watching */
     int64_t reload_at;               /* monotonic ms of a pending debounced reload, 0 none */
     int64_t resync_at;               /* monotonic ms of the next resync reload */
+    struct loop_timer *tick;         /* the next wake-up (policy_reload_wake), or NULL */
+    int64_t tick_at;                 /* its monotonic ms */
     uint64_t reloads, rejected;
 };
 
@@ -44,10 +46,6 @@ int policy_reload_start(struct stage *st);
  * force, an invalid one is reported and the old set kept. Records of every
  * tracker are refreshed when the outcome changed. why is for the log. */
 void policy_reload_now(struct stage *st, const char *why);
-/* policy_reload_fd - inotify is readable: drain it and schedule a reload. */
-void policy_reload_fd(struct stage *st, int fd);
-/* policy_reload_tick - the timer: pending reloads, resync, re-arming. */
-void policy_reload_tick(struct stage *st);
 void policy_reload_stop(struct stage *st);
 
 /* policy_record_decide - what to do with t under the set in force. *pol gets

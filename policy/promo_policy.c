@@ -121,18 +121,6 @@ static int promo_policy_start(struct stage *st)
     return policy_reload_start(st);
 }
 
-/* promo_policy_fd - the only fd registered is inotify's. */
-static void promo_policy_fd(struct stage *st, int fd, short revents, void *arg)
-{
-    policy_reload_fd(st, fd);
-}
-
-/* promo_policy_tick - the timer: debounced reloads and the resync. */
-static void promo_policy_tick(struct stage *st)
-{
-    policy_reload_tick(st);
-}
-
 /* promo_policy_hup - SIGHUP: reload now (a no-op when nothing changed). */
 static void promo_policy_hup(struct stage *st)
 {
@@ -159,8 +147,6 @@ int main(int argc, char **argv)
             "                          exit 0 when valid, 100 when not\n",
         .start = promo_policy_start,
         .message = promo_policy_message,
-        .fd = promo_policy_fd,
-        .tick = promo_policy_tick,
         .reload = promo_policy_hup,
         .stop = promo_policy_stop,
     };

@@ -512,16 +512,16 @@ static int promo_promoter_start(struct stage *st)
     struct promoter_stage *ps = &promo_promoter_state;
 
     st->data = ps;
-    ps->actx.st = st;
+    ps->actx.loop = st->loop;
     ps->actx.cfg = &st->cfg;
     ps->actx.store = st->store;
     ps->jobs = strmap_new();
-    ps->wa = st->store ? wasync_stage(st, PROMOTER_WRITERS) : NULL;
+    ps->wa = st->store ? wasync_new_loop(st->store, st->loop, PROMOTER_WRITERS) : NULL;
     if (st->store && !ps->wa) {
         log_error("writer_init_failed", "effect=%s", log_q("cannot record steps"));
         return EXIT_TEMP;
     }
-    ps->actx.http = http_new(st);
+    ps->actx.http = http_new(st->loop);
     if (!ps->actx.http) {
         log_error("http_init_failed", "effect=%s", log_q("cannot promote"));
         return EXIT_TEMP;

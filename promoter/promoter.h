@@ -71,7 +71,7 @@ struct prom_job {
     int look;                    /* the current GitHub step may have been done
                                   * (resumed after a crash, or its last try
                                   * failed): look before sending it again */
-    struct stage_tmr *tmr;       /* the retry timer, or NULL */
+    struct loop_timer *tmr;       /* the retry timer, or NULL */
 };
 
 /* The stage's state. */

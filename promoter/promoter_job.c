@@ -152,7 +152,7 @@ static void promoter_job_finish(struct prom_job *j)
 
     j->done = 1;
     if (j->tmr)
-        stage_cancel(j->st, j->tmr);
+        loop_cancel(j->st->loop, j->tmr);
     j->tmr = NULL;
     if (strmap_get(ps->jobs, j->plan.t.name) == j)
         strmap_del(ps->jobs, j->plan.t.name);
@@ -160,7 +160,7 @@ static void promoter_job_finish(struct prom_job *j)
 }
 
 /* promoter_job_retry_tick - the backoff is over: run again. */
-static void promoter_job_retry_tick(struct stage *st, void *arg)
+static void promoter_job_retry_tick(struct loop *l, void *arg)
 {
     struct prom_job *j = arg;
 
@@ -238,7 +238,7 @@ static void promoter_job_github_giveup(struct prom_job *j, const char *why)
     j->label_i = -1;
     j->look = 0;
     if (promoter_job_save(j) < 0) {
-        j->tmr = stage_after(j->st, PROMOTER_BACKOFF_BASE, promoter_job_retry_tick, j);
+        j->tmr = loop_after(j->st->loop, PROMOTER_BACKOFF_BASE, promoter_job_retry_tick, j);
         return;
     }
     promoter_job_run(j);
@@ -282,7 +282,7 @@ static void promoter_job_error(struct prom_job *j, int error, const char *why, i
     metrics_inc("promo_promotion_retries_total", "step", promoter_job_step_name(j->step));
     log_warn("step_retry", "tracker=%s hop=%s step=%s attempt=%d delay_ms=%lld error=%s", j->plan.t.name,
              j->plan.source, promoter_job_step_name(j->step), attempts, (long long)delay, log_q(why));
-    j->tmr = stage_after(j->st, delay, promoter_job_retry_tick, j);
+    j->tmr = loop_after(j->st->loop, delay, promoter_job_retry_tick, j);
 }
 
 /* promoter_job_saved - the record with the step marked done is on disk

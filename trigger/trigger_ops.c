@@ -42,7 +42,7 @@ struct trigger_op {
     struct adapter_run run;          /* TOP_CANCEL: the run to cancel */
     int have_run;
     int attempts;                    /* ETEMP retries so far */
-    struct stage_tmr *tmr;           /* a retry or a delayed find, or NULL */
+    struct loop_timer *tmr;           /* a retry or a delayed find, or NULL */
     char opkey[64];                  /* key, or "cancel:" key */
 };
 
@@ -53,8 +53,8 @@ void trigger_ops_init(struct stage *st)
 {
     struct trigger_stage *ts = st->data;
 
-    ts->actx.st = st;
-    ts->actx.http = st->dry_run ? NULL : http_new(st);
+    ts->actx.loop = st->loop;
+    ts->actx.http = st->dry_run ? NULL : http_new(st->loop);
     ts->actx.cfg = &st->cfg;
     ts->actx.store = st->store;
     ts->inflight = strmap_new();
@@ -68,7 +68,7 @@ static void trigger_ops_free_op(void *p)
 
     if (!op)
         return;
-    stage_cancel(op->st, op->tmr);
+    loop_cancel(op->st->loop, op->tmr);
     trigger_ops_spec_free(op->spec);
     free(op);
 }
@@ -192,7 +192,7 @@ static void trigger_ops_end(struct trigger_op *op, int reprocess)
 }
 
 /* trigger_ops_timer - a retry or a delayed find is due. */
-static void trigger_ops_timer(struct stage *st, void *arg)
+static void trigger_ops_timer(struct loop *l, void *arg)
 {
     struct trigger_op *op = arg;
 
@@ -221,7 +221,7 @@ static void trigger_ops_retry(struct trigger_op *op, const struct adapter_result
     log_warn("retry", "tracker=%s test=%s key=%s op=%s attempt=%d delay_ms=%ld error=%s",
              op->spec->tracker, log_q(op->spec->name), op->spec->key, what, op->attempts, delay,
              log_q(res->errmsg));
-    op->tmr = stage_after(op->st, delay, trigger_ops_timer, op);
+    op->tmr = loop_after(op->st->loop, delay, trigger_ops_timer, op);
 }
 
 /* trigger_ops_update - load the record, let fn change the entry of op's key
@@ -424,7 +424,7 @@ static void trigger_ops_find_done(void *arg, const struct adapter_result *res)
     if (op->kind == TOP_CANCEL) {
         if (res->error || !res->found) {
             if (!res->error && (wait = trigger_ops_gh_wait(op)) > 0) {
-                op->tmr = stage_after(op->st, wait, trigger_ops_timer, op);
+                op->tmr = loop_after(op->st->loop, wait, trigger_ops_timer, op);
                 return;
             }
             trigger_ops_cancel_outcome(op, res);
@@ -448,7 +448,7 @@ static void trigger_ops_find_done(void *arg, const struct adapter_result *res)
         log_debug("find_again", "tracker=%s test=%s key=%s delay_ms=%lld reason=%s", op->spec->tracker,
                   log_q(op->spec->name), op->spec->key, (long long)wait,
                   log_q("a dispatched GitHub run can take seconds to be listed"));
-        op->tmr = stage_after(op->st, wait, trigger_ops_timer, op);
+        op->tmr = loop_after(op->st->loop, wait, trigger_ops_timer, op);
         return;
     }
     log_info("not_found", "tracker=%s test=%s key=%s effect=trigger", op->spec->tracker,
@@ -473,7 +473,7 @@ static void trigger_ops_cancel_done(void *arg, const struct adapter_result *res)
 }
 
 /* trigger_ops_no_adapter - deliver "no adapter" as a permanent error, from the loop. */
-static void trigger_ops_no_adapter(struct stage *st, void *arg)
+static void trigger_ops_no_adapter(struct loop *l, void *arg)
 {
     struct trigger_op *op = arg;
     struct adapter_result res;
@@ -547,7 +547,7 @@ int trigger_ops_begin(struct stage *st, enum trigger_op_kind kind, struct trigge
     ts->nops++;
     trigger_ops_count(ts, spec->tracker, +1);
     if (!op->ad) {
-        op->tmr = stage_after(st, 0, trigger_ops_no_adapter, op);
+        op->tmr = loop_after(st->loop, 0, trigger_ops_no_adapter, op);
         return -1;
     }
     trigger_ops_step(op);

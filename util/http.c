@@ -4,9 +4,9 @@
  * One request (struct http_xfer) lives through several transfers: a retry
  * or a followed redirect is a fresh easy handle built by http_xfer_start()
  * from the request's own copy. What happens after a transfer is decided in
- * one place, http_xfer_outcome(), for both drivers: the stage loop (sockets
- * through stage_watch_fd_cb, curl's timer through stage_after, retries as
- * stage_after timers) and http_perform's private multi handle.
+ * one place, http_xfer_outcome(), for both drivers: the event loop (sockets
+ * through loop_watch_fd, curl's timer through loop_after, retries as
+ * loop_after timers) and http_perform's private multi handle.
  *
  * curl never follows a redirect itself: a 3xx is followed here only to the
  * same scheme, host and port, at most HTTP_MAX_HOPS times. */
@@ -22,13 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
-#include <zmq.h>
 
 #include "util/http.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/util.h"
-#include "../ipc/stage.h"
+#include "util/loop.h"
 
 #define HTTP_CONNECT_TIMEOUT_MS 5000
 #define HTTP_TIMEOUT_MS         30000
@@ -69,16 +68,16 @@ struct http_xfer {
     struct http_resp resp;
     http_done_fn done;
     void *arg;
-    struct stage_tmr *tmr;           /* retry or deferred completion */
+    struct loop_timer *tmr;           /* retry or deferred completion */
     int finish;                      /* 1: tmr completes x instead of retrying */
     struct http_xfer *prev, *next;   /* in h->xfers */
     struct http_xfer *qnext;         /* in h's FIFO of transfers waiting for a slot */
 };
 
 struct http {
-    struct stage *st;
+    struct loop *loop;
     CURLM *multi;
-    struct stage_tmr *timer;         /* curl's timeout */
+    struct loop_timer *timer;         /* curl's timeout */
     struct http_xfer *xfers;         /* not yet completed */
     int ninflight;
     int nactive;                     /* easy handles on the multi handle */
@@ -922,7 +921,7 @@ static void http_complete(struct http_xfer *x)
 }
 
 /* http_on_later - a deferred completion or a retry is due. */
-static void http_on_later(struct stage *st, void *arg)
+static void http_on_later(struct loop *l, void *arg)
 {
     struct http_xfer *x = arg;
     struct http *h = x->h;
@@ -940,7 +939,7 @@ static void http_on_later(struct stage *st, void *arg)
 static void http_fail_later(struct http_xfer *x)
 {
     x->finish = 1;
-    x->tmr = stage_after(x->h->st, 0, http_on_later, x);
+    x->tmr = loop_after(x->h->loop, 0, http_on_later, x);
 }
 
 /* http_start_now - the next transfer of x on h's multi handle; a set-up
@@ -1031,22 +1030,22 @@ static void http_drain(struct http *h)
         else if (next == HTTP_NEXT_FOLLOW)
             http_start_async(x);
         else
-            x->tmr = stage_after(h->st, delay, http_on_later, x);
+            x->tmr = loop_after(h->loop, delay, http_on_later, x);
     }
     http_pump(h);
 }
 
 /* http_on_fd - a curl socket is ready. */
-static void http_on_fd(struct stage *st, int fd, short revents, void *arg)
+static void http_on_fd(struct loop *l, int fd, short revents, void *arg)
 {
     struct http *h = arg;
     int running, flags = 0;
 
-    if (revents & ZMQ_POLLIN)
+    if (revents & LOOP_READ)
         flags |= CURL_CSELECT_IN;
-    if (revents & ZMQ_POLLOUT)
+    if (revents & LOOP_WRITE)
         flags |= CURL_CSELECT_OUT;
-    if (revents & ZMQ_POLLERR)
+    if (revents & LOOP_ERROR)
         flags |= CURL_CSELECT_ERR;
     http_enter(h);
     curl_multi_socket_action(h->multi, fd, flags, &running);
@@ -1055,7 +1054,7 @@ static void http_on_fd(struct stage *st, int fd, short revents, void *arg)
 }
 
 /* http_on_timer - curl's timeout expired. */
-static void http_on_timer(struct stage *st, void *arg)
+static void http_on_timer(struct loop *l, void *arg)
 {
     struct http *h = arg;
     int running;
@@ -1074,15 +1073,15 @@ static int http_socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void 
     short ev = 0;
 
     if (what == CURL_POLL_REMOVE) {
-        stage_unwatch_fd(h->st, s);
+        loop_unwatch_fd(h->loop, s);
         http_watch_del(h, s);
         return 0;
     }
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-        ev |= ZMQ_POLLIN;
+        ev |= LOOP_READ;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-        ev |= ZMQ_POLLOUT;
-    if (stage_watch_fd_cb(h->st, s, ev, http_on_fd, h) < 0)
+        ev |= LOOP_WRITE;
+    if (loop_watch_fd(h->loop, s, ev, http_on_fd, h) < 0)
         return -1;
     http_watch_add(h, s);
     return 0;
@@ -1093,15 +1092,15 @@ static int http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
     struct http *h = userp;
 
-    stage_cancel(h->st, h->timer);
+    loop_cancel(h->loop, h->timer);
     h->timer = NULL;
     if (timeout_ms >= 0)
-        h->timer = stage_after(h->st, timeout_ms, http_on_timer, h);
+        h->timer = loop_after(h->loop, timeout_ms, http_on_timer, h);
     return 0;
 }
 
 /* http_new - a client in st's loop; NULL when curl cannot be set up. */
-struct http *http_new(struct stage *st)
+struct http *http_new(struct loop *l)
 {
     struct http *h;
 
@@ -1110,7 +1109,7 @@ struct http *http_new(struct stage *st)
         return NULL;
     }
     h = xcalloc(1, sizeof(*h));
-    h->st = st;
+    h->loop = l;
     h->max_active = HTTP_MAX_ACTIVE;
     if (!(h->multi = curl_multi_init())) {
         log_error("http_init_failed", "reason=curl_multi_init");
@@ -1136,7 +1135,7 @@ static void http_destroy(struct http *h)
     h->qhead = h->qtail = NULL;
     while ((x = h->xfers) != NULL) {
         http_unlink(h, x);
-        stage_cancel(h->st, x->tmr);
+        loop_cancel(h->loop, x->tmr);
         if (x->easy) {
             curl_multi_remove_handle(h->multi, x->easy);
             curl_easy_cleanup(x->easy);
@@ -1147,9 +1146,9 @@ static void http_destroy(struct http *h)
         http_xfer_free(x);
     }
     curl_multi_cleanup(h->multi);
-    stage_cancel(h->st, h->timer);
+    loop_cancel(h->loop, h->timer);
     for (i = 0; i < h->nfds; i++)
-        stage_unwatch_fd(h->st, h->fds[i]);
+        loop_unwatch_fd(h->loop, h->fds[i]);
     free(h->fds);
     free(h);
 }

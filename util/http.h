@@ -1,8 +1,8 @@
 /* http.h - the one HTTP client of promo: libcurl's multi interface, bounded and quiet about secrets.
  *
- * Every request is asynchronous and runs inside the stage's event loop: the
- * sockets libcurl asks for are watched with stage_watch_fd_cb() and its
- * timer with stage_after(), so a stage still waits in exactly one place.
+ * Every request is asynchronous and runs inside an event loop (util/loop.h):
+ * the sockets libcurl asks for are watched with loop_watch_fd() and its
+ * timer with loop_after(), so a program still waits in exactly one place.
  * A synchronous http_perform() exists for command-line tools (promoctl) and
  * tests.
  *
@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct stage;
+struct loop;
 
 #define HTTP_MAX_HEADERS 16
 
@@ -88,8 +88,8 @@ typedef void (*http_done_fn)(void *arg, const struct http_resp *resp);
 
 struct http;
 
-/* http_new - a client that runs inside st's loop. */
-struct http *http_new(struct stage *st);
+/* http_new - a client that runs inside loop l. */
+struct http *http_new(struct loop *l);
 /* http_free - cancel what is in flight (done callbacks are not called; each
  * request's abandon hook is) and free. */
 void http_free(struct http *h);

@@ -54,7 +54,7 @@ struct watcher_deploy {
     char env[64];                /* the target environment */
     char cluster[64], app[254];  /* its Argo CD application (promoter hop "argocd") */
     int64_t deadline_ms;         /* wall: promotedAt + deployTimeout */
-    struct stage_tmr *tmr;       /* the next poll, or NULL */
+    struct loop_timer *tmr;       /* the next poll, or NULL */
     int inflight;                /* an argocd_get is outstanding */
     int orphan;                  /* dropped meanwhile: its callback frees it */
     int hinted;                  /* a webhook hint came during a read: read again at once */
@@ -211,7 +211,7 @@ static void watcher_deploy_free(void *p)
 
     if (!d)
         return;
-    stage_cancel(d->st, d->tmr);
+    loop_cancel(d->st->loop, d->tmr);
     d->tmr = NULL;
     if (d->inflight) {
         struct watcher *w = d->st->data;
@@ -245,7 +245,7 @@ static int watcher_deploy_current(struct stage *st, const struct watcher_deploy 
     return cur;
 }
 
-static void watcher_deploy_poll(struct stage *st, void *arg);
+static void watcher_deploy_poll(struct loop *l, void *arg);
 
 /* watcher_deploy_done - Argo CD answered (or failed to): synced, timed out,
  * or poll again after pollInterval (longer when Argo CD asked for it). */
@@ -283,7 +283,7 @@ static void watcher_deploy_done(void *arg, const struct argocd_result *res)
     }
     if (!res->error && res->have_app && argocd_app_at(&res->app, d->sha)) {
         if (watcher_record_write(st, d, "synced", NULL) < 0) {
-            d->tmr = stage_after(st, delay, watcher_deploy_poll, d);
+            d->tmr = loop_after(st->loop, delay, watcher_deploy_poll, d);
             return;
         }
         w->synced++;
@@ -306,11 +306,11 @@ static void watcher_deploy_done(void *arg, const struct argocd_result *res)
         if (audit_has_key(st->store, key, "DeployTimeout") == 0 &&
             audit_append(st->store, d->name, "Warning", "DeployTimeout", why, key) < 0) {
             log_error("audit_failed", "tracker=%s key=%s effect=%s", d->name, key, log_q("retried at the next poll"));
-            d->tmr = stage_after(st, delay, watcher_deploy_poll, d);
+            d->tmr = loop_after(st->loop, delay, watcher_deploy_poll, d);
             return;
         }
         if (watcher_record_write(st, d, "deploying", why) < 0) {
-            d->tmr = stage_after(st, delay, watcher_deploy_poll, d);
+            d->tmr = loop_after(st->loop, delay, watcher_deploy_poll, d);
             return;
         }
         w->timeouts++;
@@ -328,12 +328,13 @@ static void watcher_deploy_done(void *arg, const struct argocd_result *res)
     d->hinted = 0;
     if (d->deadline_ms - wall_ms() < delay)
         delay = d->deadline_ms - wall_ms() > 0 ? d->deadline_ms - wall_ms() : 0;
-    d->tmr = stage_after(st, delay, watcher_deploy_poll, d);
+    d->tmr = loop_after(st->loop, delay, watcher_deploy_poll, d);
 }
 
 /* watcher_deploy_poll - the timer: read the application, unless a read is out. */
-static void watcher_deploy_poll(struct stage *st, void *arg)
+static void watcher_deploy_poll(struct loop *l, void *arg)
 {
+    struct stage *st = loop_owner(l);
     struct watcher *w = st->data;
     struct watcher_deploy *d = arg;
 
@@ -374,7 +375,7 @@ static void watcher_deploy_watch(struct stage *st, const struct view *v)
     watcher_record_write(st, d, "deploying", NULL);
     log_info("deploy_watch", "tracker=%s gen=%lld env=%s cluster=%s app=%s sha=%.12s", d->name,
              (long long)d->generation, d->env, d->cluster[0] ? d->cluster : "default", d->app, d->sha);
-    d->tmr = stage_after(st, 0, watcher_deploy_poll, d);
+    d->tmr = loop_after(st->loop, 0, watcher_deploy_poll, d);
 }
 
 /* watcher_emit - read one tracker and send it if it is active (its effective
@@ -512,9 +513,19 @@ static void watcher_fill(struct stage *st)
     }
 }
 
-/* watcher_inotify - turn inotify events on STATE/trackers into queued names. */
-static void watcher_inotify(struct stage *st, int fd, short revents, void *arg)
+/* watcher_tick - the periodic resync. */
+static void watcher_tick(struct loop *l, void *arg)
 {
+    struct stage *st = loop_owner(l);
+
+    watcher_resync(st, "timer");
+    loop_after(l, st->cfg.resync_interval_ms, watcher_tick, NULL);
+}
+
+/* watcher_inotify - turn inotify events on STATE/trackers into queued names. */
+static void watcher_inotify(struct loop *l, int fd, short revents, void *arg)
+{
+    struct stage *st = loop_owner(l);
     struct watcher *w = st->data;
     char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
 
@@ -534,17 +545,17 @@ static void watcher_inotify(struct stage *st, int fd, short revents, void *arg)
                 continue;
             }
             if (w->run_wd >= 0 && ev->wd == w->run_wd) {
-                size_t l = ev->len ? strlen(ev->name) : 0;
-                if (l > 5 && strcmp(ev->name + l - 5, ".sock") == 0) {
+                size_t nl = ev->len ? strlen(ev->name) : 0;
+                if (nl > 5 && strcmp(ev->name + nl - 5, ".sock") == 0) {
                     log_info("stage_restart", "socket=%s effect=%s", log_q(ev->name), log_q("resync"));
                     watcher_resync(st, "stage_restart");
                 }
                 continue;
             }
             if (ev->len && ev->name[0] != '.') {
-                size_t l = strlen(ev->name);
-                if (l > 5 && strcmp(ev->name + l - 5, ".json") == 0) {
-                    ev->name[l - 5] = 0;
+                size_t nl = strlen(ev->name);
+                if (nl > 5 && strcmp(ev->name + nl - 5, ".json") == 0) {
+                    ev->name[nl - 5] = 0;
                     if (name_valid(ev->name))
                         watcher_push(w, ev->name);
                 }
@@ -594,10 +605,10 @@ static int watcher_start(struct stage *st)
     w->queued = strmap_new();
     w->sent = strmap_new();
     w->deploys = strmap_new();
-    w->actx.st = st;
+    w->actx.loop = st->loop;
     w->actx.cfg = &st->cfg;
     w->actx.store = st->store;
-    w->actx.http = http_new(st);
+    w->actx.http = http_new(st->loop);
     if (!w->actx.http) {
         log_error("http_init_failed", "effect=%s", log_q("cannot read Argo CD"));
         return EXIT_TEMP;
@@ -620,17 +631,10 @@ static int watcher_start(struct stage *st)
                      log_q("seen at the next resync"));
     }
     w->run_wd = watcher_watch_run(st, w->inotify);
-    stage_watch_fd(st, w->inotify, ZMQ_POLLIN, NULL);
+    loop_watch_fd(st->loop, w->inotify, LOOP_READ, watcher_inotify, NULL);
     watcher_resync(st, "start");
-    stage_timer(st, st->cfg.resync_interval_ms);
+    loop_after(st->loop, st->cfg.resync_interval_ms, watcher_tick, NULL);
     return 0;
-}
-
-/* watcher_tick - the periodic resync. */
-static void watcher_tick(struct stage *st)
-{
-    watcher_resync(st, "timer");
-    stage_timer(st, st->cfg.resync_interval_ms);
 }
 
 /* watcher_busy - names still waiting to be sent. */
@@ -652,7 +656,7 @@ static void watcher_deploy_stop_free(void *p)
 {
     struct watcher_deploy *d = p;
 
-    stage_cancel(d->st, d->tmr);
+    loop_cancel(d->st->loop, d->tmr);
     free(d);
 }
 
@@ -714,9 +718,9 @@ static void watcher_message(struct stage *st, cJSON *msg)
     if (d && d->inflight)
         d->hinted = 1;
     if (d && !d->inflight) {
-        stage_cancel(st, d->tmr);
+        loop_cancel(st->loop, d->tmr);
         d->tmr = NULL;
-        watcher_deploy_poll(st, d);
+        watcher_deploy_poll(st->loop, d);
     }
 }
 
@@ -730,8 +734,6 @@ int main(int argc, char **argv)
         .out_default = "policy.sock",
         .start = watcher_start,
         .fill = watcher_fill,
-        .fd = watcher_inotify,
-        .tick = watcher_tick,
         .busy = watcher_busy,
         .reload = watcher_reload,
         .stop = watcher_stop,

@@ -348,17 +348,17 @@ static void webhook_completed(void *cls, struct MHD_Connection *c, void **con_cl
 }
 
 /* webhook_run - let libmicrohttpd do what is ready. */
-static void webhook_run(struct stage *st, int fd, short revents, void *arg)
+static void webhook_run(struct loop *l, int fd, short revents, void *arg)
 {
     if (webhook_state.d)
         MHD_run(webhook_state.d);
 }
 
 /* webhook_tick - connection timeouts and the like. */
-static void webhook_tick(struct stage *st, void *arg)
+static void webhook_tick(struct loop *l, void *arg)
 {
-    webhook_run(st, -1, 0, NULL);
-    stage_after(st, 250, webhook_tick, NULL);
+    webhook_run(l, -1, 0, NULL);
+    loop_after(l, 250, webhook_tick, NULL);
 }
 
 /* webhook_listen_addr - parse "HOST:PORT" (IPv4). Returns 0 or -1. */
@@ -442,7 +442,7 @@ static int webhook_start(struct stage *st)
         return EXIT_TEMP;
     }
     info = MHD_get_daemon_info(ws->d, MHD_DAEMON_INFO_EPOLL_FD);
-    if (!info || stage_watch_fd_cb(st, info->epoll_fd, ZMQ_POLLIN, webhook_run, NULL) < 0) {
+    if (!info || loop_watch_fd(st->loop, info->epoll_fd, LOOP_READ, webhook_run, NULL) < 0) {
         log_error("listen_failed", "listen=%s error=%s", log_q(listen), log_q("no epoll fd"));
         return EXIT_TEMP;
     }
@@ -468,7 +468,7 @@ static int webhook_start(struct stage *st)
              st->cfg.webhook.gitlab_token ? "on" : "off", st->cfg.webhook.jenkins_token ? "on" : "off",
              st->cfg.webhook.argocd_token ? "on" : "off", log_q(ws->watcher_ep), ws->rate.rate,
              ws->rate.client_rate);
-    stage_after(st, 250, webhook_tick, NULL);
+    loop_after(st->loop, 250, webhook_tick, NULL);
     return 0;
 }
 

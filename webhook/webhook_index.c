@@ -306,7 +306,7 @@ static void webhook_index_drain(struct webhook_index *ix)
 }
 
 /* webhook_index_inotify - the event loop's callback: note, read later. */
-static void webhook_index_inotify(struct stage *st, int fd, short revents, void *arg)
+static void webhook_index_inotify(struct loop *l, int fd, short revents, void *arg)
 {
     webhook_index_drain(arg);
 }
@@ -364,7 +364,7 @@ int webhook_index_open(struct stage *st, struct webhook_index *ix)
         }
     }
     if (ix->inotify >= 0)
-        stage_watch_fd_cb(st, ix->inotify, ZMQ_POLLIN, webhook_index_inotify, ix);
+        loop_watch_fd(st->loop, ix->inotify, LOOP_READ, webhook_index_inotify, ix);
     webhook_index_scan(st, ix);
     return 0;
 }

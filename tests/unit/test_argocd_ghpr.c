@@ -709,7 +709,7 @@ struct live {
     int64_t comment_id;
     struct argocd_result ar;
     struct ghpr_result gr;
-    struct stage_tmr *watchdog;
+    struct loop_timer *watchdog;
 };
 static struct live live;
 
@@ -730,16 +730,16 @@ static void live_ghpr_done(void *arg, const struct ghpr_result *res)
 }
 
 /* live_later - go on after a pause. */
-static void live_later(struct stage *st, void *arg)
+static void live_later(struct loop *l, void *arg)
 {
-    (void)arg;
-    live_next(st);
+    live_next(loop_owner(l));
 }
 
 /* live_timeout - the whole live run took too long. */
-static void live_timeout(struct stage *st, void *arg)
+static void live_timeout(struct loop *l, void *arg)
 {
-    (void)arg;
+    struct stage *st = loop_owner(l);
+
     live.watchdog = NULL;
     unit_ok(0, "live: finished within 20 s (stuck at step %d)", live.step);
     stage_stop(st, 1);
@@ -799,7 +799,7 @@ static void live_next(struct stage *st)
     case 8:
         unit_ok(live.ar.error == ADAPTER_EPERM && strstr(live.ar.errmsg, "merge patch must be an object"),
                 "live argocd bad patch: EPERM before any request (%s)", live.ar.errmsg);
-        stage_after(st, 600, live_later, NULL);     /* the sim's sync takes 200 ms */
+        loop_after(st->loop, 600, live_later, NULL);     /* the sim's sync takes 200 ms */
         return;
     case 9:
         argocd_get(c, NULL, "shop-staging", NULL, "default", live_argocd_done, st);
@@ -917,7 +917,7 @@ static void live_next(struct stage *st)
     case 30:
         unit_ok(live.gr.error == 0 && live.gr.present, "live github has labels: found on the second page (%s)",
                 live.gr.errmsg);
-        stage_cancel(st, live.watchdog);
+        loop_cancel(st->loop, live.watchdog);
         live.watchdog = NULL;
         stage_stop(st, 0);
         return;
@@ -927,11 +927,11 @@ static void live_next(struct stage *st)
 /* live_start - the stage's start: an HTTP client, a watchdog, step 0. */
 static int live_start(struct stage *st)
 {
-    live.ctx.st = st;
-    live.ctx.http = http_new(st);
+    live.ctx.loop = st->loop;
+    live.ctx.http = http_new(st->loop);
     live.ctx.cfg = &st->cfg;
     live.ctx.store = st->store;
-    live.watchdog = stage_after(st, 20000, live_timeout, NULL);
+    live.watchdog = loop_after(st->loop, 20000, live_timeout, NULL);
     live_next(st);
     return 0;
 }

@@ -334,7 +334,7 @@ static void tc_final(struct tc *c, const struct adapter_result *res)
 }
 
 /* tc_poll_cb - ask for the status again. */
-static void tc_poll_cb(struct stage *st, void *arg)
+static void tc_poll_cb(struct loop *l, void *arg)
 {
     struct tc *c = arg;
 
@@ -346,11 +346,11 @@ static void tc_poll_cb(struct stage *st, void *arg)
 static void tc_poll_later(struct tc *c)
 {
     c->pending++;
-    stage_after(actx.st, POLL_MS, tc_poll_cb, c);
+    loop_after(actx.loop, POLL_MS, tc_poll_cb, c);
 }
 
 /* tc_cancel_cb - cancel the run now. */
-static void tc_cancel_cb(struct stage *st, void *arg)
+static void tc_cancel_cb(struct loop *l, void *arg)
 {
     struct tc *c = arg;
 
@@ -385,7 +385,7 @@ static void tc_done(void *arg, const struct adapter_result *res)
         c->run = res->run;
         if (c->cancel_ms > 0) {
             c->pending++;
-            stage_after(actx.st, c->cancel_ms, tc_cancel_cb, c);
+            loop_after(actx.loop, c->cancel_ms, tc_cancel_cb, c);
         }
         tc_poll_later(c);
         break;
@@ -613,7 +613,7 @@ static int t_begin(struct stage *st)
 {
     int i;
 
-    actx.st = st;
+    actx.loop = st->loop;
     actx.cfg = &st->cfg;
     actx.store = st->store;
     t_start = now_ms();

@@ -26,7 +26,7 @@
 #include "util/http.h"
 #include "util/log.h"
 #include "util/util.h"
-#include "../../ipc/stage.h"
+#include "util/loop.h"
 
 #define TH_USER   "promo-bot"
 #define TH_PASS   "pw-Sekr1t-Canary-42"
@@ -754,13 +754,13 @@ static void test_retry_after(void)
     unit_ok(http_retry_after_ms(date) == -1, "Retry-After 3 days ahead -> -1");
 }
 
-/* ---- the asynchronous path, in a real stage loop ---- */
+/* ---- the asynchronous path, in a real event loop ---- */
 
 enum { TA_OK1, TA_OK2, TA_OK3, TA_FLAKY, TA_BADURL, TA_REFUSED, TA_ENDLESS, TA_REDIR,
        TA_FROMCB, TA_HANG, TA_N };
 
 static struct {
-    struct stage *st;
+    struct loop *loop;
     struct http *h;
     int calls[TA_N];
     int error[TA_N];
@@ -774,7 +774,7 @@ static struct {
 
 static const int ta_ids[TA_N] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
 
-static void ta_submit(struct stage *st, int id, const struct http_req *q);
+static void ta_submit(int id, const struct http_req *q);
 
 /* ta_done - record one completion; stop the loop after all but the hang. */
 static void ta_done(void *arg, const struct http_resp *r)
@@ -790,14 +790,14 @@ static void ta_done(void *arg, const struct http_resp *r)
     str_copy(ta.body[id], r->body ? r->body : "", sizeof(ta.body[id]));
     if (id == TA_OK1) {              /* a submit from inside a done callback */
         struct http_req q = th_req("/method");
-        ta_submit(NULL, TA_FROMCB, &q);
+        ta_submit(TA_FROMCB, &q);
     }
     if (++ta.completed == TA_N - 1)
-        stage_stop(ta.st, 0);
+        loop_stop(ta.loop);
 }
 
 /* ta_submit - http_submit with the in-submit guard. */
-static void ta_submit(struct stage *st, int id, const struct http_req *q)
+static void ta_submit(int id, const struct http_req *q)
 {
     int rc;
 
@@ -811,86 +811,74 @@ static void ta_submit(struct stage *st, int id, const struct http_req *q)
 }
 
 /* ta_watchdog - the loop took far too long. */
-static void ta_watchdog(struct stage *st, void *arg)
+static void ta_watchdog(struct loop *l, void *arg)
 {
     ta.timed_out = 1;
-    stage_stop(st, 1);
+    loop_stop(l);
 }
 
 /* ta_start - submit everything at once. */
-static int ta_start(struct stage *st)
+static int ta_start(struct loop *l)
 {
     struct http_req q;
     char url[128];
 
-    ta.st = st;
-    ta.h = http_new(st);
+    ta.loop = l;
+    ta.h = http_new(l);
     if (!ta.h)
         return EXIT_TEMP;
     q = th_req("/ok");
-    ta_submit(st, TA_OK1, &q);
-    ta_submit(st, TA_OK2, &q);
-    ta_submit(st, TA_OK3, &q);
+    ta_submit(TA_OK1, &q);
+    ta_submit(TA_OK2, &q);
+    ta_submit(TA_OK3, &q);
     q = th_req("/flaky-async");
     q.max_retries = 2;
     q.max_backoff_ms = 100;
-    ta_submit(st, TA_FLAKY, &q);
+    ta_submit(TA_FLAKY, &q);
     q = th_req("/ok");
     q.url = "file:///etc/passwd";
-    ta_submit(st, TA_BADURL, &q);
+    ta_submit(TA_BADURL, &q);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", th_dead_port);
     q = th_req("/ok");
     q.url = url;
     q.max_retries = 1;
     q.max_backoff_ms = 50;
-    ta_submit(st, TA_REFUSED, &q);
+    ta_submit(TA_REFUSED, &q);
     q = th_req("/endless");
     q.max_response = 32 * 1024;
-    ta_submit(st, TA_ENDLESS, &q);
+    ta_submit(TA_ENDLESS, &q);
     q = th_req("/redir-rel");
-    ta_submit(st, TA_REDIR, &q);
+    ta_submit(TA_REDIR, &q);
     q = th_req("/hang");
     q.timeout_ms = 20000;
-    ta_submit(st, TA_HANG, &q);
+    ta_submit(TA_HANG, &q);
     ta.inflight_after = http_inflight(ta.h);
-    stage_after(st, 15000, ta_watchdog, NULL);
+    loop_after(l, 15000, ta_watchdog, NULL);
     return 0;
 }
 
 /* ta_stop - free the client with the hang still in flight. */
-static void ta_stop(struct stage *st)
+static void ta_stop(void)
 {
     ta.inflight_at_stop = http_inflight(ta.h);
     http_free(ta.h);
     ta.h = NULL;
 }
 
-/* test_async - concurrent requests through http_submit in a stage loop. */
+/* test_async - concurrent requests through http_submit in an event loop. */
 static void test_async(void)
 {
-    static const struct stage_ops ops = {
-        .prog = "promo-httptest",
-        .summary = "test_http async harness",
-        .start = ta_start,
-        .stop = ta_stop,
-    };
-    char cfg[600], body[1400];
-    char *argv[] = { "test", "--in", "none", "--out", "none", NULL };
-    FILE *f;
+    struct loop *l = loop_new(NULL);
     int rc, i;
 
-    snprintf(cfg, sizeof(cfg), "%s/promo.yaml", unit_tmpdir());
-    snprintf(body, sizeof(body), "stateDir: %s/state\nrunDir: %s/run\n", unit_tmpdir(),
-             unit_tmpdir());
-    f = fopen(cfg, "w");
-    if (!f || fputs(body, f) < 0 || fclose(f) != 0) {
-        unit_ok(0, "write the async test config");
-        return;
-    }
-    setenv("PROMO_CONFIG", cfg, 1);
     atomic_store(&th_flaky_async, 0);
-    rc = stage_main(5, argv, &ops);
-    unsetenv("PROMO_CONFIG");
+    rc = ta_start(l);
+    if (rc == 0)
+        rc = loop_run(l);
+    ta_stop();
+    loop_free(l);
+    if (ta.timed_out)
+        rc = 1;
 
     unit_ok(rc == 0 && !ta.timed_out, "async: the loop ended by the last callback (rc %d)", rc);
     unit_ok(ta.submitted_rc == 0 && ta.bad_rc == -1, "async: http_submit returns 0, and -1 for a bad URL");
