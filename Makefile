@@ -26,9 +26,15 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 LDFLAGS += $(SAN)
 LDLIBS  += $(PKG_LIBS) -lm
 
-LIBSRC  := $(wildcard util/*.c domain/*.c ipc/*.c adapters/*.c)
-LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
-LIB     := $(BUILD)/libpromo.a
+# The layers, lowest first (README "Layout", docs/hacking.md): each is a
+# library, and a program links them highest first, so that a call from a
+# lower layer up into a higher one has nothing left to resolve it and fails
+# to link; scripts/layers.sh checks the includes and the symbols as well.
+LAYERS  := util domain ipc adapters
+layer_lib = $(BUILD)/libpromo-$(1).a
+$(foreach l,$(LAYERS),$(eval LIBOBJ_$(l) := $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(l)/*.c))))
+LIB     := $(call layer_lib,adapters) $(call layer_lib,ipc) $(call layer_lib,domain) $(call layer_lib,util)
+LIBOBJ  := $(foreach l,$(LAYERS),$(LIBOBJ_$(l)))
 
 # program name : source folder
 PROGS   := promo-watcher:watcher promo-policy:policy promo-trigger:trigger \
@@ -40,6 +46,7 @@ BINS    := $(foreach p,$(HAVE),$(BIN)/$(word 1,$(subst :, ,$(p))))
 UNITSRC := $(wildcard tests/unit/test_*.c)
 UNITS   := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+.SECONDEXPANSION:
 .PHONY: all deps test test-only unit asan demo bench chaos install clean
 all: $(BINS) $(UNITS)
 
@@ -50,12 +57,17 @@ $(BUILD)/%.o: %.c Makefile
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-$(LIB): $(LIBOBJ)
+$(BUILD)/libpromo-%.a: $$(LIBOBJ_$$*)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# promo-sim plays the external systems: it stands on the generic layer only
+# and shares no code with adapters/ (it must not agree with them by
+# construction).
+LIBS_promo-sim := $(call layer_lib,util)
+
 define prog_rule
-$(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(2)/*.c)) $(LIB)
+$(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(2)/*.c)) $(or $(LIBS_$(1)),$(LIB))
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
 endef

@@ -1,4 +1,4 @@
-/* adapter.c - the adapter table, run status names, the persisted form of a
+/* adapter.c - the adapter table, the persisted form of a
  * run, and the helpers the HTTP adapters share (strict JSON fields, URL
  * escaping, HTTP error mapping, deferred completion). */
 #include <ctype.h>
@@ -19,43 +19,6 @@
 #include "util/loop.h"
 
 #define ADAPTER_JSON_MAX_INT 9007199254740992.0     /* 2^53 */
-
-static const char *const adapter_status_names[] = {
-    [RUN_UNKNOWN] = "unknown",
-    [RUN_QUEUED] = "queued",
-    [RUN_RUNNING] = "running",
-    [RUN_PASSED] = "passed",
-    [RUN_FAILED] = "failed",
-    [RUN_CANCELLED] = "cancelled",
-    [RUN_TIMED_OUT] = "timed-out",
-};
-
-/* run_status_name - the lowercase name of s ("passed"), "unknown" when out of range. */
-const char *run_status_name(enum run_status s)
-{
-    if ((unsigned)s >= ARRAY_LEN(adapter_status_names))
-        return "unknown";
-    return adapter_status_names[s];
-}
-
-/* run_status_parse - the status named s (exactly as run_status_name spells it), or -1. */
-int run_status_parse(const char *s)
-{
-    size_t i;
-
-    if (!s)
-        return -1;
-    for (i = 0; i < ARRAY_LEN(adapter_status_names); i++)
-        if (strcmp(s, adapter_status_names[i]) == 0)
-            return (int)i;
-    return -1;
-}
-
-/* run_status_final - 1 for passed, failed, cancelled, timed-out; else 0. */
-int run_status_final(enum run_status s)
-{
-    return s == RUN_PASSED || s == RUN_FAILED || s == RUN_CANCELLED || s == RUN_TIMED_OUT;
-}
 
 /* adapter_find - the adapter of a provider name, or NULL. */
 const struct adapter *adapter_find(const char *provider)

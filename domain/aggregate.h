@@ -27,7 +27,7 @@
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
-#include "../adapters/adapter.h"
+#include "domain/runstatus.h"
 
 #define AGGREGATE_MAX_REASON 1024     /* bytes in one failure reason, NUL included */
 
