@@ -14,7 +14,6 @@
 #include "util/util.h"
 
 #define TRACKER_NUMBER_MAX 2147483648.0        /* 2^31 */
-#define TRACKER_GENERATION_MAX 9007199254740992.0 /* 2^53: exact in a double */
 
 static const char *const tracker_states[TS_COUNT] = {
     [TS_DEPLOYING] = "deploying",

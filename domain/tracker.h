@@ -29,6 +29,8 @@ enum tracker_state {
     TS_COUNT
 };
 
+#define TRACKER_GENERATION_MAX 9007199254740992.0 /* 2^53: exact in a double */
+
 struct tracker {
     char name[254];
     int64_t generation;

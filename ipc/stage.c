@@ -23,6 +23,8 @@
 #include "util/metrics.h"
 #include "domain/tracker.h"
 #include "util/util.h"
+#include "util/strmap.h"
+#include "util/json.h"
 
 #define STAGE_RECV_BATCH 256     /* input lines per loop turn, for fairness */
 #define STAGE_ONCE_IDLE_MS 250   /* --once with a zmq input: idle this long = end of input */
@@ -52,6 +54,9 @@ static struct stage_loop {
     int code;
     int sigfd;
     int had_in;                      /* the stage started with an input */
+    struct strmap *waiting;          /* tracker name -> the latest message that met a full queue */
+    char **waitq;                    /* their names, in arrival order, from waitq_head */
+    size_t waitq_head, nwaitq, capwaitq;
     int in_eof;                      /* the input reached its end and is closed */
     int idle;                        /* the last poll waited STAGE_ONCE_IDLE_MS for nothing */
     uint64_t emitted;                /* stage_emit calls that queued or dropped a message */
@@ -204,52 +209,155 @@ int stage_emit(struct stage *st, const cJSON *msg)
     return 1;
 }
 
-/* stage_tracker - see stage.h. */
-cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, double *msg_gen)
+/* tracker_msg_decode - see stage.h. */
+int tracker_msg_decode(const cJSON *msg, struct tracker_msg *m, char *err, size_t errlen)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
     const cJSON *gen = cJSON_GetObjectItemCaseSensitive(msg, "generation");
     const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
+
+    memset(m, 0, sizeof(*m));
+    if (!cJSON_IsString(name) || !name_valid(name->valuestring)) {
+        snprintf(err, errlen, "tracker message without a valid name");
+        return -1;
+    }
+    if (!cJSON_IsNumber(gen) || gen->valuedouble < 0 || gen->valuedouble > TRACKER_GENERATION_MAX ||
+        gen->valuedouble != (double)(int64_t)gen->valuedouble) {
+        snprintf(err, errlen, "tracker message without a valid generation");
+        return -1;
+    }
+    if (snap && !cJSON_IsObject(snap)) {
+        snprintf(err, errlen, "field tracker: not an object");
+        return -1;
+    }
+    m->name = name->valuestring;
+    m->generation = (int64_t)gen->valuedouble;
+    m->snapshot = snap;
+    m->head_sha = json_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "headSHA", NULL);
+    return 0;
+}
+
+/* stage_tracker - see stage.h. */
+cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, int flags)
+{
+    struct tracker_msg m;
     cJSON *doc = NULL;
     char err[256];
     int rc = -ENOENT;
 
-    if (!cJSON_IsString(name) || !name_valid(name->valuestring) || !cJSON_IsNumber(gen)) {
-        log_warn("bad_message", "reason=%s", log_q("tracker message without a valid name and generation"));
+    if (tracker_msg_decode(msg, &m, err, sizeof(err)) < 0) {
+        log_warn("bad_message", "reason=%s", log_q(err));
         st->msgs_bad++;
         return NULL;
     }
     if (st->store) {
-        rc = store_read(st->store, "trackers", name->valuestring, &doc);
+        rc = store_read(st->store, "trackers", m.name, &doc);
         if (rc < 0 && rc != -ENOENT) {
-            log_warn("tracker_unreadable", "tracker=%s error=%s", name->valuestring, log_q(strerror(-rc)));
+            log_warn("tracker_unreadable", "tracker=%s error=%s effect=dropped", m.name, log_q(strerror(-rc)));
             return NULL;
         }
     }
     if (rc == -ENOENT) {
         if (st->store && !st->dry_run) {
-            log_info("tracker_gone", "tracker=%s reason=%s", name->valuestring, log_q("not in the state dir"));
+            log_info("tracker_gone", "tracker=%s reason=%s effect=dropped", m.name, log_q("not in the state dir"));
             return NULL;
         }
-        if (!cJSON_IsObject(snap)) {
-            log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("no tracker snapshot"));
+        if (!m.snapshot) {
+            log_warn("bad_message", "tracker=%s reason=%s", m.name, log_q("no tracker snapshot"));
             st->msgs_bad++;
             return NULL;
         }
-        doc = cJSON_Duplicate(snap, 1);
+        doc = cJSON_Duplicate(m.snapshot, 1);
     }
     if (tracker_decode(doc, t, err, sizeof(err)) < 0) {
-        log_warn("bad_tracker", "tracker=%s error=%s", name->valuestring, log_q(err));
+        log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", m.name, log_q(err));
         cJSON_Delete(doc);
         return NULL;
     }
-    if (strcmp(t->name, name->valuestring) != 0) {
-        log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("name mismatch"));
+    if (strcmp(t->name, m.name) != 0) {
+        log_warn("bad_message", "tracker=%s reason=%s", m.name, log_q("name mismatch"));
+        st->msgs_bad++;
         cJSON_Delete(doc);
         return NULL;
     }
-    *msg_gen = gen->valuedouble;
+    if (t->generation != m.generation || (m.head_sha && strcasecmp(m.head_sha, t->head_sha) != 0) ||
+        (!m.head_sha && (flags & STAGE_TRACKER_NEED_SHA))) {
+        st->msgs_stale++;
+        log_info("stale", "tracker=%s gen=%lld msg_gen=%lld sha=%.12s msg_sha=%.12s effect=dropped",
+                 t->name, (long long)t->generation, (long long)m.generation, t->head_sha,
+                 m.head_sha ? m.head_sha : "-");
+        cJSON_Delete(doc);
+        return NULL;
+    }
     return doc;
+}
+
+/* stage_forward - see stage.h. */
+cJSON *stage_forward(const struct stage *st, const cJSON *msg)
+{
+    static const char *const envelope[] = { "v", "kind", "from", "sent" };
+    cJSON *out = stage_message_new(st, "tracker");
+    const cJSON *it;
+    size_t i;
+
+    cJSON_ArrayForEach(it, msg) {
+        for (i = 0; i < ARRAY_LEN(envelope) && strcmp(it->string, envelope[i]) != 0; i++)
+            ;
+        if (i == ARRAY_LEN(envelope) && !cJSON_HasObjectItem(out, it->string))
+            cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
+    }
+    return out;
+}
+
+/* stage_msg_set - see stage.h. */
+void stage_msg_set(cJSON *msg, const char *key, cJSON *item)
+{
+    if (cJSON_HasObjectItem(msg, key))
+        cJSON_ReplaceItemInObjectCaseSensitive(msg, key, item);
+    else
+        cJSON_AddItemToObject(msg, key, item);
+}
+
+/* stage_send - see stage.h. */
+int stage_send(struct stage *st, const char *name, cJSON *msg)
+{
+    struct stage_loop *L = &stage_loop;
+    int rc;
+
+    if (!strmap_has(L->waiting, name)) {
+        rc = stage_emit(st, msg);
+        if (rc != 0) {
+            cJSON_Delete(msg);
+            return rc;
+        }
+        if (L->nwaitq == L->capwaitq) {
+            L->capwaitq = L->capwaitq ? L->capwaitq * 2 : 64;
+            L->waitq = xrealloc(L->waitq, L->capwaitq * sizeof(*L->waitq));
+        }
+        L->waitq[L->nwaitq++] = xstrdup(name);
+    }
+    cJSON_Delete(strmap_put(L->waiting, name, msg));
+    log_debug("output_full", "tracker=%s effect=waits waiting=%zu", name, strmap_count(L->waiting));
+    return 1;
+}
+
+/* stage_send_waiting - send what waits, oldest first, while there is room. */
+static void stage_send_waiting(struct stage *st)
+{
+    struct stage_loop *L = &stage_loop;
+    size_t i;
+
+    for (i = L->waitq_head; i < L->nwaitq && stage_out_room(st) > 0; i++) {
+        cJSON *msg = strmap_del(L->waiting, L->waitq[i]);
+
+        free(L->waitq[i]);
+        if (msg && stage_emit(st, msg) < 0)
+            log_warn("dropped", "reason=%s", log_q("cannot be encoded"));
+        cJSON_Delete(msg);
+    }
+    L->waitq_head = i;
+    if (L->waitq_head == L->nwaitq)
+        L->waitq_head = L->nwaitq = 0;
 }
 
 /* stage_out_room - how many more messages stage_emit takes now. */
@@ -456,7 +564,8 @@ static int stage_fill_flush(struct stage *st)
         uint64_t before = L->emitted;
         int filled = 0;
 
-        if (st->ops->fill && stage_out_room(st) > 0) {
+        stage_send_waiting(st);
+        if (st->ops->fill && stage_out_room(st) > 0 && !strmap_count(L->waiting)) {
             st->ops->fill(st);
             filled = 1;
         }
@@ -485,7 +594,7 @@ static int stage_done(struct stage *st, int had_in)
     struct stage_loop *L = &stage_loop;
     int ended;
 
-    if (L->count > 0)
+    if (L->count > 0 || strmap_count(L->waiting) > 0)
         return 0;
     if (L->in_eof)
         ended = 1;
@@ -576,6 +685,8 @@ static void stage_metrics_write(struct stage *st)
     metrics_counter_set("promo_messages_out_total", NULL, NULL, (double)st->msgs_out);
     metrics_counter_set("promo_messages_bad_total", NULL, NULL, (double)st->msgs_bad);
     metrics_counter_set("promo_messages_dropped_total", NULL, NULL, (double)st->msgs_dropped);
+    metrics_counter_set("promo_messages_stale_total", NULL, NULL, (double)st->msgs_stale);
+    metrics_set("promo_messages_waiting", NULL, NULL, (double)strmap_count(stage_loop.waiting));
     metrics_set("promo_output_queue", NULL, NULL, stage_loop.count);
     metrics_write();
 }
@@ -631,6 +742,12 @@ static void stage_notify(int fd)
     close(fd);
 }
 
+/* stage_free_msg - a waiting message, at exit. */
+static void stage_free_msg(void *v)
+{
+    cJSON_Delete(v);
+}
+
 /* stage_main - run the stage; returns the process exit code. */
 int stage_main(int argc, char **argv, const struct stage_ops *ops)
 {
@@ -644,6 +761,7 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops)
     memset(&st, 0, sizeof(st));
     st.ops = ops;
     memset(L, 0, sizeof(*L));
+    L->waiting = strmap_new();
     L->sigfd = -1;
     L->area = strncmp(ops->prog, "promo-", 6) == 0 ? ops->prog + 6 : ops->prog;
     log_init(ops->prog, LOG_INFO);
@@ -795,12 +913,16 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops)
         stage_metrics_write(&st);
 
 out:
-    log_info("stop", "code=%d msgs_in=%llu msgs_out=%llu bad=%llu dropped=%llu queued=%d",
-             code, (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
-             (unsigned long long)st.msgs_bad, (unsigned long long)(st.msgs_dropped),
-             L->count);
+    log_info("stop", "code=%d msgs_in=%llu msgs_out=%llu bad=%llu stale=%llu dropped=%llu queued=%d "
+             "waiting=%zu", code, (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
+             (unsigned long long)st.msgs_bad, (unsigned long long)st.msgs_stale,
+             (unsigned long long)(st.msgs_dropped), L->count, strmap_count(L->waiting));
     for (i = 0; i < L->count; i++)
         free(L->outq[(L->head + i) % STAGE_OUTQ]);
+    for (; L->waitq_head < L->nwaitq; L->waitq_head++)
+        free(L->waitq[L->waitq_head]);
+    free(L->waitq);
+    strmap_free(L->waiting, stage_free_msg);
     L->count = 0;
     transport_close(st.in);
     transport_close(st.out);

@@ -77,7 +77,7 @@ struct stage {
     int verbose;
     void *data;                  /* the stage's own state */
     /* counters (issue 7 turns them into metrics) */
-    uint64_t msgs_in, msgs_out, msgs_bad, msgs_dropped;
+    uint64_t msgs_in, msgs_out, msgs_bad, msgs_dropped, msgs_stale;
 };
 
 /* stage_main - run the stage; returns the process exit code. */
@@ -88,15 +88,53 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops);
  * -1 when msg cannot be encoded (too large: logged). With no output
  * configured the message is dropped and 1 returned. */
 int stage_emit(struct stage *st, const cJSON *msg);
+/* One message discipline (docs/protocol.md, "Staleness"): every stage
+ * decodes a "tracker" message the same way, re-reads the tracker it names
+ * from the state dir, judges staleness by one rule, forwards it with its
+ * unknown fields, and sends through one full-queue policy. */
+
+/* A "tracker" message, decoded: what it says, not yet judged. */
+struct tracker_msg {
+    const char *name;            /* "name": a valid tracker name */
+    int64_t generation;          /* "generation": a whole number >= 0 */
+    const cJSON *snapshot;       /* "tracker": the sender's copy of the document, or NULL */
+    const char *head_sha;        /* the snapshot's spec.headSHA, or NULL */
+};
+/* tracker_msg_decode - fill m from msg (pointers into msg). Returns 0, or
+ * -1 with the reason in err. */
+int tracker_msg_decode(const cJSON *msg, struct tracker_msg *m, char *err, size_t errlen);
+
+/* stage_tracker flags */
+#define STAGE_TRACKER_NEED_SHA 1 /* the message must name the head SHA it is about
+                                  * (the promoter: nothing untested is promoted) */
+
 /* stage_tracker - the tracker a "tracker" message names, re-read from the
  * state dir (the truth; the message is a hint), or, with no store or in
- * --dry-run when the store has none, the message's own snapshot. Checks the
- * message's name and generation and the document. Returns the document
- * (caller frees) with t filled and *msg_gen the message's generation (the
- * caller judges staleness), or NULL when the message is dropped (logged,
- * counted as bad when it is malformed). */
+ * --dry-run when the store has none, the message's own snapshot. The one
+ * staleness rule: the message is about the tracker as it is now, so its
+ * generation must equal the tracker's and its snapshot's head SHA (when it
+ * has one; always with STAGE_TRACKER_NEED_SHA) must be the tracker's.
+ * Returns the document (caller frees) with t filled, or NULL when the
+ * message is dropped: malformed (counted in msgs_bad), gone, unreadable, or
+ * stale (counted in msgs_stale); each logged with its reason. */
 struct tracker;
-cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, double *msg_gen);
+cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, int flags);
+
+/* stage_forward - a new "tracker" message for the next stage carrying
+ * every field of msg but the envelope (v, kind, from, sent): unknown fields
+ * travel on. The caller sets what it changes with stage_msg_set. */
+cJSON *stage_forward(const struct stage *st, const cJSON *msg);
+/* stage_msg_set - set msg[key] to item (taken), replacing any old value. */
+void stage_msg_set(cJSON *msg, const char *key, cJSON *item);
+
+/* stage_send - the one full-queue policy: queue msg (taken) for the output
+ * as the latest message about tracker name. While the queue is full, the
+ * message waits, replacing any earlier one about the same tracker, and goes
+ * out in arrival order as room comes (before ops->fill is asked). The
+ * input is not read while the queue is full, so what waits is bounded by
+ * the work already in flight. Returns 1 (queued or waiting), or -1 when msg
+ * cannot be encoded (logged, counted as dropped). */
+int stage_send(struct stage *st, const char *name, cJSON *msg);
 
 /* stage_out_room - how many more messages stage_emit will take now. */
 int stage_out_room(const struct stage *st);

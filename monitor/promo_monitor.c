@@ -184,21 +184,10 @@ static struct mon_tracker *promo_monitor_tracker(struct stage *st, const struct 
  * (caller frees) with t filled, or NULL when the message is dropped (logged). */
 static cJSON *promo_monitor_read_tracker(struct stage *st, const cJSON *msg, struct tracker *t)
 {
-    struct monitor_stage *ms = st->data;
-    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
-    const char *snapsha = promo_monitor_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "headSHA");
-    double gen;
-    cJSON *doc = stage_tracker(st, msg, t, &gen);
+    cJSON *doc = stage_tracker(st, msg, t, 0);
 
     if (!doc)
         return NULL;
-    if ((double)t->generation != gen || (snapsha && strcasecmp(snapsha, t->head_sha) != 0)) {
-        log_info("stale", "tracker=%s gen=%lld msg_gen=%.0f sha=%.12s msg_sha=%.12s", t->name,
-                 (long long)t->generation, gen, t->head_sha, snapsha ? snapsha : "-");
-        ms->stale++;
-        cJSON_Delete(doc);
-        return NULL;
-    }
     if (st->store) {
         struct view *v = xmalloc(sizeof(*v));
         char verr[256];
@@ -555,19 +544,13 @@ static void promo_monitor_forward(struct stage *st, struct mon_hop *hop)
 {
     struct monitor_stage *ms = st->data;
     cJSON *out, *agg;
-    const cJSON *it;
     int rc;
 
     if (!hop->msg || !hop->agg || !hop->persisted) {
         ms->want_fill |= hop->need_forward;
         return;
     }
-    out = stage_message_new(st, "tracker");
-    cJSON_ArrayForEach(it, hop->msg) {          /* unknown fields travel on */
-        if (strcmp(it->string, "v") && strcmp(it->string, "kind") && strcmp(it->string, "from") &&
-            strcmp(it->string, "sent"))
-            cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
-    }
+    out = stage_forward(st, hop->msg);
     agg = cJSON_Duplicate(hop->agg, 1);
     cJSON_AddStringToObject(agg, "source", hop->source);
     cJSON_AddStringToObject(agg, "target", hop->target);
@@ -575,9 +558,9 @@ static void promo_monitor_forward(struct stage *st, struct mon_hop *hop)
     cJSON_AddNumberToObject(agg, "generation", (double)hop->tr->generation);
     cJSON_AddStringToObject(agg, "headSHA", hop->tr->sha);
     cJSON_AddItemToObject(agg, "results", promo_monitor_results(hop));
-    cJSON_AddItemToObject(out, "aggregate", agg);
+    stage_msg_set(out, "aggregate", agg);
     crash_point("monitor.before_forward");
-    rc = stage_emit(st, out);
+    rc = stage_send(st, hop->tr->name, out);
     if (rc != 0) {
         hop->need_forward = 0;
         if (rc > 0) {
@@ -588,7 +571,6 @@ static void promo_monitor_forward(struct stage *st, struct mon_hop *hop)
                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hop->agg, "anyFailed")) ? "true" : "false");
         }
     }
-    cJSON_Delete(out);
 }
 
 /* promo_monitor_dry_print - --dry-run: the decision as one JSON line on stdout. */
@@ -847,7 +829,7 @@ static void promo_monitor_stop(struct stage *st)
     log_info("stop", "polls=%llu changes=%llu decided=%llu forwarded=%llu timeouts=%llu stale=%llu hints=%llu",
              (unsigned long long)ms->polls, (unsigned long long)ms->changes,
              (unsigned long long)ms->decided, (unsigned long long)ms->forwarded,
-             (unsigned long long)ms->timeouts, (unsigned long long)ms->stale, (unsigned long long)ms->hints);
+             (unsigned long long)ms->timeouts, (unsigned long long)(ms->stale + st->msgs_stale), (unsigned long long)ms->hints);
     ms->stopping = 1;
     if (ms->wa)
         wasync_free(ms->wa);          /* every record asked for is on disk */

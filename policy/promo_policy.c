@@ -23,42 +23,15 @@
 
 static struct policy_stage promo_policy_state;
 
-/* promo_policy_tracker - the tracker to work on: re-read from the store (or,
- * with no store or in --dry-run when the store has none, the message's
- * snapshot). Returns the document (caller frees) with t filled, or NULL when
- * the message is to be dropped (logged). */
-static cJSON *promo_policy_tracker(struct stage *st, const cJSON *msg, struct tracker *t)
-{
-    double gen;
-    cJSON *doc = stage_tracker(st, msg, t, &gen);
-
-    if (!doc)
-        return NULL;
-    if ((double)t->generation > gen) {
-        log_debug("stale", "tracker=%s gen=%lld msg_gen=%.0f", t->name, (long long)t->generation, gen);
-        cJSON_Delete(doc);
-        return NULL;
-    }
-    return doc;
-}
-
 /* promo_policy_forward - the message with the tracker from disk and the policy. */
 static void promo_policy_forward(struct stage *st, const cJSON *msg, cJSON *doc,
                                  const struct tracker *t, const struct policy *pol)
 {
-    cJSON *out = stage_message_new(st, "tracker");
-    const cJSON *it;
-    int rc;
+    cJSON *out = stage_forward(st, msg);
 
-    cJSON_ArrayForEach(it, msg) {          /* unknown fields travel on */
-        if (strcmp(it->string, "v") && strcmp(it->string, "kind") && strcmp(it->string, "from") &&
-            strcmp(it->string, "sent") && strcmp(it->string, "generation") &&
-            strcmp(it->string, "tracker") && strcmp(it->string, "policy"))
-            cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
-    }
-    cJSON_AddNumberToObject(out, "generation", (double)t->generation);
-    cJSON_AddItemToObject(out, "tracker", cJSON_Duplicate(doc, 1));
-    cJSON_AddItemToObject(out, "policy", cJSON_Duplicate(pol->doc, 1));
+    stage_msg_set(out, "generation", cJSON_CreateNumber((double)t->generation));
+    stage_msg_set(out, "tracker", cJSON_Duplicate(doc, 1));
+    stage_msg_set(out, "policy", cJSON_Duplicate(pol->doc, 1));
     if (st->dry_run && strcmp(st->out_ep, "-") != 0) {
         char *line = cJSON_PrintUnformatted(out);
         if (line) {
@@ -67,14 +40,9 @@ static void promo_policy_forward(struct stage *st, const cJSON *msg, cJSON *doc,
         }
         free(line);
     }
-    rc = stage_emit(st, out);
-    if (rc == 0)
-        log_warn("output_full", "tracker=%s effect=\"dropped; the next resync brings it again\"",
-                 t->name);
-    else if (rc > 0)
+    if (stage_send(st, t->name, out) > 0)
         log_debug("attach", "tracker=%s gen=%lld env=%s policy=%s", t->name,
                   (long long)t->generation, t->status_env, pol->name);
-    cJSON_Delete(out);
 }
 
 /* promo_policy_message - one tracker message: re-read, decide, record, forward. */
@@ -89,7 +57,7 @@ static void promo_policy_message(struct stage *st, cJSON *msg)
 
     if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "tracker") != 0)
         return;                   /* other kinds are not for this stage */
-    doc = promo_policy_tracker(st, msg, &t);
+    doc = stage_tracker(st, msg, &t, 0);
     if (!doc)
         return;
     if (st->store)

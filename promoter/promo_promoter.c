@@ -33,60 +33,18 @@
 
 static struct promoter_stage promo_promoter_state;
 
-/* promo_promoter_tracker - the tracker from the state dir (without a store
- * in --dry-run: the message's snapshot), checked against the message.
- * Returns 0 with t filled, or -1 when the message is dropped (logged). */
+/* promo_promoter_tracker - the tracker the message names, re-read and
+ * judged by the one staleness rule (ipc/stage.h), the message naming its
+ * head SHA. Returns 0 with t filled, or -1 when the message is dropped. */
 static int promo_promoter_tracker(struct stage *st, const cJSON *msg, struct tracker *t)
 {
-    struct promoter_stage *ps = st->data;
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
-    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(msg, "generation");
-    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
-    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "headSHA");
-    cJSON *doc = NULL;
-    char err[256];
-    int rc = -ENOENT;
+    cJSON *doc = stage_tracker(st, msg, t, STAGE_TRACKER_NEED_SHA);
 
-    if (!cJSON_IsString(name) || !name_valid(name->valuestring) || !cJSON_IsNumber(gen)) {
-        log_warn("bad_message", "reason=%s", log_q("tracker message without a valid name and generation"));
-        st->msgs_bad++;
+    if (!doc)
         return -1;
-    }
-    if (st->store) {
-        rc = store_read(st->store, "trackers", name->valuestring, &doc);
-        if (rc < 0 && rc != -ENOENT) {
-            log_warn("tracker_unreadable", "tracker=%s error=%s", name->valuestring, log_q(strerror(-rc)));
-            return -1;
-        }
-    }
-    if (rc == -ENOENT) {
-        if (st->store || !cJSON_IsObject(snap)) {
-            log_info("tracker_gone", "tracker=%s reason=%s effect=dropped", name->valuestring,
-                     log_q("not in the state dir"));
-            return -1;
-        }
-        doc = cJSON_Duplicate(snap, 1);
-    }
-    rc = tracker_decode(doc, t, err, sizeof(err));
     cJSON_Delete(doc);
-    if (rc < 0) {
-        log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", name->valuestring, log_q(err));
-        return -1;
-    }
     if (st->store)
         view_effective(st->store, t);      /* where the chain has taken it */
-    if (strcmp(t->name, name->valuestring) != 0) {
-        log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("name mismatch"));
-        return -1;
-    }
-    if ((double)t->generation != gen->valuedouble || !cJSON_IsString(sha) ||
-        strcasecmp(sha->valuestring, t->head_sha) != 0) {
-        ps->stale++;
-        log_info("stale", "tracker=%s gen=%lld msg_gen=%.0f sha=%.12s msg_sha=%.12s effect=dropped",
-                 t->name, (long long)t->generation, gen->valuedouble, t->head_sha,
-                 cJSON_IsString(sha) ? sha->valuestring : "-");
-        return -1;
-    }
     return 0;
 }
 
@@ -539,7 +497,7 @@ static void promo_promoter_stop(struct stage *st)
         return;
     log_info("stop", "promoted=%llu failed=%llu awaiting=%llu stale=%llu in_flight=%d",
              (unsigned long long)ps->promoted, (unsigned long long)ps->failed,
-             (unsigned long long)ps->awaiting, (unsigned long long)ps->stale, promoter_job_busy(st));
+             (unsigned long long)ps->awaiting, (unsigned long long)(ps->stale + st->msgs_stale), promoter_job_busy(st));
     ps->stopping = 1;                 /* callbacks below start nothing new */
     if (ps->wa)
         wasync_free(ps->wa);          /* every step asked for is on disk */

@@ -31,31 +31,6 @@
 
 static struct trigger_stage promo_trigger_state;
 
-/* promo_trigger_tracker - the tracker from the state dir (in --dry-run or
- * without a store, the message's snapshot when the store has none), checked
- * against the message. Returns the document (caller frees) with t filled, or
- * NULL when the message is dropped (logged). */
-static cJSON *promo_trigger_tracker(struct stage *st, const cJSON *msg, struct tracker *t)
-{
-    struct trigger_stage *ts = st->data;
-    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
-    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "headSHA");
-    double gen;
-    cJSON *doc = stage_tracker(st, msg, t, &gen);
-
-    if (!doc)
-        return NULL;
-    if ((double)t->generation != gen || (cJSON_IsString(sha) && strcasecmp(sha->valuestring, t->head_sha) != 0)) {
-        ts->stale++;
-        log_info("stale", "tracker=%s gen=%lld msg_gen=%.0f sha=%.12s msg_sha=%.12s effect=dropped",
-                 t->name, (long long)t->generation, gen, t->head_sha,
-                 cJSON_IsString(sha) ? sha->valuestring : "-");
-        cJSON_Delete(doc);
-        return NULL;
-    }
-    return doc;
-}
-
 /* promo_trigger_policy - decode the attached policy into p. Returns 0, or -1
  * (logged) when there is none or it is invalid. */
 static int promo_trigger_policy(const cJSON *msg, const struct tracker *t, struct policy *p)
@@ -125,35 +100,16 @@ static void promo_trigger_forward(struct stage *st, const cJSON *msg, const cJSO
                                   const struct tracker *t, const cJSON *hop)
 {
     struct trigger_stage *ts = st->data;
-    cJSON *out = stage_message_new(st, "tracker");
-    const cJSON *it;
-    int rc;
+    cJSON *out = stage_forward(st, msg);
 
-    cJSON_ArrayForEach(it, msg) {          /* unknown fields travel on */
-        if (strcmp(it->string, "v") && strcmp(it->string, "kind") && strcmp(it->string, "from") &&
-            strcmp(it->string, "sent") && strcmp(it->string, "generation") &&
-            strcmp(it->string, "tracker") && strcmp(it->string, "runs"))
-            cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
-    }
-    cJSON_AddNumberToObject(out, "generation", (double)t->generation);
-    cJSON_AddItemToObject(out, "tracker", cJSON_Duplicate(doc, 1));
-    cJSON_AddItemToObject(out, "runs", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(hop, "tests"), 1));
-    rc = stage_emit(st, out);
-    if (rc == 0) {
-        /* The queue is full: keep the newest forward per tracker for fill.
-         * The input is not read while the queue is full, so what waits here
-         * is bounded by the operations already in flight. */
-        cJSON_Delete(strmap_put(ts->deferred, t->name, out));
-        log_debug("output_full", "tracker=%s effect=deferred waiting=%zu", t->name,
-                  strmap_count(ts->deferred));
-        return;
-    }
-    if (rc > 0) {
+    stage_msg_set(out, "generation", cJSON_CreateNumber((double)t->generation));
+    stage_msg_set(out, "tracker", cJSON_Duplicate(doc, 1));
+    stage_msg_set(out, "runs", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(hop, "tests"), 1));
+    if (stage_send(st, t->name, out) > 0) {
         ts->forwarded++;
         log_debug("forward", "tracker=%s gen=%lld hop=%s tests=%d", t->name, (long long)t->generation,
                   hop->string, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(hop, "tests")));
     }
-    cJSON_Delete(out);
 }
 
 /* promo_trigger_start_ops - an operation for every intent of hop and every
@@ -327,7 +283,7 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
     char err[256];
     int rc, i, nfresh = 0, quarantined, fresh_ok;
 
-    doc = promo_trigger_tracker(st, msg, &t);
+    doc = stage_tracker(st, msg, &t, 0);
     if (!doc)
         return;
     if (promo_trigger_policy(msg, &t, &p) < 0) {
@@ -461,7 +417,6 @@ static int promo_trigger_start(struct stage *st)
         return EXIT_TEMP;
     }
     promo_trigger_state.pending = strmap_new();
-    promo_trigger_state.deferred = strmap_new();
     trigger_ops_init(st);
     return 0;
 }
@@ -469,48 +424,13 @@ static int promo_trigger_start(struct stage *st)
 /* promo_trigger_busy - operations in flight keep --once and stdin EOF waiting. */
 static int promo_trigger_busy(struct stage *st)
 {
-    struct trigger_stage *ts = st->data;
-
-    return trigger_ops_busy(st) || strmap_count(ts->deferred) > 0;
+    return trigger_ops_busy(st);
 }
 
 /* promo_trigger_free_msg - strmap value destructor. */
 static void promo_trigger_free_msg(void *p)
 {
     cJSON_Delete(p);
-}
-
-/* promo_trigger_name_of - strmap_each: collect the keys. */
-static void promo_trigger_name_of(const char *key, void *val, void *arg)
-{
-    char ***at = arg;
-
-    *(*at)++ = xstrdup(key);
-}
-
-/* promo_trigger_fill - there is room: send the forwards that waited. */
-static void promo_trigger_fill(struct stage *st)
-{
-    struct trigger_stage *ts = st->data;
-    size_t n = strmap_count(ts->deferred), i;
-    char **names, **at;
-
-    if (n == 0)
-        return;
-    names = at = xcalloc(n, sizeof(*names));
-    strmap_each(ts->deferred, promo_trigger_name_of, &at);
-    for (i = 0; i < n; i++) {
-        if (stage_out_room(st) > 0) {
-            cJSON *out = strmap_get(ts->deferred, names[i]);
-
-            if (stage_emit(st, out) != 0) {
-                ts->forwarded += 1;
-                cJSON_Delete(strmap_del(ts->deferred, names[i]));
-            }
-        }
-        free(names[i]);
-    }
-    free(names);
 }
 
 /* promo_trigger_stop - counters, then release everything. */
@@ -523,12 +443,11 @@ static void promo_trigger_stop(struct stage *st)
     log_info("stats", "triggered=%llu adopted=%llu errors=%llu cancelled=%llu forwarded=%llu stale=%llu",
              (unsigned long long)ts->triggered, (unsigned long long)ts->adopted,
              (unsigned long long)ts->errors, (unsigned long long)ts->cancelled,
-             (unsigned long long)ts->forwarded, (unsigned long long)ts->stale);
+             (unsigned long long)ts->forwarded, (unsigned long long)st->msgs_stale);
     if (ts->inflight)
         trigger_ops_stop(st);
     strmap_free(ts->pending, promo_trigger_free_msg);
-    strmap_free(ts->deferred, promo_trigger_free_msg);
-    ts->pending = ts->deferred = NULL;
+    ts->pending = NULL;
     st->data = NULL;
 }
 
@@ -545,7 +464,6 @@ int main(int argc, char **argv)
             "                      written, triggered or forwarded\n",
         .start = promo_trigger_start,
         .message = promo_trigger_message,
-        .fill = promo_trigger_fill,
         .busy = promo_trigger_busy,
         .stop = promo_trigger_stop,
     };

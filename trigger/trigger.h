@@ -33,9 +33,8 @@ struct trigger_stage {
     struct strmap *inflight;     /* operation key -> struct trigger_op: at most one per test */
     struct strmap *pending;      /* tracker name -> cJSON: the last message, re-run when its operations end */
     struct strmap *per_tracker;  /* tracker name -> operations in flight (intptr_t) */
-    struct strmap *deferred;     /* tracker name -> cJSON: a forward that found the output full */
     int nops;                    /* operations in flight, including those waiting to retry */
-    uint64_t triggered, adopted, errors, forwarded, cancelled, stale;
+    uint64_t triggered, adopted, errors, forwarded, cancelled;
 };
 
 /* What an operation must do. */

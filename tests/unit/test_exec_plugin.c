@@ -897,7 +897,7 @@ int main(int argc, char **argv)
     write_file("promo.yaml", text, 0600, cfg, sizeof(cfg));
     snprintf(cfg, sizeof(cfg), "%s/promo.yaml", dir);
     setenv("PROMO_CONFIG", cfg, 1);
-    setenv("PROMO_PLUGIN_TIMEOUT_MS", "2000", 1);
+    setenv("PROMO_PLUGIN_TIMEOUT_MS", "6000", 1);   /* the example runs jq five times: slow on a loaded machine */
     snprintf(text, sizeof(text), "%s/plugin-state", dir);
     setenv("PROMO_PLUGIN_STATE", text, 1);
     setenv("SECRET_TOKEN", "s3cr3t", 1);
