@@ -193,7 +193,9 @@ e2e() {
 @test "Jenkins notification: promoted within seconds, with one re-check" {
     e2e jenkins promo/smoke jenkins
     # the notification names the build as Jenkins does, folders as /job/A/job/B/
-    [ "$(sim_requests '.system == "webhook" and (.body.build.full_url | test("/jenkins/job/promo/job/smoke/[0-9]+/$"))')" = 1 ]
+    # (only Jenkins's: Argo CD's, sent once staging syncs, has no build)
+    [ "$(sim_requests '.system == "webhook" and .source == "jenkins" and
+        (.body.build.full_url | test("/jenkins/job/promo/job/smoke/[0-9]+/$"))')" = 1 ]
 }
 
 @test "Argo CD notification: the watcher sees staging synced without waiting for its poll" {
@@ -241,8 +243,10 @@ e2e() {
 
     sleep 1
     # nothing changed: no request to any system, the state dir as it was
+    # (but for its metrics/, rewritten every few seconds, which count the
+    # monitor's message of the late hint above)
     [ "$(sim_requests '.system == "github" or (.system == "argocd" and .method != "GET")')" = "$before" ]
-    diff -r "$T/before" "$T/state"
+    diff -r -x metrics "$T/before" "$T/state"
     grep -q 'unverified' "$T/webhook.log"
     grep -q 'unmatched' "$T/webhook.log"
     grep -q 'duplicate' "$T/webhook.log"
@@ -253,16 +257,28 @@ e2e() {
 
 # --- rate limits ---
 
-# flood FROM N - N unsigned POSTs to /github from source address FROM over one
-# connection (one curl); prints each status, one a line.
+# flood FROM N [RUN [RUN_FROM]] - N unsigned POSTs to /github from source
+# address FROM over one connection (one curl), and then, with RUN, a signed
+# one about RUN from RUN_FROM (default FROM, on the same connection): as
+# status_from, but within a millisecond of the flood, before a bucket earns
+# a token back; prints each status, one a line.
 flood() {
-    local i
+    local i body sig
     {
         for i in $(seq 1 "$2"); do
             [ "$i" = 1 ] || echo next
             printf 'url = "%s/github"\ninterface = "%s"\nrequest = "POST"\ndata = "{}"\n' "$WH" "$1"
             printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
         done
+        if [ -n "${3:-}" ]; then
+            body="{\"action\":\"completed\",\"workflow_run\":{\"id\":$3}}"
+            sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac gh-webhook-secret -r | cut -d' ' -f1)
+            printf 'next\nurl = "%s/github"\ninterface = "%s"\nrequest = "POST"\n' "$WH" "${4:-$1}"
+            printf 'header = "X-GitHub-Event: workflow_run"\nheader = "X-Hub-Signature-256: sha256=%s"\n' "$sig"
+            printf 'data-binary = "%s"\n' "${body//\"/\\\"}"
+            printf 'output = "%s"\ndump-header = "%s"\nwrite-out = "%%{http_code}\\n"\n' "$T/resp.json" \
+                "$T/resp.headers"
+        fi
     } > "$T/flood.curlrc"
     curl -s -K "$T/flood.curlrc"
 }
@@ -282,12 +298,15 @@ status_from() {
     webhook_up '  clientRateLimit: 5
   rateLimit: 1000'
     # 127.0.0.1: a burst of 10 (twice the rate) goes through to verification
-    # (401: unsigned), the rest is refused before anything is read
-    flood 127.0.0.1 40 > "$T/codes"
+    # (401: unsigned), the rest is refused before anything is read, and so is
+    # a signed webhook right after them (a separate curl would start 200 ms
+    # or more later on a busy machine, time enough to earn a token back)
+    flood 127.0.0.1 40 1001 > "$T/codes"
+    [ "$(tail -n 1 "$T/codes")" = 429 ]
+    sed -i '$d' "$T/codes"
     [ "$(grep -c '^401$' "$T/codes")" -ge 10 ]
     [ "$(grep -c '^429$' "$T/codes")" -ge 20 ]
     [ "$(grep -c -v '^401$\|^429$' "$T/codes")" = 0 ]
-    [ "$(status_from 127.0.0.1 1001)" = 429 ]
     [ "$(jq -r .status "$T/resp.json")" = rate_limited ]
     grep -qi '^retry-after: 1' "$T/resp.headers"
     # 127.0.0.2 meanwhile: its own bucket, full; its webhook is verified and answered
@@ -307,9 +326,10 @@ status_from() {
         || skip "cannot send from 127.0.0.2 here"
     webhook_up '  clientRateLimit: 1000
   rateLimit: 5'
-    flood 127.0.0.1 40 > "$T/codes"
-    [ "$(grep -c '^429$' "$T/codes")" -ge 20 ]
-    [ "$(status_from 127.0.0.2 1001)" = 429 ]
+    # a flood from 127.0.0.1, then at once a signed webhook from 127.0.0.2
+    flood 127.0.0.1 40 1001 127.0.0.2 > "$T/codes"
+    [ "$(tail -n 1 "$T/codes")" = 429 ]
+    [ "$(grep -c '^429$' "$T/codes")" -ge 21 ]
     grep -q 'event=rate_limited .*detail="all clients over 5 requests/s"' "$T/webhook.log"
 }
 
