@@ -84,6 +84,7 @@ static const struct config_key config_webhook_keys[] = {
     CK("pollStretch", CONFIG_DURATION, webhook.poll_stretch_ms),
     CK("rateLimit", CONFIG_COUNT, webhook.rate_limit),
     CK("clientRateLimit", CONFIG_COUNT, webhook.client_rate_limit),
+    CK("requestTimeout", CONFIG_DURATION, webhook.request_timeout_ms),
     { NULL, 0, 0, 0, NULL }
 };
 static const struct config_key config_argocd_keys[] = {

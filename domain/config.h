@@ -37,7 +37,8 @@ struct config {
      * webhooks arrive the monitor and watcher poll at most this often (0: no
      * stretch), and the request rate limits in requests a second, of all
      * clients together and of each client address (0: promo-webhook's
-     * defaults) */
+     * defaults), and requestTimeout: the time a request has to arrive
+     * whole (0: promo-webhook's default) */
     struct {
         char *listen;
         char *github_secret_file, *github_secret;
@@ -46,6 +47,7 @@ struct config {
         char *argocd_token_file, *argocd_token;
         int64_t poll_stretch_ms;
         int rate_limit, client_rate_limit;
+        int64_t request_timeout_ms;
     } webhook;
 };
 

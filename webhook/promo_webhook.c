@@ -16,7 +16,10 @@
  * never the body. It never changes state: the monitor and the watcher
  * re-check with the API before acting, so a forged or replayed webhook can
  * only make promo look sooner. The HTTP server (libmicrohttpd, epoll mode)
- * runs in the stage's own event loop; see docs/webhook.md. */
+ * runs in the stage's own event loop, driven until it has nothing left to
+ * do and woken when libmicrohttpd says; each request must arrive whole
+ * within webhook.requestTimeout, or its connection is closed, so clients
+ * that trickle bytes cannot hold the connection slots; see docs/webhook.md. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <zmq.h>
 
 #include "util/log.h"
@@ -49,10 +53,30 @@ struct webhook_req {
     int answered;                /* a response was queued on the first call */
 };
 
+/* One connection, from accept to close. The request on it has until since
+ * plus webhook.requestTimeout to arrive whole: libmicrohttpd's own timeout
+ * is reset by every byte, so it never ends a request trickled a byte at a
+ * time. */
+struct webhook_conn {
+    struct MHD_Connection *c;
+    int64_t since;               /* monotonic ms: accepted, or the last request on it ended */
+    int in_body;                 /* the headers are in: its body is being read */
+    int closing;                 /* shut down at its deadline: libmicrohttpd closes it next */
+    char addr[INET6_ADDRSTRLEN]; /* the client, for the log */
+    struct webhook_conn *prev, *next;
+};
+
 /* The stage's state. */
 struct webhook_state {
     struct stage *st;
     struct MHD_Daemon *d;
+    struct webhook_conn *conns;  /* every open connection (at most WEBHOOK_CONN_MAX) */
+    int nconns;
+    int64_t request_ms;          /* webhook.requestTimeout */
+    struct loop_timer *wake;      /* when libmicrohttpd or a deadline needs the loop next */
+    int64_t wake_at;             /* monotonic ms of wake */
+    uint64_t timeouts;           /* connections closed at their request's deadline */
+    uint64_t closed;             /* connections closed, for any reason */
     struct webhook_index ix;
     char *watcher_ep;            /* ipc://RUNDIR/watcher.sock, or NULL for none */
     void *watcher;               /* PUSH socket, or NULL */
@@ -101,22 +125,32 @@ static enum MHD_Result webhook_outcome(struct MHD_Connection *c, enum webhook_ou
     return webhook_answer(c, status, webhook_outcome_names[o]);
 }
 
+/* webhook_client_addr - the client address of c, as text ("-": unknown). */
+static void webhook_client_addr(struct MHD_Connection *c, char *addr, size_t len)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    snprintf(addr, len, "-");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr, (socklen_t)len);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr, (socklen_t)len);
+}
+
 /* webhook_rate_ok - the request of c is within the rate limits (its
  * client's and all clients'); else why not, in why. */
 static int webhook_rate_ok(struct webhook_state *ws, struct MHD_Connection *c, char *why, size_t len)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    char addr[INET6_ADDRSTRLEN] = "-";
+    char addr[INET6_ADDRSTRLEN];
 
     switch (webhook_rate_take(&ws->rate, sa, now_ms())) {
     case WEBHOOK_RATE_OK:
         return 1;
     case WEBHOOK_RATE_CLIENT:
-        if (sa && sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr, sizeof(addr));
-        else if (sa && sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr, sizeof(addr));
+        webhook_client_addr(c, addr, sizeof(addr));
         snprintf(why, len, "client %s over %.0f requests/s", addr, ws->rate.client_rate);
         return 0;
     default:
@@ -286,7 +320,10 @@ static enum MHD_Result webhook_access(void *cls, struct MHD_Connection *c, const
 
     if (!rq) {
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
+        if (ci && ci->socket_context)
+            ((struct webhook_conn *)ci->socket_context)->in_body = 1;
         rq = xcalloc(1, sizeof(*rq));
         *con_cls = rq;
         rq->answered = 1;
@@ -334,12 +371,20 @@ static enum MHD_Result webhook_access(void *cls, struct MHD_Connection *c, const
     return webhook_handle(st, c, (enum webhook_source)src, rq);
 }
 
-/* webhook_completed - a request ended: free what it held. */
+/* webhook_completed - a request ended: free what it held. The next
+ * request on its connection (keep-alive) has its own deadline, from now. */
 static void webhook_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct webhook_req *rq = *con_cls;
 
+    if (ci && ci->socket_context) {
+        struct webhook_conn *wc = ci->socket_context;
+
+        wc->since = now_ms();
+        wc->in_body = 0;
+    }
     if (rq) {
         free(rq->body);
         free(rq);
@@ -347,18 +392,136 @@ static void webhook_completed(void *cls, struct MHD_Connection *c, void **con_cl
     }
 }
 
-/* webhook_run - let libmicrohttpd do what is ready. */
-static void webhook_run(struct loop *l, int fd, short revents, void *arg)
+/* webhook_conn_notify - a connection was accepted (its request's deadline
+ * starts) or closed (forget it). */
+static void webhook_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                                enum MHD_ConnectionNotificationCode toe)
 {
-    if (webhook_state.d)
-        MHD_run(webhook_state.d);
+    struct webhook_state *ws = &webhook_state;
+    struct webhook_conn *wc = *socket_context;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        wc = xcalloc(1, sizeof(*wc));
+        wc->c = c;
+        wc->since = now_ms();
+        webhook_client_addr(c, wc->addr, sizeof(wc->addr));
+        wc->next = ws->conns;
+        if (ws->conns)
+            ws->conns->prev = wc;
+        ws->conns = wc;
+        ws->nconns++;
+        *socket_context = wc;
+        return;
+    }
+    if (!wc)
+        return;
+    if (wc->prev)
+        wc->prev->next = wc->next;
+    else
+        ws->conns = wc->next;
+    if (wc->next)
+        wc->next->prev = wc->prev;
+    ws->nconns--;
+    ws->closed++;
+    free(wc);
+    *socket_context = NULL;
 }
 
-/* webhook_tick - connection timeouts and the like. */
-static void webhook_tick(struct loop *l, void *arg)
+/* webhook_sweep - shut down each connection whose request is past its
+ * deadline: webhook.requestTimeout, or WEBHOOK_BUSY_REQUEST_MS while fewer
+ * than WEBHOOK_CONN_SPARE slots are free (a webhook arrives whole in far
+ * less on any working link; only a client that trickles needs longer, and
+ * while the slots are nearly all taken, clients that wait in the listen
+ * queue come first). Returns the earliest deadline still ahead (monotonic
+ * ms), or -1 for none. shutdown(), not close(): the socket stays
+ * libmicrohttpd's, which sees the end of the stream on its next read and
+ * closes it the usual way (the fd number cannot be reused under it
+ * meanwhile); the client sees its connection end. */
+static int64_t webhook_sweep(struct webhook_state *ws, int64_t now)
 {
+    struct webhook_conn *wc;
+    int64_t next = -1, limit = ws->request_ms;
+    int busy = ws->nconns > WEBHOOK_CONN_MAX - WEBHOOK_CONN_SPARE;
+
+    if (busy && limit > WEBHOOK_BUSY_REQUEST_MS)
+        limit = WEBHOOK_BUSY_REQUEST_MS;
+    for (wc = ws->conns; wc; wc = wc->next) {
+        int64_t due = wc->since + limit;
+        const union MHD_ConnectionInfo *ci;
+
+        if (wc->closing)
+            continue;
+        if (due > now) {
+            if (next < 0 || due < next)
+                next = due;
+            continue;
+        }
+        ci = MHD_get_connection_info(wc->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci)
+            shutdown(ci->connect_fd, SHUT_RDWR);
+        wc->closing = 1;
+        ws->timeouts++;
+        log_warn("request_timeout", "client=%s phase=%s age_ms=%lld timeout_ms=%lld connections=%d busy=%d count=%llu",
+                 wc->addr, wc->in_body ? "body" : "headers", (long long)(now - wc->since), (long long)limit,
+                 ws->nconns, busy, (unsigned long long)ws->timeouts);
+    }
+    return next;
+}
+
+static void webhook_wake(struct loop *l, void *arg);
+
+/* webhook_run - let libmicrohttpd do all it can now, close the requests
+ * past their deadline, and set the timer for when either needs the loop
+ * next. libmicrohttpd's sockets are edge-triggered in its epoll fd: a
+ * connection with more data than one MHD_run reads (a body of more than
+ * the 16 KiB or so of its read buffer) stays on its "ready" list without
+ * waking the epoll fd again, and MHD_get_timeout says 0 for as long as
+ * it does. So run until it says otherwise, at most WEBHOOK_RUN_BURST
+ * times in a row (then the loop serves its other fds, and a 0 ms timer
+ * comes back at once); never sleep longer than it says, or connections
+ * hang with data unread and time out late. Run once more after a
+ * connection closed, too: at WEBHOOK_CONN_MAX libmicrohttpd takes its
+ * listening socket out of its epoll set, and puts it back only at the
+ * start of an MHD_run, so a client waiting in the listen queue for the
+ * slot just freed would otherwise wait for the next timeout. */
+static void webhook_run(struct loop *l, int fd, short revents, void *arg)
+{
+    struct webhook_state *ws = &webhook_state;
+    MHD_UNSIGNED_LONG_LONG ms = 0;
+    int64_t now, at, due;
+    int i, timed = 0, more = 0;
+
+    if (!ws->d)
+        return;
+    for (i = 0; i < WEBHOOK_RUN_BURST; i++) {
+        uint64_t closed = ws->closed;
+
+        MHD_run(ws->d);
+        timed = MHD_get_timeout(ws->d, &ms) == MHD_YES;
+        more = (timed && ms == 0) || ws->closed != closed;
+        if (!more)
+            break;
+    }
+    now = now_ms();
+    due = webhook_sweep(ws, now);
+    if (more)
+        at = now;
+    else
+        at = timed ? now + (ms > (MHD_UNSIGNED_LONG_LONG)INT32_MAX ? INT32_MAX : (int64_t)ms) : -1;
+    if (due >= 0 && (at < 0 || due < at))
+        at = due;
+    if (at < 0 || (ws->wake && ws->wake_at <= at))
+        return;                  /* nothing to wait for, or an earlier wake will look again */
+    loop_cancel(l, ws->wake);
+    ws->wake = loop_after(l, at - now, webhook_wake, NULL);
+    ws->wake_at = at;
+}
+
+/* webhook_wake - the time libmicrohttpd or a deadline asked for. */
+static void webhook_wake(struct loop *l, void *arg)
+{
+    webhook_state.wake = NULL;
     webhook_run(l, -1, 0, NULL);
-    loop_after(l, 250, webhook_tick, NULL);
 }
 
 /* webhook_listen_addr - parse "HOST:PORT" (IPv4). Returns 0 or -1. */
@@ -409,6 +572,8 @@ static int webhook_start(struct stage *st)
 
     st->data = ws;
     ws->st = st;
+    ws->request_ms = st->cfg.webhook.request_timeout_ms > 0 ? st->cfg.webhook.request_timeout_ms
+                                                           : WEBHOOK_REQUEST_TIMEOUT_MS;
     webhook_rate_init(&ws->rate, st->cfg.webhook.rate_limit, st->cfg.webhook.client_rate_limit, now_ms());
     if (webhook_listen_addr(listen, &sa) < 0) {
         log_error("config_invalid", "key=webhook.listen value=%s error=%s", log_q(listen),
@@ -431,6 +596,7 @@ static int webhook_start(struct stage *st)
     ws->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, webhook_access, st,
                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                              MHD_OPTION_NOTIFY_COMPLETED, webhook_completed, NULL,
+                             MHD_OPTION_NOTIFY_CONNECTION, webhook_conn_notify, NULL,
                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEBHOOK_CONN_MAX,
                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEBHOOK_CONN_PER_IP,
                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEBHOOK_HEADER_MEM,
@@ -463,12 +629,12 @@ static int webhook_start(struct stage *st)
             return EXIT_TEMP;
         }
     }
-    log_info("listen", "addr=%s port=%d github=%s gitlab=%s jenkins=%s argocd=%s watcher=%s rate=%.0f client_rate=%.0f",
+    log_info("listen", "addr=%s port=%d github=%s gitlab=%s jenkins=%s argocd=%s watcher=%s rate=%.0f client_rate=%.0f "
+             "request_timeout_ms=%lld",
              log_q(listen), port, st->cfg.webhook.github_secret ? "on" : "off",
              st->cfg.webhook.gitlab_token ? "on" : "off", st->cfg.webhook.jenkins_token ? "on" : "off",
              st->cfg.webhook.argocd_token ? "on" : "off", log_q(ws->watcher_ep), ws->rate.rate,
-             ws->rate.client_rate);
-    loop_after(st->loop, 250, webhook_tick, NULL);
+             ws->rate.client_rate, (long long)ws->request_ms);
     return 0;
 }
 
@@ -481,14 +647,16 @@ static void webhook_stop(struct stage *st)
     int i;
 
     if (ws->d)
-        MHD_stop_daemon(ws->d);
+        MHD_stop_daemon(ws->d);      /* closes every connection: webhook_conn_notify frees each */
     ws->d = NULL;
+    loop_cancel(st->loop, ws->wake);
+    ws->wake = NULL;
     for (i = 0; i < WO_N; i++)
         off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s=%llu", i ? " " : "", webhook_outcome_names[i],
                                 (unsigned long long)ws->count[i]);
-    log_info("stop", "%s clients=%d clients_evicted=%llu limited_client=%llu limited_all=%llu", line,
-             ws->rate.nclients, (unsigned long long)ws->rate.evicted, (unsigned long long)ws->rate.limited_client,
-             (unsigned long long)ws->rate.limited_all);
+    log_info("stop", "%s request_timeouts=%llu clients=%d clients_evicted=%llu limited_client=%llu limited_all=%llu",
+             line, (unsigned long long)ws->timeouts, ws->rate.nclients, (unsigned long long)ws->rate.evicted,
+             (unsigned long long)ws->rate.limited_client, (unsigned long long)ws->rate.limited_all);
     if (ws->watcher)
         zmq_close(ws->watcher);
     ws->watcher = NULL;

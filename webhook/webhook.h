@@ -1,7 +1,8 @@
 /* webhook.h - promo-webhook's own state, shared by the files of webhook/.
  *
  *   promo_webhook.c   main(), the HTTP server (libmicrohttpd in the stage's
- *                     event loop), limits, routing, statuses, counters
+ *                     event loop), limits and request deadlines, routing,
+ *                     statuses, counters
  *   webhook_verify.c  HMAC-SHA256 signatures and shared tokens, compared in
  *                     constant time; the replay memory
  *   webhook_event.c   one strict decoder per source: what a verified body
@@ -28,8 +29,16 @@
 #define WEBHOOK_BODY_MAX      (1 << 20)  /* bytes: a larger body answers 413 */
 #define WEBHOOK_HEADER_MEM    (32 * 1024) /* per-connection memory for the request line and headers */
 #define WEBHOOK_CONN_MAX      64         /* connections at once */
-#define WEBHOOK_CONN_PER_IP   32
+#define WEBHOOK_CONN_PER_IP   16         /* ... of one client address: a quarter, so that
+                                            it takes more than three addresses to fill them */
 #define WEBHOOK_CONN_TIMEOUT  10         /* seconds idle before a connection is closed */
+#define WEBHOOK_REQUEST_TIMEOUT_MS 10000 /* a request not whole by then is closed, however
+                                            steadily it trickles (webhook.requestTimeout) */
+#define WEBHOOK_CONN_SPARE    8          /* with fewer slots free than this ... */
+#define WEBHOOK_BUSY_REQUEST_MS 2000     /* ... a request has this long, so that clients
+                                            waiting to connect get a slot within seconds
+                                            even when many addresses trickle */
+#define WEBHOOK_RUN_BURST     64         /* MHD_run calls in a row before the loop's other fds */
 #define WEBHOOK_RATE          2000       /* requests a second of all clients, on average
                                             (webhook.rateLimit), bursts of twice that: beyond, 429 */
 #define WEBHOOK_CLIENT_RATE   1000       /* ... of one client address (webhook.clientRateLimit) */
