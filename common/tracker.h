@@ -52,6 +52,17 @@ int tracker_state_parse(const char *s);
  * range-checked; returns 0, or -1 with "field: reason" in err. */
 int tracker_decode(const cJSON *doc, struct tracker *t, char *err, size_t errlen);
 
+struct store;
+
+/* tracker_read - read STATE/trackers/NAME.json: the document into *doc
+ * (caller frees; doc may be NULL) and its checked view into t. A file that
+ * is corrupt, fails tracker_decode, or whose metadata.name is not NAME is
+ * quarantined with the reason and gives -EBADMSG with "reason
+ * (quarantined)" in err: every reader of trackers/ goes through here, so
+ * none sees a tracker another one refuses. Else as store_read: 0, -ENOENT
+ * or another -errno. */
+int tracker_read(struct store *s, const char *name, cJSON **doc, struct tracker *t, char *err, size_t errlen);
+
 /* tracker_name_for - the default tracker name for a repository and PR:
  * "owner-name-N", lowercased, other characters mapped to '-'. */
 char *tracker_name_for(const char *repository, int64_t number, char *buf, size_t len);

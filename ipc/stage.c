@@ -237,24 +237,30 @@ cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, doub
         return NULL;
     }
     if (st->store) {
-        rc = store_read(st->store, "trackers", name->valuestring, &doc);
+        rc = tracker_read(st->store, name->valuestring, &doc, t, err, sizeof(err));
+        if (rc == -EBADMSG) {
+            log_warn("bad_tracker", "tracker=%s error=%s", name->valuestring, log_q(err));
+            return NULL;
+        }
         if (rc < 0 && rc != -ENOENT) {
             log_warn("tracker_unreadable", "tracker=%s error=%s", name->valuestring, log_q(strerror(-rc)));
             return NULL;
         }
     }
-    if (rc == -ENOENT) {
-        if (st->store && !st->dry_run) {
-            log_info("tracker_gone", "tracker=%s reason=%s", name->valuestring, log_q("not in the state dir"));
-            return NULL;
-        }
-        if (!cJSON_IsObject(snap)) {
-            log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("no tracker snapshot"));
-            st->msgs_bad++;
-            return NULL;
-        }
-        doc = cJSON_Duplicate(snap, 1);
+    if (rc == 0) {
+        *msg_gen = gen->valuedouble;
+        return doc;             /* checked by tracker_read, name included */
     }
+    if (st->store && !st->dry_run) {
+        log_info("tracker_gone", "tracker=%s reason=%s", name->valuestring, log_q("not in the state dir"));
+        return NULL;
+    }
+    if (!cJSON_IsObject(snap)) {
+        log_warn("bad_message", "tracker=%s reason=%s", name->valuestring, log_q("no tracker snapshot"));
+        st->msgs_bad++;
+        return NULL;
+    }
+    doc = cJSON_Duplicate(snap, 1);
     if (tracker_decode(doc, t, err, sizeof(err)) < 0) {
         log_warn("bad_tracker", "tracker=%s error=%s", name->valuestring, log_q(err));
         cJSON_Delete(doc);

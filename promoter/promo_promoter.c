@@ -53,7 +53,12 @@ static int promo_promoter_tracker(struct stage *st, const cJSON *msg, struct tra
         return -1;
     }
     if (st->store) {
-        rc = store_read(st->store, "trackers", name->valuestring, &doc);
+        /* the document itself is not needed: t is all the promoter uses */
+        rc = tracker_read(st->store, name->valuestring, NULL, t, err, sizeof(err));
+        if (rc == -EBADMSG) {
+            log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", name->valuestring, log_q(err));
+            return -1;
+        }
         if (rc < 0 && rc != -ENOENT) {
             log_warn("tracker_unreadable", "tracker=%s error=%s", name->valuestring, log_q(strerror(-rc)));
             return -1;
@@ -66,12 +71,12 @@ static int promo_promoter_tracker(struct stage *st, const cJSON *msg, struct tra
             return -1;
         }
         doc = cJSON_Duplicate(snap, 1);
-    }
-    rc = tracker_decode(doc, t, err, sizeof(err));
-    cJSON_Delete(doc);
-    if (rc < 0) {
-        log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", name->valuestring, log_q(err));
-        return -1;
+        rc = tracker_decode(doc, t, err, sizeof(err));
+        cJSON_Delete(doc);
+        if (rc < 0) {
+            log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", name->valuestring, log_q(err));
+            return -1;
+        }
     }
     if (st->store)
         view_effective(st->store, t);      /* where the chain has taken it */

@@ -144,10 +144,36 @@ SHA2=89abcdef0123456789abcdef0123456789abcdef
     printf '{"apiVersion": "promo.dev/v1al' > "$T/state/trackers/torn.json"
     run promoctl get torn
     assert_failure 100
-    assert_output --partial "corrupt"
+    assert_output --partial "invalid JSON at byte 16 of 30 (quarantined)"
     assert_file_not_exists "$T/state/trackers/torn.json"
     run sh -c "ls '$T/state/quarantine' | grep -c '^trackers.torn'"
     assert_output 2
+}
+
+@test "a tracker file whose metadata.name is not its file name: quarantined naming both, by every reader" {
+    promoctl track --repo acme/shop --pr 1 --sha "$SHA1" --env dev --app shop-dev
+    promoctl track --repo acme/shop --pr 2 --sha "$SHA1" --env dev --app shop-dev
+    cp "$T/state/trackers/acme-shop-1.json" "$T/state/trackers/renamed.json"
+    # get finds it under neither name
+    run promoctl get acme-shop-1-nope
+    assert_failure 100
+    run promoctl get renamed
+    assert_failure 100
+    assert_output --partial 'metadata.name: "acme-shop-1" is not the name of its file trackers/renamed.json'
+    assert_file_not_exists "$T/state/trackers/renamed.json"
+    assert_file_exists "$T/state/trackers/acme-shop-1.json"
+    run sh -c "cat '$T'/state/quarantine/trackers.renamed.*.reason"
+    assert_output 'metadata.name: "acme-shop-1" is not the name of its file trackers/renamed.json'
+    # list: named by its file, said invalid, quarantined; the others as ever
+    cp "$T/state/trackers/acme-shop-2.json" "$T/state/trackers/moved.json"
+    run promoctl list
+    assert_success
+    assert_output --regexp 'moved +- +- +- +invalid: metadata.name: "acme-shop-2" is not the name of its file trackers/moved.json'
+    assert_output --regexp 'acme-shop-1 +dev +deploying'
+    assert_output --regexp 'acme-shop-2 +dev +deploying'
+    assert_file_not_exists "$T/state/trackers/moved.json"
+    run sh -c "promoctl list --json | jq -r '.[].name' | tr '\n' ' '"
+    assert_output "acme-shop-1 acme-shop-2 "
 }
 
 @test "list prints a table and --json an array" {
