@@ -292,6 +292,7 @@ static int store_read_once(struct store *s, const char *area, const char *name, 
     char *buf = NULL;
     size_t len = 0;
     cJSON *doc;
+    long long grown = 0;
     int fd, rc;
 
     rc = store_record_path(s, area, name, path, sizeof(path));
@@ -326,14 +327,25 @@ static int store_read_once(struct store *s, const char *area, const char *name, 
         return rc == 0 ? -EBADMSG : rc;
     }
     rc = store_read_fd(fd, (size_t)sb.st_size, &buf, &len);
+    if (rc == 0 && len > (size_t)STORE_MAX_RECORD) {
+        /* It grew after the fstat above (written in place, not renamed
+         * over): the reason gives its size now, as for one that was too
+         * large from the start; the read stopped at the limit + 1. */
+        struct stat now;
+
+        if (fstat(fd, &now) == 0)
+            grown = (long long)now.st_size;
+    }
     close(fd);
     if (rc < 0)
         return rc;
 
     why[0] = '\0';
     doc = NULL;
-    if (len > (size_t)STORE_MAX_RECORD)
-        snprintf(why, whylen, "too large: over %d bytes", STORE_MAX_RECORD);
+    if (len > (size_t)STORE_MAX_RECORD && grown > STORE_MAX_RECORD)
+        snprintf(why, whylen, "too large: %lld bytes, limit %d", grown, STORE_MAX_RECORD);
+    else if (len > (size_t)STORE_MAX_RECORD)        /* a size st_size does not tell */
+        snprintf(why, whylen, "too large: over %d bytes read, limit %d", STORE_MAX_RECORD, STORE_MAX_RECORD);
     else if (len == 0)
         snprintf(why, whylen, "empty file");
     else if (memchr(buf, '\0', len))
