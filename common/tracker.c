@@ -15,7 +15,6 @@
 #include "tracker.h"
 #include "util.h"
 
-#define TRACKER_NUMBER_MAX 2147483648.0        /* 2^31 */
 #define TRACKER_GENERATION_MAX 9007199254740992.0 /* 2^53: exact in a double */
 
 static const char *const tracker_states[TS_COUNT] = {
@@ -311,7 +310,8 @@ int tracker_decode(const cJSON *doc, struct tracker *t, char *err, size_t errlen
         return tracker_fail(c, "spec.repository", "must be \"owner/name\" (owner 1-39 of "
                             "[A-Za-z0-9-], name 1-100 of [A-Za-z0-9._-]), not \"%.64s\"", v);
     str_copy(t->repository, v, sizeof(t->repository));
-    if (tracker_integer(c, spec, "number", "spec.number", 1, TRACKER_NUMBER_MAX, &t->number) < 0
+    if (tracker_integer(c, spec, "number", "spec.number", 1, (double)TRACKER_NUMBER_MAX,
+                        &t->number) < 0
         || tracker_string(c, spec, "headSHA", "spec.headSHA", 1, &v) < 0)
         return -1;
     if (!tracker_sha_valid(v))

@@ -17,6 +17,10 @@
 
 #define PROMO_API_VERSION "promo.dev/v1alpha1"
 
+/* spec.number is 1..TRACKER_NUMBER_MAX (2^31, docs/state.md): every reader
+ * (tracker_decode) and promoctl track take the same range. */
+#define TRACKER_NUMBER_MAX INT64_C(2147483648)
+
 /* Tracker states, in the order a PR lives them. */
 enum tracker_state {
     TS_DEPLOYING = 0,        /* being deployed in status.environment */

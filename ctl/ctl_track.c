@@ -89,8 +89,9 @@ static int track_parse(int argc, char **argv, struct track_args *a)
         case 'p':
             errno = 0;
             a->pr = strtoll(optarg, &end, 10);
-            if (errno || *end || end == optarg || a->pr < 1 || a->pr > 2147483647)
-                return ctl_usage_error("track: --pr must be a positive integer, not '%s'", optarg);
+            if (errno || *end || end == optarg || a->pr < 1 || a->pr > TRACKER_NUMBER_MAX)
+                return ctl_usage_error("track: --pr must be an integer in 1..%lld, not '%s'",
+                                       (long long)TRACKER_NUMBER_MAX, optarg);
             break;
         case 'S':
             a->state = tracker_state_parse(optarg);

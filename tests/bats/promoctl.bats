@@ -112,6 +112,26 @@ SHA2=89abcdef0123456789abcdef0123456789abcdef
     refute_output --partial ".json"
 }
 
+@test "track takes PR numbers up to 2^31 (docs/state.md), refuses 2^31 + 1; every reader takes them" {
+    run promoctl track --repo acme/shop --pr 2147483648 --sha "$SHA1" --env dev --app shop-dev --state synced
+    assert_success
+    assert_output --partial "tracker acme-shop-2147483648 created"
+    [ "$(promoctl get acme-shop-2147483648 --json | jq -r .spec.number)" = 2147483648 ]
+    run promoctl get acme-shop-2147483648
+    assert_success
+    assert_output --partial "Pull request: acme/shop#2147483648"
+    run promoctl list
+    assert_output --regexp 'acme-shop-2147483648 +dev +synced'
+    run promo-watcher --once --out -
+    assert_success
+    [ "$(printf '%s\n' "$output" | grep '^{' | jq -r .tracker.spec.number)" = 2147483648 ]
+    assert_file_exists "$T/state/trackers/acme-shop-2147483648.json"
+    run promoctl track --repo acme/shop --pr 2147483649 --sha "$SHA1" --env dev --app shop-dev
+    assert_failure 100
+    assert_output --partial "--pr must be an integer in 1..2147483648, not '2147483649'"
+    assert_file_not_exists "$T/state/trackers/acme-shop-2147483649.json"
+}
+
 @test "track refuses a --name that belongs to another PR" {
     promoctl track --repo acme/shop --pr 1 --sha "$SHA1" --env dev --app a --name shared
     run promoctl track --repo acme/shop --pr 2 --sha "$SHA1" --env dev --app a --name shared
