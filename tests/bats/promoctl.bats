@@ -257,11 +257,12 @@ audit_line() {
 # acme-shop-7 (generation 1, $SHA1) for hop dev -> staging: smoke (required)
 # with the given monitor status and aggregate; autoPromote AUTO.
 hop_records() {
+    local gen="${HOP_GEN:-1}" sha="${HOP_SHA:-$SHA1}"
     mkdir -p "$T/state/trigger" "$T/state/monitor"
-    printf '{"name":"acme-shop-7","generation":1,"headSHA":"%s","hops":{"dev":{"source":"dev","target":"staging","policy":"dev-to-staging","autoPromote":%s,"startedAt":"2026-11-28T04:30:00.000Z","tests":[{"name":"smoke","provider":"jenkins","required":true,"attempt":1,"key":"pk-000000000000000000000001","phase":"triggered","run":{"id":"3","url":"http://ci/job/smoke/3/","status":"queued"}}]}},"superseded":[]}\n' \
-        "$SHA1" "$1" > "$T/state/trigger/acme-shop-7.json"
-    printf '{"name":"acme-shop-7","generation":1,"headSHA":"%s","hops":{"dev":{"tests":{"smoke":{"key":"pk-000000000000000000000001","status":"%s","url":"http://ci/job/smoke/3/","durationMs":4200}},"aggregate":%s}}}\n' \
-        "$SHA1" "$2" "$3" > "$T/state/monitor/acme-shop-7.json"
+    printf '{"name":"acme-shop-7","generation":%s,"headSHA":"%s","hops":{"dev":{"source":"dev","target":"staging","policy":"dev-to-staging","autoPromote":%s,"startedAt":"2026-11-28T04:30:00.000Z","tests":[{"name":"smoke","provider":"jenkins","required":true,"attempt":1,"key":"pk-000000000000000000000001","phase":"triggered","run":{"id":"3","url":"http://ci/job/smoke/3/","status":"queued"}}]}},"superseded":[]}\n' \
+        "$gen" "$sha" "$1" > "$T/state/trigger/acme-shop-7.json"
+    printf '{"name":"acme-shop-7","generation":%s,"headSHA":"%s","hops":{"dev":{"tests":{"smoke":{"key":"pk-000000000000000000000001","status":"%s","url":"http://ci/job/smoke/3/","durationMs":4200}},"aggregate":%s}}}\n' \
+        "$gen" "$sha" "$2" "$3" > "$T/state/monitor/acme-shop-7.json"
 }
 
 track7() {
@@ -346,6 +347,53 @@ track7() {
     assert_failure 100
 }
 
+@test "approve --sha: the head SHA (full, or a prefix of 7+ hex digits in any case) approves it" {
+    track7
+    hop_records false passed '{"decided":true,"allPassed":true,"anyFailed":false}'
+    run promoctl approve acme-shop-7 --sha "$SHA1" --by alice --json
+    assert_success
+    [ "$(jq -r .headSHA <<<"$output")" = "$SHA1" ]
+    run jq -r '.hops.dev.approvedBy + " " + .headSHA' "$T/state/approvals/acme-shop-7.json"
+    assert_output "alice $SHA1"
+    rm "$T/state/approvals/acme-shop-7.json"
+    run promoctl approve acme-shop-7 --sha "$(printf '%s' "${SHA1:0:7}" | tr a-f A-F)" --by bob
+    assert_success
+    assert_output --partial "approved by bob"
+    # not hex, or shorter than 7: a usage error
+    run promoctl approve acme-shop-7 --sha 012345
+    assert_failure 100
+    assert_output --partial "at least 7 hex digits"
+    run promoctl approve acme-shop-7 --sha xyz1234
+    assert_failure 100
+    run promoctl retry acme-shop-7 --sha "$SHA1"
+    assert_failure 100
+}
+
+@test "approve --sha: a tracker that moved on to another commit is refused (100), nothing written" {
+    track7
+    hop_records false passed '{"decided":true,"allPassed":true,"anyFailed":false}'
+    # the operator looked at $SHA1; meanwhile a new commit came and got as far
+    promoctl track --repo acme/shop --pr 7 --sha "$SHA2" --env dev --app shop --state synced >/dev/null
+    HOP_GEN=2 HOP_SHA="$SHA2" hop_records false passed '{"decided":true,"allPassed":true,"anyFailed":false}'
+    run promoctl list
+    assert_output --regexp 'acme-shop-7 +dev +awaiting-approval'
+    run promoctl approve acme-shop-7 --sha "$SHA1" --by alice
+    assert_failure 100
+    assert_output --partial "tracker acme-shop-7 is at $SHA2 (generation 2), not $SHA1: it moved on; nothing approved"
+    run promoctl approve acme-shop-7 --sha "${SHA1:0:7}" --by alice
+    assert_failure 100
+    assert_output --partial "it moved on"
+    [ ! -e "$T/state/approvals/acme-shop-7.json" ]
+    [ ! -e "$T/state/audit.log" ] || ! grep -q '"Approved"' "$T/state/audit.log"
+    run promoctl list
+    assert_output --regexp 'acme-shop-7 +dev +awaiting-approval'
+    # the commit now at the head is approved when named
+    run promoctl approve acme-shop-7 --sha "$SHA2" --by alice
+    assert_success
+    run jq -r '.generation|tostring' "$T/state/approvals/acme-shop-7.json"
+    assert_output 2
+}
+
 @test "retry: only when failed with failed tests (else 100); asks attempt 2, audits, then testing" {
     track7
     run promoctl retry acme-shop-7
@@ -373,6 +421,6 @@ track7() {
 @test "--help lists show, approve and retry" {
     run promoctl --help
     assert_output --partial "show NAME [--json]"
-    assert_output --partial "approve NAME [--by WHO]"
+    assert_output --partial "approve NAME [--sha SHA] [--by WHO]"
     assert_output --partial "retry NAME [--by WHO]"
 }
