@@ -643,8 +643,8 @@ static void ghpr_buf_text(struct ghpr_buf *b, const char *s, size_t max)
 }
 
 /* ghpr_url_linkable - an http(s) URL of plain printable bytes that cannot
- * break out of a markdown link. */
-static int ghpr_url_linkable(const char *u)
+ * break out of a markdown link (see ghpr.h). */
+int ghpr_url_linkable(const char *u)
 {
     const char *p;
 

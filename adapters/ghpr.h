@@ -73,8 +73,9 @@ int ghpr_remove_label(struct adapter_ctx *ctx, const char *repo, long number,
 
 /* ghpr_set_status - POST /repos/{o}/{r}/statuses/{sha} {state, target_url,
  * description (cut to 140 characters), context}. state is pending, success,
- * failure or error; target_url and description may be NULL. Same return
- * contract as ghpr_add_labels. */
+ * failure or error; target_url and description may be NULL. A target_url
+ * that is not ghpr_url_linkable is refused (ADAPTER_EPERM), so callers pick
+ * one with it first. Same return contract as ghpr_add_labels. */
 int ghpr_set_status(struct adapter_ctx *ctx, const char *repo, const char *sha,
                     const char *state, const char *target_url, const char *description,
                     const char *context, ghpr_done_fn done, void *arg);
@@ -111,6 +112,12 @@ int ghpr_upsert_comment(struct adapter_ctx *ctx, const char *repo, long number,
                         ghpr_done_fn done, void *arg);
 
 /* ---- pure helpers, for the operations above and for tests ---- */
+
+/* ghpr_url_linkable - 1 when u is an http(s) URL of at most 1000 plain
+ * printable bytes that cannot break out of a markdown link: what GitHub
+ * takes as a commit status's target_url and the summary shows as a link
+ * (an exec test's file:// log is not one). */
+int ghpr_url_linkable(const char *u);
 
 /* ghpr_repo_ok - "owner/name": owner 1..39 of [A-Za-z0-9-], name 1..100 of
  * [A-Za-z0-9._-], not "." or "..". */

@@ -1,6 +1,6 @@
 /* ctl_approve.c - promoctl approve and promoctl retry: the operator's word on a hop.
  *
- *   promoctl approve TRACKER [--by NAME] [--json]
+ *   promoctl approve TRACKER [--sha SHA] [--by NAME] [--json]
  *   promoctl retry TRACKER [--by NAME] [--json]
  *
  * Both write STATE/approvals/NAME.json (docs/state.md, "The approvals
@@ -14,12 +14,20 @@
  * hop; otherwise exit 100 saying why. The
  * audit event (Approved, RetryRequested) is appended first, once per key,
  * so a crash between the two leaves nothing to undo: running the command
- * again finds the event and writes the record. */
+ * again finds the event and writes the record.
+ *
+ * approve --sha binds the approval to the commit the operator looked at: a
+ * tracker whose head SHA is not that one (it moved on since) is refused
+ * before anything is written. The stamp alone would not do: it is taken
+ * from the tracker as it is now, so without --sha an operator who looked at
+ * one commit would approve whatever the head became meanwhile. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "domain/audit.h"
 #include "domain/promokey.h"
@@ -29,13 +37,30 @@
 #include "ctl/ctl.h"
 
 #define APPROVE_BY_MAX 128
+#define APPROVE_SHA_MIN 7       /* git's short SHA: what people copy from GitHub */
 
-/* approve_args - TRACKER [--by NAME] [--json]; returns 0 or an exit code. */
-static int approve_args(struct ctl *c, int argc, char **argv, const char *cmd, const char **name, char *by)
+/* approve_sha_ok - 7 to 64 hex digits: a head SHA or a prefix of one. */
+static int approve_sha_ok(const char *sha)
+{
+    size_t i, n = strlen(sha);
+
+    if (n < APPROVE_SHA_MIN || n > 64)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)sha[i]))
+            return 0;
+    return 1;
+}
+
+/* approve_args - TRACKER [--sha SHA] [--by NAME] [--json]; returns 0 or an
+ * exit code. sha is NULL for a command without --sha (retry). */
+static int approve_args(struct ctl *c, int argc, char **argv, const char *cmd, const char **name, char *by,
+                        const char **sha)
 {
     static const struct option opts[] = {
         { "by", required_argument, NULL, 'b' },
         { "json", no_argument, NULL, 'j' },
+        { "sha", required_argument, NULL, 's' },
         { 0, 0, 0, 0 },
     };
     const char *who = NULL;
@@ -46,6 +71,14 @@ static int approve_args(struct ctl *c, int argc, char **argv, const char *cmd, c
         switch (ch) {
         case 'b': who = optarg; break;
         case 'j': c->json = 1; break;
+        case 's':
+            if (!sha)
+                return ctl_usage_error("%s: unknown option --sha", cmd);
+            if (!approve_sha_ok(optarg))
+                return ctl_usage_error("%s: --sha must be the head SHA or a prefix of it of at least %d "
+                                       "hex digits, not '%s'", cmd, APPROVE_SHA_MIN, optarg);
+            *sha = optarg;
+            break;
         default: return ctl_usage_error("%s: unknown option", cmd);
         }
     }
@@ -195,21 +228,31 @@ static void approve_print(const struct ctl *c, const struct view *v, const char 
     }
 }
 
-/* ctl_approve - promoctl approve TRACKER [--by NAME]. */
+/* ctl_approve - promoctl approve TRACKER [--sha SHA] [--by NAME]. */
 int ctl_approve(struct ctl *c, int argc, char **argv)
 {
-    const char *name;
+    const char *name, *sha = NULL;
     char by[APPROVE_BY_MAX], at[40], key[PROMO_KEY_SIZE], msg[512];
     struct view *v;
     cJSON *rec, *hop;
     int rc, lock;
 
-    if ((rc = approve_args(c, argc, argv, "approve", &name, by)) != 0)
+    if ((rc = approve_args(c, argc, argv, "approve", &name, by, &sha)) != 0)
         return rc;
     v = xcalloc(1, sizeof(*v));
     if ((lock = approve_load(c, name, v, &rc)) < 0) {
         free(v);
         return rc;
+    }
+    /* Before the state: a tracker that moved on may well be awaiting
+     * approval again, of a commit nobody looked at yet. */
+    if (sha && strncasecmp(v->t.head_sha, sha, strlen(sha)) != 0) {
+        fprintf(stderr, "promoctl: fatal: tracker %s is at %s (generation %lld), not %s: it moved on; "
+                "nothing approved (see promoctl show %s)\n", name, v->t.head_sha, (long long)v->t.generation,
+                sha, name);
+        store_unlock(lock);
+        free(v);
+        return EXIT_PERM;
     }
     if (v->state != TS_AWAITING_APPROVAL) {
         fprintf(stderr, "promoctl: fatal: tracker %s is not awaiting approval: it is %s in %s, waiting on %s\n",
@@ -245,7 +288,7 @@ int ctl_retry(struct ctl *c, int argc, char **argv)
     cJSON *rec, *hop, *retry;
     int rc, lock, i, attempt = 0, failed = 0;
 
-    if ((rc = approve_args(c, argc, argv, "retry", &name, by)) != 0)
+    if ((rc = approve_args(c, argc, argv, "retry", &name, by, NULL)) != 0)
         return rc;
     v = xcalloc(1, sizeof(*v));
     if ((lock = approve_load(c, name, v, &rc)) < 0) {

@@ -103,17 +103,19 @@ int ctl_get(struct ctl *c, int argc, char **argv)
         return rc;
     if (!name_valid(name))
         return ctl_usage_error("get: '%s' is not a tracker name", name);
-    rc = store_read(c->store, "trackers", name, &doc);
+    v = xcalloc(1, sizeof(*v));
+    rc = tracker_read(c->store, name, &doc, &v->t, err, sizeof(err));
     if (rc == -ENOENT) {
         fprintf(stderr, "promoctl: fatal: no tracker named %s\n", name);
+        free(v);
         return EXIT_PERM;
     }
     if (rc < 0) {
         fprintf(stderr, "promoctl: fatal: unable to read tracker %s: %s\n", name,
-                rc == -EBADMSG ? "corrupt record (quarantined)" : strerror(-rc));
+                rc == -EBADMSG ? err : strerror(-rc));
+        free(v);
         return rc == -EBADMSG ? EXIT_PERM : EXIT_TEMP;
     }
-    v = xcalloc(1, sizeof(*v));
     rc = view_load(c->store, name, v, err, sizeof(err));
     if (c->json) {
         char *s;

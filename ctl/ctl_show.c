@@ -80,6 +80,7 @@ int ctl_show(struct ctl *c, int argc, char **argv)
     };
     const char *name;
     struct view *v;
+    struct tracker t;
     char err[256];
     cJSON *doc = NULL;
     int ch, rc, i;
@@ -97,7 +98,7 @@ int ctl_show(struct ctl *c, int argc, char **argv)
     v = xcalloc(1, sizeof(*v));
     rc = view_load(c->store, name, v, err, sizeof(err));
     if (rc == 0)
-        rc = store_read(c->store, "trackers", name, &doc);
+        rc = tracker_read(c->store, name, &doc, &t, err, sizeof(err));
     if (rc < 0) {
         if (rc == -ENOENT)
             fprintf(stderr, "promoctl: fatal: no tracker named %s\n", name);

@@ -89,8 +89,9 @@ static int track_parse(int argc, char **argv, struct track_args *a)
         case 'p':
             errno = 0;
             a->pr = strtoll(optarg, &end, 10);
-            if (errno || *end || end == optarg || a->pr < 1 || a->pr > 2147483647)
-                return ctl_usage_error("track: --pr must be a positive integer, not '%s'", optarg);
+            if (errno || *end || end == optarg || a->pr < 1 || a->pr > TRACKER_NUMBER_MAX)
+                return ctl_usage_error("track: --pr must be an integer in 1..%lld, not '%s'",
+                                       (long long)TRACKER_NUMBER_MAX, optarg);
             break;
         case 'S':
             a->state = tracker_state_parse(optarg);
@@ -146,14 +147,11 @@ int ctl_track(struct ctl *c, int argc, char **argv)
         fprintf(stderr, "promoctl: fatal: unable to lock trackers: %s\n", strerror(-lock));
         return EXIT_TEMP;
     }
-    rc = store_read(c->store, "trackers", name, &doc);
+    /* A file that is no valid tracker of this name is quarantined by
+     * tracker_read (-EBADMSG): the tracker starts afresh. */
+    rc = tracker_read(c->store, name, &doc, &t, err, sizeof(err));
     if (rc == 0) {
-        if (tracker_decode(doc, &t, err, sizeof(err)) < 0) {
-            /* Valid JSON but not a tracker: keep it aside, start afresh. */
-            store_quarantine(c->store, "trackers", name, err);
-            cJSON_Delete(doc);
-            doc = NULL;
-        } else if (strcmp(t.repository, a.repo) != 0 || t.number != a.pr) {
+        if (strcmp(t.repository, a.repo) != 0 || t.number != a.pr) {
             fprintf(stderr, "promoctl: fatal: tracker %s belongs to %s#%lld, not %s#%lld\n",
                     name, t.repository, (long long)t.number, a.repo, (long long)a.pr);
             cJSON_Delete(doc);

@@ -280,17 +280,19 @@ static int store_read_fd(int fd, size_t hint, char **out, size_t *outlen)
     return 0;
 }
 
-/* store_read_once - one attempt of store_read. Returns as store_read, or
+/* store_read_once - one attempt of store_read_checked. Returns as it, or
  * -ESTALE when the corrupt file was replaced before it could be quarantined
- * (the caller reads again). */
-static int store_read_once(struct store *s, const char *area, const char *name, cJSON **out)
+ * (the caller reads again). The reason of a quarantine goes to why. */
+static int store_read_once(struct store *s, const char *area, const char *name, store_check_fn check,
+                           void *arg, cJSON **out, char *why, size_t whylen)
 {
-    char path[PATH_MAX], why[160];
+    char path[PATH_MAX];
     struct stat sb;
     const char *end = NULL;
     char *buf = NULL;
     size_t len = 0;
     cJSON *doc;
+    long long grown = 0;
     int fd, rc;
 
     rc = store_record_path(s, area, name, path, sizeof(path));
@@ -302,7 +304,8 @@ static int store_read_once(struct store *s, const char *area, const char *name, 
             return -errno;
         if (lstat(path, &sb) < 0)
             return -errno;
-        rc = store_quarantine_as(s, area, name, "not a regular file (symbolic link)", &sb);
+        snprintf(why, whylen, "not a regular file (symbolic link)");
+        rc = store_quarantine_as(s, area, name, why, &sb);
         return rc == 0 ? -EBADMSG : rc;
     }
     if (fstat(fd, &sb) < 0) {
@@ -312,35 +315,49 @@ static int store_read_once(struct store *s, const char *area, const char *name, 
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        rc = store_quarantine_as(s, area, name, "not a regular file", &sb);
+        snprintf(why, whylen, "not a regular file");
+        rc = store_quarantine_as(s, area, name, why, &sb);
         return rc == 0 ? -EBADMSG : rc;
     }
     if (sb.st_size > STORE_MAX_RECORD) {
         close(fd);
-        snprintf(why, sizeof(why), "too large: %lld bytes, limit %d",
+        snprintf(why, whylen, "too large: %lld bytes, limit %d",
                  (long long)sb.st_size, STORE_MAX_RECORD);
         rc = store_quarantine_as(s, area, name, why, &sb);
         return rc == 0 ? -EBADMSG : rc;
     }
     rc = store_read_fd(fd, (size_t)sb.st_size, &buf, &len);
+    if (rc == 0 && len > (size_t)STORE_MAX_RECORD) {
+        /* It grew after the fstat above (written in place, not renamed
+         * over): the reason gives its size now, as for one that was too
+         * large from the start; the read stopped at the limit + 1. */
+        struct stat now;
+
+        if (fstat(fd, &now) == 0)
+            grown = (long long)now.st_size;
+    }
     close(fd);
     if (rc < 0)
         return rc;
 
     why[0] = '\0';
     doc = NULL;
-    if (len > (size_t)STORE_MAX_RECORD)
-        snprintf(why, sizeof(why), "too large: over %d bytes", STORE_MAX_RECORD);
+    if (len > (size_t)STORE_MAX_RECORD && grown > STORE_MAX_RECORD)
+        snprintf(why, whylen, "too large: %lld bytes, limit %d", grown, STORE_MAX_RECORD);
+    else if (len > (size_t)STORE_MAX_RECORD)        /* a size st_size does not tell */
+        snprintf(why, whylen, "too large: over %d bytes read, limit %d", STORE_MAX_RECORD, STORE_MAX_RECORD);
     else if (len == 0)
-        snprintf(why, sizeof(why), "empty file");
+        snprintf(why, whylen, "empty file");
     else if (memchr(buf, '\0', len))
-        snprintf(why, sizeof(why), "NUL byte at offset %zu",
+        snprintf(why, whylen, "NUL byte at offset %zu",
                  (size_t)((char *)memchr(buf, '\0', len) - buf));
     else if (!(doc = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 1)))
-        snprintf(why, sizeof(why), "invalid JSON at byte %zu of %zu",
+        snprintf(why, whylen, "invalid JSON at byte %zu of %zu",
                  end && end >= buf ? (size_t)(end - buf) : (size_t)0, len);
     else if (!cJSON_IsObject(doc))
-        snprintf(why, sizeof(why), "not a JSON object");
+        snprintf(why, whylen, "not a JSON object");
+    else if (check && check(doc, name, why, whylen, arg) < 0 && why[0] == '\0')
+        snprintf(why, whylen, "refused by its reader");
     free(buf);
     if (why[0] == '\0') {
         *out = doc;
@@ -356,11 +373,26 @@ static int store_read_once(struct store *s, const char *area, const char *name, 
  * (quarantined and logged), or another -errno. */
 int store_read(struct store *s, const char *area, const char *name, cJSON **out)
 {
+    char why[160];
+
+    return store_read_checked(s, area, name, NULL, NULL, out, why, sizeof(why));
+}
+
+/* store_read_checked - store_read, and a record check refuses is
+ * quarantined like a corrupt one (see store.h). The reason of a quarantine
+ * is in why (at least one byte); "" otherwise. */
+int store_read_checked(struct store *s, const char *area, const char *name, store_check_fn check, void *arg,
+                       cJSON **out, char *why, size_t whylen)
+{
     int rc = -ESTALE, tries;
 
     *out = NULL;
-    for (tries = 0; tries < 3 && rc == -ESTALE; tries++)
-        rc = store_read_once(s, area, name, out);
+    for (tries = 0; tries < 3 && rc == -ESTALE; tries++) {
+        why[0] = '\0';
+        rc = store_read_once(s, area, name, check, arg, out, why, whylen);
+    }
+    if (rc != -EBADMSG)
+        why[0] = '\0';
     return rc;
 }
 

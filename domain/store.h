@@ -36,6 +36,19 @@ char *store_area_path(const struct store *s, const char *area, char *buf, size_t
  * reason logged), or another -errno. */
 int store_read(struct store *s, const char *area, const char *name, cJSON **out);
 
+/* store_check_fn - a reader's judgement of a record store_read parsed: 0
+ * when it is good, or -1 with the reason in why (one line). */
+typedef int (*store_check_fn)(const cJSON *doc, const char *name, char *why, size_t whylen, void *arg);
+
+/* store_read_checked - store_read, where a record check refuses (a JSON
+ * object that is not a valid document of its area) is quarantined with
+ * check's reason exactly like a corrupt one, and only if it is still the
+ * file that was read (a writer's replacement is read again instead).
+ * Returns as store_read; on -EBADMSG why (whylen >= 1) holds the reason,
+ * else "". check may be NULL; it may run more than once. */
+int store_read_checked(struct store *s, const char *area, const char *name, store_check_fn check, void *arg,
+                       cJSON **out, char *why, size_t whylen);
+
 /* store_write - atomically replace area/name.json with doc. Returns 0 or -errno. */
 int store_write(struct store *s, const char *area, const char *name, const cJSON *doc);
 /* store_encode - what store_write writes, without writing it: the area's

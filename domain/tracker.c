@@ -5,15 +5,15 @@
  * reports the first problem as "field.path: reason"; fields it does not know
  * are left alone so a newer writer's additions survive. */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "domain/store.h"
 #include "domain/tracker.h"
 #include "util/util.h"
-
-#define TRACKER_NUMBER_MAX 2147483648.0        /* 2^31 */
 
 static const char *const tracker_states[TS_COUNT] = {
     [TS_DEPLOYING] = "deploying",
@@ -308,7 +308,8 @@ int tracker_decode(const cJSON *doc, struct tracker *t, char *err, size_t errlen
         return tracker_fail(c, "spec.repository", "must be \"owner/name\" (owner 1-39 of "
                             "[A-Za-z0-9-], name 1-100 of [A-Za-z0-9._-]), not \"%.64s\"", v);
     str_copy(t->repository, v, sizeof(t->repository));
-    if (tracker_integer(c, spec, "number", "spec.number", 1, TRACKER_NUMBER_MAX, &t->number) < 0
+    if (tracker_integer(c, spec, "number", "spec.number", 1, (double)TRACKER_NUMBER_MAX,
+                        &t->number) < 0
         || tracker_string(c, spec, "headSHA", "spec.headSHA", 1, &v) < 0)
         return -1;
     if (!tracker_sha_valid(v))
@@ -352,5 +353,47 @@ int tracker_decode(const cJSON *doc, struct tracker *t, char *err, size_t errlen
                                 v);
         t->state = (enum tracker_state)st;
     }
+    return 0;
+}
+
+/* tracker_read_check - the store_check_fn of tracker_read: a valid document
+ * whose metadata.name is the name of its file. A file holding another
+ * tracker's name would be listed under one name and found by the stages
+ * under the other, and its stage records written under a name that is not
+ * its own: it is as bad as a torn one. */
+static int tracker_read_check(const cJSON *doc, const char *name, char *why, size_t whylen, void *arg)
+{
+    struct tracker *t = arg;
+
+    if (tracker_decode(doc, t, why, whylen) < 0)
+        return -1;
+    if (strcmp(t->name, name) != 0) {
+        snprintf(why, whylen, "metadata.name: \"%s\" is not the name of its file trackers/%s.json",
+                 t->name, name);
+        return -1;
+    }
+    return 0;
+}
+
+/* tracker_read - trackers/name.json, checked; see tracker.h. */
+int tracker_read(struct store *s, const char *name, cJSON **doc, struct tracker *t, char *err, size_t errlen)
+{
+    char why[640];
+    cJSON *d = NULL;
+    int rc;
+
+    if (doc)
+        *doc = NULL;
+    rc = store_read_checked(s, "trackers", name, tracker_read_check, t, &d, why, sizeof(why));
+    if (err && errlen && rc == -EBADMSG)
+        snprintf(err, errlen, "%s (quarantined)", why);
+    else if (err && errlen)
+        err[0] = '\0';
+    if (rc < 0)
+        return rc;
+    if (doc)
+        *doc = d;
+    else
+        cJSON_Delete(d);
     return 0;
 }

@@ -17,6 +17,10 @@
 
 #define PROMO_API_VERSION "promo.dev/v1alpha1"
 
+/* spec.number is 1..TRACKER_NUMBER_MAX (2^31, docs/state.md): every reader
+ * (tracker_decode) and promoctl track take the same range. */
+#define TRACKER_NUMBER_MAX INT64_C(2147483648)
+
 /* Tracker states, in the order a PR lives them. */
 enum tracker_state {
     TS_DEPLOYING = 0,        /* being deployed in status.environment */
@@ -53,6 +57,17 @@ int tracker_state_parse(const char *s);
 /* tracker_decode - check doc and fill t. Every field is type- and
  * range-checked; returns 0, or -1 with "field: reason" in err. */
 int tracker_decode(const cJSON *doc, struct tracker *t, char *err, size_t errlen);
+
+struct store;
+
+/* tracker_read - read STATE/trackers/NAME.json: the document into *doc
+ * (caller frees; doc may be NULL) and its checked view into t. A file that
+ * is corrupt, fails tracker_decode, or whose metadata.name is not NAME is
+ * quarantined with the reason and gives -EBADMSG with "reason
+ * (quarantined)" in err: every reader of trackers/ goes through here, so
+ * none sees a tracker another one refuses. Else as store_read: 0, -ENOENT
+ * or another -errno. */
+int tracker_read(struct store *s, const char *name, cJSON **doc, struct tracker *t, char *err, size_t errlen);
 
 /* tracker_name_for - the default tracker name for a repository and PR:
  * "owner-name-N", lowercased, other characters mapped to '-'. */

@@ -435,7 +435,6 @@ int view_load(struct store *s, const char *name, struct view *v, char *err, size
 {
     struct view_recs r;
     struct view_hop probe;
-    cJSON *doc = NULL;
     enum tracker_state base;
     const cJSON *to;
     int rc, i;
@@ -444,17 +443,9 @@ int view_load(struct store *s, const char *name, struct view *v, char *err, size
     memset(&r, 0, sizeof(r));
     if (errlen)
         err[0] = '\0';
-    rc = store_read(s, "trackers", name, &doc);
-    if (rc < 0) {
-        if (rc == -EBADMSG)
-            snprintf(err, errlen, "corrupt record (quarantined)");
+    rc = tracker_read(s, name, NULL, &v->t, err, errlen);
+    if (rc < 0)
         return rc;
-    }
-    if (tracker_decode(doc, &v->t, err, errlen) < 0) {
-        cJSON_Delete(doc);
-        return -EBADMSG;
-    }
-    cJSON_Delete(doc);
     str_copy(v->env, v->t.status_env, sizeof(v->env));
     v->environment = v->env;
     base = v->t.state;

@@ -103,8 +103,8 @@ struct view {
 
 /* view_load - read trackers/NAME and the stages' records of it from s and
  * derive v. Returns 0; -ENOENT when there is no such tracker; -EBADMSG when
- * the tracker is corrupt (quarantined) or invalid (err says why); another
- * -errno when it cannot be read. Unreadable stage records count as absent.
+ * the tracker is corrupt or invalid (then quarantined by tracker_read; err
+ * says why); another -errno when it cannot be read. Unreadable stage records count as absent.
  *
  * The chain: the tracker document gives the first environment and state;
  * then, for each promotion of this generation and head SHA recorded by the

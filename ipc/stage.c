@@ -251,7 +251,11 @@ cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, int 
         return NULL;
     }
     if (st->store) {
-        rc = store_read(st->store, "trackers", m.name, &doc);
+        rc = tracker_read(st->store, m.name, &doc, t, err, sizeof(err));
+        if (rc == -EBADMSG) {
+            log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", m.name, log_q(err));
+            return NULL;
+        }
         if (rc < 0 && rc != -ENOENT) {
             log_warn("tracker_unreadable", "tracker=%s error=%s effect=dropped", m.name, log_q(strerror(-rc)));
             return NULL;
@@ -268,17 +272,17 @@ cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, int 
             return NULL;
         }
         doc = cJSON_Duplicate(m.snapshot, 1);
-    }
-    if (tracker_decode(doc, t, err, sizeof(err)) < 0) {
-        log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", m.name, log_q(err));
-        cJSON_Delete(doc);
-        return NULL;
-    }
-    if (strcmp(t->name, m.name) != 0) {
-        log_warn("bad_message", "tracker=%s reason=%s", m.name, log_q("name mismatch"));
-        st->msgs_bad++;
-        cJSON_Delete(doc);
-        return NULL;
+        if (tracker_decode(doc, t, err, sizeof(err)) < 0) {
+            log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", m.name, log_q(err));
+            cJSON_Delete(doc);
+            return NULL;
+        }
+        if (strcmp(t->name, m.name) != 0) {
+            log_warn("bad_message", "tracker=%s reason=%s", m.name, log_q("name mismatch"));
+            st->msgs_bad++;
+            cJSON_Delete(doc);
+            return NULL;
+        }
     }
     if (t->generation != m.generation || (m.head_sha && strcasecmp(m.head_sha, t->head_sha) != 0) ||
         (!m.head_sha && (flags & STAGE_TRACKER_NEED_SHA))) {

@@ -170,18 +170,14 @@ void policy_record_refresh_all(struct stage *st)
     for (i = 0; i < n; i++) {
         const struct policy *pol;
         struct tracker t;
-        cJSON *doc = NULL;
 
-        if (store_read(st->store, "trackers", names[i], &doc) < 0)
+        if (tracker_read(st->store, names[i], NULL, &t, err, sizeof(err)) < 0)
             continue;
-        if (tracker_decode(doc, &t, err, sizeof(err)) == 0) {
-            view_effective(st->store, &t);      /* where the chain has taken it */
-            if (policy_record_active(&t)) {
-                enum policy_outcome o = policy_record_decide(ps, &t, &pol);
-                policy_record_write(st, &t, o, pol);
-            }
+        view_effective(st->store, &t);      /* where the chain has taken it */
+        if (policy_record_active(&t)) {
+            enum policy_outcome o = policy_record_decide(ps, &t, &pol);
+            policy_record_write(st, &t, o, pol);
         }
-        cJSON_Delete(doc);
     }
     store_list_free(names);
 }

@@ -124,8 +124,10 @@ cJSON *promoter_test_runs(const cJSON *trigger_hop, const cJSON *monitor_hop, in
 /* promoter_test_keys - the keys of runs, as a new array. */
 cJSON *promoter_test_keys(const cJSON *runs);
 
-/* promoter_first_url - the URL of the first required run (failed_only: the
- * first required run that did not pass) that has one, else NULL. */
+/* promoter_first_url - the URL for the commit status: the first required
+ * run's (failed_only: the first required run that did not pass) that is an
+ * http(s) URL GitHub takes (ghpr_url_linkable); without failed_only, else
+ * the first such URL of any run; else NULL (a status without target_url). */
 const char *promoter_first_url(const cJSON *runs, int failed_only);
 
 /* promoter_approval - 1 when approvals (STATE/approvals/NAME.json, may be

@@ -323,19 +323,15 @@ static void promoter_job_step_ok(struct prom_job *j)
  * generation and head SHA, 0 when it moved on, -1 when it cannot be read. */
 static int promoter_job_current(struct prom_job *j)
 {
-    cJSON *doc = NULL;
     struct tracker t;
     char err[256];
-    int rc = store_read(j->st->store, "trackers", j->plan.t.name, &doc), cur;
+    int rc = tracker_read(j->st->store, j->plan.t.name, NULL, &t, err, sizeof(err));
 
-    if (rc == -ENOENT)
+    if (rc == -ENOENT || rc == -EBADMSG)
         return 0;
     if (rc < 0)
         return -1;
-    cur = tracker_decode(doc, &t, err, sizeof(err)) == 0 && t.generation == j->plan.t.generation &&
-          strcasecmp(t.head_sha, j->plan.t.head_sha) == 0;
-    cJSON_Delete(doc);
-    return cur;
+    return t.generation == j->plan.t.generation && strcasecmp(t.head_sha, j->plan.t.head_sha) == 0;
 }
 
 /* promoter_job_guard - before an Argo CD write: 1 go on; 0 the job ended

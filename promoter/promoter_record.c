@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "adapters/ghpr.h"
 #include "util/util.h"
 #include "promoter/promoter.h"
 
@@ -218,18 +219,25 @@ cJSON *promoter_test_keys(const cJSON *runs)
     return a;
 }
 
-/* promoter_first_url - first required (failed) run's URL. */
+/* promoter_first_url - the commit status's target_url: the first required
+ * (failed) run's URL that GitHub takes; for a success or a pending status,
+ * else the first such URL of any run. A URL GitHub refuses (an exec test's
+ * file:// log) is skipped: given as target_url it would make GitHub refuse
+ * the whole status, and a status without a link is better than none. */
 const char *promoter_first_url(const cJSON *runs, int failed_only)
 {
     const cJSON *r;
+    int pass;
 
-    cJSON_ArrayForEach(r, runs) {
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "required")))
-            continue;
-        if (failed_only && strcmp(promoter_str(r, "status"), "passed") == 0)
-            continue;
-        if (promoter_str(r, "url")[0])
-            return promoter_str(r, "url");
+    for (pass = 0; pass < (failed_only ? 1 : 2); pass++) {
+        cJSON_ArrayForEach(r, runs) {
+            if (pass == 0 && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "required")))
+                continue;
+            if (failed_only && strcmp(promoter_str(r, "status"), "passed") == 0)
+                continue;
+            if (ghpr_url_linkable(promoter_str(r, "url")))
+                return promoter_str(r, "url");
+        }
     }
     return NULL;
 }

@@ -430,17 +430,12 @@ static int watcher_emit(struct stage *st, const char *name)
     char *digest;
     int rc, active, have_view = 0;
 
-    rc = store_read(st->store, "trackers", name, &doc);
+    rc = tracker_read(st->store, name, &doc, &t, err, sizeof(err));
     if (rc < 0) {
         if (rc != -ENOENT && rc != -EBADMSG)
             log_error("read_failed", "tracker=%s reason=%s", name, log_q(strerror(-rc)));
         if (rc == -ENOENT)
             watcher_deploy_drop(st, name);
-        return 0;
-    }
-    if (tracker_decode(doc, &t, err, sizeof(err)) < 0) {
-        store_quarantine(st->store, "trackers", name, err);
-        cJSON_Delete(doc);
         return 0;
     }
     v = xmalloc(sizeof(*v));

@@ -112,6 +112,26 @@ SHA2=89abcdef0123456789abcdef0123456789abcdef
     refute_output --partial ".json"
 }
 
+@test "track takes PR numbers up to 2^31 (docs/state.md), refuses 2^31 + 1; every reader takes them" {
+    run promoctl track --repo acme/shop --pr 2147483648 --sha "$SHA1" --env dev --app shop-dev --state synced
+    assert_success
+    assert_output --partial "tracker acme-shop-2147483648 created"
+    [ "$(promoctl get acme-shop-2147483648 --json | jq -r .spec.number)" = 2147483648 ]
+    run promoctl get acme-shop-2147483648
+    assert_success
+    assert_output --partial "Pull request: acme/shop#2147483648"
+    run promoctl list
+    assert_output --regexp 'acme-shop-2147483648 +dev +synced'
+    run promo-watcher --once --out -
+    assert_success
+    [ "$(printf '%s\n' "$output" | grep '^{' | jq -r .tracker.spec.number)" = 2147483648 ]
+    assert_file_exists "$T/state/trackers/acme-shop-2147483648.json"
+    run promoctl track --repo acme/shop --pr 2147483649 --sha "$SHA1" --env dev --app shop-dev
+    assert_failure 100
+    assert_output --partial "--pr must be an integer in 1..2147483648, not '2147483649'"
+    assert_file_not_exists "$T/state/trackers/acme-shop-2147483649.json"
+}
+
 @test "track refuses a --name that belongs to another PR" {
     promoctl track --repo acme/shop --pr 1 --sha "$SHA1" --env dev --app a --name shared
     run promoctl track --repo acme/shop --pr 2 --sha "$SHA1" --env dev --app a --name shared
@@ -144,10 +164,36 @@ SHA2=89abcdef0123456789abcdef0123456789abcdef
     printf '{"apiVersion": "promo.dev/v1al' > "$T/state/trackers/torn.json"
     run promoctl get torn
     assert_failure 100
-    assert_output --partial "corrupt"
+    assert_output --partial "invalid JSON at byte 16 of 30 (quarantined)"
     assert_file_not_exists "$T/state/trackers/torn.json"
     run sh -c "ls '$T/state/quarantine' | grep -c '^trackers.torn'"
     assert_output 2
+}
+
+@test "a tracker file whose metadata.name is not its file name: quarantined naming both, by every reader" {
+    promoctl track --repo acme/shop --pr 1 --sha "$SHA1" --env dev --app shop-dev
+    promoctl track --repo acme/shop --pr 2 --sha "$SHA1" --env dev --app shop-dev
+    cp "$T/state/trackers/acme-shop-1.json" "$T/state/trackers/renamed.json"
+    # get finds it under neither name
+    run promoctl get acme-shop-1-nope
+    assert_failure 100
+    run promoctl get renamed
+    assert_failure 100
+    assert_output --partial 'metadata.name: "acme-shop-1" is not the name of its file trackers/renamed.json'
+    assert_file_not_exists "$T/state/trackers/renamed.json"
+    assert_file_exists "$T/state/trackers/acme-shop-1.json"
+    run sh -c "cat '$T'/state/quarantine/trackers.renamed.*.reason"
+    assert_output 'metadata.name: "acme-shop-1" is not the name of its file trackers/renamed.json'
+    # list: named by its file, said invalid, quarantined; the others as ever
+    cp "$T/state/trackers/acme-shop-2.json" "$T/state/trackers/moved.json"
+    run promoctl list
+    assert_success
+    assert_output --regexp 'moved +- +- +- +invalid: metadata.name: "acme-shop-2" is not the name of its file trackers/moved.json'
+    assert_output --regexp 'acme-shop-1 +dev +deploying'
+    assert_output --regexp 'acme-shop-2 +dev +deploying'
+    assert_file_not_exists "$T/state/trackers/moved.json"
+    run sh -c "promoctl list --json | jq -r '.[].name' | tr '\n' ' '"
+    assert_output "acme-shop-1 acme-shop-2 "
 }
 
 @test "list prints a table and --json an array" {
@@ -211,11 +257,12 @@ audit_line() {
 # acme-shop-7 (generation 1, $SHA1) for hop dev -> staging: smoke (required)
 # with the given monitor status and aggregate; autoPromote AUTO.
 hop_records() {
+    local gen="${HOP_GEN:-1}" sha="${HOP_SHA:-$SHA1}"
     mkdir -p "$T/state/trigger" "$T/state/monitor"
-    printf '{"name":"acme-shop-7","generation":1,"headSHA":"%s","hops":{"dev":{"source":"dev","target":"staging","policy":"dev-to-staging","autoPromote":%s,"startedAt":"2026-11-28T04:30:00.000Z","tests":[{"name":"smoke","provider":"jenkins","required":true,"attempt":1,"key":"pk-000000000000000000000001","phase":"triggered","run":{"id":"3","url":"http://ci/job/smoke/3/","status":"queued"}}]}},"superseded":[]}\n' \
-        "$SHA1" "$1" > "$T/state/trigger/acme-shop-7.json"
-    printf '{"name":"acme-shop-7","generation":1,"headSHA":"%s","hops":{"dev":{"tests":{"smoke":{"key":"pk-000000000000000000000001","status":"%s","url":"http://ci/job/smoke/3/","durationMs":4200}},"aggregate":%s}}}\n' \
-        "$SHA1" "$2" "$3" > "$T/state/monitor/acme-shop-7.json"
+    printf '{"name":"acme-shop-7","generation":%s,"headSHA":"%s","hops":{"dev":{"source":"dev","target":"staging","policy":"dev-to-staging","autoPromote":%s,"startedAt":"2026-11-28T04:30:00.000Z","tests":[{"name":"smoke","provider":"jenkins","required":true,"attempt":1,"key":"pk-000000000000000000000001","phase":"triggered","run":{"id":"3","url":"http://ci/job/smoke/3/","status":"queued"}}]}},"superseded":[]}\n' \
+        "$gen" "$sha" "$1" > "$T/state/trigger/acme-shop-7.json"
+    printf '{"name":"acme-shop-7","generation":%s,"headSHA":"%s","hops":{"dev":{"tests":{"smoke":{"key":"pk-000000000000000000000001","status":"%s","url":"http://ci/job/smoke/3/","durationMs":4200}},"aggregate":%s}}}\n' \
+        "$gen" "$sha" "$2" "$3" > "$T/state/monitor/acme-shop-7.json"
 }
 
 track7() {
@@ -300,6 +347,53 @@ track7() {
     assert_failure 100
 }
 
+@test "approve --sha: the head SHA (full, or a prefix of 7+ hex digits in any case) approves it" {
+    track7
+    hop_records false passed '{"decided":true,"allPassed":true,"anyFailed":false}'
+    run promoctl approve acme-shop-7 --sha "$SHA1" --by alice --json
+    assert_success
+    [ "$(jq -r .headSHA <<<"$output")" = "$SHA1" ]
+    run jq -r '.hops.dev.approvedBy + " " + .headSHA' "$T/state/approvals/acme-shop-7.json"
+    assert_output "alice $SHA1"
+    rm "$T/state/approvals/acme-shop-7.json"
+    run promoctl approve acme-shop-7 --sha "$(printf '%s' "${SHA1:0:7}" | tr a-f A-F)" --by bob
+    assert_success
+    assert_output --partial "approved by bob"
+    # not hex, or shorter than 7: a usage error
+    run promoctl approve acme-shop-7 --sha 012345
+    assert_failure 100
+    assert_output --partial "at least 7 hex digits"
+    run promoctl approve acme-shop-7 --sha xyz1234
+    assert_failure 100
+    run promoctl retry acme-shop-7 --sha "$SHA1"
+    assert_failure 100
+}
+
+@test "approve --sha: a tracker that moved on to another commit is refused (100), nothing written" {
+    track7
+    hop_records false passed '{"decided":true,"allPassed":true,"anyFailed":false}'
+    # the operator looked at $SHA1; meanwhile a new commit came and got as far
+    promoctl track --repo acme/shop --pr 7 --sha "$SHA2" --env dev --app shop --state synced >/dev/null
+    HOP_GEN=2 HOP_SHA="$SHA2" hop_records false passed '{"decided":true,"allPassed":true,"anyFailed":false}'
+    run promoctl list
+    assert_output --regexp 'acme-shop-7 +dev +awaiting-approval'
+    run promoctl approve acme-shop-7 --sha "$SHA1" --by alice
+    assert_failure 100
+    assert_output --partial "tracker acme-shop-7 is at $SHA2 (generation 2), not $SHA1: it moved on; nothing approved"
+    run promoctl approve acme-shop-7 --sha "${SHA1:0:7}" --by alice
+    assert_failure 100
+    assert_output --partial "it moved on"
+    [ ! -e "$T/state/approvals/acme-shop-7.json" ]
+    [ ! -e "$T/state/audit.log" ] || ! grep -q '"Approved"' "$T/state/audit.log"
+    run promoctl list
+    assert_output --regexp 'acme-shop-7 +dev +awaiting-approval'
+    # the commit now at the head is approved when named
+    run promoctl approve acme-shop-7 --sha "$SHA2" --by alice
+    assert_success
+    run jq -r '.generation|tostring' "$T/state/approvals/acme-shop-7.json"
+    assert_output 2
+}
+
 @test "retry: only when failed with failed tests (else 100); asks attempt 2, audits, then testing" {
     track7
     run promoctl retry acme-shop-7
@@ -327,6 +421,6 @@ track7() {
 @test "--help lists show, approve and retry" {
     run promoctl --help
     assert_output --partial "show NAME [--json]"
-    assert_output --partial "approve NAME [--by WHO]"
+    assert_output --partial "approve NAME [--sha SHA] [--by WHO]"
     assert_output --partial "retry NAME [--by WHO]"
 }

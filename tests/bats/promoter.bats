@@ -248,6 +248,43 @@ check_promoted_once() {
     [ "$(audit_count Promoted)" = 0 ]
 }
 
+# run_urls SMOKE-URL LINT-URL - the run URLs of the two tests in the trigger
+# and monitor records; smoke becomes an exec test (its URL a file:// log).
+run_urls() {
+    jq -c --arg s "$1" --arg l "$2" '.hops.dev.tests[0] |= (.provider = "exec" | .run.url = $s) |
+        .hops.dev.tests[1].run.url = $l' "$T/state/trigger/$NAME.json" > "$T/trig.json"
+    mv "$T/trig.json" "$T/state/trigger/$NAME.json"
+    jq -c --arg s "$1" --arg l "$2" '.hops.dev.tests.smoke |= (.provider = "exec" | .url = $s) |
+        .hops.dev.tests.lint.url = $l' "$T/state/monitor/$NAME.json" > "$T/mon.json"
+    mv "$T/mon.json" "$T/state/monitor/$NAME.json"
+}
+
+@test "promo-promoter: a first test with a file:// URL (exec) -> the status links the first http(s) one" {
+    start_sim
+    records 2 "$SHA" passed passed
+    run_urls "file://$T/runs/smoke/output.log" "http://ci.example/lint/9/"
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    check_promoted_once
+    curl -fsS "$SIM/_sim/requests?system=github&method=POST&path_prefix=/github/repos/acme/shop/statuses/" |
+        jq -e 'length == 1 and .[0].body.state == "success" and .[0].body.target_url == "http://ci.example/lint/9/"'
+    jq -e '.hops.dev.steps.status == true and (.hops.dev.githubErrors // {} | has("status") | not)' \
+        "$T/state/promoter/$NAME.json"
+}
+
+@test "promo-promoter: no test with an http(s) URL -> the status is sent without target_url" {
+    start_sim
+    records 2 "$SHA" failed passed
+    run_urls "file://$T/runs/smoke/output.log" ""
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    curl -fsS "$SIM/_sim/requests?system=github&method=POST&path_prefix=/github/repos/acme/shop/statuses/" |
+        jq -e 'length == 1 and .[0].body.state == "failure" and (.[0].body | has("target_url") | not)'
+    jq -e '.hops.dev.steps.status == true' "$T/state/promoter/$NAME.json"
+}
+
 @test "promo-promoter: autoPromote false waits for approval, then promotes naming the approver" {
     start_sim
     records 2 "$SHA" passed passed false

@@ -63,6 +63,19 @@ SHA2=89abcdef0123456789abcdef0123456789abcdef
     assert_file_not_exists "$T/state/trackers/empty.json"
 }
 
+@test "a tracker whose metadata.name is not its file name is quarantined with the reason, never emitted" {
+    promoctl track --repo acme/shop --pr 1 --sha "$SHA1" --env dev --app shop --state synced
+    jq -c '.metadata.name = "acme-shop-9"' "$T/state/trackers/acme-shop-1.json" > "$T/state/trackers/other.json"
+    run promo-watcher --once --out -
+    assert_success
+    [ "$(printf '%s\n' "$output" | grep -c '^{')" = 1 ]
+    assert_output --partial '"name":"acme-shop-1"'
+    refute_output --partial '"name":"acme-shop-9"'
+    refute_output --partial '"name":"other"'
+    assert_output --regexp 'event=quarantine area=trackers name=other .*reason="metadata.name: \\"acme-shop-9\\" is not the name of its file trackers/other.json"'
+    assert_file_not_exists "$T/state/trackers/other.json"
+}
+
 # receive_count - messages for acme-shop-1 that the receiving stage got.
 receive_count() {
     grep -c '"name":"acme-shop-1"' "$T/received.ndjson" 2>/dev/null || echo 0

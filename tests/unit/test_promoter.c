@@ -86,6 +86,14 @@ static void test_runs(void)
     unit_ok(promoter_first_url(runs, 0) && strcmp(promoter_first_url(runs, 0), "http://ci/smoke/1/") == 0,
             "first URL: the first required test");
     unit_ok(promoter_first_url(runs, 1) == NULL, "first failed URL: no required test failed");
+    /* an exec test's file:// log is no target_url GitHub takes: skipped */
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(runs, 0), "url", cJSON_CreateString("file:///runs/smoke/output.log"));
+    unit_ok(promoter_first_url(runs, 0) && strcmp(promoter_first_url(runs, 0), "http://ci/e2e/3/") == 0,
+            "first URL: a file:// URL skipped (%s)", promoter_first_url(runs, 0) ? promoter_first_url(runs, 0) : "NULL");
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(runs, 2), "url", cJSON_CreateString("file:///runs/e2e/output.log"));
+    unit_ok(promoter_first_url(runs, 0) == NULL, "first URL: none http(s), none");
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(runs, 0), "url", cJSON_CreateString("http://ci/smoke/1/"));
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(runs, 2), "url", cJSON_CreateString("http://ci/e2e/3/"));
     cJSON_Delete(keys);
     cJSON_Delete(runs);
 

@@ -17,6 +17,7 @@
 #include "util/log.h"
 #include "domain/store.h"
 #include "util/util.h"
+#include "domain/tracker.h"
 #include "unit.h"
 
 static char state[PATH_MAX];
@@ -340,6 +341,58 @@ static void test_corrupt(struct store *s)
     unit_ok(store_quarantine(s, "monitor", "absent", "x") == -ENOENT, "quarantine absent: ENOENT");
 }
 
+/* tracker_json - a valid tracker document named name, with headSHA sha. */
+static char *tracker_json(const char *name, const char *sha)
+{
+    return xasprintf("{\"apiVersion\":\"promo.dev/v1alpha1\",\"kind\":\"PullRequestTracker\","
+                     "\"metadata\":{\"name\":\"%s\",\"generation\":1},"
+                     "\"spec\":{\"repository\":\"acme/shop\",\"number\":1,\"headSHA\":\"%s\","
+                     "\"application\":\"shop\",\"environment\":\"dev\"}}\n", name, sha);
+}
+
+/* test_tracker_read - tracker_read quarantines what store_read would not:
+ * an invalid document, and one whose metadata.name is not its file's. */
+static void test_tracker_read(struct store *s)
+{
+    static const char sha[] = "0123456789abcdef0123456789abcdef01234567";
+    struct tracker t;
+    char err[256], q[512], *text, *j;
+    cJSON *doc = NULL;
+    int rc;
+
+    j = tracker_json("good", sha);
+    put_raw("trackers", "good.json", j, strlen(j));
+    free(j);
+    rc = tracker_read(s, "good", &doc, &t, err, sizeof(err));
+    unit_ok(rc == 0 && doc && strcmp(t.name, "good") == 0 && err[0] == '\0', "tracker_read: a valid tracker");
+    cJSON_Delete(doc);
+
+    /* the file other.json holds the tracker "good" */
+    j = tracker_json("good", sha);
+    put_raw("trackers", "other.json", j, strlen(j));
+    free(j);
+    doc = NULL;
+    rc = tracker_read(s, "other", &doc, &t, err, sizeof(err));
+    unit_ok(rc == -EBADMSG && doc == NULL, "tracker_read: metadata.name not the file's: EBADMSG (%d)", rc);
+    unit_ok(strstr(err, "\"good\"") && strstr(err, "trackers/other.json") && strstr(err, "(quarantined)"),
+            "tracker_read: the error names both: %s", err);
+    unit_ok(!exists("trackers", "other.json") && exists("trackers", "good.json") &&
+            find_in("quarantine", "trackers.other.", ".reason", q, sizeof(q)), "tracker_read: quarantined");
+    text = file_text("quarantine", q);
+    unit_ok(text && strstr(text, "metadata.name") && strstr(text, "\"good\"") && strstr(text, "trackers/other.json"),
+            "tracker_read: the reason names both: %s", log_q(text ? text : "(none)"));
+    free(text);
+
+    /* valid JSON, not a valid tracker */
+    j = tracker_json("bad", "xyz");
+    put_raw("trackers", "bad.json", j, strlen(j));
+    free(j);
+    rc = tracker_read(s, "bad", NULL, &t, err, sizeof(err));
+    unit_ok(rc == -EBADMSG && strstr(err, "spec.headSHA") && !exists("trackers", "bad.json") &&
+            find_in("quarantine", "trackers.bad.", ".reason", q, sizeof(q)), "tracker_read: invalid: quarantined (%s)", err);
+    unit_ok(tracker_read(s, "nope", NULL, &t, err, sizeof(err)) == -ENOENT && err[0] == '\0', "tracker_read: absent");
+}
+
 /* test_quarantine_bytes - a rejected line kept with its reason. */
 static void test_quarantine_bytes(struct store *s)
 {
@@ -441,6 +494,7 @@ int main(void)
     test_names(s);
     test_corrupt(s);
     test_quarantine_bytes(s);
+    test_tracker_read(s);
     test_lock(s);
     test_crash(s);
     store_close(s);
