@@ -19,6 +19,7 @@
 #include "domain/tracker.h"
 #include "util/util.h"
 #include "util/yamljson.h"
+#include "util/json.h"
 
 static const char *const policy_providers[PP_COUNT] = {
     [PP_JENKINS] = "jenkins",
@@ -581,14 +582,6 @@ static void policy_default(cJSON *obj, const char *key, cJSON *value)
         cJSON_AddItemToObject(obj, key, value);
 }
 
-/* policy_str - obj.key's string, or NULL. */
-static const char *policy_str(const cJSON *obj, const char *key)
-{
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-    return cJSON_IsString(n) ? n->valuestring : NULL;
-}
-
 /* policy_ms - a duration already checked. */
 static int64_t policy_ms(const char *s)
 {
@@ -611,35 +604,35 @@ static void policy_bind(struct policy *p)
     policy_default(spec, "timeout",
                    cJSON_CreateString(duration_format(POLICY_DEFAULT_TIMEOUT, tbuf, sizeof(tbuf))));
     policy_default(spec, "externalTests", cJSON_CreateArray());
-    p->name = policy_str(cJSON_GetObjectItemCaseSensitive(p->doc, "metadata"), "name");
-    p->source = policy_str(spec, "sourceEnvironment");
-    p->target = policy_str(spec, "targetEnvironment");
+    p->name = json_str(cJSON_GetObjectItemCaseSensitive(p->doc, "metadata"), "name", NULL);
+    p->source = json_str(spec, "sourceEnvironment", NULL);
+    p->target = json_str(spec, "targetEnvironment", NULL);
     p->auto_promote = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(spec, "autoPromote"));
-    p->timeout_ms = policy_ms(policy_str(spec, "timeout"));
+    p->timeout_ms = policy_ms(json_str(spec, "timeout", NULL));
     ts = cJSON_GetObjectItemCaseSensitive(spec, "externalTests");
     p->ntests = cJSON_GetArraySize(ts);
     p->tests = xcalloc((size_t)p->ntests + 1, sizeof(*p->tests));
     cJSON_ArrayForEach(t, ts) {
         struct policy_test *pt = &p->tests[i++];
         policy_default(t, "required", cJSON_CreateTrue());
-        policy_default(t, "timeout", cJSON_CreateString(policy_str(spec, "timeout")));
+        policy_default(t, "timeout", cJSON_CreateString(json_str(spec, "timeout", NULL)));
         policy_default(t, "parameters", cJSON_CreateObject());
-        pt->name = policy_str(t, "name");
-        pt->provider = (enum policy_provider)policy_provider_parse(policy_str(t, "provider"));
-        pt->job = policy_str(t, "job");
+        pt->name = json_str(t, "name", NULL);
+        pt->provider = (enum policy_provider)policy_provider_parse(json_str(t, "provider", NULL));
+        pt->job = json_str(t, "job", NULL);
         pt->required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "required"));
-        pt->timeout_ms = policy_ms(policy_str(t, "timeout"));
+        pt->timeout_ms = policy_ms(json_str(t, "timeout", NULL));
         pt->parameters = cJSON_GetObjectItemCaseSensitive(t, "parameters");
     }
     pr = cJSON_GetObjectItemCaseSensitive(spec, "promotion");
     o = cJSON_GetObjectItemCaseSensitive(pr, "argocd");
-    p->argocd_cluster = policy_str(o, "cluster");
-    p->argocd_application = policy_str(o, "application");
+    p->argocd_cluster = json_str(o, "cluster", NULL);
+    p->argocd_application = json_str(o, "application", NULL);
     o = cJSON_GetObjectItemCaseSensitive(pr, "github");
     p->add_labels = cJSON_GetObjectItemCaseSensitive(o, "addLabels");
     p->remove_labels = cJSON_GetObjectItemCaseSensitive(o, "removeLabels");
-    p->commit_status = policy_str(o, "commitStatus");
-    p->comment = policy_str(o, "comment");
+    p->commit_status = json_str(o, "commitStatus", NULL);
+    p->comment = json_str(o, "comment", NULL);
 }
 
 /* policy_decode - check, then copy and bind. */

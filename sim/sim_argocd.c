@@ -12,6 +12,7 @@
 
 #include "util/util.h"
 #include "sim/sim.h"
+#include "util/json.h"
 
 /* sim_argocd_error - {"error", "code", "message"} with HTTP status. */
 void sim_argocd_error(struct sim_resp *rp, int status, int code, const char *msg)
@@ -22,13 +23,6 @@ void sim_argocd_error(struct sim_resp *rp, int status, int code, const char *msg
     cJSON_AddNumberToObject(o, "code", code);
     cJSON_AddStringToObject(o, "message", msg);
     sim_resp_json(rp, status, o);
-}
-
-/* sim_argocd_str - a string from a scenario entry, or dflt. */
-static const char *sim_argocd_str(const cJSON *conf, const char *key, const char *dflt)
-{
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(conf, key));
-    return v ? v : dflt;
 }
 
 /* sim_argocd_op_state - a finished operation state at revision. */
@@ -67,7 +61,7 @@ static struct sim_app *sim_argocd_app_new(struct sim *s, const char *name, const
 
     md = cJSON_AddObjectToObject(app, "metadata");
     cJSON_AddStringToObject(md, "name", name);
-    cJSON_AddStringToObject(md, "namespace", sim_argocd_str(conf, "namespace", ns));
+    cJSON_AddStringToObject(md, "namespace", json_str(conf, "namespace", ns));
     seed = xasprintf("uid-%s", name);
     sim_fake_sha(seed, sha);
     free(seed);
@@ -77,23 +71,23 @@ static struct sim_app *sim_argocd_app_new(struct sim *s, const char *name, const
     cJSON_AddNumberToObject(md, "generation", 1);
     cJSON_AddStringToObject(md, "creationTimestamp", sim_time_gh(now, ts, sizeof ts));
     spec = cJSON_AddObjectToObject(app, "spec");
-    cJSON_AddStringToObject(spec, "project", sim_argocd_str(conf, "project", project));
+    cJSON_AddStringToObject(spec, "project", json_str(conf, "project", project));
     src = cJSON_AddObjectToObject(spec, "source");
-    cJSON_AddStringToObject(src, "repoURL", sim_argocd_str(conf, "repoURL", dflt_repo));
-    cJSON_AddStringToObject(src, "path", sim_argocd_str(conf, "path", "."));
-    cJSON_AddStringToObject(src, "targetRevision", sim_argocd_str(conf, "targetRevision", "HEAD"));
+    cJSON_AddStringToObject(src, "repoURL", json_str(conf, "repoURL", dflt_repo));
+    cJSON_AddStringToObject(src, "path", json_str(conf, "path", "."));
+    cJSON_AddStringToObject(src, "targetRevision", json_str(conf, "targetRevision", "HEAD"));
     dst = cJSON_AddObjectToObject(spec, "destination");
-    cJSON_AddStringToObject(dst, "server", sim_argocd_str(d, "server", "https://kubernetes.default.svc"));
-    cJSON_AddStringToObject(dst, "namespace", sim_argocd_str(d, "namespace", name));
+    cJSON_AddStringToObject(dst, "server", json_str(d, "server", "https://kubernetes.default.svc"));
+    cJSON_AddStringToObject(dst, "namespace", json_str(d, "namespace", name));
     cJSON_AddItemToObject(spec, "syncPolicy", cJSON_CreateObject());
     st = cJSON_AddObjectToObject(app, "status");
     seed = xasprintf("%s@%s", cJSON_GetStringValue(cJSON_GetObjectItem(src, "repoURL")),
                      cJSON_GetStringValue(cJSON_GetObjectItem(src, "targetRevision")));
     sim_fake_sha(seed, sha);
     free(seed);
-    rev = sim_argocd_str(conf, "revision", sha);
+    rev = json_str(conf, "revision", sha);
     sync = cJSON_AddObjectToObject(st, "sync");
-    cJSON_AddStringToObject(sync, "status", sim_argocd_str(conf, "syncStatus", "Synced"));
+    cJSON_AddStringToObject(sync, "status", json_str(conf, "syncStatus", "Synced"));
     cJSON_AddStringToObject(sync, "revision", rev);
     {
         cJSON *cmp = cJSON_AddObjectToObject(sync, "comparedTo");
@@ -101,7 +95,7 @@ static struct sim_app *sim_argocd_app_new(struct sim *s, const char *name, const
         cJSON_AddItemToObject(cmp, "destination", cJSON_Duplicate(dst, 1));
     }
     cJSON_AddStringToObject(cJSON_AddObjectToObject(st, "health"), "status",
-                            sim_argocd_str(conf, "health", "Healthy"));
+                            json_str(conf, "health", "Healthy"));
     cJSON_AddItemToObject(st, "history", cJSON_CreateArray());
     cJSON_AddStringToObject(st, "reconciledAt", sim_time_gh(now, ts, sizeof ts));
     cJSON_AddItemToObject(st, "operationState",
@@ -112,7 +106,7 @@ static struct sim_app *sim_argocd_app_new(struct sim *s, const char *name, const
     a->app = app;
     a->delay_ms = sim_scenario_ms(cJSON_GetObjectItemCaseSensitive(conf, "syncDelay"),
                                   sim_scenario_ms(sim_scenario_get(s, "argocd", "syncDelay"), 200));
-    str_copy(a->outcome, sim_argocd_str(conf, "syncOutcome",
+    str_copy(a->outcome, json_str(conf, "syncOutcome",
                                         cJSON_GetStringValue(sim_scenario_get(s, "argocd", "syncOutcome"))
                                         ? cJSON_GetStringValue(sim_scenario_get(s, "argocd", "syncOutcome"))
                                         : "healthy"), sizeof a->outcome);

@@ -12,6 +12,7 @@
 #include "util/util.h"
 #include "ipc/frame.h"
 #include "webhook/webhook.h"
+#include "util/json.h"
 
 /* webhook_source_name - "github", "gitlab", "jenkins", "argocd". */
 const char *webhook_source_name(enum webhook_source src)
@@ -56,19 +57,11 @@ static int webhook_event_id(const cJSON *o, const char *name, char *out, size_t 
     return 0;
 }
 
-/* webhook_event_str - the string member name of o, or NULL. */
-static const char *webhook_event_str(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* webhook_event_github - X-GitHub-Event ping or workflow_run. */
 static int webhook_event_github(const char *hev, const cJSON *b, struct webhook_event *ev, char *err, size_t errlen)
 {
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(b, "workflow_run");
-    const char *action = webhook_event_str(b, "action");
+    const char *action = json_str(b, "action", NULL);
 
     if (!hev) {
         snprintf(err, errlen, "no X-GitHub-Event header");
@@ -83,8 +76,8 @@ static int webhook_event_github(const char *hev, const cJSON *b, struct webhook_
         return -1;
     }
     snprintf(ev->what, sizeof(ev->what), "workflow_run %.40s", action);
-    webhook_event_keys_in(ev, webhook_event_str(run, "display_title"));
-    webhook_event_keys_in(ev, webhook_event_str(run, "name"));
+    webhook_event_keys_in(ev, json_str(run, "display_title", NULL));
+    webhook_event_keys_in(ev, json_str(run, "name", NULL));
     ev->relevant = strcmp(action, "completed") == 0;
     return 0;
 }
@@ -94,7 +87,7 @@ static int webhook_event_gitlab(const char *hev, const cJSON *b, struct webhook_
 {
     static const char *const final[] = { "success", "failed", "canceled", "skipped" };
     const cJSON *oa = cJSON_GetObjectItemCaseSensitive(b, "object_attributes"), *v;
-    const char *status = webhook_event_str(oa, "status");
+    const char *status = json_str(oa, "status", NULL);
     size_t i;
 
     if (!hev) {
@@ -111,9 +104,9 @@ static int webhook_event_gitlab(const char *hev, const cJSON *b, struct webhook_
     }
     snprintf(ev->what, sizeof(ev->what), "pipeline %.40s", status);
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(oa, "variables")) {
-        const char *k = webhook_event_str(v, "key");
+        const char *k = json_str(v, "key", NULL);
         if (k && strcmp(k, "PROMO_KEY") == 0)
-            webhook_event_key(ev, webhook_event_str(v, "value"));
+            webhook_event_key(ev, json_str(v, "value", NULL));
     }
     for (i = 0; i < ARRAY_LEN(final); i++)
         if (strcmp(status, final[i]) == 0)
@@ -126,7 +119,7 @@ static int webhook_event_jenkins(const cJSON *b, struct webhook_event *ev, char 
 {
     const cJSON *build = cJSON_GetObjectItemCaseSensitive(b, "build");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(build, "parameters"), *p;
-    const char *phase = webhook_event_str(build, "phase");
+    const char *phase = json_str(build, "phase", NULL);
 
     if (!cJSON_IsObject(build) || !phase) {
         snprintf(err, errlen, "jenkins notification without build.phase");
@@ -135,12 +128,12 @@ static int webhook_event_jenkins(const cJSON *b, struct webhook_event *ev, char 
     snprintf(ev->what, sizeof(ev->what), "build %.40s", phase);
     webhook_event_id(build, "queue_id", ev->run_id, sizeof(ev->run_id));
     if (cJSON_IsObject(params)) {
-        webhook_event_key(ev, webhook_event_str(params, "PROMO_KEY"));
+        webhook_event_key(ev, json_str(params, "PROMO_KEY", NULL));
     } else {
         cJSON_ArrayForEach(p, params) {            /* [{name, value}] as the build API has it */
-            const char *n = webhook_event_str(p, "name");
+            const char *n = json_str(p, "name", NULL);
             if (n && strcmp(n, "PROMO_KEY") == 0)
-                webhook_event_key(ev, webhook_event_str(p, "value"));
+                webhook_event_key(ev, json_str(p, "value", NULL));
         }
     }
     ev->relevant = strcmp(phase, "COMPLETED") == 0 || strcmp(phase, "FINALIZED") == 0;
@@ -150,7 +143,7 @@ static int webhook_event_jenkins(const cJSON *b, struct webhook_event *ev, char 
 /* webhook_event_argocd - {app, cluster?, sync?, health?, revision?}. */
 static int webhook_event_argocd(const cJSON *b, struct webhook_event *ev, char *err, size_t errlen)
 {
-    const char *app = webhook_event_str(b, "app"), *cluster = webhook_event_str(b, "cluster");
+    const char *app = json_str(b, "app", NULL), *cluster = json_str(b, "cluster", NULL);
 
     if (!app || !name_valid(app) || (cluster && strlen(cluster) >= sizeof(ev->cluster))) {
         snprintf(err, errlen, "argocd notification without a valid app");
@@ -159,8 +152,8 @@ static int webhook_event_argocd(const cJSON *b, struct webhook_event *ev, char *
     str_copy(ev->application, app, sizeof(ev->application));
     if (cluster)
         str_copy(ev->cluster, cluster, sizeof(ev->cluster));
-    snprintf(ev->what, sizeof(ev->what), "app %.20s %.20s", webhook_event_str(b, "sync") ? webhook_event_str(b, "sync") : "-",
-             webhook_event_str(b, "health") ? webhook_event_str(b, "health") : "-");
+    snprintf(ev->what, sizeof(ev->what), "app %.20s %.20s", json_str(b, "sync", NULL) ? json_str(b, "sync", NULL) : "-",
+             json_str(b, "health", NULL) ? json_str(b, "health", NULL) : "-");
     ev->relevant = 1;
     return 0;
 }

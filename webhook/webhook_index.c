@@ -19,6 +19,7 @@
 #include "util/log.h"
 #include "util/util.h"
 #include "webhook/webhook.h"
+#include "util/json.h"
 
 #define WEBHOOK_RECORD_MAX  (4 << 20)
 #define WEBHOOK_CHANGED_MAX 4096      /* more changed records than this: read them all */
@@ -54,14 +55,6 @@ static void webhook_target_free(void *v)
         next = t->next;
         free(t);
     }
-}
-
-/* webhook_index_str - the string member name of o, or "". */
-static const char *webhook_index_str(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
 }
 
 /* The fields of an entry, and the most bytes each keeps (longer is cut). */
@@ -163,10 +156,10 @@ static void webhook_index_trigger(struct webhook_index *ix, struct webhook_owned
     cJSON_ArrayForEach(hop, cJSON_GetObjectItemCaseSensitive(rec, "hops")) {
         cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
             const cJSON *run = cJSON_GetObjectItemCaseSensitive(te, "run");
-            const char *url = webhook_index_str(run, "url"), *q;
-            const char *f[WT_N] = { owner, webhook_index_str(rec, "name"), webhook_index_str(te, "name"),
-                                    webhook_index_str(te, "key"), webhook_index_str(run, "id"),
-                                    webhook_index_str(te, "provider"), NULL, NULL };
+            const char *url = json_str(run, "url", ""), *q;
+            const char *f[WT_N] = { owner, json_str(rec, "name", ""), json_str(te, "name", ""),
+                                    json_str(te, "key", ""), json_str(run, "id", ""),
+                                    json_str(te, "provider", ""), NULL, NULL };
 
             if (!f[WT_TRACKER][0] || !f[WT_TEST][0])
                 continue;
@@ -199,8 +192,8 @@ static void webhook_index_promoter(struct webhook_index *ix, struct webhook_owne
 
     cJSON_ArrayForEach(hop, cJSON_GetObjectItemCaseSensitive(rec, "hops")) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(hop, "argocd");
-        const char *f[WT_N] = { owner, webhook_index_str(rec, "name"), NULL, NULL, NULL, "argocd",
-                                webhook_index_str(a, "application"), webhook_index_str(a, "cluster") };
+        const char *f[WT_N] = { owner, json_str(rec, "name", ""), NULL, NULL, NULL, "argocd",
+                                json_str(a, "application", ""), json_str(a, "cluster", "") };
 
         if (!f[WT_TRACKER][0] || !f[WT_APPLICATION][0])
             continue;
