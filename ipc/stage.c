@@ -18,6 +18,7 @@
 #include "stage.h"
 #include "frame.h"
 #include "transport.h"
+#include "ipc/stage_int.h"
 #include "util/atomic.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -28,23 +29,6 @@
 
 #define STAGE_RECV_BATCH 256     /* input lines per loop turn, for fairness */
 #define STAGE_ONCE_IDLE_MS 250   /* --once with a zmq input: idle this long = end of input */
-
-enum {
-    STAGE_OPT_IN = 1, STAGE_OPT_OUT, STAGE_OPT_ONCE, STAGE_OPT_DRY_RUN,
-    STAGE_OPT_NOTIFY_FD, STAGE_OPT_HELP, STAGE_OPT_VERSION
-};
-
-static const struct option stage_base_opts[] = {
-    { "config", required_argument, NULL, 'c' },
-    { "in", required_argument, NULL, STAGE_OPT_IN },
-    { "out", required_argument, NULL, STAGE_OPT_OUT },
-    { "once", no_argument, NULL, STAGE_OPT_ONCE },
-    { "dry-run", no_argument, NULL, STAGE_OPT_DRY_RUN },
-    { "verbose", no_argument, NULL, 'v' },
-    { "notify-fd", required_argument, NULL, STAGE_OPT_NOTIFY_FD },
-    { "help", no_argument, NULL, STAGE_OPT_HELP },
-    { "version", no_argument, NULL, STAGE_OPT_VERSION },
-};
 
 /* The loop's own state; one stage per process. */
 static struct stage_loop {
@@ -64,115 +48,6 @@ static struct stage_loop {
 } stage_loop;
 
 static void stage_input_watch(struct stage *st, short events);
-
-/* stage_usage_line - the one-line synopsis. */
-static void stage_usage_line(FILE *f, const struct stage_ops *ops)
-{
-    fprintf(f, "%s [-c FILE] [--in ENDPOINT|-|none] [--out ENDPOINT|-|none] [--once] "
-            "[--dry-run] [-v] [--notify-fd N] [--help] [--version]%s%s", ops->prog,
-            ops->operands ? " " : "", ops->operands ? ops->operands : "");
-}
-
-/* stage_usage_error - "prog: fatal: what arg" and "prog: usage: ..." on
- * stderr; returns EXIT_PERM. */
-static int stage_usage_error(const struct stage_ops *ops, const char *what, const char *arg)
-{
-    fprintf(stderr, "%s: fatal: %s%s\n", ops->prog, what, arg ? arg : "");
-    fprintf(stderr, "%s: usage: ", ops->prog);
-    stage_usage_line(stderr, ops);
-    fprintf(stderr, "\n");
-    return EXIT_PERM;
-}
-
-/* stage_help - --help on stdout. */
-static void stage_help(const struct stage_ops *ops)
-{
-    printf("Usage: ");
-    stage_usage_line(stdout, ops);
-    printf("\n%s\n\n", ops->summary ? ops->summary : "");
-    printf("  -c, --config FILE    configuration (default $PROMO_CONFIG, then ./promo.yaml)\n");
-    if (ops->in_default)
-        printf("      --in ENDPOINT    where messages come from: a ZeroMQ endpoint this stage\n"
-               "                       binds, - for stdin, none (default ipc://RUNDIR/%s)\n",
-               ops->in_default);
-    else if (ops->message)
-        printf("      --in ENDPOINT    where messages come from: a ZeroMQ endpoint this stage\n"
-               "                       binds, - for stdin, none (default none)\n");
-    else
-        printf("      --in none        this stage reads no messages\n");
-    if (ops->out_default)
-        printf("      --out ENDPOINT   where messages go: a ZeroMQ endpoint this stage\n"
-               "                       connects to, - for stdout, none (default ipc://RUNDIR/%s)\n",
-               ops->out_default);
-    else
-        printf("      --out ENDPOINT   where messages go: a ZeroMQ endpoint, - for stdout\n"
-               "                       (default none)\n");
-    printf("      --once           exit at the end of input / after one pass\n"
-           "      --dry-run        no side effects: print what would be done as JSON\n"
-           "  -v, --verbose        debug logging\n"
-           "      --notify-fd N    write a newline to fd N when ready (s6 readiness)\n"
-           "      --help           this text\n"
-           "      --version        the version\n");
-    if (ops->extra_usage)
-        printf("%s%s", ops->extra_usage,
-               ops->extra_usage[0] && ops->extra_usage[strlen(ops->extra_usage) - 1] != '\n' ? "\n" : "");
-    printf("\nExit status: 0 done, 100 usage or configuration error, 111 temporary error.\n");
-}
-
-/* stage_long_opts - the base options followed by ops->extra_opts, {0}
- * ended, as a heap array. */
-static struct option *stage_long_opts(const struct stage_ops *ops)
-{
-    size_t nbase = ARRAY_LEN(stage_base_opts), nextra = 0;
-    struct option *o;
-
-    while (ops->extra_opts && ops->extra_opts[nextra].name)
-        nextra++;
-    o = xcalloc(nbase + nextra + 1, sizeof(*o));
-    memcpy(o, stage_base_opts, sizeof(stage_base_opts));
-    if (nextra)
-        memcpy(o + nbase, ops->extra_opts, nextra * sizeof(*o));
-    return o;
-}
-
-/* stage_parse_fd - a decimal fd number; -1 when not one. */
-static int stage_parse_fd(const char *s)
-{
-    char *end;
-    long v;
-
-    if (!s || !*s || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < 0 || v > 65535)
-        return -1;
-    return (int)v;
-}
-
-/* stage_resolve - the endpoint for one side: explicit (given), "none" for
- * none, else ipc://RUNDIR/dflt, else NULL. Heap string or NULL. */
-static char *stage_resolve(const char *given, const char *dflt, const char *run_dir)
-{
-    if (given)
-        return strcmp(given, "none") == 0 ? NULL : xstrdup(given);
-    if (dflt)
-        return xasprintf("ipc://%s/%s", run_dir, dflt);
-    return NULL;
-}
-
-/* stage_is_zmq_ep - 1 when ep names a ZeroMQ endpoint (not stdio, not none). */
-static int stage_is_zmq_ep(const char *ep)
-{
-    return ep && strcmp(ep, "-") != 0;
-}
-
-/* stage_open_errno_code - exit code for a transport that did not open. */
-static int stage_open_errno_code(int e)
-{
-    return (e == EINVAL || e == EPROTONOSUPPORT || e == ENOCOMPATPROTO ||
-            e == ENAMETOOLONG || e == EEXIST) ? EXIT_PERM : EXIT_TEMP;
-}
 
 /* stage_emit - encode msg and queue it: 1 queued (or dropped with no
  * output), 0 queue full, -1 cannot be encoded (logged). */
@@ -207,119 +82,6 @@ int stage_emit(struct stage *st, const cJSON *msg)
     L->count++;
     L->emitted++;
     return 1;
-}
-
-/* tracker_msg_decode - see stage.h. */
-int tracker_msg_decode(const cJSON *msg, struct tracker_msg *m, char *err, size_t errlen)
-{
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
-    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(msg, "generation");
-    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
-
-    memset(m, 0, sizeof(*m));
-    if (!cJSON_IsString(name) || !name_valid(name->valuestring)) {
-        snprintf(err, errlen, "tracker message without a valid name");
-        return -1;
-    }
-    if (!cJSON_IsNumber(gen) || gen->valuedouble < 0 || gen->valuedouble > TRACKER_GENERATION_MAX ||
-        gen->valuedouble != (double)(int64_t)gen->valuedouble) {
-        snprintf(err, errlen, "tracker message without a valid generation");
-        return -1;
-    }
-    if (snap && !cJSON_IsObject(snap)) {
-        snprintf(err, errlen, "field tracker: not an object");
-        return -1;
-    }
-    m->name = name->valuestring;
-    m->generation = (int64_t)gen->valuedouble;
-    m->snapshot = snap;
-    m->head_sha = json_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "headSHA", NULL);
-    return 0;
-}
-
-/* stage_tracker - see stage.h. */
-cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, int flags)
-{
-    struct tracker_msg m;
-    cJSON *doc = NULL;
-    char err[256];
-    int rc = -ENOENT;
-
-    if (tracker_msg_decode(msg, &m, err, sizeof(err)) < 0) {
-        log_warn("bad_message", "reason=%s", log_q(err));
-        st->msgs_bad++;
-        return NULL;
-    }
-    if (st->store) {
-        rc = tracker_read(st->store, m.name, &doc, t, err, sizeof(err));
-        if (rc == -EBADMSG) {
-            log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", m.name, log_q(err));
-            return NULL;
-        }
-        if (rc < 0 && rc != -ENOENT) {
-            log_warn("tracker_unreadable", "tracker=%s error=%s effect=dropped", m.name, log_q(strerror(-rc)));
-            return NULL;
-        }
-    }
-    if (rc == -ENOENT) {
-        if (st->store && !st->dry_run) {
-            log_info("tracker_gone", "tracker=%s reason=%s effect=dropped", m.name, log_q("not in the state dir"));
-            return NULL;
-        }
-        if (!m.snapshot) {
-            log_warn("bad_message", "tracker=%s reason=%s", m.name, log_q("no tracker snapshot"));
-            st->msgs_bad++;
-            return NULL;
-        }
-        doc = cJSON_Duplicate(m.snapshot, 1);
-        if (tracker_decode(doc, t, err, sizeof(err)) < 0) {
-            log_warn("bad_tracker", "tracker=%s error=%s effect=dropped", m.name, log_q(err));
-            cJSON_Delete(doc);
-            return NULL;
-        }
-        if (strcmp(t->name, m.name) != 0) {
-            log_warn("bad_message", "tracker=%s reason=%s", m.name, log_q("name mismatch"));
-            st->msgs_bad++;
-            cJSON_Delete(doc);
-            return NULL;
-        }
-    }
-    if (t->generation != m.generation || (m.head_sha && strcasecmp(m.head_sha, t->head_sha) != 0) ||
-        (!m.head_sha && (flags & STAGE_TRACKER_NEED_SHA))) {
-        st->msgs_stale++;
-        log_info("stale", "tracker=%s gen=%lld msg_gen=%lld sha=%.12s msg_sha=%.12s effect=dropped",
-                 t->name, (long long)t->generation, (long long)m.generation, t->head_sha,
-                 m.head_sha ? m.head_sha : "-");
-        cJSON_Delete(doc);
-        return NULL;
-    }
-    return doc;
-}
-
-/* stage_forward - see stage.h. */
-cJSON *stage_forward(const struct stage *st, const cJSON *msg)
-{
-    static const char *const envelope[] = { "v", "kind", "from", "sent" };
-    cJSON *out = stage_message_new(st, "tracker");
-    const cJSON *it;
-    size_t i;
-
-    cJSON_ArrayForEach(it, msg) {
-        for (i = 0; i < ARRAY_LEN(envelope) && strcmp(it->string, envelope[i]) != 0; i++)
-            ;
-        if (i == ARRAY_LEN(envelope) && !cJSON_HasObjectItem(out, it->string))
-            cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
-    }
-    return out;
-}
-
-/* stage_msg_set - see stage.h. */
-void stage_msg_set(cJSON *msg, const char *key, cJSON *item)
-{
-    if (cJSON_HasObjectItem(msg, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(msg, key, item);
-    else
-        cJSON_AddItemToObject(msg, key, item);
 }
 
 /* stage_send - see stage.h. */
