@@ -1,6 +1,6 @@
 /* adapter.c - the adapter table, run status names, the persisted form of a
  * run, and the helpers the HTTP adapters share (strict JSON fields, URL
- * escaping, HTTP error mapping, deferred completion). */
+ * escaping, transport failure mapping); their request lifecycle is adapter_call.c. */
 #include <ctype.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -16,7 +16,6 @@
 #include "util/http.h"
 #include "util/log.h"
 #include "util/util.h"
-#include "ipc/stage.h"
 
 #define ADAPTER_JSON_MAX_INT 9007199254740992.0     /* 2^53 */
 
@@ -146,34 +145,6 @@ void adapter_res_error(struct adapter_result *res, int error, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(res->errmsg, sizeof(res->errmsg), fmt, ap);
     va_end(ap);
-}
-
-struct adapter_later {
-    struct adapter_result res;
-    adapter_done_fn done;
-    void *arg;
-};
-
-/* adapter_later_fire - the timer of adapter_finish_later. */
-static void adapter_later_fire(struct stage *st, void *arg)
-{
-    struct adapter_later *l = arg;
-
-    (void)st;
-    l->done(l->arg, &l->res);
-    free(l);
-}
-
-/* adapter_finish_later - call done(arg, res) from the loop on its next turn. */
-void adapter_finish_later(struct stage *st, const struct adapter_result *res,
-                          adapter_done_fn done, void *arg)
-{
-    struct adapter_later *l = xcalloc(1, sizeof(*l));
-
-    l->res = *res;
-    l->done = done;
-    l->arg = arg;
-    stage_after(st, 0, adapter_later_fire, l);
 }
 
 /* adapter_http_failed - map a transport failure to an adapter error. */

@@ -1,6 +1,6 @@
 /* adapters_internal.h - what the CI adapters share, and their pure parts.
  *
- * The helpers here (result setup, deferred completion, URL escaping, strict
+ * The helpers here (result setup, URL escaping, strict
  * JSON field decoding, HTTP error mapping) are used by jenkins.c, github.c
  * and gitlab.c. The parsers and mappers below them are pure functions of
  * their input, declared here so that tests/unit/test_adapters.c can check
@@ -29,11 +29,6 @@ void adapter_res_init(struct adapter_result *res);
 /* adapter_res_error - set res->error (ADAPTER_ETEMP/EPERM) and a message. */
 void adapter_res_error(struct adapter_result *res, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* adapter_finish_later - call done(arg, res) from the loop (a 0 ms timer),
- * never from inside this call; res is copied. For operations that fail
- * before they could submit a request. */
-void adapter_finish_later(struct stage *st, const struct adapter_result *res,
-                          adapter_done_fn done, void *arg);
 /* adapter_http_failed - if resp carries no HTTP answer (connection, timeout,
  * too big, refused redirect, bad URL), set res to the matching error and
  * return 1: infrastructure trouble is ADAPTER_ETEMP, a bad URL or a refused

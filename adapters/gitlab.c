@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "adapters/adapter.h"
+#include "adapters/adapter_call.h"
 #include "adapters/adapters_internal.h"
 #include "domain/config.h"
 #include "util/http.h"
@@ -27,29 +28,8 @@
 #define GITLAB_KEY_VAR "PROMO_KEY"
 #define GITLAB_FIND_MAX 20
 
-enum gitlab_kind { GITLAB_TRIGGER, GITLAB_FIND, GITLAB_STATUS, GITLAB_CANCEL };
 enum gitlab_step { GITLAB_STEP_CREATE, GITLAB_STEP_LIST, GITLAB_STEP_VARS, GITLAB_STEP_PIPELINE,
                    GITLAB_STEP_CANCEL };
-
-struct gitlab_op {
-    enum gitlab_kind kind;
-    enum gitlab_step step;
-    struct http *http;
-    char auth[1024];            /* "PRIVATE-TOKEN: ..." (a secret) */
-    char *proj_url;             /* {gitlab.url}/api/v4/projects/{id} */
-    char *job;
-    char *key;
-    char *ref;                  /* NULL when none */
-    char *body;
-    int64_t ids[GITLAB_FIND_MAX];   /* find: candidate pipelines */
-    int nids, next;
-    struct adapter_run run;     /* the run given to status/cancel */
-    struct adapter_result res;
-    adapter_done_fn done;
-    void *arg;
-};
-
-static void gitlab_on_resp(void *arg, const struct http_resp *resp);
 
 /* gitlab_project_id - numeric id as is, a path URL-encoded; NULL when invalid. */
 char *gitlab_project_id(const char *job)
@@ -281,391 +261,214 @@ bad:
     return NULL;
 }
 
-/* gitlab_op_free - free the op (done is not called). */
-static void gitlab_op_free(struct gitlab_op *op)
-{
-    memset(op->auth, 0, sizeof(op->auth));
-    free(op->proj_url);
-    free(op->job);
-    free(op->key);
-    free(op->ref);
-    free(op->body);
-    free(op);
-}
+/* The state of a lookup by key: the candidates, newest first. */
+struct gitlab_find {
+    int64_t ids[GITLAB_FIND_MAX];
+    int n, next;
+};
 
-/* gitlab_op_abandon - the HTTP client was freed before the answer (the stage is
- * stopping): free the op without calling done. */
-static void gitlab_op_abandon(void *arg)
+/* gitlab_open - check the config and the project; the API root and token. */
+static int gitlab_open(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen)
 {
-    gitlab_op_free(arg);
-}
+    const struct config *cfg = c->ctx.cfg;
+    char *base = NULL, *proj = NULL;
 
-/* gitlab_end - deliver the result and free the op. */
-static void gitlab_end(struct gitlab_op *op)
-{
-    op->done(op->arg, &op->res);
-    gitlab_op_free(op);
-}
-
-/* gitlab_op_new - an op for test t, or NULL after scheduling done with the error. */
-static struct gitlab_op *gitlab_op_new(struct adapter_ctx *ctx, const struct adapter_test *t,
-                                       enum gitlab_kind kind, adapter_done_fn done, void *arg)
-{
-    const struct config *c = ctx->cfg;
-    struct adapter_result res;
-    struct gitlab_op *op;
-    char *base = NULL, *proj = NULL, err[256];
-    const char *ref;
-
-    adapter_res_init(&res);
-    if (!(base = adapter_base_url(c->gitlab.url)))
-        snprintf(err, sizeof(err), "gitlab.url is not set or not an http(s) URL");
-    else if (!c->gitlab.token || !c->gitlab.token[0])
-        snprintf(err, sizeof(err), "gitlab.tokenFile is not configured");
-    else if (strlen(c->gitlab.token) > 900)
-        snprintf(err, sizeof(err), "the GitLab token is too long");
+    if (!(base = adapter_base_url(cfg->gitlab.url)))
+        snprintf(err, errlen, "gitlab.url is not set or not an http(s) URL");
+    else if (!cfg->gitlab.token || !cfg->gitlab.token[0])
+        snprintf(err, errlen, "gitlab.tokenFile is not configured");
+    else if (strlen(cfg->gitlab.token) > 900)
+        snprintf(err, errlen, "the GitLab token is too long");
     else if (!t->key || !t->key[0])
-        snprintf(err, sizeof(err), "no idempotency key");
+        snprintf(err, errlen, "no idempotency key");
     else if (!(proj = gitlab_project_id(t->job)))
-        snprintf(err, sizeof(err), "job %s: not a project id or path \"group/project\"",
+        snprintf(err, errlen, "job %s: not a project id or path \"group/project\"",
                  log_q(t->job ? t->job : ""));
-    else
-        goto ok;
-    free(base);
-    adapter_res_error(&res, ADAPTER_EPERM, "gitlab: %s", err);
-    adapter_finish_later(ctx->st, &res, done, arg);
-    return NULL;
-ok:
-    op = xcalloc(1, sizeof(*op));
-    op->kind = kind;
-    op->http = ctx->http;
-    snprintf(op->auth, sizeof(op->auth), "PRIVATE-TOKEN: %s", c->gitlab.token);
-    op->proj_url = xasprintf("%s/api/v4/projects/%s", base, proj);
+    if (proj) {
+        snprintf(c->auth, sizeof(c->auth), "PRIVATE-TOKEN: %s", cfg->gitlab.token);
+        c->base = xasprintf("%s/api/v4/projects/%s", base, proj);
+    }
     free(base);
     free(proj);
-    op->job = xstrdup(t->job);
-    op->key = xstrdup(t->key);
-    ref = adapter_test_ref(t);
-    op->ref = ref ? xstrdup(ref) : NULL;
-    op->done = done;
-    op->arg = arg;
-    adapter_res_init(&op->res);
-    return op;
-}
-
-/* gitlab_submit - one request with the token. */
-static void gitlab_submit(struct gitlab_op *op, const char *method, const char *url,
-                          enum gitlab_step step, int retries)
-{
-    struct http_req req;
-    int h = 0;
-
-    memset(&req, 0, sizeof(req));
-    op->step = step;
-    req.system = "gitlab";
-    req.method = method;
-    req.url = url;
-    req.headers[h++] = op->auth;
-    req.headers[h++] = "Accept: application/json";
-    if (step == GITLAB_STEP_CREATE) {
-        req.headers[h++] = "Content-Type: application/json";
-        req.body = op->body;
-        req.body_len = strlen(op->body);
-    } else if (step == GITLAB_STEP_CANCEL) {
-        req.body = "";
-    }
-    req.max_retries = retries;
-    req.abandon = gitlab_op_abandon;
-    http_submit(op->http, &req, gitlab_on_resp, op);
+    return c->base ? 0 : -1;
 }
 
 /* gitlab_get_pipeline - GET the pipeline id. */
-static void gitlab_get_pipeline(struct gitlab_op *op, const char *id)
+static void gitlab_get_pipeline(struct adapter_call *c, const char *id)
 {
-    char *url = xasprintf("%s/pipelines/%s", op->proj_url, id);
+    char *url = xasprintf("%s/pipelines/%s", c->base, id);
 
-    gitlab_submit(op, "GET", url, GITLAB_STEP_PIPELINE, -1);
+    adapter_call_send(c, GITLAB_STEP_PIPELINE, "GET", url, NULL, -1);
     free(url);
 }
 
-/* gitlab_list - start finding the pipeline by key. */
-static void gitlab_list(struct gitlab_op *op)
+/* gitlab_list - start finding the pipeline by key: the newest API-created ones of the ref. */
+static void gitlab_list(struct adapter_call *c)
 {
-    char *r = op->ref ? adapter_escape(op->ref) : NULL, *url;
+    char *r = c->ref ? adapter_escape(c->ref) : NULL, *url;
 
-    url = xasprintf("%s/pipelines?%s%s%sorder_by=id&sort=desc&per_page=%d&source=api", op->proj_url,
+    url = xasprintf("%s/pipelines?%s%s%sorder_by=id&sort=desc&per_page=%d&source=api", c->base,
                     r ? "ref=" : "", r ? r : "", r ? "&" : "", GITLAB_FIND_MAX);
-    gitlab_submit(op, "GET", url, GITLAB_STEP_LIST, -1);
+    adapter_call_send(c, GITLAB_STEP_LIST, "GET", url, NULL, -1);
     free(url);
     free(r);
 }
 
 /* gitlab_next_vars - read the variables of the next candidate, or end: not found. */
-static void gitlab_next_vars(struct gitlab_op *op)
+static void gitlab_next_vars(struct adapter_call *c)
+{
+    struct gitlab_find *f = c->data;
+    char *url;
+
+    if (f->next >= f->n) {
+        adapter_call_found(c, NULL);
+        return;
+    }
+    url = xasprintf("%s/pipelines/%lld/variables", c->base, (long long)f->ids[f->next++]);
+    adapter_call_send(c, GITLAB_STEP_VARS, "GET", url, NULL, -1);
+    free(url);
+}
+
+/* gitlab_cancel_run - POST .../pipelines/{id}/cancel for c->res.run. */
+static void gitlab_cancel_run(struct adapter_call *c)
+{
+    char *url = xasprintf("%s/pipelines/%s/cancel", c->base, c->res.run.id);
+
+    adapter_call_send(c, GITLAB_STEP_CANCEL, "POST", url, "", -1);
+    free(url);
+}
+
+/* gitlab_start - the first request of each operation. A pipeline is never
+ * created twice by a retry: a second POST is a second pipeline. */
+static int gitlab_start(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen)
 {
     char *url;
 
-    if (op->next >= op->nids) {
-        op->res.found = 0;
-        gitlab_end(op);
-        return;
-    }
-    url = xasprintf("%s/pipelines/%lld/variables", op->proj_url, (long long)op->ids[op->next++]);
-    gitlab_submit(op, "GET", url, GITLAB_STEP_VARS, -1);
-    free(url);
-}
-
-/* gitlab_cancel_run - POST .../pipelines/{id}/cancel for op->res.run. */
-static void gitlab_cancel_run(struct gitlab_op *op)
-{
-    char *url = xasprintf("%s/pipelines/%s/cancel", op->proj_url, op->res.run.id);
-
-    gitlab_submit(op, "POST", url, GITLAB_STEP_CANCEL, -1);
-    free(url);
-}
-
-/* gitlab_http_error - an HTTP status the step did not want; ends the op. */
-static void gitlab_http_error(struct gitlab_op *op, const struct http_resp *resp, const char *what)
-{
-    long s = resp->status;
-    char err[64], msg[160] = "";
-    cJSON *j = adapter_body_json(resp, err, sizeof(err));
-    const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "message") : NULL;
-    char *txt;
-
-    if (!m && j)
-        m = cJSON_GetObjectItemCaseSensitive(j, "error");
-    if (cJSON_IsString(m)) {
-        snprintf(msg, sizeof(msg), "%s", log_q(m->valuestring));
-    } else if (m && (txt = cJSON_PrintUnformatted(m))) {
-        snprintf(msg, sizeof(msg), "%s", log_q(txt));
-        free(txt);
-    }
-    cJSON_Delete(j);
-    if (s >= 500 || s == 429) {
-        adapter_retry_after(resp, &op->res);
-        adapter_res_error(&op->res, ADAPTER_ETEMP, "gitlab: %s: HTTP %ld", what, s);
-    } else if (s == 401 || s == 403) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: %s: authentication failed (HTTP %ld)", what, s);
-    } else if (s == 404) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: %s: no such project or pipeline, or the token cannot see it (HTTP 404)", what);
+    if (c->kind == ADAPTER_TRIGGER) {
+        if (!(c->body = gitlab_create_body(t->params, t->key, c->ref, err, errlen)))
+            return -1;
+        url = xasprintf("%s/pipeline", c->base);
+        adapter_call_send(c, GITLAB_STEP_CREATE, "POST", url, c->body, 0);
+        free(url);
+    } else if (c->kind == ADAPTER_FIND || !c->run.id[0]) {
+        gitlab_list(c);
+    } else if (c->kind == ADAPTER_STATUS) {
+        gitlab_get_pipeline(c, c->run.id);
     } else {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: %s: HTTP %ld%s%s", what, s, msg[0] ? ": " : "", msg);
+        gitlab_cancel_run(c);
     }
-    gitlab_end(op);
+    return 0;
 }
 
-/* gitlab_take_pipeline - parse a pipeline answer into op->res.run; -1 after ending the op. */
-static int gitlab_take_pipeline(struct gitlab_op *op, const struct http_resp *resp, const char *what)
+/* gitlab_pipeline - a pipeline answer into run (api set); -1 after ending the call. */
+static int gitlab_pipeline(struct adapter_call *c, const struct http_resp *resp, struct adapter_run *run)
 {
-    struct adapter_run run;
     char err[200];
     cJSON *j;
 
-    memset(&run, 0, sizeof(run));
-    if (!(j = adapter_body_json(resp, err, sizeof(err))) || gitlab_parse_pipeline(j, &run, err, sizeof(err)) < 0) {
+    memset(run, 0, sizeof(*run));
+    if (!(j = adapter_call_json(c, resp, c->what)))
+        return -1;
+    if (gitlab_parse_pipeline(j, run, err, sizeof(err)) < 0) {
         cJSON_Delete(j);
-        adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: %s: %s", what, err);
-        gitlab_end(op);
+        adapter_call_fail(c, ADAPTER_EPERM, "%s: %s", c->what, err);
         return -1;
     }
     cJSON_Delete(j);
-    snprintf(run.api, sizeof(run.api), "%s/pipelines/%s", op->proj_url, run.id);
-    op->res.run = run;
+    snprintf(run->api, sizeof(run->api), "%s/pipelines/%s", c->base, run->id);
     return 0;
 }
 
-/* gitlab_on_resp - the http callback. */
-static void gitlab_on_resp(void *arg, const struct http_resp *resp)
+/* gitlab_answer - the answer to each step. */
+static void gitlab_answer(struct adapter_call *c, const struct http_resp *resp)
 {
-    struct gitlab_op *op = arg;
-    char what[200], err[200];
+    struct gitlab_find *f = c->data;
+    struct adapter_run run;
+    long s = resp->status;
+    char err[200], id[32];
     cJSON *j;
     int r;
 
-    snprintf(what, sizeof(what), "project %s", log_q(op->job));
-    if (adapter_http_failed(resp, what, &op->res)) {
-        gitlab_end(op);
+    if (c->step == GITLAB_STEP_VARS && s == 404) {
+        gitlab_next_vars(c);            /* gone meanwhile */
         return;
     }
-    switch (op->step) {
+    if (s != 200 && !(c->step == GITLAB_STEP_CREATE && s == 201)
+        && !(c->step == GITLAB_STEP_CANCEL && s >= 200 && s < 300)) {
+        adapter_call_http_error(c, resp, c->what, NULL);
+        return;
+    }
+    switch (c->step) {
     case GITLAB_STEP_CREATE:
-        if (resp->status != 201 && resp->status != 200) {
-            gitlab_http_error(op, resp, what);
+        if (gitlab_pipeline(c, resp, &run) < 0)
             return;
-        }
-        if (gitlab_take_pipeline(op, resp, what) < 0)
-            return;
-        op->res.found = 1;
-        log_info("adapter_triggered", "system=gitlab project=%s key=%s pipeline=%s", log_q(op->job), op->key,
-                 op->res.run.id);
-        gitlab_end(op);
+        c->res.found = 1;
+        c->res.run = run;
+        log_info("adapter_triggered", "system=gitlab project=%s key=%s pipeline=%s", log_q(c->job),
+                 c->key, run.id);
+        adapter_call_end(c);
         return;
     case GITLAB_STEP_LIST:
-        if (resp->status != 200) {
-            gitlab_http_error(op, resp, what);
-            return;
-        }
         j = adapter_body_json(resp, err, sizeof(err));
-        r = j ? gitlab_pipeline_ids(j, op->ids, GITLAB_FIND_MAX, err, sizeof(err)) : -1;
+        r = j ? gitlab_pipeline_ids(j, f->ids, GITLAB_FIND_MAX, err, sizeof(err)) : -1;
         cJSON_Delete(j);
         if (r < 0) {
-            adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: %s: pipelines: %s", what, err);
-            gitlab_end(op);
+            adapter_call_fail(c, ADAPTER_EPERM, "%s: pipelines: %s", c->what, err);
             return;
         }
-        op->nids = r;
-        op->next = 0;
-        gitlab_next_vars(op);
+        f->n = r;
+        f->next = 0;
+        gitlab_next_vars(c);
         return;
     case GITLAB_STEP_VARS:
-        if (resp->status == 404) {      /* gone meanwhile */
-            gitlab_next_vars(op);
-            return;
-        }
-        if (resp->status != 200) {
-            gitlab_http_error(op, resp, what);
-            return;
-        }
         j = adapter_body_json(resp, err, sizeof(err));
-        r = j ? gitlab_variables_have_key(j, op->key, err, sizeof(err)) : -1;
+        r = j ? gitlab_variables_have_key(j, c->key, err, sizeof(err)) : -1;
         cJSON_Delete(j);
         if (r < 0) {
-            adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: %s: pipeline %lld variables: %s", what,
-                              (long long)op->ids[op->next - 1], err);
-            gitlab_end(op);
+            adapter_call_fail(c, ADAPTER_EPERM, "%s: pipeline %lld variables: %s", c->what,
+                              (long long)f->ids[f->next - 1], err);
         } else if (r == 1) {
-            char id[32];
-            snprintf(id, sizeof(id), "%lld", (long long)op->ids[op->next - 1]);
-            gitlab_get_pipeline(op, id);
+            snprintf(id, sizeof(id), "%lld", (long long)f->ids[f->next - 1]);
+            gitlab_get_pipeline(c, id);
         } else {
-            gitlab_next_vars(op);
+            gitlab_next_vars(c);
         }
         return;
     case GITLAB_STEP_PIPELINE:
-        if (resp->status != 200) {
-            gitlab_http_error(op, resp, what);
-            return;
-        }
-        if (gitlab_take_pipeline(op, resp, what) < 0)
-            return;
-        op->res.found = 1;
-        if (op->kind == GITLAB_CANCEL && !run_status_final(op->res.run.status)) {
-            gitlab_cancel_run(op);
-            return;
-        }
-        gitlab_end(op);
+        if (gitlab_pipeline(c, resp, &run) == 0)
+            adapter_call_found(c, &run);
         return;
     case GITLAB_STEP_CANCEL:
-        if (resp->status >= 200 && resp->status < 300) {
-            char err2[200];
-            struct adapter_run run = op->res.run;
-            /* The answer is the pipeline as it is now; keep it when it parses. */
-            if ((j = adapter_body_json(resp, err2, sizeof(err2))) && gitlab_parse_pipeline(j, &run, err2, sizeof(err2)) == 0)
-                op->res.run = run;
-            cJSON_Delete(j);
-            gitlab_end(op);
-        } else {
-            gitlab_http_error(op, resp, what);
-        }
+        /* The answer is the pipeline as it is now; keep it when it parses. */
+        run = c->res.run;
+        if ((j = adapter_body_json(resp, err, sizeof(err))) && gitlab_parse_pipeline(j, &run, err, sizeof(err)) == 0)
+            c->res.run = run;
+        cJSON_Delete(j);
+        adapter_call_end(c);
         return;
     }
 }
 
-/* gitlab_trigger - POST .../pipeline with the variables and PROMO_KEY. */
-static int gitlab_trigger(struct adapter_ctx *ctx, const struct adapter_test *t,
-                          adapter_done_fn done, void *arg)
-{
-    struct gitlab_op *op = gitlab_op_new(ctx, t, GITLAB_TRIGGER, done, arg);
-    char err[200], *url;
-
-    if (!op)
-        return -1;
-    if (!(op->body = gitlab_create_body(t->params, t->key, op->ref, err, sizeof(err)))) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: project %s: %s", log_q(t->job), err);
-        adapter_finish_later(ctx->st, &op->res, done, arg);
-        gitlab_op_free(op);
-        return -1;
-    }
-    url = xasprintf("%s/pipeline", op->proj_url);
-    /* Never retried blindly: a second POST is a second pipeline. */
-    gitlab_submit(op, "POST", url, GITLAB_STEP_CREATE, 0);
-    free(url);
-    return 0;
-}
-
-/* gitlab_find - the pipeline whose PROMO_KEY variable is the key. */
-static int gitlab_find(struct adapter_ctx *ctx, const struct adapter_test *t,
-                       adapter_done_fn done, void *arg)
-{
-    struct gitlab_op *op = gitlab_op_new(ctx, t, GITLAB_FIND, done, arg);
-
-    if (!op)
-        return -1;
-    gitlab_list(op);
-    return 0;
-}
-
-/* gitlab_id_ok - a pipeline id: 1..15 digits. */
-static int gitlab_id_ok(const char *id)
-{
-    size_t n = strspn(id, "0123456789");
-
-    return n > 0 && n <= 15 && !id[n];
-}
-
-/* gitlab_status - GET the pipeline (by key when its id is not known). */
-static int gitlab_status(struct adapter_ctx *ctx, const struct adapter_test *t,
-                         const struct adapter_run *run, adapter_done_fn done, void *arg)
-{
-    struct gitlab_op *op = gitlab_op_new(ctx, t, GITLAB_STATUS, done, arg);
-
-    if (!op)
-        return -1;
-    op->run = *run;
-    op->res.run = *run;
-    if (!run->id[0]) {
-        gitlab_list(op);
-        return 0;
-    }
-    if (!gitlab_id_ok(run->id)) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: pipeline id %s is not a number", log_q(run->id));
-        adapter_finish_later(ctx->st, &op->res, done, arg);
-        gitlab_op_free(op);
-        return -1;
-    }
-    gitlab_get_pipeline(op, run->id);
-    return 0;
-}
-
-/* gitlab_cancel - POST .../pipelines/{id}/cancel (found by key when the id is not known). */
-static int gitlab_cancel(struct adapter_ctx *ctx, const struct adapter_test *t,
-                         const struct adapter_run *run, adapter_done_fn done, void *arg)
-{
-    struct gitlab_op *op = gitlab_op_new(ctx, t, GITLAB_CANCEL, done, arg);
-
-    if (!op)
-        return -1;
-    op->run = *run;
-    op->res.run = *run;
-    if (!run->id[0]) {
-        gitlab_list(op);
-        return 0;
-    }
-    if (!gitlab_id_ok(run->id)) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "gitlab: pipeline id %s is not a number", log_q(run->id));
-        adapter_finish_later(ctx->st, &op->res, done, arg);
-        gitlab_op_free(op);
-        return -1;
-    }
-    gitlab_cancel_run(op);
-    return 0;
-}
-
-const struct adapter adapter_gitlab = {
-    .provider = "gitlab",
-    .trigger = gitlab_trigger,
-    .find = gitlab_find,
-    .status = gitlab_status,
-    .cancel = gitlab_cancel,
+static const struct adapter_http_word gitlab_words[] = {
+    { 401, "authentication failed" },
+    { 403, "authentication failed" },
+    { 404, "no such project or pipeline, or the token cannot see it" },
+    { 0, NULL },
 };
+
+static const struct adapter_provider gitlab_provider = {
+    .name = "gitlab",
+    .system = "gitlab",
+    .noun = "project",
+    .run_noun = "pipeline",
+    .headers = { "Accept: application/json" },
+    .content_type = "Content-Type: application/json",
+    .words = gitlab_words,
+    .data_size = sizeof(struct gitlab_find),
+    .open = gitlab_open,
+    .start = gitlab_start,
+    .answer = gitlab_answer,
+    .cancel = gitlab_cancel_run,
+};
+
+ADAPTER_CALL_DEFINE(adapter_gitlab, "gitlab", gitlab_provider);
