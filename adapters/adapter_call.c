@@ -96,6 +96,23 @@ static int adapter_call_id_ok(const char *id)
     return n > 0 && n <= 15 && !id[n] && strspn(id, "0") < n;
 }
 
+/* adapter_call_first - the first request of a provider whose runs are
+ * known by id: a run without one is looked up by key. */
+static int adapter_call_first(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen)
+{
+    const struct adapter_provider *p = c->prov;
+
+    if (c->kind == ADAPTER_TRIGGER)
+        return p->trigger(c, t, err, errlen);
+    if (c->kind == ADAPTER_FIND || !c->run.id[0])
+        p->find(c);
+    else if (c->kind == ADAPTER_STATUS)
+        p->read(c);
+    else
+        p->cancel(c);
+    return 0;
+}
+
 /* adapter_call_start - make the call, let the provider check and start it. */
 int adapter_call_start(const struct adapter_provider *p, enum adapter_kind kind,
                        struct adapter_ctx *ctx, const struct adapter_test *t,
@@ -118,6 +135,8 @@ int adapter_call_start(const struct adapter_provider *p, enum adapter_kind kind,
     if (p->data_size)
         c->data = xcalloc(1, p->data_size);
     snprintf(c->what, sizeof(c->what), "%s %s", p->noun, log_q(t->job ? t->job : ""));
+    if (!t->key || !t->key[0])
+        return adapter_call_fail_later(c, "%s: no idempotency key", c->what);
     if (p->open(c, t, err, sizeof(err)) < 0)
         return adapter_call_fail_later(c, "%s", err);
     c->job = xstrdup(t->job);
@@ -125,9 +144,30 @@ int adapter_call_start(const struct adapter_provider *p, enum adapter_kind kind,
     c->ref = ref ? xstrdup(ref) : NULL;
     if (run && p->run_noun && run->id[0] && !adapter_call_id_ok(run->id))
         return adapter_call_fail_later(c, "%s id %s is not a number", p->run_noun, log_q(run->id));
-    if (p->start(c, t, err, sizeof(err)) < 0)
+    if ((p->start ? p->start(c, t, err, sizeof(err)) : adapter_call_first(c, t, err, sizeof(err))) < 0)
         return adapter_call_fail_later(c, "%s: %s", c->what, err);
     return 0;
+}
+
+/* adapter_call_token - check a server URL and token; c->auth = header + token. */
+char *adapter_call_token(struct adapter_call *c, const char *url, const char *url_name,
+                         const char *token, const char *token_name, const char *header,
+                         char *err, size_t errlen)
+{
+    char *base = adapter_base_url(url);
+
+    if (!base)
+        snprintf(err, errlen, "%s is not set or not an http(s) URL", url_name);
+    else if (!token || !token[0])
+        snprintf(err, errlen, "%s is not configured", token_name);
+    else if (strlen(token) > 900)
+        snprintf(err, errlen, "%s: the token is too long", token_name);
+    else {
+        snprintf(c->auth, sizeof(c->auth), "%s%s", header, token);
+        return base;
+    }
+    free(base);
+    return NULL;
 }
 
 /* adapter_req_header - append h to req's headers. */
@@ -184,6 +224,21 @@ void adapter_call_send(struct adapter_call *c, int step, const char *method, con
     if (p->request)
         p->request(c, &req);
     http_submit(c->ctx.http, &req, adapter_call_answer, c);
+}
+
+/* adapter_call_sendf - adapter_call_send to the URL of fmt. */
+void adapter_call_sendf(struct adapter_call *c, int step, const char *method, const char *body,
+                        int retries, const char *fmt, ...)
+{
+    va_list ap;
+    char *url;
+
+    va_start(ap, fmt);
+    if (vasprintf(&url, fmt, ap) < 0)
+        log_fatal(EXIT_TEMP, "adapter_call_sendf", "reason=%s", log_q("out of memory"));
+    va_end(ap);
+    adapter_call_send(c, step, method, url, body, retries);
+    free(url);
 }
 
 /* adapter_call_message - the "message" (else "error") of an error answer, or "". */
@@ -248,6 +303,38 @@ cJSON *adapter_call_json(struct adapter_call *c, const struct http_resp *resp, c
     if (!j)
         adapter_call_fail(c, ADAPTER_EPERM, "%s: %s", what, err);
     return j;
+}
+
+/* adapter_call_run - the body decoded into run by parse. */
+int adapter_call_run(struct adapter_call *c, const struct http_resp *resp, const char *what,
+                     int (*parse)(const cJSON *, struct adapter_run *, char *, size_t),
+                     struct adapter_run *run)
+{
+    char err[200];
+    cJSON *j;
+    int r;
+
+    if (!(j = adapter_call_json(c, resp, what)))
+        return -1;
+    r = parse(j, run, err, sizeof(err));
+    cJSON_Delete(j);
+    if (r < 0) {
+        adapter_call_fail(c, ADAPTER_EPERM, "%s: %s", what, err);
+        return -1;
+    }
+    if (c->prov->run_path)
+        snprintf(run->api, sizeof(run->api), "%s%s%s", c->base, c->prov->run_path, run->id);
+    return 0;
+}
+
+/* adapter_call_triggered - the end of a trigger that knows its run. */
+void adapter_call_triggered(struct adapter_call *c, const struct adapter_run *run)
+{
+    c->res.found = 1;
+    c->res.run = *run;
+    log_info("adapter_triggered", "system=%s job=%s key=%s run=%s url=%s", c->prov->system, log_q(c->job),
+             c->key, log_q(run->id), log_q(run->url));
+    adapter_call_end(c);
 }
 
 /* adapter_call_found - the end of a lookup by key. */

@@ -2,8 +2,9 @@
  * HTTP (jenkins.c, github.c, gitlab.c).
  *
  * An operation of struct adapter (trigger, find, status, cancel) is a call:
- * adapter_call_start() allocates it, lets the provider check its config and
- * the test (open), then lets it send its first request (start). Each answer
+ * adapter_call_start() allocates it, checks the test has an idempotency
+ * key, lets the provider check its config and the job (open), then lets it
+ * send its first request (start). Each answer
  * comes back here first: a transport failure (no HTTP answer) ends the call
  * with ADAPTER_ETEMP or ADAPTER_EPERM, anything else goes to the provider's
  * answer hook, which either sends the next request or ends the call. Errors
@@ -46,6 +47,7 @@ struct adapter_provider {
     const char *noun;           /* what a job is called in messages: "job", "workflow", "project" */
     const char *run_noun;       /* what a run id is called ("pipeline"): ids of status and cancel
                                  * must then be 1..15 digits; NULL: not checked */
+    const char *run_path;       /* base + run_path + id is a run's api (adapter_call_run), or NULL */
     const char *headers[4];     /* sent with every request, after the credentials; NULL-ended */
     const char *content_type;   /* the header of a request with a non-empty body, or NULL */
     int64_t rate_wait_ms;       /* > 0: the provider has rate limits (a 429, or a 403 that says
@@ -56,13 +58,22 @@ struct adapter_provider {
     /* open - check the config and the test and set the call up (base, auth,
      * what the provider keeps); 0, or -1 with the reason in err. */
     int (*open)(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen);
-    /* start - send the first request of c->kind; 0, or -1 with the reason
-     * in err (the call then ends with ADAPTER_EPERM "provider: what: err"). */
+    /* The first request of each operation, for a provider whose runs are
+     * known by their id: trigger sends the run's creation (0, or -1 with
+     * the reason in err: the call then ends with ADAPTER_EPERM "provider:
+     * what: err"); find starts a lookup by key (a find, or a status or
+     * cancel of a run without an id); read reads c->run; cancel (below)
+     * cancels it. */
+    int (*trigger)(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen);
+    void (*find)(struct adapter_call *c);
+    void (*read)(struct adapter_call *c);
+    /* start - instead of the above, send the first request of c->kind
+     * (Jenkins: a run starts as a queue item); 0, or -1 as trigger. */
     int (*start)(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen);
     /* answer - an HTTP answer to the request of c->step: send the next
      * request, or end the call (adapter_call_end, _fail, _http_error, _found). */
     void (*answer)(struct adapter_call *c, const struct http_resp *resp);
-    /* cancel - cancel the run in c->res.run (a cancel that found it by key). */
+    /* cancel - cancel the run in c->res.run (given, or found by key). */
     void (*cancel)(struct adapter_call *c);
     /* not_found - a lookup found no run (adapter_call_found): set c->res. May be NULL. */
     void (*not_found)(struct adapter_call *c);
@@ -102,12 +113,25 @@ int adapter_call_start(const struct adapter_provider *p, enum adapter_kind kind,
                        struct adapter_ctx *ctx, const struct adapter_test *t,
                        const struct adapter_run *run, adapter_done_fn done, void *arg);
 
+/* adapter_call_token - for open: the base URL (heap, no trailing slash) of
+ * a server whose token goes in a header. url (named url_name in messages)
+ * must be http(s), token (token_name) set and at most 900 bytes; c->auth
+ * becomes header + token. NULL with the reason in err. */
+char *adapter_call_token(struct adapter_call *c, const char *url, const char *url_name,
+                         const char *token, const char *token_name, const char *header,
+                         char *err, size_t errlen);
+
 /* adapter_call_send - send a request of c as step: the credentials, the
  * provider's headers, Content-Type when body is not empty, then the request
  * hook. body may be NULL; retries is http_req.max_retries (0 for a request
  * that must never be repeated blindly, -1 the default). */
 void adapter_call_send(struct adapter_call *c, int step, const char *method, const char *url,
                        const char *body, int retries);
+
+/* adapter_call_sendf - adapter_call_send to the URL printed by fmt. */
+void adapter_call_sendf(struct adapter_call *c, int step, const char *method, const char *body,
+                        int retries, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* adapter_call_end - call done with c->res and free c. */
 void adapter_call_end(struct adapter_call *c);
@@ -128,6 +152,18 @@ void adapter_call_http_error(struct adapter_call *c, const struct http_resp *res
 /* adapter_call_json - the answer's body as JSON, or NULL after ending c
  * with ADAPTER_EPERM "provider: what: reason". */
 cJSON *adapter_call_json(struct adapter_call *c, const struct http_resp *resp, const char *what);
+
+/* adapter_call_run - the answer's body decoded by parse into run (which
+ * parse may start from), and run->api = base + run_path + id when the
+ * provider has a run_path: 0, or -1 after ending c with ADAPTER_EPERM
+ * "provider: what: reason". */
+int adapter_call_run(struct adapter_call *c, const struct http_resp *resp, const char *what,
+                     int (*parse)(const cJSON *, struct adapter_run *, char *, size_t),
+                     struct adapter_run *run);
+
+/* adapter_call_triggered - a trigger answered with run: found = 1, the run
+ * in res, logged (adapter_triggered), and c ended. */
+void adapter_call_triggered(struct adapter_call *c, const struct adapter_run *run);
 
 /* adapter_call_found - a lookup by key ended: run found (found = 1, the run
  * in res; a cancel whose run is not final goes on to the provider's cancel),

@@ -55,22 +55,6 @@
 
 enum github_step { GITHUB_STEP_DISPATCH, GITHUB_STEP_LIST, GITHUB_STEP_RUN, GITHUB_STEP_CANCEL };
 
-/* github_name_ok - an owner, repository or workflow name: [A-Za-z0-9._-]+. */
-static int github_name_ok(const char *s, size_t n)
-{
-    size_t i;
-
-    if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-        return 0;
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 /* github_copy - copy n bytes of s into buf, or -1 when it does not fit. */
 static int github_copy(char *buf, size_t size, const char *s, size_t n)
 {
@@ -105,12 +89,12 @@ int github_split_job(const char *job, const char *default_repo, char *owner, siz
         }
     }
     slash = memchr(rp, '/', rn);
-    if (!slash || !github_name_ok(rp, (size_t)(slash - rp))
-        || !github_name_ok(slash + 1, rn - (size_t)(slash - rp) - 1)) {
+    if (!slash || !adapter_name_ok(rp, (size_t)(slash - rp))
+        || !adapter_name_ok(slash + 1, rn - (size_t)(slash - rp) - 1)) {
         snprintf(err, errlen, "job %s: repository is not OWNER/REPO", log_q(job));
         return -1;
     }
-    if (colon ? !github_name_ok(colon + 1, strlen(colon + 1)) : !github_name_ok(job, strlen(job))) {
+    if (colon ? !adapter_name_ok(colon + 1, strlen(colon + 1)) : !adapter_name_ok(job, strlen(job))) {
         snprintf(err, errlen, "job %s: workflow is not a file name or id", log_q(job));
         return -1;
     }
@@ -159,39 +143,26 @@ enum run_status github_map_status(const char *status, const char *conclusion)
 /* github_parse_run - a workflow run object into run (api untouched). */
 int github_parse_run(const cJSON *o, struct adapter_run *run, char *err, size_t errlen)
 {
-    char status[40], conclusion[40], url[sizeof(run->url)], started[40], updated[40];
-    int64_t id, t0, t1;
+    char status[40], conclusion[40], started[40], updated[40];
+    struct adapter_run r = *run;
+    int64_t t0, t1;
 
-    if (!cJSON_IsObject(o)) {
-        snprintf(err, errlen, "workflow run: not an object");
-        return -1;
-    }
-    if (adapter_json_int(o, "id", 1, &id, err, errlen) < 0
+    if (adapter_json_run(o, "workflow run", "id", "run", "html_url", &r, err, errlen) < 0
         || adapter_json_str(o, "status", 1, status, sizeof(status), err, errlen) < 0
         || adapter_json_str(o, "conclusion", 0, conclusion, sizeof(conclusion), err, errlen) < 0
-        || adapter_json_str(o, "html_url", 1, url, sizeof(url), err, errlen) < 0
         || adapter_json_str(o, "run_started_at", 0, started, sizeof(started), err, errlen) < 0
         || adapter_json_str(o, "updated_at", 0, updated, sizeof(updated), err, errlen) < 0)
         return -1;
-    if (id < 1) {
-        snprintf(err, errlen, "field id: not a run id");
-        return -1;
-    }
-    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "field html_url: not an http(s) URL");
-        return -1;
-    }
-    snprintf(run->id, sizeof(run->id), "%lld", (long long)id);
-    str_copy(run->url, url, sizeof(run->url));
-    run->status = github_map_status(status, conclusion[0] ? conclusion : NULL);
+    r.status = github_map_status(status, conclusion[0] ? conclusion : NULL);
     if (conclusion[0])
-        snprintf(run->detail, sizeof(run->detail), "%s/%s", status, conclusion);
+        snprintf(r.detail, sizeof(r.detail), "%s/%s", status, conclusion);
     else
-        str_copy(run->detail, status, sizeof(run->detail));
-    run->duration_ms = 0;
+        str_copy(r.detail, status, sizeof(r.detail));
+    r.duration_ms = 0;
     if (strcmp(status, "completed") == 0 && started[0] && updated[0]
         && (t0 = time_parse_iso(started)) >= 0 && (t1 = time_parse_iso(updated)) >= t0)
-        run->duration_ms = t1 - t0;
+        r.duration_ms = t1 - t0;
+    *run = r;
     return 0;
 }
 
@@ -238,81 +209,44 @@ char *github_dispatch_body(const cJSON *params, const char *key, const char *ref
 {
     cJSON *o, *inputs;
     const cJSON *p;
-    char *text;
-    int n = 0;
 
     if (!ref || !ref[0]) {
         snprintf(err, errlen, "github-actions needs a ref (headRef or a 'ref' parameter)");
         return NULL;
     }
-    if (params && !cJSON_IsObject(params)) {
-        snprintf(err, errlen, "parameters: not an object");
+    if (adapter_params_check(params, GITHUB_KEY_INPUT, 1, NULL, err, errlen) < 0)
         return NULL;
-    }
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "ref", ref);
     inputs = cJSON_AddObjectToObject(o, "inputs");
-    if (params)
-        cJSON_ArrayForEach(p, params) {
-            if (!p->string || !p->string[0]) {
-                snprintf(err, errlen, "parameters: an empty input name");
-                goto bad;
-            }
-            if (strcmp(p->string, "ref") == 0)
-                continue;
-            if (strcmp(p->string, GITHUB_KEY_INPUT) == 0) {
-                snprintf(err, errlen, "parameter %s: reserved for the idempotency key", p->string);
-                goto bad;
-            }
-            if (!cJSON_IsString(p)) {
-                snprintf(err, errlen, "parameter %s: not a string", p->string);
-                goto bad;
-            }
-            if (++n >= GITHUB_MAX_INPUTS) {
-                snprintf(err, errlen, "parameters: more than %d inputs with %s", GITHUB_MAX_INPUTS,
-                         GITHUB_KEY_INPUT);
-                goto bad;
-            }
-            cJSON_AddStringToObject(inputs, p->string, p->valuestring);
+    cJSON_ArrayForEach(p, params) {
+        if (strcmp(p->string, "ref") == 0)
+            continue;
+        if (cJSON_GetArraySize(inputs) + 1 >= GITHUB_MAX_INPUTS) {
+            snprintf(err, errlen, "parameters: more than %d inputs with %s", GITHUB_MAX_INPUTS,
+                     GITHUB_KEY_INPUT);
+            cJSON_Delete(o);
+            return NULL;
         }
+        cJSON_AddStringToObject(inputs, p->string, p->valuestring);
+    }
     cJSON_AddStringToObject(inputs, GITHUB_KEY_INPUT, key);
     cJSON_AddTrueToObject(o, "return_run_details");
-    text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text)
-        snprintf(err, errlen, "cannot encode the request");
-    return text;
-bad:
-    cJSON_Delete(o);
-    return NULL;
+    return adapter_json_text(o, err, errlen);
 }
 
 /* github_parse_dispatch - {workflow_run_id, run_url, html_url}. */
 int github_parse_dispatch(const cJSON *o, struct adapter_run *run, char *err, size_t errlen)
 {
-    char url[sizeof(run->url)], api[sizeof(run->api)];
-    int64_t id;
+    char api[sizeof(run->api)];
+    struct adapter_run r = *run;
 
-    if (!cJSON_IsObject(o)) {
-        snprintf(err, errlen, "dispatch answer: not an object");
-        return -1;
-    }
-    if (adapter_json_int(o, "workflow_run_id", 1, &id, err, errlen) < 0
-        || adapter_json_str(o, "html_url", 1, url, sizeof(url), err, errlen) < 0
+    if (adapter_json_run(o, "dispatch answer", "workflow_run_id", "run", "html_url", &r, err, errlen) < 0
         || adapter_json_str(o, "run_url", 0, api, sizeof(api), err, errlen) < 0)
         return -1;
-    if (id < 1) {
-        snprintf(err, errlen, "field workflow_run_id: not a run id");
-        return -1;
-    }
-    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "field html_url: not an http(s) URL");
-        return -1;
-    }
-    snprintf(run->id, sizeof(run->id), "%lld", (long long)id);
-    str_copy(run->url, url, sizeof(run->url));
-    run->status = RUN_QUEUED;
-    str_copy(run->detail, "dispatched", sizeof(run->detail));
+    r.status = RUN_QUEUED;
+    str_copy(r.detail, "dispatched", sizeof(r.detail));
+    *run = r;
     return 0;
 }
 
@@ -363,28 +297,21 @@ const char *github_branch_filter(const char *ref)
     return ref;
 }
 
-/* github_open - check the config and the job; the repository's API URL and the token. */
+/* github_open - github.apiUrl and the token (Bearer); the repository's and the workflow's API URLs. */
 static int github_open(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen)
 {
     const struct config *cfg = c->ctx.cfg;
     char owner[128], repo[128], wf[256], *base, *eo, *er, *ew;
 
-    if (!(base = adapter_base_url(cfg->github.api_url && cfg->github.api_url[0] ? cfg->github.api_url
-                                                                                : GITHUB_DEFAULT_API)))
-        snprintf(err, errlen, "github.apiUrl is not an http(s) URL");
-    else if (!cfg->github.token || !cfg->github.token[0])
-        snprintf(err, errlen, "github.tokenFile is not configured");
-    else if (strlen(cfg->github.token) > 900)
-        snprintf(err, errlen, "the GitHub token is too long");
-    else if (!t->key || !t->key[0])
-        snprintf(err, errlen, "no idempotency key");
-    else if (github_split_job(t->job, t->repository, owner, sizeof(owner), repo, sizeof(repo),
-                              wf, sizeof(wf), err, errlen) == 0)
-        goto ok;
-    free(base);
-    return -1;
-ok:
-    snprintf(c->auth, sizeof(c->auth), "Authorization: Bearer %s", cfg->github.token);
+    if (!(base = adapter_call_token(c, cfg->github.api_url && cfg->github.api_url[0] ? cfg->github.api_url
+                                    : GITHUB_DEFAULT_API, "github.apiUrl", cfg->github.token,
+                                    "github.tokenFile", "Authorization: Bearer ", err, errlen)))
+        return -1;
+    if (github_split_job(t->job, t->repository, owner, sizeof(owner), repo, sizeof(repo),
+                         wf, sizeof(wf), err, errlen) < 0) {
+        free(base);
+        return -1;
+    }
     eo = adapter_escape(owner);
     er = adapter_escape(repo);
     ew = adapter_escape(wf);
@@ -428,34 +355,23 @@ static void github_list(struct adapter_call *c)
 /* github_cancel_run - POST .../runs/{id}/cancel for c->res.run. */
 static void github_cancel_run(struct adapter_call *c)
 {
-    char *url = xasprintf("%s/actions/runs/%s/cancel", c->base, c->res.run.id);
-
-    adapter_call_send(c, GITHUB_STEP_CANCEL, "POST", url, "", -1);
-    free(url);
+    adapter_call_sendf(c, GITHUB_STEP_CANCEL, "POST", "", -1, "%s/actions/runs/%s/cancel", c->base,
+                       c->res.run.id);
 }
 
-/* github_start - the first request of each operation. A dispatch is never
- * retried blindly: a second dispatch would be a second run. */
-static int github_start(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen)
+/* github_read - GET the run (conditional: see github_request). */
+static void github_read(struct adapter_call *c)
 {
-    char *url;
+    adapter_call_sendf(c, GITHUB_STEP_RUN, "GET", NULL, -1, "%s/actions/runs/%s", c->base, c->run.id);
+}
 
-    if (c->kind == ADAPTER_TRIGGER) {
-        if (!(c->body = github_dispatch_body(t->params, t->key, c->ref, err, errlen)))
-            return -1;
-        url = xasprintf("%s/dispatches", c->home);
-        adapter_call_send(c, GITHUB_STEP_DISPATCH, "POST", url, c->body, 0);
-    } else if (c->kind == ADAPTER_FIND || !c->run.id[0]) {
-        github_list(c);
-        return 0;
-    } else if (c->kind == ADAPTER_STATUS) {
-        url = xasprintf("%s/actions/runs/%s", c->base, c->run.id);
-        adapter_call_send(c, GITHUB_STEP_RUN, "GET", url, NULL, -1);
-    } else {
-        github_cancel_run(c);
-        return 0;
-    }
-    free(url);
+/* github_trigger - POST the workflow_dispatch, asking for the run's details.
+ * Never retried blindly: a second dispatch would be a second run. */
+static int github_trigger(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen)
+{
+    if (!(c->body = github_dispatch_body(t->params, t->key, c->ref, err, errlen)))
+        return -1;
+    adapter_call_sendf(c, GITHUB_STEP_DISPATCH, "POST", c->body, 0, "%s/dispatches", c->home);
     return 0;
 }
 
@@ -493,10 +409,7 @@ static void github_on_dispatch(struct adapter_call *c, const struct http_resp *r
     }
     cJSON_Delete(j);
     github_run_api(c, &c->res.run);
-    c->res.found = 1;
-    log_info("adapter_triggered", "system=github job=%s key=%s run=%s", log_q(c->job), c->key,
-             c->res.run.id);
-    adapter_call_end(c);
+    adapter_call_triggered(c, &c->res.run);
 }
 
 /* github_on_list - the runs list searched for the key. */
@@ -527,24 +440,16 @@ static void github_on_run(struct adapter_call *c, const struct http_resp *resp)
 {
     struct adapter_run run = c->run;
     const char *etag;
-    char err[200];
-    cJSON *j;
 
-    if (!(j = adapter_call_json(c, resp, c->what)))
+    if (adapter_call_run(c, resp, c->what, github_parse_run, &run) < 0)
         return;
-    if (github_parse_run(j, &run, err, sizeof(err)) < 0) {
-        cJSON_Delete(j);
-        adapter_call_fail(c, ADAPTER_EPERM, "%s: %s", c->what, err);
-        return;
-    }
-    cJSON_Delete(j);
     if (strcmp(run.id, c->run.id) != 0) {
         adapter_call_fail(c, ADAPTER_EPERM, "%s: answer is about run %s", c->what, run.id);
         return;
     }
     etag = http_resp_header(resp, "etag");
     run.etag[0] = '\0';
-    if (etag && strlen(etag) < sizeof(run.etag) && !strpbrk(etag, "\r\n"))
+    if (etag && strlen(etag) < sizeof(run.etag) && !strpbrk(etag, "\\r\\n"))
         str_copy(run.etag, etag, sizeof(run.etag));
     c->res.run = run;
     c->res.found = 1;
@@ -611,7 +516,9 @@ static const struct adapter_provider github_provider = {
     .rate_wait_ms = GITHUB_MIN_WAIT_MS,
     .words = github_words,
     .open = github_open,
-    .start = github_start,
+    .trigger = github_trigger,
+    .find = github_list,
+    .read = github_read,
     .answer = github_answer,
     .cancel = github_cancel_run,
     .not_found = github_not_located,

@@ -88,43 +88,26 @@ bad:
 /* jenkins_form_body - name=value&...&PROMO_KEY=key, escaped. */
 char *jenkins_form_body(const cJSON *params, const char *key, char *err, size_t errlen)
 {
-    char *out = xstrdup(""), *n, *v, *tmp;
+    char *out, *n, *v, *tmp;
     const cJSON *p;
 
-    if (params && !cJSON_IsObject(params)) {
-        snprintf(err, errlen, "parameters: not an object");
-        goto bad;
+    if (adapter_params_check(params, JENKINS_KEY_PARAM, 0, NULL, err, errlen) < 0)
+        return NULL;
+    out = xstrdup("");
+    cJSON_ArrayForEach(p, params) {
+        n = adapter_escape(p->string);
+        v = adapter_escape(p->valuestring);
+        tmp = xasprintf("%s%s=%s&", out, n, v);
+        free(n);
+        free(v);
+        free(out);
+        out = tmp;
     }
-    if (params)
-        cJSON_ArrayForEach(p, params) {
-            if (!p->string || !p->string[0]) {
-                snprintf(err, errlen, "parameters: an empty parameter name");
-                goto bad;
-            }
-            if (strcmp(p->string, JENKINS_KEY_PARAM) == 0) {
-                snprintf(err, errlen, "parameter %s: reserved for the idempotency key", p->string);
-                goto bad;
-            }
-            if (!cJSON_IsString(p)) {
-                snprintf(err, errlen, "parameter %s: not a string", p->string);
-                goto bad;
-            }
-            n = adapter_escape(p->string);
-            v = adapter_escape(p->valuestring);
-            tmp = xasprintf("%s%s=%s&", out, n, v);
-            free(n);
-            free(v);
-            free(out);
-            out = tmp;
-        }
     v = adapter_escape(key);
     tmp = xasprintf("%s" JENKINS_KEY_PARAM "=%s", out, v);
     free(v);
     free(out);
     return tmp;
-bad:
-    free(out);
-    return NULL;
 }
 
 /* jenkins_map_result - building true -> RUNNING; SUCCESS -> PASSED; UNSTABLE
@@ -249,7 +232,8 @@ int jenkins_parse_queue_item(const cJSON *q, struct adapter_run *run, char *err,
 /* jenkins_params_have_key - actions[].parameters[] holds PROMO_KEY = key. */
 int jenkins_params_have_key(const cJSON *item, const char *key, char *err, size_t errlen)
 {
-    const cJSON *actions, *a, *params, *p, *name, *value;
+    const cJSON *actions, *a, *params;
+    int r;
 
     if (!cJSON_IsObject(item)) {
         snprintf(err, errlen, "item: not an object");
@@ -272,25 +256,10 @@ int jenkins_params_have_key(const cJSON *item, const char *key, char *err, size_
         params = cJSON_GetObjectItemCaseSensitive(a, "parameters");
         if (!params || cJSON_IsNull(params))
             continue;
-        if (!cJSON_IsArray(params)) {
-            snprintf(err, errlen, "field actions[].parameters: not an array");
-            return -1;
-        }
-        cJSON_ArrayForEach(p, params) {
-            if (!cJSON_IsObject(p)) {
-                snprintf(err, errlen, "field parameters[]: not an object");
-                return -1;
-            }
-            name = cJSON_GetObjectItemCaseSensitive(p, "name");
-            value = cJSON_GetObjectItemCaseSensitive(p, "value");
-            if (!cJSON_IsString(name)) {
-                snprintf(err, errlen, "field parameters[].name: not a string");
-                return -1;
-            }
-            if (strcmp(name->valuestring, JENKINS_KEY_PARAM) == 0 && cJSON_IsString(value)
-                && strcmp(value->valuestring, key) == 0)
-                return 1;
-        }
+        /* Any value: boolean and number parameters are not the key. */
+        if ((r = adapter_json_pairs_have(params, "actions[].parameters", "name", JENKINS_KEY_PARAM, key, 1,
+                                         err, errlen)) != 0)
+            return r;
     }
     return 0;
 }
@@ -442,10 +411,6 @@ static int jenkins_open(struct adapter_call *c, const struct adapter_test *t, ch
     }
     c->home = xasprintf("%s%s", c->base, path);
     free(path);
-    if (!t->key || !t->key[0]) {
-        snprintf(err, errlen, "job %s: no idempotency key", log_q(t->job));
-        return -1;
-    }
     return 0;
 }
 
@@ -619,9 +584,8 @@ static void jenkins_on_post(struct adapter_call *c, const struct http_resp *resp
     str_copy(run->url, url, sizeof(run->url));
     run->status = RUN_QUEUED;
     str_copy(run->detail, resp->status == 201 ? "queued" : "queued (merged)", sizeof(run->detail));
-    log_info("adapter_triggered", "system=jenkins job=%s key=%s queue=%s", log_q(c->job), c->key, log_q(url));
     free(url);
-    adapter_call_end(c);
+    adapter_call_triggered(c, run);
 }
 
 /* jenkins_on_crumb - the crumb issuer's answer: cache it and post again. */
@@ -693,26 +657,16 @@ static void jenkins_on_queue_item(struct adapter_call *c, const struct http_resp
 /* jenkins_on_build - a build's api/json. */
 static void jenkins_on_build(struct adapter_call *c, const struct http_resp *resp)
 {
-    char err[200], what[600];
-    struct adapter_run run;
-    cJSON *j;
+    struct adapter_run run = { .status = RUN_UNKNOWN };
+    char what[600];
 
     snprintf(what, sizeof(what), "build %s", log_q(c->res.run.api));
     if (resp->status != 200) {
         adapter_call_http_error(c, resp, what, "no such build");
-        return;
+    } else if (adapter_call_run(c, resp, what, jenkins_parse_build, &run) == 0) {
+        c->res.run = run;
+        adapter_call_end(c);
     }
-    memset(&run, 0, sizeof(run));
-    if (!(j = adapter_call_json(c, resp, what)))
-        return;
-    if (jenkins_parse_build(j, &run, err, sizeof(err)) < 0) {
-        cJSON_Delete(j);
-        adapter_call_fail(c, ADAPTER_EPERM, "%s: %s", what, err);
-        return;
-    }
-    cJSON_Delete(j);
-    c->res.run = run;
-    adapter_call_end(c);
 }
 
 /* jenkins_on_find - the queue, then the job's builds, searched for the key. */
