@@ -4,19 +4,21 @@
  * An operation of struct adapter (trigger, find, status, cancel) is a call:
  * adapter_call_start() allocates it, checks the test has an idempotency
  * key, lets the provider check its config and the job (open), then lets it
- * send its first request (start). Each answer
- * comes back here first: a transport failure (no HTTP answer) ends the call
- * with ADAPTER_ETEMP or ADAPTER_EPERM, anything else goes to the provider's
- * answer hook, which either sends the next request or ends the call. Errors
- * found before a request could be sent end the call from the loop (a 0 ms
- * timer), so done is never called from inside the call that started it.
+ * send its first request (trigger, find, read or cancel; or start). Each
+ * answer comes back here first: a transport failure (no HTTP answer) ends
+ * the call with ADAPTER_ETEMP or ADAPTER_EPERM, anything else goes to the
+ * provider's answer hook, which either sends the next request or ends the
+ * call. Errors found before a request could be sent end the call from the
+ * loop (a 0 ms timer), so done is never called from inside the call that
+ * started it.
  *
  * So a provider is a struct adapter_provider: its checks, its endpoints (the
- * requests of start and answer), its reading of answers and its status
- * mapping. What every provider shares is here once: the headers of each
- * request (credentials, Accept, Content-Type), the HTTP error mapping
+ * first requests and those of answer), its reading of answers and its
+ * status mapping. What every provider shares is here once: the headers of
+ * each request (credentials, Accept, Content-Type), the HTTP error mapping
  * (adapter_call_http_error, with the provider's words), a lookup by key
- * ending in adapter_call_found, and the deferred completion. */
+ * ending in adapter_call_found, and the deferred completion.
+ * docs/hacking.md, "Add a CI provider", walks through a new one. */
 #ifndef PROMO_ADAPTER_CALL_H
 #define PROMO_ADAPTER_CALL_H
 

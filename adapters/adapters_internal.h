@@ -1,10 +1,11 @@
 /* adapters_internal.h - what the CI adapters share, and their pure parts.
  *
- * The helpers here (result setup, URL escaping, strict
- * JSON field decoding, HTTP error mapping) are used by jenkins.c, github.c
- * and gitlab.c. The parsers and mappers below them are pure functions of
- * their input, declared here so that tests/unit/test_adapters.c can check
- * them by table; the asynchronous operations are not declared here.
+ * The helpers here (result setup, URL escaping, strict JSON field and run
+ * decoding, transport failure mapping) are used by jenkins.c, github.c,
+ * gitlab.c and their request lifecycle, adapter_call.c. The parsers and
+ * mappers below them are pure functions of their input, declared here so
+ * that tests/unit/test_adapters.c can check them by table; the
+ * asynchronous operations are not declared here (adapter_call.h).
  *
  * Every decoder is strict: a field of the wrong type, a string longer than
  * the field of struct adapter_run that receives it, a missing required field
