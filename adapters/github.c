@@ -343,12 +343,10 @@ static void github_run_api(struct adapter_call *c, struct adapter_run *run)
 static void github_list(struct adapter_call *c)
 {
     const char *branch = github_branch_filter(c->ref);
-    char *b = branch ? adapter_escape(branch) : NULL, *url;
+    char *b = branch ? adapter_escape(branch) : NULL;
 
-    url = xasprintf("%s/runs?event=workflow_dispatch&per_page=50%s%s", c->home,
-                    b ? "&branch=" : "", b ? b : "");
-    adapter_call_send(c, GITHUB_STEP_LIST, "GET", url, NULL, -1);
-    free(url);
+    adapter_call_sendf(c, GITHUB_STEP_LIST, "GET", NULL, -1, "%s/runs?event=workflow_dispatch&per_page=50%s%s",
+                       c->home, b ? "&branch=" : "", b ? b : "");
     free(b);
 }
 
