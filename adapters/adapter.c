@@ -1,6 +1,6 @@
 /* adapter.c - the adapter table, the persisted form of a
  * run, and the helpers the HTTP adapters share (strict JSON fields, URL
- * escaping, HTTP error mapping, deferred completion). */
+ * escaping, transport failure mapping); their request lifecycle is adapter_call.c. */
 #include <ctype.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -16,7 +16,6 @@
 #include "util/http.h"
 #include "util/log.h"
 #include "util/util.h"
-#include "util/loop.h"
 
 #define ADAPTER_JSON_MAX_INT 9007199254740992.0     /* 2^53 */
 
@@ -109,33 +108,6 @@ void adapter_res_error(struct adapter_result *res, int error, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(res->errmsg, sizeof(res->errmsg), fmt, ap);
     va_end(ap);
-}
-
-struct adapter_later {
-    struct adapter_result res;
-    adapter_done_fn done;
-    void *arg;
-};
-
-/* adapter_later_fire - the timer of adapter_finish_later. */
-static void adapter_later_fire(struct loop *l, void *arg)
-{
-    struct adapter_later *later = arg;
-
-    later->done(later->arg, &later->res);
-    free(later);
-}
-
-/* adapter_finish_later - call done(arg, res) from the loop on its next turn. */
-void adapter_finish_later(struct loop *l, const struct adapter_result *res,
-                          adapter_done_fn done, void *arg)
-{
-    struct adapter_later *later = xcalloc(1, sizeof(*later));
-
-    later->res = *res;
-    later->done = done;
-    later->arg = arg;
-    loop_after(l, 0, adapter_later_fire, later);
 }
 
 /* adapter_http_failed - map a transport failure to an adapter error. */
@@ -354,4 +326,162 @@ int adapter_json_bool(const cJSON *o, const char *name, int required, int *out,
     }
     *out = cJSON_IsTrue(v) ? 1 : 0;
     return 0;
+}
+
+/* adapter_name_ok - [A-Za-z0-9._-]+ of n bytes, neither "." nor "..". */
+int adapter_name_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+              || c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* adapter_status_of - a provider's word looked up in its table. */
+enum run_status adapter_status_of(const struct adapter_status_word *map, const char *word,
+                                  enum run_status dflt)
+{
+    for (; word && map->word; map++)
+        if (strcmp(word, map->word) == 0)
+            return map->status;
+    return dflt;
+}
+
+/* adapter_json_run - the id and link every run object has. */
+int adapter_json_run(const cJSON *o, const char *what, const char *id_name, const char *noun,
+                     const char *url_name, struct adapter_run *run, char *err, size_t errlen)
+{
+    char url[sizeof(run->url)];
+    int64_t id;
+
+    if (!cJSON_IsObject(o)) {
+        snprintf(err, errlen, "%s: not an object", what);
+        return -1;
+    }
+    if (adapter_json_int(o, id_name, 1, &id, err, errlen) < 0
+        || adapter_json_str(o, url_name, 1, url, sizeof(url), err, errlen) < 0)
+        return -1;
+    if (id < 1) {
+        snprintf(err, errlen, "field %s: not a %s id", id_name, noun);
+        return -1;
+    }
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "field %s: not an http(s) URL", url_name);
+        return -1;
+    }
+    snprintf(run->id, sizeof(run->id), "%lld", (long long)id);
+    str_copy(run->url, url, sizeof(run->url));
+    return 0;
+}
+
+/* adapter_params_check - the policy's parameters, fit to send. */
+int adapter_params_check(const cJSON *params, const char *reserved, int skip_ref,
+                         const char *name_chars, char *err, size_t errlen)
+{
+    const cJSON *p;
+
+    if (params && !cJSON_IsObject(params)) {
+        snprintf(err, errlen, "parameters: not an object");
+        return -1;
+    }
+    cJSON_ArrayForEach(p, params) {
+        if (!p->string || !p->string[0]) {
+            snprintf(err, errlen, "parameters: an empty parameter name");
+            return -1;
+        }
+        if (skip_ref && strcmp(p->string, "ref") == 0)
+            continue;
+        if (name_chars && strspn(p->string, name_chars) != strlen(p->string)) {
+            snprintf(err, errlen, "parameter %s: not a variable name", log_q(p->string));
+            return -1;
+        }
+        if (strcmp(p->string, reserved) == 0) {
+            snprintf(err, errlen, "parameter %s: reserved for the idempotency key", p->string);
+            return -1;
+        }
+        if (!cJSON_IsString(p)) {
+            snprintf(err, errlen, "parameter %s: not a string", p->string);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* adapter_json_text - o as compact JSON text; o is deleted. */
+char *adapter_json_text(cJSON *o, char *err, size_t errlen)
+{
+    char *text = cJSON_PrintUnformatted(o);
+
+    cJSON_Delete(o);
+    if (!text)
+        snprintf(err, errlen, "cannot encode the request");
+    return text;
+}
+
+/* adapter_json_pairs_have - an array of {name_field, value} holds name = value. */
+int adapter_json_pairs_have(const cJSON *pairs, const char *what, const char *name_field,
+                            const char *name, const char *value, int any_value,
+                            char *err, size_t errlen)
+{
+    const cJSON *p, *n, *v;
+
+    if (!cJSON_IsArray(pairs)) {
+        snprintf(err, errlen, "%s: not an array", what);
+        return -1;
+    }
+    cJSON_ArrayForEach(p, pairs) {
+        if (!cJSON_IsObject(p)) {
+            snprintf(err, errlen, "%s[]: not an object", what);
+            return -1;
+        }
+        n = cJSON_GetObjectItemCaseSensitive(p, name_field);
+        v = cJSON_GetObjectItemCaseSensitive(p, "value");
+        if (!cJSON_IsString(n)) {
+            snprintf(err, errlen, "field %s[].%s: not a string", what, name_field);
+            return -1;
+        }
+        if (!any_value && v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
+            snprintf(err, errlen, "field %s[].value: not a string", what);
+            return -1;
+        }
+        if (strcmp(n->valuestring, name) == 0 && cJSON_IsString(v) && strcmp(v->valuestring, value) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* adapter_json_ids - the positive integer ids of a list of run objects. */
+int adapter_json_ids(const cJSON *list, const char *what, const char *noun, int64_t *ids, int max,
+                     char *err, size_t errlen)
+{
+    const cJSON *p;
+    int64_t id;
+    int n = 0;
+
+    if (!cJSON_IsArray(list)) {
+        snprintf(err, errlen, "%s: not an array", what);
+        return -1;
+    }
+    cJSON_ArrayForEach(p, list) {
+        if (!cJSON_IsObject(p)) {
+            snprintf(err, errlen, "%s[]: not an object", what);
+            return -1;
+        }
+        if (adapter_json_int(p, "id", 1, &id, err, errlen) < 0)
+            return -1;
+        if (id < 1) {
+            snprintf(err, errlen, "field id: not a %s id", noun);
+            return -1;
+        }
+        if (n < max)
+            ids[n++] = id;
+    }
+    return n;
 }

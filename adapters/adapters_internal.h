@@ -1,10 +1,11 @@
 /* adapters_internal.h - what the CI adapters share, and their pure parts.
  *
- * The helpers here (result setup, deferred completion, URL escaping, strict
- * JSON field decoding, HTTP error mapping) are used by jenkins.c, github.c
- * and gitlab.c. The parsers and mappers below them are pure functions of
- * their input, declared here so that tests/unit/test_adapters.c can check
- * them by table; the asynchronous operations are not declared here.
+ * The helpers here (result setup, URL escaping, strict JSON field and run
+ * decoding, transport failure mapping) are used by jenkins.c, github.c,
+ * gitlab.c and their request lifecycle, adapter_call.c. The parsers and
+ * mappers below them are pure functions of their input, declared here so
+ * that tests/unit/test_adapters.c can check them by table; the
+ * asynchronous operations are not declared here (adapter_call.h).
  *
  * Every decoder is strict: a field of the wrong type, a string longer than
  * the field of struct adapter_run that receives it, a missing required field
@@ -29,11 +30,6 @@ void adapter_res_init(struct adapter_result *res);
 /* adapter_res_error - set res->error (ADAPTER_ETEMP/EPERM) and a message. */
 void adapter_res_error(struct adapter_result *res, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* adapter_finish_later - call done(arg, res) from the loop (a 0 ms timer),
- * never from inside this call; res is copied. For operations that fail
- * before they could submit a request. */
-void adapter_finish_later(struct loop *l, const struct adapter_result *res,
-                          adapter_done_fn done, void *arg);
 /* adapter_http_failed - if resp carries no HTTP answer (connection, timeout,
  * too big, refused redirect, bad URL), set res to the matching error and
  * return 1: infrastructure trouble is ADAPTER_ETEMP, a bad URL or a refused
@@ -59,6 +55,53 @@ int adapter_looks_like_sha(const char *s);
  * string one, else test->ref; NULL when there is none or it is a bare SHA
  * (dispatch and pipeline creation need a branch or tag). */
 const char *adapter_test_ref(const struct adapter_test *t);
+
+/* adapter_name_ok - the n bytes at s are a name of a repository, workflow or
+ * project path segment: [A-Za-z0-9._-]+, neither "." nor "..". */
+int adapter_name_ok(const char *s, size_t n);
+
+/* One word of a provider's run status vocabulary, and what it means. */
+struct adapter_status_word {
+    const char *word;           /* NULL ends a table */
+    enum run_status status;
+};
+/* adapter_status_of - the status of word in map, or dflt (word NULL or not there). */
+enum run_status adapter_status_of(const struct adapter_status_word *map, const char *word,
+                                  enum run_status dflt);
+
+/* adapter_json_run - the id and link every run object has: o an object
+ * ("WHAT: not an object"), id_name an integer >= 1 ("field ID: not a NOUN
+ * id"), url_name an http(s) URL; into run->id and run->url (and nothing
+ * else). 0, or -1 with err and run unchanged. */
+int adapter_json_run(const cJSON *o, const char *what, const char *id_name, const char *noun,
+                     const char *url_name, struct adapter_run *run, char *err, size_t errlen);
+
+/* adapter_json_ids - the ids of list, an array (named what in messages) of
+ * run objects whose "id" is an integer >= 1 ("field id: not a NOUN id"):
+ * the first max of them into ids; the count, or -1 with err. */
+int adapter_json_ids(const cJSON *list, const char *what, const char *noun, int64_t *ids, int max,
+                     char *err, size_t errlen);
+
+/* adapter_params_check - the policy's parameters are fit to send: NULL or an
+ * object whose names are not empty nor reserved (the idempotency key's own
+ * name), made of the bytes of name_chars when it is not NULL, and whose
+ * values are strings; with skip_ref, "ref" (the ref to run on, not a
+ * parameter) is not looked at. 0, or -1 with err naming it. */
+int adapter_params_check(const cJSON *params, const char *reserved, int skip_ref,
+                         const char *name_chars, char *err, size_t errlen);
+
+/* adapter_json_pairs_have - pairs, an array of objects {NAME_FIELD, value}
+ * (what names it in messages), holds one whose NAME_FIELD is name and whose
+ * value is the string value: 1, 0, or -1 with err. Strict: an array of
+ * objects, each NAME_FIELD a string, each value a string or null (or, with
+ * any_value, anything: Jenkins' boolean and number parameters). */
+int adapter_json_pairs_have(const cJSON *pairs, const char *what, const char *name_field,
+                            const char *name, const char *value, int any_value,
+                            char *err, size_t errlen);
+
+/* adapter_json_text - o as compact JSON text (heap); o is deleted. NULL
+ * with err when it cannot be encoded. */
+char *adapter_json_text(cJSON *o, char *err, size_t errlen);
 
 /* Strict field decoding. Each returns 0, or -1 with "field NAME: reason" in err.
  * adapter_json_str: a string of at most size-1 bytes without control

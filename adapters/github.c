@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "adapters/adapter.h"
+#include "adapters/adapter_call.h"
 #include "adapters/adapters_internal.h"
 #include "domain/config.h"
 #include "util/http.h"
@@ -52,43 +53,7 @@
 #define GITHUB_DEFAULT_API "https://api.github.com"
 #define GITHUB_MIN_WAIT_MS 60000    /* over the limit with no hint: wait a minute */
 
-enum github_kind { GITHUB_TRIGGER, GITHUB_FIND, GITHUB_STATUS, GITHUB_CANCEL };
 enum github_step { GITHUB_STEP_DISPATCH, GITHUB_STEP_LIST, GITHUB_STEP_RUN, GITHUB_STEP_CANCEL };
-
-struct github_op {
-    enum github_kind kind;
-    enum github_step step;
-    struct http *http;
-    char auth[1024];            /* "Authorization: Bearer ..." (a secret) */
-    char *repo_url;             /* {api}/repos/o/r */
-    char *wf_url;               /* {repo_url}/actions/workflows/{wf} */
-    char *job;                  /* as given, for messages */
-    char *key;
-    char *ref;                  /* NULL when none */
-    char *body;                 /* the dispatch */
-    struct adapter_run run;     /* the run given to status/cancel */
-    struct adapter_result res;
-    adapter_done_fn done;
-    void *arg;
-};
-
-static void github_on_resp(void *arg, const struct http_resp *resp);
-
-/* github_name_ok - an owner, repository or workflow name: [A-Za-z0-9._-]+. */
-static int github_name_ok(const char *s, size_t n)
-{
-    size_t i;
-
-    if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-        return 0;
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
 
 /* github_copy - copy n bytes of s into buf, or -1 when it does not fit. */
 static int github_copy(char *buf, size_t size, const char *s, size_t n)
@@ -124,12 +89,12 @@ int github_split_job(const char *job, const char *default_repo, char *owner, siz
         }
     }
     slash = memchr(rp, '/', rn);
-    if (!slash || !github_name_ok(rp, (size_t)(slash - rp))
-        || !github_name_ok(slash + 1, rn - (size_t)(slash - rp) - 1)) {
+    if (!slash || !adapter_name_ok(rp, (size_t)(slash - rp))
+        || !adapter_name_ok(slash + 1, rn - (size_t)(slash - rp) - 1)) {
         snprintf(err, errlen, "job %s: repository is not OWNER/REPO", log_q(job));
         return -1;
     }
-    if (colon ? !github_name_ok(colon + 1, strlen(colon + 1)) : !github_name_ok(job, strlen(job))) {
+    if (colon ? !adapter_name_ok(colon + 1, strlen(colon + 1)) : !adapter_name_ok(job, strlen(job))) {
         snprintf(err, errlen, "job %s: workflow is not a file name or id", log_q(job));
         return -1;
     }
@@ -178,39 +143,26 @@ enum run_status github_map_status(const char *status, const char *conclusion)
 /* github_parse_run - a workflow run object into run (api untouched). */
 int github_parse_run(const cJSON *o, struct adapter_run *run, char *err, size_t errlen)
 {
-    char status[40], conclusion[40], url[sizeof(run->url)], started[40], updated[40];
-    int64_t id, t0, t1;
+    char status[40], conclusion[40], started[40], updated[40];
+    struct adapter_run r = *run;
+    int64_t t0, t1;
 
-    if (!cJSON_IsObject(o)) {
-        snprintf(err, errlen, "workflow run: not an object");
-        return -1;
-    }
-    if (adapter_json_int(o, "id", 1, &id, err, errlen) < 0
+    if (adapter_json_run(o, "workflow run", "id", "run", "html_url", &r, err, errlen) < 0
         || adapter_json_str(o, "status", 1, status, sizeof(status), err, errlen) < 0
         || adapter_json_str(o, "conclusion", 0, conclusion, sizeof(conclusion), err, errlen) < 0
-        || adapter_json_str(o, "html_url", 1, url, sizeof(url), err, errlen) < 0
         || adapter_json_str(o, "run_started_at", 0, started, sizeof(started), err, errlen) < 0
         || adapter_json_str(o, "updated_at", 0, updated, sizeof(updated), err, errlen) < 0)
         return -1;
-    if (id < 1) {
-        snprintf(err, errlen, "field id: not a run id");
-        return -1;
-    }
-    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "field html_url: not an http(s) URL");
-        return -1;
-    }
-    snprintf(run->id, sizeof(run->id), "%lld", (long long)id);
-    str_copy(run->url, url, sizeof(run->url));
-    run->status = github_map_status(status, conclusion[0] ? conclusion : NULL);
+    r.status = github_map_status(status, conclusion[0] ? conclusion : NULL);
     if (conclusion[0])
-        snprintf(run->detail, sizeof(run->detail), "%s/%s", status, conclusion);
+        snprintf(r.detail, sizeof(r.detail), "%s/%s", status, conclusion);
     else
-        str_copy(run->detail, status, sizeof(run->detail));
-    run->duration_ms = 0;
+        str_copy(r.detail, status, sizeof(r.detail));
+    r.duration_ms = 0;
     if (strcmp(status, "completed") == 0 && started[0] && updated[0]
         && (t0 = time_parse_iso(started)) >= 0 && (t1 = time_parse_iso(updated)) >= t0)
-        run->duration_ms = t1 - t0;
+        r.duration_ms = t1 - t0;
+    *run = r;
     return 0;
 }
 
@@ -257,81 +209,44 @@ char *github_dispatch_body(const cJSON *params, const char *key, const char *ref
 {
     cJSON *o, *inputs;
     const cJSON *p;
-    char *text;
-    int n = 0;
 
     if (!ref || !ref[0]) {
         snprintf(err, errlen, "github-actions needs a ref (headRef or a 'ref' parameter)");
         return NULL;
     }
-    if (params && !cJSON_IsObject(params)) {
-        snprintf(err, errlen, "parameters: not an object");
+    if (adapter_params_check(params, GITHUB_KEY_INPUT, 1, NULL, err, errlen) < 0)
         return NULL;
-    }
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "ref", ref);
     inputs = cJSON_AddObjectToObject(o, "inputs");
-    if (params)
-        cJSON_ArrayForEach(p, params) {
-            if (!p->string || !p->string[0]) {
-                snprintf(err, errlen, "parameters: an empty input name");
-                goto bad;
-            }
-            if (strcmp(p->string, "ref") == 0)
-                continue;
-            if (strcmp(p->string, GITHUB_KEY_INPUT) == 0) {
-                snprintf(err, errlen, "parameter %s: reserved for the idempotency key", p->string);
-                goto bad;
-            }
-            if (!cJSON_IsString(p)) {
-                snprintf(err, errlen, "parameter %s: not a string", p->string);
-                goto bad;
-            }
-            if (++n >= GITHUB_MAX_INPUTS) {
-                snprintf(err, errlen, "parameters: more than %d inputs with %s", GITHUB_MAX_INPUTS,
-                         GITHUB_KEY_INPUT);
-                goto bad;
-            }
-            cJSON_AddStringToObject(inputs, p->string, p->valuestring);
+    cJSON_ArrayForEach(p, params) {
+        if (strcmp(p->string, "ref") == 0)
+            continue;
+        if (cJSON_GetArraySize(inputs) + 1 >= GITHUB_MAX_INPUTS) {
+            snprintf(err, errlen, "parameters: more than %d inputs with %s", GITHUB_MAX_INPUTS,
+                     GITHUB_KEY_INPUT);
+            cJSON_Delete(o);
+            return NULL;
         }
+        cJSON_AddStringToObject(inputs, p->string, p->valuestring);
+    }
     cJSON_AddStringToObject(inputs, GITHUB_KEY_INPUT, key);
     cJSON_AddTrueToObject(o, "return_run_details");
-    text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text)
-        snprintf(err, errlen, "cannot encode the request");
-    return text;
-bad:
-    cJSON_Delete(o);
-    return NULL;
+    return adapter_json_text(o, err, errlen);
 }
 
 /* github_parse_dispatch - {workflow_run_id, run_url, html_url}. */
 int github_parse_dispatch(const cJSON *o, struct adapter_run *run, char *err, size_t errlen)
 {
-    char url[sizeof(run->url)], api[sizeof(run->api)];
-    int64_t id;
+    char api[sizeof(run->api)];
+    struct adapter_run r = *run;
 
-    if (!cJSON_IsObject(o)) {
-        snprintf(err, errlen, "dispatch answer: not an object");
-        return -1;
-    }
-    if (adapter_json_int(o, "workflow_run_id", 1, &id, err, errlen) < 0
-        || adapter_json_str(o, "html_url", 1, url, sizeof(url), err, errlen) < 0
+    if (adapter_json_run(o, "dispatch answer", "workflow_run_id", "run", "html_url", &r, err, errlen) < 0
         || adapter_json_str(o, "run_url", 0, api, sizeof(api), err, errlen) < 0)
         return -1;
-    if (id < 1) {
-        snprintf(err, errlen, "field workflow_run_id: not a run id");
-        return -1;
-    }
-    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "field html_url: not an http(s) URL");
-        return -1;
-    }
-    snprintf(run->id, sizeof(run->id), "%lld", (long long)id);
-    str_copy(run->url, url, sizeof(run->url));
-    run->status = RUN_QUEUED;
-    str_copy(run->detail, "dispatched", sizeof(run->detail));
+    r.status = RUN_QUEUED;
+    str_copy(r.detail, "dispatched", sizeof(r.detail));
+    *run = r;
     return 0;
 }
 
@@ -382,434 +297,230 @@ const char *github_branch_filter(const char *ref)
     return ref;
 }
 
-/* github_op_free - free the op (done is not called). */
-static void github_op_free(struct github_op *op)
+/* github_open - github.apiUrl and the token (Bearer); the repository's and the workflow's API URLs. */
+static int github_open(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen)
 {
-    memset(op->auth, 0, sizeof(op->auth));
-    free(op->repo_url);
-    free(op->wf_url);
-    free(op->job);
-    free(op->key);
-    free(op->ref);
-    free(op->body);
-    free(op);
-}
+    const struct config *cfg = c->ctx.cfg;
+    char owner[128], repo[128], wf[256], *base, *eo, *er, *ew;
 
-/* github_op_abandon - the HTTP client was freed before the answer (the stage is
- * stopping): free the op without calling done. */
-static void github_op_abandon(void *arg)
-{
-    github_op_free(arg);
-}
-
-/* github_end - deliver the result and free the op. */
-static void github_end(struct github_op *op)
-{
-    op->done(op->arg, &op->res);
-    github_op_free(op);
-}
-
-/* github_op_new - an op for test t, or NULL after scheduling done with the error. */
-static struct github_op *github_op_new(struct adapter_ctx *ctx, const struct adapter_test *t,
-                                       enum github_kind kind, adapter_done_fn done, void *arg)
-{
-    const struct config *c = ctx->cfg;
-    char owner[128], repo[128], wf[256], err[256];
-    char *base = NULL, *eo, *er, *ew;
-    struct adapter_result res;
-    struct github_op *op;
-    const char *ref;
-
-    adapter_res_init(&res);
-    if (!(base = adapter_base_url(c->github.api_url && c->github.api_url[0] ? c->github.api_url
-                                                                            : GITHUB_DEFAULT_API)))
-        snprintf(err, sizeof(err), "github.apiUrl is not an http(s) URL");
-    else if (!c->github.token || !c->github.token[0])
-        snprintf(err, sizeof(err), "github.tokenFile is not configured");
-    else if (strlen(c->github.token) > 900)
-        snprintf(err, sizeof(err), "the GitHub token is too long");
-    else if (!t->key || !t->key[0])
-        snprintf(err, sizeof(err), "no idempotency key");
-    else if (github_split_job(t->job, t->repository, owner, sizeof(owner), repo, sizeof(repo),
-                              wf, sizeof(wf), err, sizeof(err)) == 0)
-        goto ok;
-    free(base);
-    adapter_res_error(&res, ADAPTER_EPERM, "github-actions: %s", err);
-    adapter_finish_later(ctx->loop, &res, done, arg);
-    return NULL;
-ok:
-    op = xcalloc(1, sizeof(*op));
-    op->kind = kind;
-    op->http = ctx->http;
-    snprintf(op->auth, sizeof(op->auth), "Authorization: Bearer %s", c->github.token);
+    if (!(base = adapter_call_token(c, cfg->github.api_url && cfg->github.api_url[0] ? cfg->github.api_url
+                                    : GITHUB_DEFAULT_API, "github.apiUrl", cfg->github.token,
+                                    "github.tokenFile", "Authorization: Bearer ", err, errlen)))
+        return -1;
+    if (github_split_job(t->job, t->repository, owner, sizeof(owner), repo, sizeof(repo),
+                         wf, sizeof(wf), err, errlen) < 0) {
+        free(base);
+        return -1;
+    }
     eo = adapter_escape(owner);
     er = adapter_escape(repo);
     ew = adapter_escape(wf);
-    op->repo_url = xasprintf("%s/repos/%s/%s", base, eo, er);
-    op->wf_url = xasprintf("%s/actions/workflows/%s", op->repo_url, ew);
+    c->base = xasprintf("%s/repos/%s/%s", base, eo, er);
+    c->home = xasprintf("%s/actions/workflows/%s", c->base, ew);
     free(eo);
     free(er);
     free(ew);
     free(base);
-    op->job = xstrdup(t->job);
-    op->key = xstrdup(t->key);
-    ref = adapter_test_ref(t);
-    op->ref = ref ? xstrdup(ref) : NULL;
-    op->done = done;
-    op->arg = arg;
-    adapter_res_init(&op->res);
-    return op;
+    return 0;
 }
 
-/* github_submit - one request with the headers GitHub wants. */
-static void github_submit(struct github_op *op, const char *method, const char *url,
-                          enum github_step step, int retries)
+/* github_request - a status read is conditional: If-None-Match the last ETag. */
+static void github_request(struct adapter_call *c, struct http_req *req)
 {
-    struct http_req req;
-    char inm[sizeof(op->run.etag) + 32];
-    int h = 0;
-
-    memset(&req, 0, sizeof(req));
-    op->step = step;
-    req.system = "github";
-    req.method = method;
-    req.url = url;
-    req.headers[h++] = op->auth;
-    req.headers[h++] = "Accept: application/vnd.github+json";
-    req.headers[h++] = "X-GitHub-Api-Version: 2022-11-28";
-    req.headers[h++] = "User-Agent: promo/" PROMO_VERSION;
-    if (step == GITHUB_STEP_DISPATCH) {
-        req.headers[h++] = "Content-Type: application/json";
-        req.body = op->body;
-        req.body_len = strlen(op->body);
-    } else if (step == GITHUB_STEP_CANCEL) {
-        req.body = "";
+    if (c->step == GITHUB_STEP_RUN && c->run.etag[0]) {
+        snprintf(c->header, sizeof(c->header), "If-None-Match: %s", c->run.etag);
+        adapter_req_header(req, c->header);
     }
-    if (step == GITHUB_STEP_RUN && op->run.etag[0]) {
-        snprintf(inm, sizeof(inm), "If-None-Match: %s", op->run.etag);
-        req.headers[h++] = inm;
-    }
-    req.max_retries = retries;
-    req.abandon = github_op_abandon;
-    http_submit(op->http, &req, github_on_resp, op);
 }
 
-/* github_run_api - the API URL of run id into op->res.run.api. */
-static void github_run_api(struct github_op *op, struct adapter_run *run)
+/* github_run_api - the API URL of run into run->api. */
+static void github_run_api(struct adapter_call *c, struct adapter_run *run)
 {
-    snprintf(run->api, sizeof(run->api), "%s/actions/runs/%s", op->repo_url, run->id);
+    snprintf(run->api, sizeof(run->api), "%s/actions/runs/%s", c->base, run->id);
 }
 
 /* github_list - start finding the run by key. */
-static void github_list(struct github_op *op)
+static void github_list(struct adapter_call *c)
 {
-    const char *branch = github_branch_filter(op->ref);
-    char *b = branch ? adapter_escape(branch) : NULL, *url;
+    const char *branch = github_branch_filter(c->ref);
+    char *b = branch ? adapter_escape(branch) : NULL;
 
-    url = xasprintf("%s/runs?event=workflow_dispatch&per_page=50%s%s", op->wf_url,
-                    b ? "&branch=" : "", b ? b : "");
-    github_submit(op, "GET", url, GITHUB_STEP_LIST, -1);
-    free(url);
+    adapter_call_sendf(c, GITHUB_STEP_LIST, "GET", NULL, -1, "%s/runs?event=workflow_dispatch&per_page=50%s%s",
+                       c->home, b ? "&branch=" : "", b ? b : "");
     free(b);
 }
 
-/* github_cancel_run - POST .../runs/{id}/cancel for op->res.run. */
-static void github_cancel_run(struct github_op *op)
+/* github_cancel_run - POST .../runs/{id}/cancel for c->res.run. */
+static void github_cancel_run(struct adapter_call *c)
 {
-    char *url = xasprintf("%s/actions/runs/%s/cancel", op->repo_url, op->res.run.id);
-
-    github_submit(op, "POST", url, GITHUB_STEP_CANCEL, -1);
-    free(url);
+    adapter_call_sendf(c, GITHUB_STEP_CANCEL, "POST", "", -1, "%s/actions/runs/%s/cancel", c->base,
+                       c->res.run.id);
 }
 
-/* github_message - GitHub's "message" of an error body, or "". */
-static void github_message(const struct http_resp *resp, char *buf, size_t size)
+/* github_read - GET the run (conditional: see github_request). */
+static void github_read(struct adapter_call *c)
 {
-    char err[64];
-    cJSON *j = adapter_body_json(resp, err, sizeof(err));
-    const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "message") : NULL;
-
-    buf[0] = '\0';
-    if (cJSON_IsString(m))
-        snprintf(buf, size, "%s", log_q(m->valuestring));
-    cJSON_Delete(j);
+    adapter_call_sendf(c, GITHUB_STEP_RUN, "GET", NULL, -1, "%s/actions/runs/%s", c->base, c->run.id);
 }
 
-/* github_http_error - an HTTP status the step did not want; ends the op. */
-static void github_http_error(struct github_op *op, const struct http_resp *resp, const char *what,
-                              int exhausted)
+/* github_trigger - POST the workflow_dispatch, asking for the run's details.
+ * Never retried blindly: a second dispatch would be a second run. */
+static int github_trigger(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen)
 {
-    long s = resp->status;
-    char msg[160];
+    if (!(c->body = github_dispatch_body(t->params, t->key, c->ref, err, errlen)))
+        return -1;
+    adapter_call_sendf(c, GITHUB_STEP_DISPATCH, "POST", c->body, 0, "%s/dispatches", c->home);
+    return 0;
+}
 
-    github_message(resp, msg, sizeof(msg));
-    /* A secondary rate limit may come as a bare 403 whose message says so. */
-    if (s == 403 && strstr(msg, "rate limit"))
-        exhausted = 1;
-    if (s == 429 || (s == 403 && exhausted)) {
-        if (op->res.retry_after_ms <= 0)
-            op->res.retry_after_ms = GITHUB_MIN_WAIT_MS;
-        adapter_res_error(&op->res, ADAPTER_ETEMP, "github-actions: %s: rate limited (HTTP %ld), retry in %lld ms",
-                          what, s, (long long)op->res.retry_after_ms);
-    } else if (s >= 500) {
-        adapter_res_error(&op->res, ADAPTER_ETEMP, "github-actions: %s: HTTP %ld", what, s);
-    } else if (s == 401) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: %s: authentication failed (HTTP 401)", what);
-    } else if (s == 404) {
-        adapter_res_error(&op->res, ADAPTER_EPERM,
-                          "github-actions: %s: no such repository, workflow or run, or the token cannot see it (HTTP 404)", what);
-    } else {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: %s: HTTP %ld%s%s", what, s,
-                          msg[0] ? ": " : "", msg);
-    }
-    github_end(op);
+/* github_not_located - the run of a dispatch that is not listed yet: queued, no id. */
+static void github_not_located(struct adapter_call *c)
+{
+    if (c->kind != ADAPTER_TRIGGER && c->kind != ADAPTER_STATUS)
+        return;
+    memset(&c->res.run, 0, sizeof(c->res.run));
+    c->res.run.status = RUN_QUEUED;
+    str_copy(c->res.run.detail, "dispatched; run not located yet", sizeof(c->res.run.detail));
 }
 
 /* github_on_dispatch - 200 with the run, or 204: find it by key. */
-static void github_on_dispatch(struct github_op *op, const struct http_resp *resp, const char *what, int exhausted)
+static void github_on_dispatch(struct adapter_call *c, const struct http_resp *resp)
 {
     char err[200];
     cJSON *j;
 
     if (resp->status == 204) {
-        log_info("adapter_triggered", "system=github job=%s key=%s run=unknown", log_q(op->job), op->key);
-        github_list(op);
+        log_info("adapter_triggered", "system=github job=%s key=%s run=unknown", log_q(c->job), c->key);
+        github_list(c);
         return;
     }
-    if (resp->status != 200) {
-        github_http_error(op, resp, what, exhausted);
-        return;
-    }
-    memset(&op->res.run, 0, sizeof(op->res.run));
+    memset(&c->res.run, 0, sizeof(c->res.run));
     if (!(j = adapter_body_json(resp, err, sizeof(err)))
-        || github_parse_dispatch(j, &op->res.run, err, sizeof(err)) < 0) {
+        || github_parse_dispatch(j, &c->res.run, err, sizeof(err)) < 0) {
         cJSON_Delete(j);
         /* Accepted, but the answer is unusable: the run exists; find it by key later. */
-        memset(&op->res.run, 0, sizeof(op->res.run));
-        op->res.run.status = RUN_QUEUED;
-        str_copy(op->res.run.detail, "dispatched; run not located yet", sizeof(op->res.run.detail));
-        log_warn("adapter_bad_answer", "system=github job=%s key=%s reason=%s", log_q(op->job), op->key,
+        github_not_located(c);
+        log_warn("adapter_bad_answer", "system=github job=%s key=%s reason=%s", log_q(c->job), c->key,
                  log_q(err));
-        github_end(op);
+        adapter_call_end(c);
         return;
     }
     cJSON_Delete(j);
-    github_run_api(op, &op->res.run);
-    op->res.found = 1;
-    log_info("adapter_triggered", "system=github job=%s key=%s run=%s", log_q(op->job), op->key,
-             op->res.run.id);
-    github_end(op);
+    github_run_api(c, &c->res.run);
+    adapter_call_triggered(c, &c->res.run);
 }
 
 /* github_on_list - the runs list searched for the key. */
-static void github_on_list(struct github_op *op, const struct http_resp *resp, const char *what, int exhausted)
+static void github_on_list(struct adapter_call *c, const struct http_resp *resp)
 {
     struct adapter_run run;
     char err[200];
     cJSON *j;
     int r;
 
-    if (resp->status != 200) {
-        github_http_error(op, resp, what, exhausted);
-        return;
-    }
     memset(&run, 0, sizeof(run));
     if (!(j = adapter_body_json(resp, err, sizeof(err))))
         r = -1;
     else
-        r = github_find_run(j, op->key, &run, err, sizeof(err));
+        r = github_find_run(j, c->key, &run, err, sizeof(err));
     cJSON_Delete(j);
     if (r < 0) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: %s: %s", what, err);
-        github_end(op);
+        adapter_call_fail(c, ADAPTER_EPERM, "%s: %s", c->what, err);
         return;
     }
-    if (r == 1) {
-        github_run_api(op, &run);
-        op->res.found = 1;
-        op->res.run = run;
-        if (op->kind == GITHUB_CANCEL && !run_status_final(run.status)) {
-            github_cancel_run(op);
-            return;
-        }
-        github_end(op);
-        return;
-    }
-    /* Not listed (yet). */
-    op->res.found = 0;
-    if (op->kind == GITHUB_TRIGGER || op->kind == GITHUB_STATUS) {
-        memset(&op->res.run, 0, sizeof(op->res.run));
-        op->res.run.status = RUN_QUEUED;
-        str_copy(op->res.run.detail, "dispatched; run not located yet", sizeof(op->res.run.detail));
-    }
-    github_end(op);
+    if (r == 1)
+        github_run_api(c, &run);
+    adapter_call_found(c, r == 1 ? &run : NULL);
 }
 
-/* github_on_run - a run's status, or 304. */
-static void github_on_run(struct github_op *op, const struct http_resp *resp, const char *what, int exhausted)
+/* github_on_run - a run's status: the same run, and its ETag kept. */
+static void github_on_run(struct adapter_call *c, const struct http_resp *resp)
 {
-    struct adapter_run run;
+    struct adapter_run run = c->run;
     const char *etag;
-    char err[200];
-    cJSON *j;
 
-    if (resp->status == 304) {
-        op->res.not_modified = 1;
-        op->res.run = op->run;
-        github_end(op);
+    if (adapter_call_run(c, resp, c->what, github_parse_run, &run) < 0)
         return;
-    }
-    if (resp->status != 200) {
-        github_http_error(op, resp, what, exhausted);
-        return;
-    }
-    run = op->run;
-    if (!(j = adapter_body_json(resp, err, sizeof(err))) || github_parse_run(j, &run, err, sizeof(err)) < 0) {
-        cJSON_Delete(j);
-        adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: %s: %s", what, err);
-        github_end(op);
-        return;
-    }
-    cJSON_Delete(j);
-    if (strcmp(run.id, op->run.id) != 0) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: %s: answer is about run %s", what, run.id);
-        github_end(op);
+    if (strcmp(run.id, c->run.id) != 0) {
+        adapter_call_fail(c, ADAPTER_EPERM, "%s: answer is about run %s", c->what, run.id);
         return;
     }
     etag = http_resp_header(resp, "etag");
     run.etag[0] = '\0';
-    if (etag && strlen(etag) < sizeof(run.etag) && !strpbrk(etag, "\r\n"))
+    if (etag && strlen(etag) < sizeof(run.etag) && !strpbrk(etag, "\\r\\n"))
         str_copy(run.etag, etag, sizeof(run.etag));
-    op->res.run = run;
-    op->res.found = 1;
-    github_end(op);
+    c->res.run = run;
+    c->res.found = 1;
+    adapter_call_end(c);
 }
 
-/* github_on_resp - the http callback. */
-static void github_on_resp(void *arg, const struct http_resp *resp)
+/* github_answer - every answer's rate limit headers, then the step's own reading. */
+static void github_answer(struct adapter_call *c, const struct http_resp *resp)
 {
-    struct github_op *op = arg;
-    char what[200];
-    int exhausted;
+    long s = resp->status;
 
-    snprintf(what, sizeof(what), "workflow %s", log_q(op->job));
-    if (adapter_http_failed(resp, what, &op->res)) {
-        github_end(op);
-        return;
-    }
-    exhausted = github_rate(http_resp_header(resp, "x-ratelimit-remaining"),
-                            http_resp_header(resp, "x-ratelimit-reset"),
-                            http_resp_header(resp, "retry-after"), wall_ms() / 1000, &op->res);
-    switch (op->step) {
+    c->limited = github_rate(http_resp_header(resp, "x-ratelimit-remaining"),
+                             http_resp_header(resp, "x-ratelimit-reset"),
+                             http_resp_header(resp, "retry-after"), wall_ms() / 1000, &c->res);
+    switch (c->step) {
     case GITHUB_STEP_DISPATCH:
-        github_on_dispatch(op, resp, what, exhausted);
+        if (s == 200 || s == 204)
+            github_on_dispatch(c, resp);
+        else
+            adapter_call_http_error(c, resp, c->what, NULL);
         break;
     case GITHUB_STEP_LIST:
-        github_on_list(op, resp, what, exhausted);
+        if (s == 200)
+            github_on_list(c, resp);
+        else
+            adapter_call_http_error(c, resp, c->what, NULL);
         break;
     case GITHUB_STEP_RUN:
-        github_on_run(op, resp, what, exhausted);
+        if (s == 304) {                 /* costs no rate limit: nothing changed */
+            c->res.not_modified = 1;
+            c->res.run = c->run;
+            adapter_call_end(c);
+        } else if (s == 200) {
+            github_on_run(c, resp);
+        } else {
+            adapter_call_http_error(c, resp, c->what, NULL);
+        }
         break;
     case GITHUB_STEP_CANCEL:
-        if (resp->status == 202 || resp->status == 409 || (resp->status >= 200 && resp->status < 300)) {
-            op->res.retry_after_ms = 0;
-            github_end(op);     /* 409: it had already finished */
+        if (s == 409 || (s >= 200 && s < 300)) {
+            c->res.retry_after_ms = 0;
+            adapter_call_end(c);        /* 409: it had already finished */
         } else {
-            github_http_error(op, resp, what, exhausted);
+            adapter_call_http_error(c, resp, c->what, NULL);
         }
         break;
     }
 }
 
-/* github_trigger - POST the workflow_dispatch, asking for the run's details. */
-static int github_trigger(struct adapter_ctx *ctx, const struct adapter_test *t,
-                          adapter_done_fn done, void *arg)
-{
-    struct github_op *op = github_op_new(ctx, t, GITHUB_TRIGGER, done, arg);
-    char err[200], *url;
-
-    if (!op)
-        return -1;
-    if (!(op->body = github_dispatch_body(t->params, t->key, op->ref, err, sizeof(err)))) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: workflow %s: %s", log_q(t->job), err);
-        adapter_finish_later(ctx->loop, &op->res, done, arg);
-        github_op_free(op);
-        return -1;
-    }
-    url = xasprintf("%s/dispatches", op->wf_url);
-    /* Never retried blindly: a second dispatch would be a second run. */
-    github_submit(op, "POST", url, GITHUB_STEP_DISPATCH, 0);
-    free(url);
-    return 0;
-}
-
-/* github_find - the workflow_dispatch run whose run name carries the key. */
-static int github_find(struct adapter_ctx *ctx, const struct adapter_test *t,
-                       adapter_done_fn done, void *arg)
-{
-    struct github_op *op = github_op_new(ctx, t, GITHUB_FIND, done, arg);
-
-    if (!op)
-        return -1;
-    github_list(op);
-    return 0;
-}
-
-/* github_status - GET the run (conditional); a run not located yet is looked up by key. */
-static int github_status(struct adapter_ctx *ctx, const struct adapter_test *t,
-                         const struct adapter_run *run, adapter_done_fn done, void *arg)
-{
-    struct github_op *op = github_op_new(ctx, t, GITHUB_STATUS, done, arg);
-    char *url;
-
-    if (!op)
-        return -1;
-    op->run = *run;
-    op->res.run = *run;
-    if (!run->id[0]) {
-        github_list(op);
-        return 0;
-    }
-    if (github_digits(run->id) < 1) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: run id %s is not a number", log_q(run->id));
-        adapter_finish_later(ctx->loop, &op->res, done, arg);
-        github_op_free(op);
-        return -1;
-    }
-    url = xasprintf("%s/actions/runs/%s", op->repo_url, run->id);
-    github_submit(op, "GET", url, GITHUB_STEP_RUN, -1);
-    free(url);
-    return 0;
-}
-
-/* github_cancel - POST cancel (202; 409 when it already finished, which is fine). */
-static int github_cancel(struct adapter_ctx *ctx, const struct adapter_test *t,
-                         const struct adapter_run *run, adapter_done_fn done, void *arg)
-{
-    struct github_op *op = github_op_new(ctx, t, GITHUB_CANCEL, done, arg);
-
-    if (!op)
-        return -1;
-    op->run = *run;
-    op->res.run = *run;
-    if (!run->id[0]) {
-        github_list(op);
-        return 0;
-    }
-    if (github_digits(run->id) < 1) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "github-actions: run id %s is not a number", log_q(run->id));
-        adapter_finish_later(ctx->loop, &op->res, done, arg);
-        github_op_free(op);
-        return -1;
-    }
-    github_cancel_run(op);
-    return 0;
-}
-
-const struct adapter adapter_github = {
-    .provider = "github-actions",
-    .trigger = github_trigger,
-    .find = github_find,
-    .status = github_status,
-    .cancel = github_cancel,
+static const struct adapter_http_word github_words[] = {
+    { 401, "authentication failed" },
+    { 404, "no such repository, workflow or run, or the token cannot see it" },
+    { 0, NULL },
 };
+
+static const struct adapter_provider github_provider = {
+    .name = "github-actions",
+    .system = "github",
+    .noun = "workflow",
+    .run_noun = "run",
+    .headers = { "Accept: application/vnd.github+json", "X-GitHub-Api-Version: 2022-11-28",
+                 "User-Agent: promo/" PROMO_VERSION },
+    .content_type = "Content-Type: application/json",
+    .rate_wait_ms = GITHUB_MIN_WAIT_MS,
+    .words = github_words,
+    .open = github_open,
+    .trigger = github_trigger,
+    .find = github_list,
+    .read = github_read,
+    .answer = github_answer,
+    .cancel = github_cancel_run,
+    .not_found = github_not_located,
+    .request = github_request,
+};
+
+ADAPTER_CALL_DEFINE(adapter_github, "github-actions", github_provider);

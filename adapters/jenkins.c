@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "adapters/adapter.h"
+#include "adapters/adapter_call.h"
 #include "adapters/adapters_internal.h"
 #include "domain/config.h"
 #include "util/http.h"
@@ -37,8 +38,6 @@
     "builds%5Bnumber%2Curl%2Cresult%2Cbuilding%2Cduration%2CqueueId%2Cactions%5Bparameters%5Bname%2Cvalue%5D%5D%5D%7B0%2C50%7D"
 #define JENKINS_TREE_QUEUE \
     "items%5Bid%2Curl%2Cactions%5Bparameters%5Bname%2Cvalue%5D%5D%5D"
-
-enum jenkins_kind { JENKINS_TRIGGER, JENKINS_FIND, JENKINS_STATUS, JENKINS_CANCEL };
 
 enum jenkins_step {
     JENKINS_STEP_POST,          /* buildWithParameters, cancelItem or stop */
@@ -55,26 +54,6 @@ static struct {
     char header[320];           /* "Jenkins-Crumb: ..." */
     char cookie[512];           /* "Cookie: JSESSIONID...=..." or "" */
 } jenkins_crumb;
-
-struct jenkins_op {
-    enum jenkins_kind kind;
-    enum jenkins_step step;
-    struct http *http;
-    char *base;                 /* jenkins.url without trailing slash */
-    const char *user, *token;   /* from the config, which outlives the op */
-    char *job_url;              /* base + /job/a/job/b */
-    char *job;                  /* as given, for messages */
-    char *key;
-    char *post_url, *post_body;
-    const char *post_ctype;
-    int crumb_tried;
-    struct adapter_run run;     /* the run given to status/cancel */
-    struct adapter_result res;
-    adapter_done_fn done;
-    void *arg;
-};
-
-static void jenkins_on_resp(void *arg, const struct http_resp *resp);
 
 /* jenkins_job_path - "a/b" -> "/job/a/job/b", each segment escaped; NULL when invalid. */
 char *jenkins_job_path(const char *job)
@@ -109,43 +88,26 @@ bad:
 /* jenkins_form_body - name=value&...&PROMO_KEY=key, escaped. */
 char *jenkins_form_body(const cJSON *params, const char *key, char *err, size_t errlen)
 {
-    char *out = xstrdup(""), *n, *v, *tmp;
+    char *out, *n, *v, *tmp;
     const cJSON *p;
 
-    if (params && !cJSON_IsObject(params)) {
-        snprintf(err, errlen, "parameters: not an object");
-        goto bad;
+    if (adapter_params_check(params, JENKINS_KEY_PARAM, 0, NULL, err, errlen) < 0)
+        return NULL;
+    out = xstrdup("");
+    cJSON_ArrayForEach(p, params) {
+        n = adapter_escape(p->string);
+        v = adapter_escape(p->valuestring);
+        tmp = xasprintf("%s%s=%s&", out, n, v);
+        free(n);
+        free(v);
+        free(out);
+        out = tmp;
     }
-    if (params)
-        cJSON_ArrayForEach(p, params) {
-            if (!p->string || !p->string[0]) {
-                snprintf(err, errlen, "parameters: an empty parameter name");
-                goto bad;
-            }
-            if (strcmp(p->string, JENKINS_KEY_PARAM) == 0) {
-                snprintf(err, errlen, "parameter %s: reserved for the idempotency key", p->string);
-                goto bad;
-            }
-            if (!cJSON_IsString(p)) {
-                snprintf(err, errlen, "parameter %s: not a string", p->string);
-                goto bad;
-            }
-            n = adapter_escape(p->string);
-            v = adapter_escape(p->valuestring);
-            tmp = xasprintf("%s%s=%s&", out, n, v);
-            free(n);
-            free(v);
-            free(out);
-            out = tmp;
-        }
     v = adapter_escape(key);
     tmp = xasprintf("%s" JENKINS_KEY_PARAM "=%s", out, v);
     free(v);
     free(out);
     return tmp;
-bad:
-    free(out);
-    return NULL;
 }
 
 /* jenkins_map_result - building true -> RUNNING; SUCCESS -> PASSED; UNSTABLE
@@ -270,7 +232,8 @@ int jenkins_parse_queue_item(const cJSON *q, struct adapter_run *run, char *err,
 /* jenkins_params_have_key - actions[].parameters[] holds PROMO_KEY = key. */
 int jenkins_params_have_key(const cJSON *item, const char *key, char *err, size_t errlen)
 {
-    const cJSON *actions, *a, *params, *p, *name, *value;
+    const cJSON *actions, *a, *params;
+    int r;
 
     if (!cJSON_IsObject(item)) {
         snprintf(err, errlen, "item: not an object");
@@ -293,25 +256,10 @@ int jenkins_params_have_key(const cJSON *item, const char *key, char *err, size_
         params = cJSON_GetObjectItemCaseSensitive(a, "parameters");
         if (!params || cJSON_IsNull(params))
             continue;
-        if (!cJSON_IsArray(params)) {
-            snprintf(err, errlen, "field actions[].parameters: not an array");
-            return -1;
-        }
-        cJSON_ArrayForEach(p, params) {
-            if (!cJSON_IsObject(p)) {
-                snprintf(err, errlen, "field parameters[]: not an object");
-                return -1;
-            }
-            name = cJSON_GetObjectItemCaseSensitive(p, "name");
-            value = cJSON_GetObjectItemCaseSensitive(p, "value");
-            if (!cJSON_IsString(name)) {
-                snprintf(err, errlen, "field parameters[].name: not a string");
-                return -1;
-            }
-            if (strcmp(name->valuestring, JENKINS_KEY_PARAM) == 0 && cJSON_IsString(value)
-                && strcmp(value->valuestring, key) == 0)
-                return 1;
-        }
+        /* Any value: boolean and number parameters are not the key. */
+        if ((r = adapter_json_pairs_have(params, "actions[].parameters", "name", JENKINS_KEY_PARAM, key, 1,
+                                         err, errlen)) != 0)
+            return r;
     }
     return 0;
 }
@@ -443,207 +391,125 @@ int jenkins_parse_crumb(const cJSON *o, char *header, size_t size, char *err, si
     return 0;
 }
 
-/* jenkins_op_free - free the op (done is not called). */
-static void jenkins_op_free(struct jenkins_op *op)
+/* jenkins_open - check the config and the job; jenkins.url and the job's URL. */
+static int jenkins_open(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen)
 {
-    free(op->base);
-    free(op->job_url);
-    free(op->job);
-    free(op->key);
-    free(op->post_url);
-    free(op->post_body);
-    free(op);
-}
+    const struct config *cfg = c->ctx.cfg;
+    char *path;
 
-/* jenkins_op_abandon - the HTTP client was freed before the answer (the stage is
- * stopping): free the op without calling done. */
-static void jenkins_op_abandon(void *arg)
-{
-    jenkins_op_free(arg);
-}
-
-/* jenkins_end - deliver the result and free the op. */
-static void jenkins_end(struct jenkins_op *op)
-{
-    op->done(op->arg, &op->res);
-    jenkins_op_free(op);
-}
-
-/* jenkins_fail_now - an op that cannot start: done is called from the loop. */
-static int jenkins_fail_now(struct adapter_ctx *ctx, adapter_done_fn done, void *arg, const char *msg)
-{
-    struct adapter_result res;
-
-    adapter_res_init(&res);
-    adapter_res_error(&res, ADAPTER_EPERM, "%s", msg);
-    adapter_finish_later(ctx->loop, &res, done, arg);
-    return -1;
-}
-
-/* jenkins_op_new - an op for test t, or NULL after scheduling done with the error. */
-static struct jenkins_op *jenkins_op_new(struct adapter_ctx *ctx, const struct adapter_test *t,
-                                         enum jenkins_kind kind, adapter_done_fn done, void *arg)
-{
-    const struct config *c = ctx->cfg;
-    struct jenkins_op *op;
-    char *base, *path, msg[256];
-
-    if (!(base = adapter_base_url(c->jenkins.url))) {
-        jenkins_fail_now(ctx, done, arg, "jenkins: jenkins.url is not set or not an http(s) URL");
-        return NULL;
+    if (!(c->base = adapter_base_url(cfg->jenkins.url))) {
+        snprintf(err, errlen, "jenkins.url is not set or not an http(s) URL");
+        return -1;
     }
-    if ((c->jenkins.user && c->jenkins.user[0]) != (c->jenkins.token && c->jenkins.token[0])) {
-        free(base);
-        jenkins_fail_now(ctx, done, arg, "jenkins: jenkins.user and jenkins.tokenFile go together");
-        return NULL;
+    if ((cfg->jenkins.user && cfg->jenkins.user[0]) != (cfg->jenkins.token && cfg->jenkins.token[0])) {
+        snprintf(err, errlen, "jenkins.user and jenkins.tokenFile go together");
+        return -1;
     }
     if (!(path = jenkins_job_path(t->job))) {
-        free(base);
-        snprintf(msg, sizeof(msg), "jenkins: job %s: not a job path like \"folder/job\"",
-                 log_q(t->job ? t->job : ""));
-        jenkins_fail_now(ctx, done, arg, msg);
-        return NULL;
+        snprintf(err, errlen, "job %s: not a job path like \"folder/job\"", log_q(t->job ? t->job : ""));
+        return -1;
     }
-    if (!t->key || !t->key[0]) {
-        free(base);
-        free(path);
-        snprintf(msg, sizeof(msg), "jenkins: job %s: no idempotency key", log_q(t->job));
-        jenkins_fail_now(ctx, done, arg, msg);
-        return NULL;
-    }
-    op = xcalloc(1, sizeof(*op));
-    op->kind = kind;
-    op->http = ctx->http;
-    op->base = base;
-    op->user = c->jenkins.user && c->jenkins.user[0] ? c->jenkins.user : NULL;
-    op->token = op->user ? c->jenkins.token : NULL;
-    op->job_url = xasprintf("%s%s", base, path);
-    op->job = xstrdup(t->job);
-    op->key = xstrdup(t->key);
-    op->done = done;
-    op->arg = arg;
-    adapter_res_init(&op->res);
+    c->home = xasprintf("%s%s", c->base, path);
     free(path);
-    return op;
+    return 0;
 }
 
-/* jenkins_req_init - the common parts of a request. */
-static void jenkins_req_init(struct jenkins_op *op, struct http_req *req, const char *method,
-                             const char *url)
+/* jenkins_request - every request: HTTP Basic (when configured). A POST:
+ * its form type and the cached crumb for this server, and its 303 to an
+ * existing queue item (and stop's 302) handed back, not followed. */
+static void jenkins_request(struct adapter_call *c, struct http_req *req)
 {
-    memset(req, 0, sizeof(*req));
-    req->system = "jenkins";
-    req->method = method;
-    req->url = url;
-    req->basic_user = op->user;
-    req->basic_pass = op->token;
-    req->max_retries = -1;
-}
+    const struct config *cfg = c->ctx.cfg;
 
-/* jenkins_get - GET url (on jenkins.url's origin) as the next step. */
-static void jenkins_get(struct jenkins_op *op, const char *url, enum jenkins_step step)
-{
-    struct http_req req;
-
-    if (!adapter_same_origin(url, op->base)) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s is not on jenkins.url %s", log_q(url),
-                          op->base);
-        jenkins_end(op);
+    req->basic_user = cfg->jenkins.user && cfg->jenkins.user[0] ? cfg->jenkins.user : NULL;
+    req->basic_pass = req->basic_user ? cfg->jenkins.token : NULL;
+    if (strcmp(req->method, "POST") != 0)
         return;
-    }
-    op->step = step;
-    jenkins_req_init(op, &req, "GET", url);
-    req.headers[0] = "Accept: application/json";
-    req.abandon = jenkins_op_abandon;
-    http_submit(op->http, &req, jenkins_on_resp, op);
-}
-
-/* jenkins_post - POST op->post_url (with the cached crumb for this server). */
-static void jenkins_post(struct jenkins_op *op)
-{
-    struct http_req req;
-    char ctype[80];
-    int h = 0;
-
-    if (!adapter_same_origin(op->post_url, op->base)) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s is not on jenkins.url %s",
-                          log_q(op->post_url), op->base);
-        jenkins_end(op);
-        return;
-    }
-    op->step = JENKINS_STEP_POST;
-    jenkins_req_init(op, &req, "POST", op->post_url);
-    req.body = op->post_body ? op->post_body : "";
-    req.body_len = strlen(req.body);
-    snprintf(ctype, sizeof(ctype), "Content-Type: %s", op->post_ctype ? op->post_ctype
-             : "application/x-www-form-urlencoded");
-    req.headers[h++] = ctype;
-    req.headers[h++] = "Accept: application/json";
-    if (jenkins_crumb.header[0] && strcmp(jenkins_crumb.base, op->base) == 0) {
-        req.headers[h++] = jenkins_crumb.header;
+    adapter_req_header(req, "Content-Type: application/x-www-form-urlencoded");
+    if (jenkins_crumb.header[0] && strcmp(jenkins_crumb.base, c->base) == 0) {
+        adapter_req_header(req, jenkins_crumb.header);
         if (jenkins_crumb.cookie[0])
-            req.headers[h++] = jenkins_crumb.cookie;
+            adapter_req_header(req, jenkins_crumb.cookie);
     }
-    /* A trigger is never retried blindly: the caller finds by key first. */
-    req.max_retries = op->kind == JENKINS_TRIGGER ? 0 : -1;
-    /* Read the 303 to an existing queue item (and stop's 302) ourselves. */
-    req.no_follow = 1;
-    req.abandon = jenkins_op_abandon;
-    http_submit(op->http, &req, jenkins_on_resp, op);
+    req->no_follow = 1;
 }
 
-/* jenkins_http_error - an HTTP status that is not what the step wanted. */
-static void jenkins_http_error(struct jenkins_op *op, const struct http_resp *resp, const char *what,
-                               const char *if404)
+/* jenkins_get - GET url (on jenkins.url's origin: credentials go nowhere else) as step. */
+static void jenkins_get(struct adapter_call *c, const char *url, enum jenkins_step step)
 {
-    long s = resp->status;
-
-    if (s >= 500 || s == 429) {
-        adapter_retry_after(resp, &op->res);
-        adapter_res_error(&op->res, ADAPTER_ETEMP, "jenkins: %s: HTTP %ld", what, s);
-    } else if (s == 401 || s == 403) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s: authentication failed (HTTP %ld)", what, s);
-    } else if (s == 404) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s: %s", what, if404);
-    } else if (s == 400) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s: job is not parameterized or the request is bad (HTTP 400)", what);
-    } else if (s == 409) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s: not buildable (HTTP 409)", what);
-    } else {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s: unexpected HTTP %ld", what, s);
+    if (!adapter_same_origin(url, c->base)) {
+        adapter_call_fail(c, ADAPTER_EPERM, "%s is not on jenkins.url %s", log_q(url), c->base);
+        return;
     }
-    jenkins_end(op);
+    adapter_call_send(c, step, "GET", url, NULL, -1);
+}
+
+/* jenkins_post - POST c->url. A trigger is never retried blindly: the
+ * caller finds by key first. */
+static void jenkins_post(struct adapter_call *c)
+{
+    if (!adapter_same_origin(c->url, c->base)) {
+        adapter_call_fail(c, ADAPTER_EPERM, "%s is not on jenkins.url %s", log_q(c->url), c->base);
+        return;
+    }
+    adapter_call_send(c, JENKINS_STEP_POST, "POST", c->url, c->body ? c->body : "",
+                      c->kind == ADAPTER_TRIGGER ? 0 : -1);
 }
 
 /* jenkins_find_start - look the run up by key: the queue first, then the
  * builds (an item leaving the queue in between is then among the builds). */
-static void jenkins_find_start(struct jenkins_op *op)
+static void jenkins_find_start(struct adapter_call *c)
 {
-    char *url = xasprintf("%s/queue/api/json?tree=%s", op->base, JENKINS_TREE_QUEUE);
+    char *url = xasprintf("%s/queue/api/json?tree=%s", c->base, JENKINS_TREE_QUEUE);
 
-    jenkins_get(op, url, JENKINS_STEP_FIND_QUEUE);
+    jenkins_get(c, url, JENKINS_STEP_FIND_QUEUE);
     free(url);
 }
 
-/* jenkins_cancel_run - cancel what op->res.run now says: a queued item or a build. */
-static void jenkins_cancel_run(struct jenkins_op *op)
+/* jenkins_cancel_run - cancel what c->res.run now says: a queued item or a build. */
+static void jenkins_cancel_run(struct adapter_call *c)
 {
+    const struct adapter_run *r = &c->res.run;
     long qid;
 
-    free(op->post_url);
-    op->post_url = NULL;
-    if (op->res.run.id[0]) {
-        op->post_url = xasprintf("%s%sstop", op->res.run.url,
-                                 op->res.run.url[0] && op->res.run.url[strlen(op->res.run.url) - 1] == '/' ? "" : "/");
-    } else if ((qid = jenkins_queue_id(op->res.run.api)) >= 0) {
-        op->post_url = xasprintf("%s/queue/cancelItem?id=%ld", op->base, qid);
+    free(c->url);
+    c->url = NULL;
+    if (r->id[0]) {
+        c->url = xasprintf("%s%sstop", r->url, r->url[0] && r->url[strlen(r->url) - 1] == '/' ? "" : "/");
+    } else if ((qid = jenkins_queue_id(r->api)) >= 0) {
+        c->url = xasprintf("%s/queue/cancelItem?id=%ld", c->base, qid);
     } else {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: job %s: run has neither a build nor a queue item",
-                          log_q(op->job));
-        jenkins_end(op);
+        adapter_call_fail(c, ADAPTER_EPERM, "%s: run has neither a build nor a queue item", c->what);
         return;
     }
-    jenkins_post(op);
+    jenkins_post(c);
+}
+
+/* jenkins_start - the first request of each operation. A run without
+ * api/json is looked up by key; one with it is read (or cancelled) there,
+ * on jenkins.url's origin only. */
+static int jenkins_start(struct adapter_call *c, const struct adapter_test *t, char *err, size_t errlen)
+{
+    const char *at = c->kind == ADAPTER_CANCEL && c->run.id[0] ? c->run.url : c->run.api;
+
+    if (c->kind == ADAPTER_TRIGGER) {
+        if (!(c->body = jenkins_form_body(t->params, t->key, err, errlen)))
+            return -1;
+        c->url = xasprintf("%s/buildWithParameters", c->home);
+        jenkins_post(c);
+    } else if (c->kind == ADAPTER_FIND || !c->run.api[0]) {
+        jenkins_find_start(c);
+    } else if (!adapter_same_origin(at, c->base)) {
+        snprintf(err, errlen, "%s is not on jenkins.url %s", log_q(at), c->base);
+        return -1;
+    } else if (!c->run.id[0]) {
+        jenkins_get(c, c->run.api, JENKINS_STEP_QUEUE_ITEM);
+    } else if (c->kind == ADAPTER_STATUS) {
+        jenkins_get(c, c->run.api, JENKINS_STEP_BUILD);
+    } else {
+        jenkins_cancel_run(c);
+    }
+    return 0;
 }
 
 /* jenkins_resolve - loc made absolute against base's origin when it is a
@@ -661,31 +527,32 @@ static char *jenkins_resolve(const char *base, const char *loc)
 }
 
 /* jenkins_on_post - the answer to buildWithParameters, cancelItem or stop. */
-static void jenkins_on_post(struct jenkins_op *op, const struct http_resp *resp)
+static void jenkins_on_post(struct adapter_call *c, const struct http_resp *resp)
 {
+    struct adapter_run *run = &c->res.run;
     const char *loc;
-    char what[160], *url, *q;
+    char what[sizeof(c->what) + 8], *url, *q;
 
-    snprintf(what, sizeof(what), "job %s: POST", log_q(op->job));
-    if (resp->status == 403 && !op->crumb_tried) {
+    snprintf(what, sizeof(what), "%s: POST", c->what);
+    if (resp->status == 403 && !c->tries) {
         /* Perhaps CSRF protection: fetch a crumb once and try again. */
-        op->crumb_tried = 1;
+        c->tries = 1;
         jenkins_crumb.header[0] = '\0';
-        url = xasprintf("%s/crumbIssuer/api/json", op->base);
-        jenkins_get(op, url, JENKINS_STEP_CRUMB);
+        url = xasprintf("%s/crumbIssuer/api/json", c->base);
+        jenkins_get(c, url, JENKINS_STEP_CRUMB);
         free(url);
         return;
     }
-    if (op->kind == JENKINS_CANCEL) {
+    if (c->kind == ADAPTER_CANCEL) {
         if (resp->status >= 200 && resp->status < 400) {
-            op->res.error = 0;
-            jenkins_end(op);
+            c->res.error = 0;
+            adapter_call_end(c);
         } else if (resp->status == 404) {
             /* The item left the queue or the build is gone: nothing left to stop here. */
-            str_copy(op->res.errmsg, "jenkins: nothing to cancel (404)", sizeof(op->res.errmsg));
-            jenkins_end(op);
+            str_copy(c->res.errmsg, "jenkins: nothing to cancel (404)", sizeof(c->res.errmsg));
+            adapter_call_end(c);
         } else {
-            jenkins_http_error(op, resp, what, "no such job or build");
+            adapter_call_http_error(c, resp, what, "no such job or build");
         }
         return;
     }
@@ -696,307 +563,200 @@ static void jenkins_on_post(struct jenkins_op *op, const struct http_resp *resp)
     else if (resp->status == 200 && resp->effective_url && jenkins_queue_id(resp->effective_url) >= 0)
         loc = resp->effective_url;      /* a client that followed the 303 itself */
     if (!loc) {
-        if (resp->status >= 200 && resp->status < 400) {
-            adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s: HTTP %ld without a queue item Location",
-                              what, resp->status);
-            jenkins_end(op);
-        } else {
-            jenkins_http_error(op, resp, what, "no such job");
-        }
+        if (resp->status >= 200 && resp->status < 400)
+            adapter_call_fail(c, ADAPTER_EPERM, "%s: HTTP %ld without a queue item Location", what,
+                              resp->status);
+        else
+            adapter_call_http_error(c, resp, what, "no such job");
         return;
     }
-    url = jenkins_resolve(op->base, loc);
+    url = jenkins_resolve(c->base, loc);
     if ((q = strpbrk(url, "?#")))
         *q = '\0';
-    memset(&op->res.run, 0, sizeof(op->res.run));
-    if (!adapter_same_origin(url, op->base) || jenkins_queue_id(url) < 0
-        || strlen(url) >= sizeof(op->res.run.url)
-        || jenkins_api_of(url, op->res.run.api, sizeof(op->res.run.api)) < 0) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s: Location %s is not a queue item on %s",
-                          what, log_q(url), op->base);
+    memset(run, 0, sizeof(*run));
+    if (!adapter_same_origin(url, c->base) || jenkins_queue_id(url) < 0 || strlen(url) >= sizeof(run->url)
+        || jenkins_api_of(url, run->api, sizeof(run->api)) < 0) {
+        adapter_call_fail(c, ADAPTER_EPERM, "%s: Location %s is not a queue item on %s", what, log_q(url),
+                          c->base);
         free(url);
-        jenkins_end(op);
         return;
     }
-    str_copy(op->res.run.url, url, sizeof(op->res.run.url));
-    op->res.run.status = RUN_QUEUED;
-    str_copy(op->res.run.detail, resp->status == 201 ? "queued" : "queued (merged)", sizeof(op->res.run.detail));
-    log_info("adapter_triggered", "system=jenkins job=%s key=%s queue=%s", log_q(op->job), op->key,
-             log_q(url));
+    str_copy(run->url, url, sizeof(run->url));
+    run->status = RUN_QUEUED;
+    str_copy(run->detail, resp->status == 201 ? "queued" : "queued (merged)", sizeof(run->detail));
     free(url);
-    jenkins_end(op);
+    adapter_call_triggered(c, run);
 }
 
 /* jenkins_on_crumb - the crumb issuer's answer: cache it and post again. */
-static void jenkins_on_crumb(struct jenkins_op *op, const struct http_resp *resp)
+static void jenkins_on_crumb(struct adapter_call *c, const struct http_resp *resp)
 {
     char err[200], header[sizeof(jenkins_crumb.header)];
     const char *cookie;
     cJSON *j;
 
     if (resp->status == 404) {
-        adapter_res_error(&op->res, ADAPTER_EPERM,
-                          "jenkins: job %s: authentication failed (HTTP 403, and no crumb issuer)", log_q(op->job));
-        jenkins_end(op);
+        adapter_call_fail(c, ADAPTER_EPERM, "%s: authentication failed (HTTP 403, and no crumb issuer)",
+                          c->what);
         return;
     }
     if (resp->status != 200) {
-        jenkins_http_error(op, resp, "crumbIssuer", "no crumb issuer");
+        adapter_call_http_error(c, resp, "crumbIssuer", "no crumb issuer");
         return;
     }
     if (!(j = adapter_body_json(resp, err, sizeof(err)))
         || jenkins_parse_crumb(j, header, sizeof(header), err, sizeof(err)) < 0) {
         cJSON_Delete(j);
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: crumbIssuer/api/json: %s", err);
-        jenkins_end(op);
+        adapter_call_fail(c, ADAPTER_EPERM, "crumbIssuer/api/json: %s", err);
         return;
     }
     cJSON_Delete(j);
-    str_copy(jenkins_crumb.base, op->base, sizeof(jenkins_crumb.base));
+    str_copy(jenkins_crumb.base, c->base, sizeof(jenkins_crumb.base));
     str_copy(jenkins_crumb.header, header, sizeof(jenkins_crumb.header));
     jenkins_crumb.cookie[0] = '\0';
     if ((cookie = http_resp_header(resp, "set-cookie")) && strcspn(cookie, ";") < 400)
         snprintf(jenkins_crumb.cookie, sizeof(jenkins_crumb.cookie), "Cookie: %.*s",
                  (int)strcspn(cookie, ";"), cookie);
-    jenkins_post(op);
+    jenkins_post(c);
 }
 
 /* jenkins_on_queue_item - a queue item: still queued, started, or cancelled. */
-static void jenkins_on_queue_item(struct jenkins_op *op, const struct http_resp *resp)
+static void jenkins_on_queue_item(struct adapter_call *c, const struct http_resp *resp)
 {
     char err[200], what[600];
     cJSON *j;
     int r;
 
-    snprintf(what, sizeof(what), "queue item %s", log_q(op->run.api));
+    snprintf(what, sizeof(what), "queue item %s", log_q(c->run.api));
     if (resp->status == 404) {
         /* Jenkins forgets left items after a few minutes: find the build by key. */
-        jenkins_find_start(op);
+        jenkins_find_start(c);
         return;
     }
     if (resp->status != 200) {
-        jenkins_http_error(op, resp, what, "no such queue item");
+        adapter_call_http_error(c, resp, what, "no such queue item");
         return;
     }
-    op->res.run = op->run;
+    c->res.run = c->run;
     if (!(j = adapter_body_json(resp, err, sizeof(err)))
-        || (r = jenkins_parse_queue_item(j, &op->res.run, err, sizeof(err))) < 0) {
+        || (r = jenkins_parse_queue_item(j, &c->res.run, err, sizeof(err))) < 0) {
         cJSON_Delete(j);
-        op->res.run = op->run;
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s: %s", what, err);
-        jenkins_end(op);
+        c->res.run = c->run;
+        adapter_call_fail(c, ADAPTER_EPERM, "%s: %s", what, err);
         return;
     }
     cJSON_Delete(j);
-    if (op->kind == JENKINS_CANCEL) {
-        if (r == 2)
-            jenkins_end(op);
-        else
-            jenkins_cancel_run(op);
-        return;
-    }
-    if (r == 1)
-        jenkins_get(op, op->res.run.api, JENKINS_STEP_BUILD);
+    if (c->kind == ADAPTER_CANCEL && r != 2)
+        jenkins_cancel_run(c);
+    else if (c->kind != ADAPTER_CANCEL && r == 1)
+        jenkins_get(c, c->res.run.api, JENKINS_STEP_BUILD);
     else
-        jenkins_end(op);
+        adapter_call_end(c);
 }
 
 /* jenkins_on_build - a build's api/json. */
-static void jenkins_on_build(struct jenkins_op *op, const struct http_resp *resp)
+static void jenkins_on_build(struct adapter_call *c, const struct http_resp *resp)
 {
-    char err[200], what[600];
-    struct adapter_run run;
-    cJSON *j;
+    struct adapter_run run = { .status = RUN_UNKNOWN };
+    char what[600];
 
-    snprintf(what, sizeof(what), "build %s", log_q(op->res.run.api));
+    snprintf(what, sizeof(what), "build %s", log_q(c->res.run.api));
     if (resp->status != 200) {
-        jenkins_http_error(op, resp, what, "no such build");
-        return;
+        adapter_call_http_error(c, resp, what, "no such build");
+    } else if (adapter_call_run(c, resp, what, jenkins_parse_build, &run) == 0) {
+        c->res.run = run;
+        adapter_call_end(c);
     }
-    memset(&run, 0, sizeof(run));
-    if (!(j = adapter_body_json(resp, err, sizeof(err))) || jenkins_parse_build(j, &run, err, sizeof(err)) < 0) {
-        cJSON_Delete(j);
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s: %s", what, err);
-        jenkins_end(op);
-        return;
-    }
-    cJSON_Delete(j);
-    op->res.run = run;
-    jenkins_end(op);
 }
 
 /* jenkins_on_find - the queue, then the job's builds, searched for the key. */
-static void jenkins_on_find(struct jenkins_op *op, const struct http_resp *resp)
+static void jenkins_on_find(struct adapter_call *c, const struct http_resp *resp)
 {
     char err[200], what[600], *url;
     struct adapter_run run;
     cJSON *j;
     int r;
 
-    if (op->step == JENKINS_STEP_FIND_QUEUE)
+    if (c->step == JENKINS_STEP_FIND_QUEUE)
         snprintf(what, sizeof(what), "queue/api/json");
     else
-        snprintf(what, sizeof(what), "job %s api/json", log_q(op->job));
+        snprintf(what, sizeof(what), "%s api/json", c->what);
     if (resp->status != 200) {
-        jenkins_http_error(op, resp, what, "no such job");
+        adapter_call_http_error(c, resp, what, "no such job");
         return;
     }
     memset(&run, 0, sizeof(run));
     if (!(j = adapter_body_json(resp, err, sizeof(err))))
         r = -1;
-    else if (op->step == JENKINS_STEP_FIND_QUEUE)
-        r = jenkins_find_queued(j, op->key, op->base, &run, err, sizeof(err));
+    else if (c->step == JENKINS_STEP_FIND_QUEUE)
+        r = jenkins_find_queued(j, c->key, c->base, &run, err, sizeof(err));
     else
-        r = jenkins_find_build(j, op->key, &run, err, sizeof(err));
+        r = jenkins_find_build(j, c->key, &run, err, sizeof(err));
     cJSON_Delete(j);
     if (r < 0) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: %s: %s", what, err);
-        jenkins_end(op);
-        return;
-    }
-    if (r == 0 && op->step == JENKINS_STEP_FIND_QUEUE) {
-        url = xasprintf("%s/api/json?tree=%s", op->job_url, JENKINS_TREE_BUILDS);
-        jenkins_get(op, url, JENKINS_STEP_FIND_BUILDS);
+        adapter_call_fail(c, ADAPTER_EPERM, "%s: %s", what, err);
+    } else if (r == 0 && c->step == JENKINS_STEP_FIND_QUEUE) {
+        url = xasprintf("%s/api/json?tree=%s", c->home, JENKINS_TREE_BUILDS);
+        jenkins_get(c, url, JENKINS_STEP_FIND_BUILDS);
         free(url);
-        return;
-    }
-    if (r == 1) {
-        op->res.found = 1;
-        op->res.run = run;
-    }
-    switch (op->kind) {
-    case JENKINS_STATUS:
-        if (!r) {
-            op->res.run = op->run;
-            adapter_res_error(&op->res, ADAPTER_EPERM,
-                              "jenkins: job %s: queue item %s is gone and no recent build carries key %s",
-                              log_q(op->job), log_q(op->run.api), op->key);
-        }
-        jenkins_end(op);
-        break;
-    case JENKINS_CANCEL:
-        if (r == 1 && !run_status_final(run.status))
-            jenkins_cancel_run(op);
-        else
-            jenkins_end(op);
-        break;
-    default:
-        jenkins_end(op);
-        break;
+    } else {
+        adapter_call_found(c, r == 1 ? &run : NULL);
     }
 }
 
-/* jenkins_on_resp - the http callback: a transport failure ends the op, else the step decides. */
-static void jenkins_on_resp(void *arg, const struct http_resp *resp)
+/* jenkins_not_found - a status whose queue item is gone and whose build no lookup finds. */
+static void jenkins_not_found(struct adapter_call *c)
 {
-    struct jenkins_op *op = arg;
-    char what[200];
-
-    snprintf(what, sizeof(what), "jenkins: job %s", log_q(op->job));
-    if (adapter_http_failed(resp, what, &op->res)) {
-        if (op->kind == JENKINS_STATUS || op->kind == JENKINS_CANCEL)
-            op->res.run = op->run;
-        jenkins_end(op);
+    if (c->kind != ADAPTER_STATUS)
         return;
-    }
-    switch (op->step) {
+    c->res.run = c->run;
+    adapter_res_error(&c->res, ADAPTER_EPERM, "jenkins: %s: queue item %s is gone and no recent build carries key %s",
+                      c->what, log_q(c->run.api), c->key);
+}
+
+/* jenkins_answer - the answer to each step. */
+static void jenkins_answer(struct adapter_call *c, const struct http_resp *resp)
+{
+    switch (c->step) {
     case JENKINS_STEP_POST:
-        jenkins_on_post(op, resp);
+        jenkins_on_post(c, resp);
         break;
     case JENKINS_STEP_CRUMB:
-        jenkins_on_crumb(op, resp);
+        jenkins_on_crumb(c, resp);
         break;
     case JENKINS_STEP_QUEUE_ITEM:
-        jenkins_on_queue_item(op, resp);
+        jenkins_on_queue_item(c, resp);
         break;
     case JENKINS_STEP_BUILD:
-        jenkins_on_build(op, resp);
+        jenkins_on_build(c, resp);
         break;
     case JENKINS_STEP_FIND_QUEUE:
     case JENKINS_STEP_FIND_BUILDS:
-        jenkins_on_find(op, resp);
+        jenkins_on_find(c, resp);
         break;
     }
 }
 
-/* jenkins_trigger - POST buildWithParameters with the parameters and PROMO_KEY. */
-static int jenkins_trigger(struct adapter_ctx *ctx, const struct adapter_test *t,
-                           adapter_done_fn done, void *arg)
-{
-    struct jenkins_op *op = jenkins_op_new(ctx, t, JENKINS_TRIGGER, done, arg);
-    char err[200];
-
-    if (!op)
-        return -1;
-    if (!(op->post_body = jenkins_form_body(t->params, t->key, err, sizeof(err)))) {
-        adapter_res_error(&op->res, ADAPTER_EPERM, "jenkins: job %s: %s", log_q(t->job), err);
-        adapter_finish_later(ctx->loop, &op->res, done, arg);
-        jenkins_op_free(op);
-        return -1;
-    }
-    op->post_url = xasprintf("%s/buildWithParameters", op->job_url);
-    op->post_ctype = "application/x-www-form-urlencoded";
-    jenkins_post(op);
-    return 0;
-}
-
-/* jenkins_find - look the run up by PROMO_KEY: queued items, then the last 50 builds. */
-static int jenkins_find(struct adapter_ctx *ctx, const struct adapter_test *t,
-                        adapter_done_fn done, void *arg)
-{
-    struct jenkins_op *op = jenkins_op_new(ctx, t, JENKINS_FIND, done, arg);
-
-    if (!op)
-        return -1;
-    jenkins_find_start(op);
-    return 0;
-}
-
-/* jenkins_status - read the queue item (then the build), or the build. */
-static int jenkins_status(struct adapter_ctx *ctx, const struct adapter_test *t,
-                          const struct adapter_run *run, adapter_done_fn done, void *arg)
-{
-    struct jenkins_op *op = jenkins_op_new(ctx, t, JENKINS_STATUS, done, arg);
-
-    if (!op)
-        return -1;
-    op->run = *run;
-    op->res.run = *run;
-    if (!run->api[0]) {
-        jenkins_find_start(op);
-        return 0;
-    }
-    if (!run->id[0])
-        jenkins_get(op, run->api, JENKINS_STEP_QUEUE_ITEM);
-    else
-        jenkins_get(op, run->api, JENKINS_STEP_BUILD);
-    return 0;
-}
-
-/* jenkins_cancel - a queued item: cancelItem (or stop, if it started since);
- * a build: POST stop. Cancelling what is gone or finished succeeds. */
-static int jenkins_cancel(struct adapter_ctx *ctx, const struct adapter_test *t,
-                          const struct adapter_run *run, adapter_done_fn done, void *arg)
-{
-    struct jenkins_op *op = jenkins_op_new(ctx, t, JENKINS_CANCEL, done, arg);
-
-    if (!op)
-        return -1;
-    op->run = *run;
-    op->res.run = *run;
-    if (!run->api[0])
-        jenkins_find_start(op);
-    else if (!run->id[0])
-        jenkins_get(op, run->api, JENKINS_STEP_QUEUE_ITEM);
-    else
-        jenkins_cancel_run(op);
-    return 0;
-}
-
-const struct adapter adapter_jenkins = {
-    .provider = "jenkins",
-    .trigger = jenkins_trigger,
-    .find = jenkins_find,
-    .status = jenkins_status,
-    .cancel = jenkins_cancel,
+static const struct adapter_http_word jenkins_words[] = {
+    { 400, "job is not parameterized or the request is bad" },
+    { 401, "authentication failed" },
+    { 403, "authentication failed" },
+    { 409, "not buildable" },
+    { 0, NULL },
 };
+
+static const struct adapter_provider jenkins_provider = {
+    .name = "jenkins",
+    .system = "jenkins",
+    .noun = "job",
+    .headers = { "Accept: application/json" },
+    .words = jenkins_words,
+    .open = jenkins_open,
+    .start = jenkins_start,
+    .answer = jenkins_answer,
+    .cancel = jenkins_cancel_run,
+    .not_found = jenkins_not_found,
+    .request = jenkins_request,
+};
+
+ADAPTER_CALL_DEFINE(adapter_jenkins, "jenkins", jenkins_provider);

@@ -1,8 +1,8 @@
 /* test_adapters.c - the pure parts of the CI adapters: status mapping by
  * table for every value each system documents (and unknown ones: never a
  * pass), response parsers fed real-shaped and hostile JSON, key matching,
- * job and project path building, request bodies, rate-limit headers, and
- * the persisted form of a run. */
+ * job and project path building, request bodies, rate-limit headers,
+ * the persisted form of a run, and the strict decoders the providers share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +193,88 @@ static void test_helpers(void)
     s = adapter_escape("a b/c&d=é~._-");
     unit_ok(strcmp(s, "a%20b%2Fc%26d%3D%C3%A9~._-") == 0, "adapter_escape (%s)", s);
     free(s);
+}
+
+/* test_shared_decoders - the strict decoders the providers share. */
+static void test_shared_decoders(void)
+{
+    static const struct { const char *s; int want; } names[] = {
+        { "promo.yml", 1 }, { "a_b-c.9", 1 }, { ".", 0 }, { "..", 0 }, { "...", 1 }, { "", 0 },
+        { "a/b", 0 }, { "a b", 0 }, { "a%2F", 0 },
+    };
+    static const struct adapter_status_word map[] = {
+        { "ok", RUN_PASSED }, { "busy", RUN_RUNNING }, { NULL, RUN_UNKNOWN },
+    };
+    static const struct { const char *json; int want; const char *errpart; } runs[] = {
+        { "{\"id\":7,\"web\":\"https://ci/7\"}", 0, NULL },
+        { "{\"id\":0,\"web\":\"https://ci/0\"}", -1, "not a thing id" },
+        { "{\"id\":\"7\",\"web\":\"https://ci/7\"}", -1, "field id" },
+        { "{\"id\":7,\"web\":\"ftp://ci/7\"}", -1, "http(s)" },
+        { "{\"id\":7}", -1, "web" },
+        { "[]", -1, "thing: not an object" },
+    };
+    static const struct { const char *json; int any, want; } pairs[] = {
+        { "[{\"key\":\"K\",\"value\":\"" KEY "\"}]", 0, 1 },
+        { "[{\"key\":\"K\",\"value\":\"other\"},{\"key\":\"L\",\"value\":\"" KEY "\"}]", 0, 0 },
+        { "[{\"key\":\"K\",\"value\":true}]", 0, -1 },
+        { "[{\"key\":\"K\",\"value\":true}]", 1, 0 },
+        { "[{\"key\":\"K\",\"value\":null}]", 0, 0 },
+        { "[{\"key\":1,\"value\":\"" KEY "\"}]", 1, -1 },
+        { "[\"K\"]", 1, -1 },
+        { "{}", 1, -1 },
+    };
+    static const struct { const char *json; const char *chars; int want; const char *errpart; } params[] = {
+        { "{\"a\":\"1\",\"ref\":\"main\"}", NULL, 0, NULL },
+        { "{\"ref\":5}", NULL, 0, NULL },                       /* skipped: the ref, not a parameter */
+        { "{\"a\":5}", NULL, -1, "parameter a: not a string" },
+        { "{\"K\":\"x\"}", NULL, -1, "reserved" },
+        { "{\"\":\"x\"}", NULL, -1, "empty" },
+        { "{\"a-b\":\"x\"}", "ab", -1, "not a variable name" },
+        { "[]", NULL, -1, "not an object" },
+    };
+    struct adapter_run run;
+    int64_t ids[2];
+    char err[200];
+    size_t i;
+    cJSON *j;
+    int r;
+
+    for (i = 0; i < ARRAY_LEN(names); i++)
+        unit_ok(adapter_name_ok(names[i].s, strlen(names[i].s)) == names[i].want, "name ok: %s", names[i].s);
+    unit_ok(adapter_status_of(map, "ok", RUN_FAILED) == RUN_PASSED, "status table: a listed word");
+    unit_ok(adapter_status_of(map, "OK", RUN_FAILED) == RUN_FAILED, "status table: case matters");
+    unit_ok(adapter_status_of(map, NULL, RUN_FAILED) == RUN_FAILED, "status table: no word");
+    for (i = 0; i < ARRAY_LEN(runs); i++) {
+        j = parse(runs[i].json);
+        memset(&run, 0, sizeof(run));
+        str_copy(run.detail, "before", sizeof(run.detail));
+        r = adapter_json_run(j, "thing", "id", "thing", "web", &run, err, sizeof(err));
+        unit_ok(r == runs[i].want && (r == 0 ? strcmp(run.id, "7") == 0 && strcmp(run.url, "https://ci/7") == 0
+                                             : !run.id[0] && strstr(err, runs[i].errpart) != NULL)
+                && strcmp(run.detail, "before") == 0, "json run %s (%s)", runs[i].json, r ? err : "");
+        cJSON_Delete(j);
+    }
+    j = parse("[{\"id\":3},{\"id\":2},{\"id\":1}]");
+    unit_ok(adapter_json_ids(j, "list", "thing", ids, 2, err, sizeof(err)) == 2 && ids[0] == 3 && ids[1] == 2,
+            "json ids: the first max");
+    cJSON_Delete(j);
+    j = parse("[{\"id\":3},{\"id\":-1}]");
+    unit_ok(adapter_json_ids(j, "list", "thing", ids, 2, err, sizeof(err)) == -1, "json ids: a bad id refused");
+    cJSON_Delete(j);
+    for (i = 0; i < ARRAY_LEN(pairs); i++) {
+        j = parse(pairs[i].json);
+        unit_ok(adapter_json_pairs_have(j, "vars", "key", "K", KEY, pairs[i].any, err, sizeof(err)) == pairs[i].want,
+                "pairs %s (any %d)", pairs[i].json, pairs[i].any);
+        cJSON_Delete(j);
+    }
+    unit_ok(adapter_params_check(NULL, "K", 1, NULL, err, sizeof(err)) == 0, "params: none");
+    for (i = 0; i < ARRAY_LEN(params); i++) {
+        j = parse(params[i].json);
+        r = adapter_params_check(j, "K", 1, params[i].chars, err, sizeof(err));
+        unit_ok(r == params[i].want && (r == 0 || strstr(err, params[i].errpart)), "params %s (%s)", params[i].json,
+                r ? err : "");
+        cJSON_Delete(j);
+    }
 }
 
 /* test_test_ref - which ref a dispatch or pipeline runs on. */
@@ -904,6 +986,7 @@ int main(void)
     test_adapter_find();
     test_run_json();
     test_helpers();
+    test_shared_decoders();
     test_test_ref();
     test_jenkins_map();
     test_jenkins_build();
