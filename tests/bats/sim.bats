@@ -79,7 +79,8 @@ gl_pipe() { gl "$B/gitlab/api/v4/projects/$1/pipelines/$2" | jq -r .status; }
 }
 
 @test "jenkins: buildWithParameters -> queue item -> build SUCCESS with its parameters" {
-    sim_start
+    # the queue item waits 1.5 s: long enough to be seen waiting on a loaded machine
+    sim_start --scenario "$(scn 'jenkins:\n  queueMs: 1500\n')"
     [ "$(code "$T/o" -u alice:0123456789abcdef0123456789abcdef -X POST \
         "$B/jenkins/job/team/job/e2e/buildWithParameters" -d PROMO_KEY=k-1 -d SHA=abc)" = 201 ]
     grep -qi "^Location: $B/jenkins/queue/item/1/" "$T/o.h"
@@ -203,7 +204,9 @@ sim_stop_and_start_slow_queue() {
 }
 
 @test "github: workflow_dispatch 204, run found by display_title, queued -> in_progress -> completed success" {
-    sim_start --scenario "$(scn 'github:\n  queueMs: 300\n  runMs: 300\n')"
+    # queued and in progress 1.5 s each: each is seen even when the fifteen jq
+    # calls between the dispatch and the first poll take a second
+    sim_start --scenario "$(scn 'github:\n  queueMs: 1500\n  runMs: 1500\n')"
     [ "$(code "$T/o" -H 'Authorization: Bearer x' -H 'User-Agent: b' -X POST \
         "$B/github/repos/acme/shop/actions/workflows/e2e.yml/dispatches" \
         -d '{"ref":"main","inputs":{"promo_key":"acme-shop-1/abc/dev-staging/e2e/1"}}')" = 204 ]
