@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/util.h"
+#include "domain/rec_promoter.h"
 #include "domain/view.h"
 
 /* view_str - a string member of o, or "". */
@@ -214,7 +215,7 @@ static int view_promotion(const cJSON *prom, const char *env, const char *sha, s
             str_copy(h->policy, view_str(p, "policy"), sizeof(h->policy));
         return 1;
     }
-    if (hop && strcmp(view_str(hop, "phase"), "done") == 0 && view_str(hop, "target")[0]) {
+    if (hop && prom_phase_parse(view_str(hop, "phase")) == PH_DONE && view_str(hop, "target")[0]) {
         str_copy(h->target, view_str(hop, "target"), sizeof(h->target));
         str_copy(h->promoted_by, view_str(hop, "approvedBy")[0] ? view_str(hop, "approvedBy") : "promo-promoter",
                  sizeof(h->promoted_by));
@@ -332,12 +333,12 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
     const cJSON *agg = cJSON_GetObjectItemCaseSensitive(mhop, "aggregate");
     const struct view_hop *h = &v->hops[v->nhops - 1];
     const char *pstate = r->pol && strcmp(view_str(r->pol, "environment"), env) == 0 ? view_str(r->pol, "state") : "";
-    const char *pphase = view_str(phop, "phase");
+    int pphase = prom_phase_parse(view_str(phop, "phase"));
     const char *tgt = v->target[0] ? v->target : "the next environment";
     int decided = view_bool(agg, "decided", 0) && view_agg_current(thop, mhop);
 
-    if (view_retry_started(v->tests, v->ntests, h->retry_attempt) && strcmp(pphase, "failed") == 0)
-        pphase = "";              /* the promoter's failure is of an earlier attempt */
+    if (view_retry_started(v->tests, v->ntests, h->retry_attempt) && pphase == PH_FAILED)
+        pphase = PH_NONE;         /* the promoter's failure is of an earlier attempt */
     v->state = base;
     switch (base) {
     case TS_DEPLOYING:
@@ -371,29 +372,29 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
         v->state = TS_TESTING;
         snprintf(v->waiting, sizeof(v->waiting), "promo-trigger to start attempt %d of the failed tests in %s",
                  h->retry_attempt, env);
-    } else if (strcmp(pphase, "failed") == 0 && strcmp(h->failure, "tests") != 0 && h->retry_at[0] &&
+    } else if (pphase == PH_FAILED && strcmp(h->failure, "tests") != 0 && h->retry_at[0] &&
                time_parse_iso(h->retry_at) > time_parse_iso(h->failed_at)) {
         v->state = TS_FAILED;     /* active again: the promoter retries it */
         snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to retry the promotion from %s to %s "
                  "(promoctl retry, attempt %d)", env, tgt, h->retry_attempt);
-    } else if (strcmp(pphase, "failed") == 0 && strcmp(h->failure, "tests") == 0) {
+    } else if (pphase == PH_FAILED && strcmp(h->failure, "tests") == 0) {
         const cJSON *why = decided ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(agg, "failureReasons"), 0) : NULL;
         v->state = TS_FAILED;
         v->failure_reported = 1;
         snprintf(v->waiting, sizeof(v->waiting), "an operator: a required test failed in %s%s%s (promoctl retry)",
                  env, cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
-    } else if (strcmp(pphase, "failed") == 0) {
+    } else if (pphase == PH_FAILED) {
         v->state = TS_FAILED;
         v->failure_reported = 1;
         snprintf(v->waiting, sizeof(v->waiting), "an operator: the promotion from %s to %s failed%s%s", env, tgt,
                  h->last_error[0] ? ": " : "", h->last_error);
-    } else if (strcmp(pphase, "intent") == 0) {
+    } else if (pphase == PH_INTENT) {
         v->state = TS_PROMOTING;
         snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to promote from %s to %s%s%s", env, tgt,
                  h->last_error[0] ? " (last error: " : "", h->last_error);
         if (h->last_error[0])
             strncat(v->waiting, ")", sizeof(v->waiting) - strlen(v->waiting) - 1);
-    } else if (strcmp(pphase, "awaiting-approval") == 0 && !h->approved_by[0]) {
+    } else if (pphase == PH_AWAITING_APPROVAL && !h->approved_by[0]) {
         v->state = TS_AWAITING_APPROVAL;
         snprintf(v->waiting, sizeof(v->waiting), "approval: promoctl approve %s", v->t.name);
     } else if (decided && view_bool(agg, "anyFailed", 0)) {
@@ -406,7 +407,7 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
             v->state = TS_PROMOTING;
             snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to promote from %s to %s (approved by %s)",
                      env, tgt, h->approved_by);
-        } else if (!view_bool(thop, "autoPromote", 1) || strcmp(pphase, "awaiting-approval") == 0) {
+        } else if (!view_bool(thop, "autoPromote", 1) || pphase == PH_AWAITING_APPROVAL) {
             v->state = TS_AWAITING_APPROVAL;
             snprintf(v->waiting, sizeof(v->waiting), "approval: promoctl approve %s", v->t.name);
         } else {

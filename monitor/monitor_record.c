@@ -223,7 +223,7 @@ cJSON *monitor_record_hop_json(const struct mon_hop *hop, const struct aggregate
         cJSON_AddItemToObject(o, "aggregate", cJSON_Duplicate(hop->agg, 1));
     else
         cJSON_AddItemToObject(o, "aggregate", aggregate_to_json(a));
-    if (!hop->decided)
+    if (!monitor_hop_decided(hop))
         cJSON_AddItemToObject(o, "waitingOn", monitor_record_waiting(hop));
     return o;
 }

@@ -255,27 +255,27 @@ static void promo_promoter_dry(const struct prom_plan *p, const char *action, co
  * that phase is persisted first (the intent); then the job runs (or, in
  * --dry-run, the line is printed). plan and rec are consumed. */
 static void promo_promoter_go(struct stage *st, struct prom_plan *p, cJSON *rec, enum prom_mode mode,
-                              const char *phase, const char *action)
+                              int phase, const char *action)
 {
     cJSON *hop;
     int rc;
 
     p->mode = mode;
     if (st->dry_run || !st->store) {
-        promo_promoter_dry(p, action, NULL, phase ? NULL : promoter_hop(rec, p->source));
+        promo_promoter_dry(p, action, NULL, phase > PH_NONE ? NULL : promoter_hop(rec, p->source));
         promoter_plan_free(p);
         cJSON_Delete(rec);
         return;
     }
-    if (phase) {
-        hop = promoter_hop_new(rec, p, phase);
+    if (phase > PH_NONE) {
+        hop = promoter_hop_new(rec, p, (enum prom_phase)phase);
         if (mode == PM_PROMOTE && audit_has_key(st->store, p->key, "Promoted") == 1) {
             /* promoted before, its record lost (quarantined): the GitHub
              * steps come before the audit event, so they are done; the
              * Argo CD steps look before they act */
-            promoter_step_set(hop, "labels");
-            promoter_step_set(hop, "status");
-            promoter_step_set(hop, "comment");
+            promoter_step_set(hop, prom_step_name(PS_LABELS));
+            promoter_step_set(hop, prom_step_name(PS_STATUS));
+            promoter_step_set(hop, prom_step_name(PS_COMMENT));
             log_info("hop_recovered", "tracker=%s hop=%s key=%s reason=%s", p->t.name, p->source, p->key,
                      log_q("the audit log has its Promoted event: GitHub steps not repeated"));
         }
@@ -286,13 +286,14 @@ static void promo_promoter_go(struct stage *st, struct prom_plan *p, cJSON *rec,
         rc = store_write(st->store, PROMOTER_AREA, p->t.name, rec);
         if (rc < 0) {
             log_error("record_write_failed", "tracker=%s hop=%s phase=%s error=%s effect=%s", p->t.name,
-                      p->source, phase, log_q(strerror(-rc)), log_q("nothing done; the next message retries"));
+                      p->source, prom_phase_name((enum prom_phase)phase), log_q(strerror(-rc)),
+                      log_q("nothing done; the next message retries"));
             promoter_plan_free(p);
             cJSON_Delete(rec);
             return;
         }
         log_info("intent", "tracker=%s hop=%s target=%s phase=%s key=%s", p->t.name, p->source, p->target,
-                 phase, p->key);
+                 prom_phase_name((enum prom_phase)phase), p->key);
         p->fresh = 1;
         if (mode == PM_PROMOTE)
             crash_point("promoter.after_intent");
@@ -328,8 +329,7 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
 {
     cJSON *hop = promoter_hop(rec, p->source), *keys = promoter_test_keys(p->runs);
     char by[256], ts[40];
-    const char *phase;
-    int approved = promoter_approval(approvals, &p->t, p->source, p->target, by, sizeof(by));
+    int phase, approved = promoter_approval(approvals, &p->t, p->source, p->target, by, sizeof(by));
 
     if (hop && !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(hop, "testKeys"), keys, 1)) {
         log_info("hop_reset", "tracker=%s hop=%s reason=%s", p->t.name, p->source,
@@ -339,35 +339,37 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
     cJSON_Delete(keys);
     if (!hop) {
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "anyFailed")))
-            promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, "failed", "report-failure");
+            promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, prom_phase_next(PH_NONE, PHE_TESTS_FAILED),
+                              "report-failure");
         else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "allPassed")))
             promo_promoter_none(st, p, rec, "the aggregate is decided but neither passed nor failed");
         else if (!auto_promote && !approved)
-            promo_promoter_go(st, p, rec, PM_AWAIT, "awaiting-approval", "await-approval");
+            promo_promoter_go(st, p, rec, PM_AWAIT, prom_phase_next(PH_NONE, PHE_AWAIT), "await-approval");
         else {
             if (approved)
                 p->approved_by = xstrdup(by);
-            promo_promoter_go(st, p, rec, PM_PROMOTE, "intent", "promote");
+            promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_NONE, PHE_PROMOTE), "promote");
         }
         return;
     }
-    phase = promoter_str(hop, "phase");
+    phase = promoter_phase(hop);
     if (promoter_str(hop, "approvedBy")[0])
         p->approved_by = xstrdup(promoter_str(hop, "approvedBy"));
-    if (strcmp(phase, "done") == 0) {
+    if (phase == PH_DONE) {
         promo_promoter_none(st, p, rec, "already promoted");
-    } else if (strcmp(phase, "intent") == 0) {
-        promo_promoter_go(st, p, rec, PM_PROMOTE, NULL, "promote");
-    } else if (strcmp(phase, "awaiting-approval") == 0) {
+    } else if (phase == PH_INTENT) {
+        promo_promoter_go(st, p, rec, PM_PROMOTE, PH_NONE, "promote");
+    } else if (phase == PH_AWAITING_APPROVAL) {
         if (approved) {
             log_info("approved", "tracker=%s hop=%s by=%s", p->t.name, p->source, log_q(by));
             free(p->approved_by);
             p->approved_by = xstrdup(by);
             if (st->dry_run) {
-                promo_promoter_go(st, p, rec, PM_PROMOTE, "intent", "promote");
+                promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_AWAITING_APPROVAL, PHE_APPROVED),
+                                  "promote");
                 return;
             }
-            promoter_set(hop, "phase", cJSON_CreateString("intent"));
+            promoter_phase_move(hop, PHE_APPROVED);
             promoter_set(hop, "phaseAt", cJSON_CreateString(time_format_iso(wall_ms(), ts, sizeof(ts))));
             promoter_set(hop, "approvedBy", cJSON_CreateString(by));
             if (store_write(st->store, PROMOTER_AREA, p->t.name, rec) < 0) {
@@ -376,22 +378,22 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
             }
             crash_point("promoter.after_intent");
             p->fresh = 1;          /* the await steps are done, none of the promotion */
-            promo_promoter_go(st, p, rec, PM_PROMOTE, NULL, "promote");
+            promo_promoter_go(st, p, rec, PM_PROMOTE, PH_NONE, "promote");
         } else if (promo_promoter_left(PM_AWAIT, hop) > 0) {
-            promo_promoter_go(st, p, rec, PM_AWAIT, NULL, "await-approval");
+            promo_promoter_go(st, p, rec, PM_AWAIT, PH_NONE, "await-approval");
         } else {
             promo_promoter_none(st, p, rec, "awaiting approval (promoctl approve)");
         }
-    } else if (strcmp(phase, "failed") == 0 && strcmp(promoter_str(hop, "failure"), "tests") == 0) {
+    } else if (phase == PH_FAILED && strcmp(promoter_str(hop, "failure"), "tests") == 0) {
         if (promo_promoter_left(PM_REPORT_FAILURE, hop) > 0)
-            promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, NULL, "report-failure");
+            promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, PH_NONE, "report-failure");
         else
             promo_promoter_none(st, p, rec, "a required test failed (reported)");
-    } else if (strcmp(phase, "failed") == 0 &&
+    } else if (phase == PH_FAILED &&
                promoter_retry_requested(approvals, &p->t, p->source, promoter_str(hop, "failedAt"))) {
         log_info("retry", "tracker=%s hop=%s last_error=%s", p->t.name, p->source,
                  log_q(promoter_str(hop, "lastError")));
-        promo_promoter_go(st, p, rec, PM_PROMOTE, "intent", "promote");
+        promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_FAILED, PHE_RETRY), "promote");
     } else {
         char *why = xasprintf("promotion failed: %s (promoctl retry)", promoter_str(hop, "lastError"));
         promo_promoter_none(st, p, rec, why);
@@ -474,10 +476,14 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
         appr = NULL;
     if (promo_promoter_plan(&t, &pol, attempt, runs, agg, &plan, err, sizeof(err)) < 0) {
         cJSON *hop = promoter_hop(rec, plan.source);
-        if (!hop || strcmp(promoter_str(hop, "phase"), "failed") != 0) {
+        int from = promoter_phase(hop);
+
+        if (from != PH_FAILED) {
             log_error("plan_failed", "tracker=%s hop=%s error=%s", t.name, plan.source, log_q(err));
             if (!st->dry_run) {
-                hop = promoter_hop_new(rec, &plan, "failed");
+                /* a fresh entry, whatever the phase was (an unknown word counts as none) */
+                hop = promoter_hop_new(rec, &plan, (enum prom_phase)prom_phase_next(from < 0 ? PH_NONE :
+                                       (enum prom_phase)from, PHE_UNPLANNABLE));
                 cJSON_AddStringToObject(hop, "failure", "promotion");
                 cJSON_AddStringToObject(hop, "failedAt", promoter_str(hop, "phaseAt"));
                 promoter_set(hop, "lastError", cJSON_CreateString(err));

@@ -21,6 +21,7 @@
 
 #include "adapters/adapter.h"
 #include "domain/promokey.h"
+#include "domain/rec_promoter.h"
 #include "util/strmap.h"
 #include "domain/tracker.h"
 #include "ipc/stage.h"
@@ -64,7 +65,7 @@ struct prom_job {
     struct stage *st;
     struct prom_plan plan;
     cJSON *rec;                  /* the promoter record, as last written */
-    int step;                    /* enum prom_step (promoter_job.c) */
+    int step;                    /* enum prom_step (domain/rec_promoter.h) */
     int label_i;                 /* next label to remove */
     int inflight;                /* an adapter request is outstanding */
     int done;                    /* finished: free it when nothing is in flight */
@@ -102,7 +103,16 @@ cJSON *promoter_hop(const cJSON *rec, const char *source);
 
 /* promoter_hop_new - a fresh hop entry for plan in phase (replacing any
  * other entry of that source in rec). Returns it. */
-cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, const char *phase);
+cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, enum prom_phase phase);
+
+/* promoter_phase - the phase of hop (PH_NONE for NULL, -1 for a word that
+ * is not a phase). */
+int promoter_phase(const cJSON *hop);
+
+/* promoter_phase_move - hop.phase = the phase after ev (prom_phase_next).
+ * Returns 0, or -1 when ev cannot happen in hop's phase (logged; nothing
+ * changes). */
+int promoter_phase_move(cJSON *hop, enum prom_event ev);
 
 /* promoter_step_done - 1 when hop.steps[step] is true. */
 int promoter_step_done(const cJSON *hop, const char *step);

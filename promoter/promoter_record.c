@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/log.h"
 #include "util/util.h"
 #include "promoter/promoter.h"
 
@@ -67,7 +68,7 @@ void promoter_set(cJSON *hop, const char *key, cJSON *value)
 }
 
 /* promoter_hop_new - a fresh entry for p in phase. */
-cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, const char *phase)
+cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, enum prom_phase phase)
 {
     cJSON *hops = cJSON_GetObjectItemCaseSensitive(rec, "hops"), *h = cJSON_CreateObject(), *a;
     char ts[40];
@@ -83,7 +84,7 @@ cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, const char *phase
     a = cJSON_AddObjectToObject(h, "argocd");
     cJSON_AddStringToObject(a, "cluster", p->cluster ? p->cluster : "default");
     cJSON_AddStringToObject(a, "application", p->app ? p->app : "");
-    cJSON_AddStringToObject(h, "phase", phase);
+    cJSON_AddStringToObject(h, "phase", prom_phase_name(phase));
     cJSON_AddStringToObject(h, "phaseAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
     cJSON_AddBoolToObject(h, "statusPending", 0);
     cJSON_AddNullToObject(h, "commentId");
@@ -99,6 +100,26 @@ cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, const char *phase
     cJSON_DeleteItemFromObjectCaseSensitive(hops, p->source);
     cJSON_AddItemToObject(hops, p->source, h);
     return h;
+}
+
+/* promoter_phase - hop.phase as an enum. */
+int promoter_phase(const cJSON *hop)
+{
+    return hop ? prom_phase_parse(promoter_str(hop, "phase")) : PH_NONE;
+}
+
+/* promoter_phase_move - one transition of the table in domain/rec_promoter.c. */
+int promoter_phase_move(cJSON *hop, enum prom_event ev)
+{
+    int from = promoter_phase(hop), to = from < 0 ? -1 : prom_phase_next((enum prom_phase)from, ev);
+
+    if (to < 0) {
+        log_error("phase_refused", "phase=%s event=%s effect=%s", log_q(promoter_str(hop, "phase")),
+                  prom_event_name(ev), log_q("phase unchanged"));
+        return -1;
+    }
+    promoter_set(hop, "phase", cJSON_CreateString(prom_phase_name((enum prom_phase)to)));
+    return 0;
 }
 
 /* promoter_step_done - hop.steps[step] is true. */

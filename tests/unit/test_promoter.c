@@ -204,13 +204,13 @@ static void test_texts(void)
     unit_ok(strcmp(promoter_str(pr, "promotedBy"), "alice") == 0, "PromotionRecord, approved");
     cJSON_Delete(pr);
     {
-        cJSON *rec = promoter_record_for(NULL, &p.t), *hop = promoter_hop_new(rec, &p, "intent");
+        cJSON *rec = promoter_record_for(NULL, &p.t), *hop = promoter_hop_new(rec, &p, PH_INTENT);
 
         unit_ok(strcmp(promoter_str(hop, "phase"), "intent") == 0 && !promoter_step_done(hop, "argocdUpdated"),
                 "new hop: intent, no step done");
         promoter_step_set(hop, "argocdUpdated");
         unit_ok(promoter_step_done(hop, "argocdUpdated"), "step set");
-        hop = promoter_hop_new(rec, &p, "failed");
+        hop = promoter_hop_new(rec, &p, PH_FAILED);
         unit_ok(promoter_hop(rec, "dev") == hop && !promoter_step_done(hop, "argocdUpdated") &&
                 cJSON_GetArraySize(cJSON_GetObjectItem(rec, "hops")) == 1, "new hop replaces the old one");
         cJSON_Delete(rec);
