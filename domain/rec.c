@@ -162,6 +162,52 @@ int rec_head(const cJSON *o, const char *namekey, const char *want, int sha_opti
     return 0;
 }
 
+/* rec_conditions - the "conditions" array. */
+int rec_conditions(const cJSON *o, struct rec_pool *p, struct rec_condition *c, int *n, char *err, size_t errlen)
+{
+    const cJSON *arr, *it;
+    char path[32];
+
+    *n = 0;
+    if (rec_member(o, "", "conditions", cJSON_Array, REC_MAX_CONDITIONS, &arr, err, errlen) < 0)
+        return -1;
+    cJSON_ArrayForEach(it, arr) {
+        struct rec_condition *e = &c[*n];
+
+        snprintf(path, sizeof(path), "conditions[%d]", *n);
+        if (!cJSON_IsObject(it))
+            return rec_err(err, errlen, path, "must be an object");
+        if (rec_str(it, path, "type", 1, REC_MAX_ID, p, &e->type, err, errlen) < 0 ||
+            rec_str(it, path, "status", 0, REC_MAX_ID, p, &e->status, err, errlen) < 0 ||
+            rec_str(it, path, "reason", 0, REC_MAX_ID, p, &e->reason, err, errlen) < 0 ||
+            rec_str(it, path, "message", 0, REC_MAX_TEXT, p, &e->message, err, errlen) < 0 ||
+            rec_str(it, path, "lastTransitionTime", 0, REC_MAX_ID, p, &e->last_transition, err, errlen) < 0)
+            return -1;
+        (*n)++;
+    }
+    return 0;
+}
+
+/* rec_conditions_encode - {type, status, reason?, message, lastTransitionTime} each. */
+cJSON *rec_conditions_encode(const struct rec_condition *c, int n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    int i;
+
+    for (i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(o, "type", c[i].type);
+        cJSON_AddStringToObject(o, "status", c[i].status);
+        if (c[i].reason && c[i].reason[0])
+            cJSON_AddStringToObject(o, "reason", c[i].reason);
+        cJSON_AddStringToObject(o, "message", c[i].message);
+        cJSON_AddStringToObject(o, "lastTransitionTime", c[i].last_transition);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
 /* rec_current - same generation, and same head SHA when the record has one. */
 int rec_current(int64_t generation, const char *head_sha, int64_t gen, const char *sha)
 {

@@ -67,6 +67,18 @@ int rec_member(const cJSON *o, const char *path, const char *key, int type, int 
 int rec_head(const cJSON *o, const char *namekey, const char *want, int sha_optional, struct rec_pool *p,
              const char **name, int64_t *generation, const char **head_sha, char *err, size_t errlen);
 
+/* A Kubernetes-style condition of the policy and watcher records. */
+struct rec_condition {
+    const char *type, *status, *reason, *message, *last_transition;
+};
+#define REC_MAX_CONDITIONS 16
+
+/* rec_conditions - o["conditions"] (an array, optional) into c[0..*n) (at
+ * most REC_MAX_CONDITIONS). Returns 0 or -1 with err set. */
+int rec_conditions(const cJSON *o, struct rec_pool *p, struct rec_condition *c, int *n, char *err, size_t errlen);
+/* rec_conditions_encode - the array of c[0..n). */
+cJSON *rec_conditions_encode(const struct rec_condition *c, int n);
+
 /* rec_current - 1 when a decoded head is about generation gen and head
  * SHA sha (a record without a head SHA matches any). */
 int rec_current(int64_t generation, const char *head_sha, int64_t gen, const char *sha);
