@@ -1,4 +1,5 @@
 /* rec_approvals.c - the approvals record: decoder and encoder (rec_approvals.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,4 +125,32 @@ struct rec_approval *rec_approvals_hop_add(struct rec_approvals *r, const char *
     h->source = rec_pool_add(&r->pool, source);
     h->target = h->approved_by = h->approved_at = h->retry_by = h->retry_at = "";
     return h;
+}
+
+/* rec_approvals_load - store_read, decode, check the head. */
+int rec_approvals_load(struct store *s, const char *name, const struct tracker *t, struct rec_approvals *r,
+                   char *err, size_t errlen)
+{
+    cJSON *o = NULL;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (errlen)
+        err[0] = '\0';
+    if (!s)
+        return -ENOENT;
+    rc = store_read(s, "approvals", name, &o);
+    if (rc < 0) {
+        if (rc == -EBADMSG)
+            snprintf(err, errlen, "corrupt record (quarantined)");
+        return rc;
+    }
+    rc = rec_approvals_decode(o, name, r, err, errlen) < 0 ? -EBADMSG : 0;
+    cJSON_Delete(o);
+    if (rc == 0 && t && (!r->head_sha[0] || !rec_current(r->generation, r->head_sha, t->generation, t->head_sha))) {
+        snprintf(err, errlen, "about generation %lld, head SHA %.12s", (long long)r->generation, r->head_sha);
+        rec_approvals_free(r);
+        return -ESTALE;
+    }
+    return rc;
 }

@@ -9,6 +9,8 @@
 #include <cjson/cJSON.h>
 
 #include "domain/rec.h"
+#include "domain/store.h"
+#include "domain/tracker.h"
 
 #define REC_APPROVALS_MAX_HOPS 256
 
@@ -44,5 +46,13 @@ const struct rec_approval *rec_approvals_hop(const struct rec_approvals *r, cons
 /* rec_approvals_hop_add - the hop from source, added (empty) when absent;
  * its strings are set with rec_pool_add(&r->pool, ...). */
 struct rec_approval *rec_approvals_hop_add(struct rec_approvals *r, const char *source);
+
+/* rec_approvals_load - read STATE/approvals/NAME.json from s and decode it: 0;
+ * -ENOENT when absent; -EBADMSG when corrupt (quarantined by the store) or
+ * invalid (err says why); -ESTALE when t is given and the record is about
+ * another generation or head SHA; another -errno when it cannot be read.
+ * r is empty unless 0. Free with rec_approvals_free either way. */
+int rec_approvals_load(struct store *s, const char *name, const struct tracker *t, struct rec_approvals *r,
+                   char *err, size_t errlen);
 
 #endif

@@ -1,4 +1,5 @@
 /* rec_monitor.c - the monitor record's decoder (rec_monitor.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,7 @@ static int rec_monitor_hop_decode(const cJSON *o, struct rec_monitor_hop *h, str
         rec_member(o, path, "waitingOn", cJSON_Array, REC_MONITOR_MAX_TESTS, &wait, err, errlen) < 0)
         return -1;
     h->decided_at = "";
+    h->has_tests = tests != NULL;
     h->tests = xcalloc((size_t)cJSON_GetArraySize(tests) + 1, sizeof(*h->tests));
     cJSON_ArrayForEach(te, tests)
         if (rec_monitor_test_decode(te, path, &h->tests[h->ntests++], p, err, errlen) < 0)
@@ -164,4 +166,32 @@ const struct rec_monitor_test *rec_monitor_hop_test(const struct rec_monitor_hop
 int rec_monitor_decided(const struct rec_monitor_hop *h)
 {
     return h && h->has_aggregate && h->aggregate.decided;
+}
+
+/* rec_monitor_load - store_read, decode, check the head. */
+int rec_monitor_load(struct store *s, const char *name, const struct tracker *t, struct rec_monitor *r,
+                   char *err, size_t errlen)
+{
+    cJSON *o = NULL;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (errlen)
+        err[0] = '\0';
+    if (!s)
+        return -ENOENT;
+    rc = store_read(s, "monitor", name, &o);
+    if (rc < 0) {
+        if (rc == -EBADMSG)
+            snprintf(err, errlen, "corrupt record (quarantined)");
+        return rc;
+    }
+    rc = rec_monitor_decode(o, name, r, err, errlen) < 0 ? -EBADMSG : 0;
+    cJSON_Delete(o);
+    if (rc == 0 && t && (!r->head_sha[0] || !rec_current(r->generation, r->head_sha, t->generation, t->head_sha))) {
+        snprintf(err, errlen, "about generation %lld, head SHA %.12s", (long long)r->generation, r->head_sha);
+        rec_monitor_free(r);
+        return -ESTALE;
+    }
+    return rc;
 }

@@ -10,6 +10,8 @@
 
 #include "domain/aggregate.h"
 #include "domain/rec.h"
+#include "domain/store.h"
+#include "domain/tracker.h"
 
 #define REC_MONITOR_MAX_HOPS   256
 #define REC_MONITOR_MAX_TESTS  256     /* per hop (MONITOR_MAX_TESTS) */
@@ -29,6 +31,7 @@ struct rec_monitor_hop {
     const char *source, *target, *policy, *started_at, *policy_deadline;
     struct rec_monitor_test *tests;
     int ntests;
+    int has_tests;               /* "tests" is there (it may be empty) */
     int has_aggregate;
     struct aggregate aggregate;  /* with has_aggregate */
     const char *decided_at;      /* the aggregate's decidedAt, "" while undecided */
@@ -54,5 +57,13 @@ const struct rec_monitor_hop *rec_monitor_hop(const struct rec_monitor *r, const
 const struct rec_monitor_test *rec_monitor_hop_test(const struct rec_monitor_hop *h, const char *name);
 /* rec_monitor_decided - 1 when h has a decided aggregate. */
 int rec_monitor_decided(const struct rec_monitor_hop *h);
+
+/* rec_monitor_load - read STATE/monitor/NAME.json from s and decode it: 0;
+ * -ENOENT when absent; -EBADMSG when corrupt (quarantined by the store) or
+ * invalid (err says why); -ESTALE when t is given and the record is about
+ * another generation or head SHA; another -errno when it cannot be read.
+ * r is empty unless 0. Free with rec_monitor_free either way. */
+int rec_monitor_load(struct store *s, const char *name, const struct tracker *t, struct rec_monitor *r,
+                   char *err, size_t errlen);
 
 #endif

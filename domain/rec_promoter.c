@@ -1,5 +1,6 @@
 /* rec_promoter.c - promo-promoter's record: phase names and transitions,
  * step names, and the strict decoder (see rec_promoter.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,4 +236,32 @@ const struct rec_promoter_hop *rec_promoter_hop(const struct rec_promoter *r, co
         if (strcmp(r->hops[i].source, source) == 0)
             return &r->hops[i];
     return NULL;
+}
+
+/* rec_promoter_load - store_read, decode, check the head. */
+int rec_promoter_load(struct store *s, const char *name, const struct tracker *t, struct rec_promoter *r,
+                   char *err, size_t errlen)
+{
+    cJSON *o = NULL;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (errlen)
+        err[0] = '\0';
+    if (!s)
+        return -ENOENT;
+    rc = store_read(s, "promoter", name, &o);
+    if (rc < 0) {
+        if (rc == -EBADMSG)
+            snprintf(err, errlen, "corrupt record (quarantined)");
+        return rc;
+    }
+    rc = rec_promoter_decode(o, name, r, err, errlen) < 0 ? -EBADMSG : 0;
+    cJSON_Delete(o);
+    if (rc == 0 && t && (!r->head_sha[0] || !rec_current(r->generation, r->head_sha, t->generation, t->head_sha))) {
+        snprintf(err, errlen, "about generation %lld, head SHA %.12s", (long long)r->generation, r->head_sha);
+        rec_promoter_free(r);
+        return -ESTALE;
+    }
+    return rc;
 }

@@ -12,6 +12,8 @@
 #include <cjson/cJSON.h>
 
 #include "domain/rec.h"
+#include "domain/store.h"
+#include "domain/tracker.h"
 
 #define REC_PROMOTER_MAX_HOPS        256
 #define REC_PROMOTER_MAX_PROMOTIONS  10000   /* history across generations (the record is <= 4 MiB) */
@@ -104,5 +106,13 @@ int rec_promoter_decode(const cJSON *o, const char *name, struct rec_promoter *r
 void rec_promoter_free(struct rec_promoter *r);
 /* rec_promoter_hop - the hop from source, or NULL. */
 const struct rec_promoter_hop *rec_promoter_hop(const struct rec_promoter *r, const char *source);
+
+/* rec_promoter_load - read STATE/promoter/NAME.json from s and decode it: 0;
+ * -ENOENT when absent; -EBADMSG when corrupt (quarantined by the store) or
+ * invalid (err says why); -ESTALE when t is given and the record is about
+ * another generation or head SHA; another -errno when it cannot be read.
+ * r is empty unless 0. Free with rec_promoter_free either way. */
+int rec_promoter_load(struct store *s, const char *name, const struct tracker *t, struct rec_promoter *r,
+                   char *err, size_t errlen);
 
 #endif

@@ -1,4 +1,5 @@
 /* rec_trigger.c - the trigger record's decoder (rec_trigger.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,4 +219,32 @@ const struct rec_trigger_test *rec_trigger_hop_test(const struct rec_trigger_hop
         if (strcmp(h->tests[i].name, name) == 0)
             return &h->tests[i];
     return NULL;
+}
+
+/* rec_trigger_load - store_read, decode, check the head. */
+int rec_trigger_load(struct store *s, const char *name, const struct tracker *t, struct rec_trigger *r,
+                   char *err, size_t errlen)
+{
+    cJSON *o = NULL;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (errlen)
+        err[0] = '\0';
+    if (!s)
+        return -ENOENT;
+    rc = store_read(s, "trigger", name, &o);
+    if (rc < 0) {
+        if (rc == -EBADMSG)
+            snprintf(err, errlen, "corrupt record (quarantined)");
+        return rc;
+    }
+    rc = rec_trigger_decode(o, name, r, err, errlen) < 0 ? -EBADMSG : 0;
+    cJSON_Delete(o);
+    if (rc == 0 && t && (!r->head_sha[0] || !rec_current(r->generation, r->head_sha, t->generation, t->head_sha))) {
+        snprintf(err, errlen, "about generation %lld, head SHA %.12s", (long long)r->generation, r->head_sha);
+        rec_trigger_free(r);
+        return -ESTALE;
+    }
+    return rc;
 }

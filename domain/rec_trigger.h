@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 
 #include "domain/rec.h"
+#include "domain/store.h"
+#include "domain/tracker.h"
 
 #define REC_TRIGGER_MAX_HOPS        256
 #define REC_TRIGGER_MAX_TESTS       256     /* per hop (MONITOR_MAX_TESTS) */
@@ -81,5 +83,13 @@ void rec_trigger_free(struct rec_trigger *r);
 const struct rec_trigger_hop *rec_trigger_hop(const struct rec_trigger *r, const char *source);
 /* rec_trigger_hop_test - the test named name of hop h (may be NULL), or NULL. */
 const struct rec_trigger_test *rec_trigger_hop_test(const struct rec_trigger_hop *h, const char *name);
+
+/* rec_trigger_load - read STATE/trigger/NAME.json from s and decode it: 0;
+ * -ENOENT when absent; -EBADMSG when corrupt (quarantined by the store) or
+ * invalid (err says why); -ESTALE when t is given and the record is about
+ * another generation or head SHA; another -errno when it cannot be read.
+ * r is empty unless 0. Free with rec_trigger_free either way. */
+int rec_trigger_load(struct store *s, const char *name, const struct tracker *t, struct rec_trigger *r,
+                   char *err, size_t errlen);
 
 #endif

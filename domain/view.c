@@ -227,7 +227,8 @@ static int view_promotion(const struct view_recs *r, const char *env, const char
     for (i = 0; r->has_prom && i < r->prom.npromotions; i++) {
         const struct rec_promotion *p = &r->prom.promotions[i];
 
-        if (strcmp(p->source, env) != 0 || !p->target[0] || (p->outcome[0] && strcmp(p->outcome, "Promoted") != 0) ||
+        if (strcmp(p->source, env) != 0 || !p->target[0] ||
+            (p->outcome[0] && strcmp(p->outcome, "Promoted") != 0) ||
             (p->head_sha[0] && strcasecmp(p->head_sha, sha) != 0))
             continue;
         str_copy(h->target, p->target, sizeof(h->target));

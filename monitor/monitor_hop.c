@@ -63,8 +63,8 @@ enum mon_hop_state monitor_hop_move(struct mon_hop *hop, enum mon_hop_event ev)
     int next = (int)ev >= 0 && ev < MHE_COUNT ? monitor_hop_next[hop->state][ev] : 0;
 
     if (next && next - 1 != (int)hop->state) {
-        log_debug("hop_state", "tracker=%s env=%s from=%s event=%s to=%s", hop->tr->name, hop->source, monitor_hop_states[hop->state],
-                  monitor_hop_events[ev], monitor_hop_states[next - 1]);
+        log_debug("hop_state", "tracker=%s env=%s from=%s event=%s to=%s", hop->tr->name, hop->source,
+                  monitor_hop_states[hop->state], monitor_hop_events[ev], monitor_hop_states[next - 1]);
         hop->state = (enum mon_hop_state)(next - 1);
     }
     return hop->state;

@@ -29,6 +29,7 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "domain/policy.h"
+#include "domain/rec_trigger.h"
 #include "util/util.h"
 #include "domain/wasync.h"
 #include "domain/view.h"
@@ -268,15 +269,22 @@ static cJSON *promo_monitor_trigger_hop(struct stage *st, const cJSON *msg, cons
         return NULL;
     }
     {
-        const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
-        const char *sha = promo_monitor_str(rec, "headSHA");
+        /* the record's decoder (domain/rec_trigger.h) says it is one, and
+         * of which generation */
+        struct rec_trigger tr;
+        char err[256];
+        int ok = rec_trigger_decode(rec, t->name, &tr, err, sizeof(err)) == 0, cur;
 
-        if (!cJSON_IsNumber(g) || (int64_t)g->valuedouble != t->generation || !sha ||
-            strcasecmp(sha, t->head_sha) != 0) {
-            log_info("stale_trigger_record", "tracker=%s gen=%lld record_gen=%.0f effect=%s", t->name,
-                     (long long)t->generation, cJSON_IsNumber(g) ? g->valuedouble : -1.0,
+        cur = ok && tr.head_sha[0] && rec_current(tr.generation, tr.head_sha, t->generation, t->head_sha);
+        if (!ok)
+            log_info("bad_trigger_record", "tracker=%s error=%s effect=%s", t->name, log_q(err),
                      log_q("waiting for promo-trigger"));
-            ms->stale++;
+        else if (!cur)
+            log_info("stale_trigger_record", "tracker=%s gen=%lld record_gen=%lld effect=%s", t->name,
+                     (long long)t->generation, (long long)tr.generation, log_q("waiting for promo-trigger"));
+        rec_trigger_free(&tr);
+        if (!cur) {
+            ms->stale += ok;
             cJSON_Delete(rec);
             return NULL;
         }

@@ -100,27 +100,16 @@ static const char *promo_promoter_source(const cJSON *msg)
     return env[0] ? env : promoter_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "environment");
 }
 
-/* promo_promoter_read - area/name when it is about t: 0 and *out, else -1
- * (absent, another generation, unreadable: logged at debug). */
-static int promo_promoter_read(struct stage *st, const char *area, const struct tracker *t, cJSON **out)
+/* promo_promoter_read - why a record of area is not used (rc from
+ * rec_*_load, < 0): logged at debug. Returns rc. */
+static int promo_promoter_read(const struct tracker *t, const char *area, int rc, const char *err)
 {
-    int rc;
-
-    *out = NULL;
-    if (!st->store)
-        return -1;
-    rc = store_read(st->store, area, t->name, out);
-    if (rc < 0) {
-        log_debug("record_absent", "tracker=%s area=%s error=%s", t->name, area, log_q(strerror(-rc)));
-        return -1;
-    }
-    if (!promoter_record_current(*out, t)) {
+    if (rc == -ESTALE)
         log_debug("record_old", "tracker=%s area=%s", t->name, area);
-        cJSON_Delete(*out);
-        *out = NULL;
-        return -1;
-    }
-    return 0;
+    else if (rc < 0)
+        log_debug("record_absent", "tracker=%s area=%s error=%s", t->name, area,
+                  log_q(rc == -EBADMSG && err[0] ? err : strerror(-rc)));
+    return rc;
 }
 
 /* promo_promoter_expand - tmpl with the hop's variables, or NULL with err. */
@@ -155,15 +144,13 @@ static cJSON *promo_promoter_labels(const struct prom_plan *p, const cJSON *list
 }
 
 /* promo_promoter_reasons - the aggregate's failureReasons joined by "; ". */
-static char *promo_promoter_reasons(const cJSON *agg)
+static char *promo_promoter_reasons(const struct aggregate *agg)
 {
-    const cJSON *r;
     char *out = xstrdup(""), *n;
+    int i;
 
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(agg, "failureReasons")) {
-        if (!cJSON_IsString(r))
-            continue;
-        n = xasprintf("%s%s%s", out, out[0] ? "; " : "", r->valuestring);
+    for (i = 0; i < agg->nreasons; i++) {
+        n = xasprintf("%s%s%s", out, out[0] ? "; " : "", agg->reasons[i]);
         free(out);
         out = n;
     }
@@ -174,7 +161,8 @@ static char *promo_promoter_reasons(const cJSON *agg)
  * or -1 with err when the target application cannot be named (a permanent
  * error of the hop). */
 static int promo_promoter_plan(const struct tracker *t, const struct policy *pol, int attempt,
-                               cJSON *runs, const cJSON *agg, struct prom_plan *p, char *err, size_t errlen)
+                               cJSON *runs, const struct aggregate *agg, struct prom_plan *p, char *err,
+                               size_t errlen)
 {
     char e2[256];
 
@@ -324,8 +312,8 @@ static int promo_promoter_left(enum prom_mode mode, const cJSON *hop)
 }
 
 /* promo_promoter_decide - what the hop needs now, from the records. */
-static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *rec, const cJSON *agg,
-                                  const cJSON *approvals, int auto_promote)
+static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *rec, const struct aggregate *agg,
+                                  const struct rec_approvals *approvals, int auto_promote)
 {
     cJSON *hop = promoter_hop(rec, p->source), *keys = promoter_test_keys(p->runs);
     char by[256], ts[40];
@@ -338,10 +326,10 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
     }
     cJSON_Delete(keys);
     if (!hop) {
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "anyFailed")))
+        if (agg->any_failed)
             promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, prom_phase_next(PH_NONE, PHE_TESTS_FAILED),
                               "report-failure");
-        else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "allPassed")))
+        else if (!agg->all_passed)
             promo_promoter_none(st, p, rec, "the aggregate is decided but neither passed nor failed");
         else if (!auto_promote && !approved)
             promo_promoter_go(st, p, rec, PM_AWAIT, prom_phase_next(PH_NONE, PHE_AWAIT), "await-approval");
@@ -407,8 +395,13 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
     struct promoter_stage *ps = st->data;
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
     const cJSON *magg = cJSON_GetObjectItemCaseSensitive(msg, "aggregate");
-    const cJSON *pdoc = cJSON_GetObjectItemCaseSensitive(msg, "policy"), *mhop, *agg, *thop;
-    cJSON *mon = NULL, *trig = NULL, *appr = NULL, *rec = NULL, *runs;
+    const cJSON *pdoc = cJSON_GetObjectItemCaseSensitive(msg, "policy");
+    const struct rec_monitor_hop *mhop;
+    const struct aggregate *agg;
+    struct rec_monitor mon;
+    struct rec_trigger trig;
+    struct rec_approvals appr;
+    cJSON *rec = NULL, *runs;
     struct policy_diag d;
     struct policy pol;
     struct prom_plan plan;
@@ -417,6 +410,9 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
     char err[512];
     int attempt, rc;
 
+    memset(&mon, 0, sizeof(mon));
+    memset(&trig, 0, sizeof(trig));
+    memset(&appr, 0, sizeof(appr));
     if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "tracker") != 0)
         return;                       /* other kinds are not for this stage */
     if (!cJSON_IsObject(magg)) {
@@ -448,18 +444,16 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
         goto out;
     }
     mhop = NULL;
-    if (promo_promoter_read(st, "monitor", &t, &mon) == 0)
-        mhop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(mon, "hops"), pol.source);
-    agg = cJSON_GetObjectItemCaseSensitive(mhop, "aggregate");
-    if (!cJSON_IsObject(agg) || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "decided"))) {
+    if (promo_promoter_read(&t, "monitor", rec_monitor_load(st->store, t.name, &t, &mon, err, sizeof(err)), err) == 0)
+        mhop = rec_monitor_hop(&mon, pol.source);
+    agg = mhop && mhop->has_aggregate ? &mhop->aggregate : NULL;
+    if (!rec_monitor_decided(mhop)) {
         log_info("not_decided", "tracker=%s hop=%s effect=%s", t.name, pol.source,
                  log_q("the monitor record has no decided aggregate for this generation and hop"));
         goto out;
     }
-    thop = NULL;
-    if (promo_promoter_read(st, "trigger", &t, &trig) == 0)
-        thop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(trig, "hops"), pol.source);
-    runs = promoter_test_runs(cJSON_IsObject(thop) ? thop : NULL, mhop, &attempt, err, sizeof(err));
+    promo_promoter_read(&t, "trigger", rec_trigger_load(st->store, t.name, &t, &trig, err, sizeof(err)), err);
+    runs = promoter_test_runs(rec_trigger_hop(&trig, pol.source), mhop, &attempt, err, sizeof(err));
     if (!runs) {
         log_warn("tests_unmatched", "tracker=%s hop=%s error=%s effect=%s", t.name, pol.source, log_q(err),
                  log_q("not promoted; the next message looks again"));
@@ -472,8 +466,8 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
         goto out;
     }
     rec = promoter_record_for(rec, &t);
-    if (store_read(st->store, "approvals", t.name, &appr) < 0)
-        appr = NULL;
+    rc = rec_approvals_load(st->store, t.name, &t, &appr, err, sizeof(err));
+    promo_promoter_read(&t, "approvals", rc, err);
     if (promo_promoter_plan(&t, &pol, attempt, runs, agg, &plan, err, sizeof(err)) < 0) {
         cJSON *hop = promoter_hop(rec, plan.source);
         int from = promoter_phase(hop);
@@ -497,12 +491,12 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
         rec = NULL;
         goto out;
     }
-    promo_promoter_decide(st, &plan, rec, agg, appr, pol.auto_promote);
+    promo_promoter_decide(st, &plan, rec, agg, rc == 0 ? &appr : NULL, pol.auto_promote);
     rec = NULL;
 out:
-    cJSON_Delete(appr);
-    cJSON_Delete(mon);
-    cJSON_Delete(trig);
+    rec_approvals_free(&appr);
+    rec_monitor_free(&mon);
+    rec_trigger_free(&trig);
     policy_free(&pol);
 }
 

@@ -21,7 +21,10 @@
 
 #include "adapters/adapter.h"
 #include "domain/promokey.h"
+#include "domain/rec_approvals.h"
+#include "domain/rec_monitor.h"
 #include "domain/rec_promoter.h"
+#include "domain/rec_trigger.h"
 #include "util/strmap.h"
 #include "domain/tracker.h"
 #include "ipc/stage.h"
@@ -128,8 +131,8 @@ void promoter_set(cJSON *hop, const char *key, cJSON *value);
  * NULL (then the monitor's tests alone, in their order). *attempt gets the
  * highest test attempt (1 when none says). Returns the array, or NULL with
  * the reason in err. */
-cJSON *promoter_test_runs(const cJSON *trigger_hop, const cJSON *monitor_hop, int *attempt,
-                          char *err, size_t errlen);
+cJSON *promoter_test_runs(const struct rec_trigger_hop *trigger_hop, const struct rec_monitor_hop *monitor_hop,
+                          int *attempt, char *err, size_t errlen);
 
 /* promoter_test_keys - the keys of runs, as a new array. */
 cJSON *promoter_test_keys(const cJSON *runs);
@@ -142,13 +145,13 @@ const char *promoter_first_url(const cJSON *runs, int failed_only);
  * NULL) approves t's generation and head SHA for the hop from source: hops
  * [source].approvedBy a non-empty string (and hops[source].target, when
  * present, equal to target); by gets the approver. Else 0. */
-int promoter_approval(const cJSON *approvals, const struct tracker *t, const char *source,
+int promoter_approval(const struct rec_approvals *approvals, const struct tracker *t, const char *source,
                       const char *target, char *by, size_t bylen);
 
 /* promoter_retry_requested - 1 when approvals (written by promoctl retry)
  * asks to retry the failed hop from source: hops[source].retry.requestedAt
  * later than failed_at (ISO; absent counts as earlier). */
-int promoter_retry_requested(const cJSON *approvals, const struct tracker *t, const char *source,
+int promoter_retry_requested(const struct rec_approvals *approvals, const struct tracker *t, const char *source,
                              const char *failed_at);
 
 /* promoter_promoted_message - the audit message of a promotion: "promoted
