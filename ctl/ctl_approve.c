@@ -31,6 +31,7 @@
 
 #include "domain/audit.h"
 #include "domain/promokey.h"
+#include "domain/rec_approvals.h"
 #include "domain/tracker.h"
 #include "util/util.h"
 #include "domain/view.h"
@@ -106,61 +107,36 @@ static int approve_args(struct ctl *c, int argc, char **argv, const char *cmd, c
 }
 
 /* approve_record - the approvals record of v's tracker for its current
- * generation and head SHA (a fresh one when there is none or it is about
- * another commit). Caller frees. */
-static cJSON *approve_record(struct ctl *c, const struct view *v)
+ * generation and head SHA into r (a fresh one when there is none, it is
+ * about another commit, or it is not an approvals record). Free r with
+ * rec_approvals_free. */
+static void approve_record(struct ctl *c, const struct view *v, struct rec_approvals *r)
 {
-    cJSON *rec = NULL;
-    const cJSON *g, *sha;
+    char err[256];
 
-    if (store_read(c->store, "approvals", v->t.name, &rec) == 0) {
-        g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
-        sha = cJSON_GetObjectItemCaseSensitive(rec, "headSHA");
-        if (cJSON_IsNumber(g) && (int64_t)g->valuedouble == v->t.generation && cJSON_IsString(sha) &&
-            strcmp(sha->valuestring, v->t.head_sha) == 0 &&
-            cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(rec, "hops")))
-            return rec;
-        cJSON_Delete(rec);
-    }
-    rec = cJSON_CreateObject();
-    cJSON_AddStringToObject(rec, "name", v->t.name);
-    cJSON_AddNumberToObject(rec, "generation", (double)v->t.generation);
-    cJSON_AddStringToObject(rec, "headSHA", v->t.head_sha);
-    cJSON_AddObjectToObject(rec, "hops");
-    return rec;
-}
-
-/* approve_hop - hops[source] of rec, created when absent. */
-static cJSON *approve_hop(cJSON *rec, const char *source)
-{
-    cJSON *hops = cJSON_GetObjectItemCaseSensitive(rec, "hops");
-    cJSON *hop = cJSON_GetObjectItemCaseSensitive(hops, source);
-
-    if (cJSON_IsObject(hop))
-        return hop;
-    cJSON_DeleteItemFromObjectCaseSensitive(hops, source);
-    return cJSON_AddObjectToObject(hops, source);
-}
-
-/* approve_set - obj.key = item, replacing what is there. */
-static void approve_set(cJSON *obj, const char *key, cJSON *item)
-{
-    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
-    cJSON_AddItemToObject(obj, key, item);
+    if (rec_approvals_load(c->store, v->t.name, &v->t, r, err, sizeof(err)) == 0)
+        return;
+    memset(r, 0, sizeof(*r));
+    r->name = rec_pool_add(&r->pool, v->t.name);
+    r->generation = v->t.generation;
+    r->head_sha = rec_pool_add(&r->pool, v->t.head_sha);
 }
 
 /* approve_commit - the audit event (unless one with key is there), then
  * the record. Returns 0 or an exit code (message printed). */
-static int approve_commit(struct ctl *c, const struct view *v, cJSON *rec, const char *reason,
+static int approve_commit(struct ctl *c, const struct view *v, const struct rec_approvals *r, const char *reason,
                           const char *message, const char *key)
 {
     int rc = audit_has_key(c->store, key, reason);
+    cJSON *rec;
 
     if (rc < 0 || (rc == 0 && (rc = audit_append(c->store, v->t.name, "Normal", reason, message, key)) < 0)) {
         fprintf(stderr, "promoctl: fatal: unable to append to the audit log: %s\n", strerror(-rc));
         return EXIT_TEMP;
     }
+    rec = rec_approvals_encode(r);
     rc = store_write(c->store, "approvals", v->t.name, rec);
+    cJSON_Delete(rec);
     if (rc < 0) {
         fprintf(stderr, "promoctl: fatal: unable to write approvals/%s: %s\n", v->t.name, strerror(-rc));
         return EXIT_TEMP;
@@ -234,7 +210,8 @@ int ctl_approve(struct ctl *c, int argc, char **argv)
     const char *name, *sha = NULL;
     char by[APPROVE_BY_MAX], at[40], key[PROMO_KEY_SIZE], msg[512];
     struct view *v;
-    cJSON *rec, *hop;
+    struct rec_approvals rec;
+    struct rec_approval *hop;
     int rc, lock;
 
     if ((rc = approve_args(c, argc, argv, "approve", &name, by, &sha)) != 0)
@@ -262,16 +239,16 @@ int ctl_approve(struct ctl *c, int argc, char **argv)
         return EXIT_PERM;
     }
     time_format_iso(wall_ms(), at, sizeof(at));
-    rec = approve_record(c, v);
-    hop = approve_hop(rec, v->environment);
-    approve_set(hop, "approvedBy", cJSON_CreateString(by));
-    approve_set(hop, "approvedAt", cJSON_CreateString(at));
+    approve_record(c, v, &rec);
+    hop = rec_approvals_hop_add(&rec, v->environment);
+    hop->approved_by = rec_pool_add(&rec.pool, by);
+    hop->approved_at = rec_pool_add(&rec.pool, at);
     promo_key(v->t.name, v->t.head_sha, v->environment, v->target, "approve", 1, key, sizeof(key));
     snprintf(msg, sizeof(msg), "promotion %s -> %s at %.12s approved by %s", v->environment,
              v->target[0] ? v->target : "?", v->t.head_sha, by);
-    rc = approve_commit(c, v, rec, "Approved", msg, key);
+    rc = approve_commit(c, v, &rec, "Approved", msg, key);
     store_unlock(lock);
-    cJSON_Delete(rec);
+    rec_approvals_free(&rec);
     if (rc == 0)
         approve_print(c, v, "promotion", by, at, 0);
     free(v);
@@ -285,7 +262,8 @@ int ctl_retry(struct ctl *c, int argc, char **argv)
     char by[APPROVE_BY_MAX], at[40], key[PROMO_KEY_SIZE], msg[512];
     struct view *v;
     const struct view_hop *h;
-    cJSON *rec, *hop, *retry;
+    struct rec_approvals rec;
+    struct rec_approval *hop;
     int rc, lock, i, attempt = 0, failed = 0;
 
     if ((rc = approve_args(c, argc, argv, "retry", &name, by, NULL)) != 0)
@@ -318,13 +296,11 @@ int ctl_retry(struct ctl *c, int argc, char **argv)
     }
     attempt++;
     time_format_iso(wall_ms(), at, sizeof(at));
-    rec = approve_record(c, v);
-    hop = approve_hop(rec, v->environment);
-    retry = cJSON_CreateObject();
-    cJSON_AddNumberToObject(retry, "attempt", attempt);
-    cJSON_AddStringToObject(retry, "requestedBy", by);
-    cJSON_AddStringToObject(retry, "requestedAt", at);
-    approve_set(hop, "retry", retry);
+    approve_record(c, v, &rec);
+    hop = rec_approvals_hop_add(&rec, v->environment);
+    hop->retry_attempt = attempt;
+    hop->retry_by = rec_pool_add(&rec.pool, by);
+    hop->retry_at = rec_pool_add(&rec.pool, at);
     promo_key(v->t.name, v->t.head_sha, v->environment, v->target, "retry", attempt, key, sizeof(key));
     if (failed)
         snprintf(msg, sizeof(msg), "attempt %d of %d failed test%s in %s requested by %s", attempt, failed,
@@ -332,9 +308,9 @@ int ctl_retry(struct ctl *c, int argc, char **argv)
     else
         snprintf(msg, sizeof(msg), "attempt %d of the promotion %s -> %s requested by %s", attempt,
                  v->environment, v->target[0] ? v->target : "?", by);
-    rc = approve_commit(c, v, rec, "RetryRequested", msg, key);
+    rc = approve_commit(c, v, &rec, "RetryRequested", msg, key);
     store_unlock(lock);
-    cJSON_Delete(rec);
+    rec_approvals_free(&rec);
     if (rc == 0)
         approve_print(c, v, "retry", by, at, attempt);
     free(v);

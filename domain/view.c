@@ -9,59 +9,89 @@
 #include <string.h>
 
 #include "util/util.h"
+#include "domain/rec_approvals.h"
+#include "domain/rec_monitor.h"
+#include "domain/rec_policy.h"
+#include "domain/rec_promoter.h"
+#include "domain/rec_trigger.h"
+#include "domain/rec_watcher.h"
 #include "domain/view.h"
+#include "util/log.h"
 
-/* view_str - a string member of o, or "". */
-static const char *view_str(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+/* The records of one tracker's current generation and head SHA, decoded
+ * (domain/rec_*.h); has_X is 0 when X is absent, unreadable, invalid or
+ * about another commit. */
+struct view_recs {
+    struct rec_policy pol;
+    struct rec_trigger trig;
+    struct rec_monitor mon;
+    struct rec_promoter prom;
+    struct rec_approvals appr;
+    struct rec_watcher wat;
+    int has_pol, has_trig, has_mon, has_prom, has_appr, has_wat;
+};
 
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-/* view_bool - a boolean member of o, or dflt when absent or not a boolean. */
-static int view_bool(const cJSON *o, const char *name, int dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
-}
-
-/* view_record - area/NAME when it is about t's generation (and head SHA,
- * when the record names one); NULL otherwise. Caller frees. */
-static cJSON *view_record(struct store *s, const char *area, const struct tracker *t)
+/* view_read - area/NAME as JSON, or NULL when it cannot be read. */
+static cJSON *view_read(struct store *s, const char *area, const char *name)
 {
     cJSON *r = NULL;
-    const cJSON *g;
-    const char *sha;
 
-    if (store_read(s, area, t->name, &r) < 0)
-        return NULL;
-    g = cJSON_GetObjectItemCaseSensitive(r, "generation");
-    sha = view_str(r, "headSHA");
-    if (!cJSON_IsObject(r) || !cJSON_IsNumber(g) || (int64_t)g->valuedouble != t->generation ||
-        (sha[0] && strcasecmp(sha, t->head_sha) != 0)) {
-        cJSON_Delete(r);
-        return NULL;
+    return store_read(s, area, name, &r) < 0 ? NULL : r;
+}
+
+/* view_valid - log why a record is not used (rc < 0), and say whether it is
+ * about t's generation and head SHA. */
+static int view_valid(int rc, const char *area, const struct tracker *t, int64_t gen, const char *sha,
+                      const char *err)
+{
+    if (rc < 0) {
+        log_debug("record_invalid", "area=%s tracker=%s error=%s effect=%s", area, t->name, log_q(err),
+                  log_q("ignored by the view"));
+        return 0;
     }
-    return r;
+    return rec_current(gen, sha, t->generation, t->head_sha);
 }
 
-/* view_hop - hops[env] of a record, or NULL. */
-static const cJSON *view_hop(const cJSON *rec, const char *env)
+/* view_records - decode the stages' records of t into r. */
+static void view_records(struct store *s, const struct tracker *t, struct view_recs *r)
 {
-    const cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), env);
+    char err[256];
+    cJSON *o;
 
-    return cJSON_IsObject(h) ? h : NULL;
+    memset(r, 0, sizeof(*r));
+#define VIEW_LOAD(area, field, decode, freef)                                                           \
+    if ((o = view_read(s, area, t->name)) != NULL) {                                                  \
+        int rc_ = decode(o, t->name, &r->field, err, sizeof(err));                                    \
+        r->has_##field = view_valid(rc_, area, t, r->field.generation, r->field.head_sha, err);       \
+        if (!r->has_##field)                                                                          \
+            freef(&r->field);                                                                         \
+        cJSON_Delete(o);                                                                              \
+    }
+    VIEW_LOAD("policy", pol, rec_policy_decode, rec_policy_free)
+    VIEW_LOAD("trigger", trig, rec_trigger_decode, rec_trigger_free)
+    VIEW_LOAD("monitor", mon, rec_monitor_decode, rec_monitor_free)
+    VIEW_LOAD("promoter", prom, rec_promoter_decode, rec_promoter_free)
+    VIEW_LOAD("approvals", appr, rec_approvals_decode, rec_approvals_free)
+    VIEW_LOAD("watcher", wat, rec_watcher_decode, rec_watcher_free)
+#undef VIEW_LOAD
 }
 
-/* view_num - an integral number member of o, or dflt. */
-static int view_num(const cJSON *o, const char *name, int dflt)
+/* view_records_free - release what view_records decoded. */
+static void view_records_free(struct view_recs *r)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e9 ? (int)v->valuedouble : dflt;
+    rec_policy_free(&r->pol);
+    rec_trigger_free(&r->trig);
+    rec_monitor_free(&r->mon);
+    rec_promoter_free(&r->prom);
+    rec_approvals_free(&r->appr);
+    rec_watcher_free(&r->wat);
 }
+
+/* The hop from env of each record, NULL when the record or the hop is absent. */
+#define VIEW_THOP(r, env) ((r)->has_trig ? rec_trigger_hop(&(r)->trig, env) : NULL)
+#define VIEW_MHOP(r, env) ((r)->has_mon ? rec_monitor_hop(&(r)->mon, env) : NULL)
+#define VIEW_PHOP(r, env) ((r)->has_prom ? rec_promoter_hop(&(r)->prom, env) : NULL)
+#define VIEW_AHOP(r, env) ((r)->has_appr ? rec_approvals_hop(&(r)->appr, env) : NULL)
 
 /* view_test_row - the row of name in tests[0..*n), added when absent (NULL
  * when max rows are taken). */
@@ -82,30 +112,29 @@ static struct view_test *view_test_row(struct view_test *tests, int *n, int max,
     return &tests[(*n)++];
 }
 
-/* view_tests_from_trigger - rows from the trigger record's hop. */
-static void view_tests_from_trigger(struct view_test *tests, int *n, int max, const cJSON *hop)
+/* view_tests_from_trigger - rows from the trigger record's hop (may be NULL). */
+static void view_tests_from_trigger(struct view_test *tests, int *n, int max, const struct rec_trigger_hop *hop)
 {
-    const cJSON *te;
+    int i;
 
-    cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
-        struct view_test *r = view_test_row(tests, n, max, view_str(te, "name"));
-        const char *ph = view_str(te, "phase");
-        const cJSON *run = cJSON_GetObjectItemCaseSensitive(te, "run");
+    for (i = 0; hop && i < hop->ntests; i++) {
+        const struct rec_trigger_test *te = &hop->tests[i];
+        struct view_test *r = view_test_row(tests, n, max, te->name);
 
         if (!r)
             break;
-        str_copy(r->provider, view_str(te, "provider"), sizeof(r->provider));
-        str_copy(r->key, view_str(te, "key"), sizeof(r->key));
-        r->required = view_bool(te, "required", 1);
-        r->attempt = view_num(te, "attempt", 1);
-        if (strcmp(ph, "intent") == 0) {
+        str_copy(r->provider, te->provider, sizeof(r->provider));
+        str_copy(r->key, te->key, sizeof(r->key));
+        r->required = te->required;
+        r->attempt = (int)te->attempt;
+        if (te->phase == TP_INTENT) {
             str_copy(r->status, "starting", sizeof(r->status));
-        } else if (strcmp(ph, "error") == 0) {
+        } else if (te->phase == TP_ERROR) {
             str_copy(r->status, "error", sizeof(r->status));
-            str_copy(r->detail, view_str(te, "error"), sizeof(r->detail));
-        } else if (cJSON_IsObject(run)) {
-            str_copy(r->status, view_str(run, "status")[0] ? view_str(run, "status") : "queued", sizeof(r->status));
-            str_copy(r->url, view_str(run, "url"), sizeof(r->url));
+            str_copy(r->detail, te->error, sizeof(r->detail));
+        } else if (te->run.present) {
+            str_copy(r->status, te->run.status[0] ? te->run.status : "queued", sizeof(r->status));
+            str_copy(r->url, te->run.url, sizeof(r->url));
         }
     }
 }
@@ -113,32 +142,31 @@ static void view_tests_from_trigger(struct view_test *tests, int *n, int max, co
 /* view_tests_from_monitor - what the monitor knows overrides the trigger's
  * first word (except an error: the monitor never had a run to poll), for
  * the same attempt only: a monitor entry with another key is about a
- * superseded attempt and is ignored. */
-static void view_tests_from_monitor(struct view_test *tests, int *n, int max, const cJSON *hop)
+ * superseded attempt and is ignored. hop may be NULL. */
+static void view_tests_from_monitor(struct view_test *tests, int *n, int max, const struct rec_monitor_hop *hop)
 {
-    const cJSON *te;
+    int i;
 
-    cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
-        struct view_test *r = view_test_row(tests, n, max, te->string);
-        const cJSON *d = cJSON_GetObjectItemCaseSensitive(te, "durationMs");
-        const char *st = view_str(te, "status"), *key = view_str(te, "key");
+    for (i = 0; hop && i < hop->ntests; i++) {
+        const struct rec_monitor_test *te = &hop->tests[i];
+        struct view_test *r = view_test_row(tests, n, max, te->name);
 
         if (!r)
             break;
-        if (r->key[0] && key[0] && strcmp(r->key, key) != 0)
+        if (r->key[0] && te->key[0] && strcmp(r->key, te->key) != 0)
             continue;
         if (!r->key[0])
-            str_copy(r->key, key, sizeof(r->key));
-        if (st[0] && strcmp(r->status, "error") != 0)
-            str_copy(r->status, st, sizeof(r->status));
-        if (view_str(te, "url")[0])
-            str_copy(r->url, view_str(te, "url"), sizeof(r->url));
-        if (view_str(te, "deadline")[0])
-            str_copy(r->deadline, view_str(te, "deadline"), sizeof(r->deadline));
-        if (view_str(te, "detail")[0] && strcmp(r->status, "error") != 0)
-            str_copy(r->detail, view_str(te, "detail"), sizeof(r->detail));
-        if (cJSON_IsNumber(d) && d->valuedouble >= 0)
-            r->duration_ms = (int64_t)d->valuedouble;
+            str_copy(r->key, te->key, sizeof(r->key));
+        if (te->status[0] && strcmp(r->status, "error") != 0)
+            str_copy(r->status, te->status, sizeof(r->status));
+        if (te->url[0])
+            str_copy(r->url, te->url, sizeof(r->url));
+        if (te->deadline[0])
+            str_copy(r->deadline, te->deadline, sizeof(r->deadline));
+        if (te->detail[0] && strcmp(r->status, "error") != 0)
+            str_copy(r->detail, te->detail, sizeof(r->detail));
+        if (te->duration_ms >= 0)
+            r->duration_ms = te->duration_ms;
     }
 }
 
@@ -187,37 +215,32 @@ static void view_wait_tests(struct view *v)
     }
 }
 
-/* The records of one tracker's current generation and head SHA (NULL when
- * absent, unreadable or about another commit). */
-struct view_recs {
-    cJSON *pol, *trig, *mon, *prom, *appr, *wat;
-};
-
 /* view_promotion - what the promoter recorded of a done promotion from env:
  * its promotions[] entry (outcome Promoted, same head SHA) or, when the
  * record has none yet, its hop in phase done. Fills target (and, when
  * known, when and by whom). Returns 1 when there is one, else 0. */
-static int view_promotion(const cJSON *prom, const char *env, const char *sha, struct view_hop *h)
+static int view_promotion(const struct view_recs *r, const char *env, const char *sha, struct view_hop *h)
 {
-    const cJSON *p, *hop = view_hop(prom, env);
+    const struct rec_promoter_hop *hop = VIEW_PHOP(r, env);
+    int i;
 
-    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(prom, "promotions")) {
-        const char *out = view_str(p, "outcome"), *psha = view_str(p, "headSHA");
+    for (i = 0; r->has_prom && i < r->prom.npromotions; i++) {
+        const struct rec_promotion *p = &r->prom.promotions[i];
 
-        if (strcmp(view_str(p, "sourceEnvironment"), env) != 0 || !view_str(p, "targetEnvironment")[0] ||
-            (out[0] && strcmp(out, "Promoted") != 0) || (psha[0] && strcasecmp(psha, sha) != 0))
+        if (strcmp(p->source, env) != 0 || !p->target[0] ||
+            (p->outcome[0] && strcmp(p->outcome, "Promoted") != 0) ||
+            (p->head_sha[0] && strcasecmp(p->head_sha, sha) != 0))
             continue;
-        str_copy(h->target, view_str(p, "targetEnvironment"), sizeof(h->target));
-        str_copy(h->promoted_at, view_str(p, "promotedAt"), sizeof(h->promoted_at));
-        str_copy(h->promoted_by, view_str(p, "promotedBy"), sizeof(h->promoted_by));
-        if (view_str(p, "policy")[0])
-            str_copy(h->policy, view_str(p, "policy"), sizeof(h->policy));
+        str_copy(h->target, p->target, sizeof(h->target));
+        str_copy(h->promoted_at, p->promoted_at, sizeof(h->promoted_at));
+        str_copy(h->promoted_by, p->promoted_by, sizeof(h->promoted_by));
+        if (p->policy[0])
+            str_copy(h->policy, p->policy, sizeof(h->policy));
         return 1;
     }
-    if (hop && strcmp(view_str(hop, "phase"), "done") == 0 && view_str(hop, "target")[0]) {
-        str_copy(h->target, view_str(hop, "target"), sizeof(h->target));
-        str_copy(h->promoted_by, view_str(hop, "approvedBy")[0] ? view_str(hop, "approvedBy") : "promo-promoter",
-                 sizeof(h->promoted_by));
+    if (hop && hop->phase == PH_DONE && hop->target[0]) {
+        str_copy(h->target, hop->target, sizeof(h->target));
+        str_copy(h->promoted_by, hop->approved_by[0] ? hop->approved_by : "promo-promoter", sizeof(h->promoted_by));
         return 1;
     }
     return 0;
@@ -226,61 +249,60 @@ static int view_promotion(const cJSON *prom, const char *env, const char *sha, s
 /* view_hop_fill - what every record says of the hop from env into h. */
 static void view_hop_fill(const struct view_recs *r, const char *env, struct view_hop *h)
 {
-    const cJSON *thop = view_hop(r->trig, env), *mhop = view_hop(r->mon, env);
-    const cJSON *phop = view_hop(r->prom, env), *ahop = view_hop(r->appr, env);
-    const cJSON *argo = cJSON_GetObjectItemCaseSensitive(phop, "argocd");
-    const cJSON *retry = cJSON_GetObjectItemCaseSensitive(ahop, "retry");
+    const struct rec_trigger_hop *thop = VIEW_THOP(r, env);
+    const struct rec_monitor_hop *mhop = VIEW_MHOP(r, env);
+    const struct rec_promoter_hop *phop = VIEW_PHOP(r, env);
+    const struct rec_approval *ahop = VIEW_AHOP(r, env);
 
     str_copy(h->source, env, sizeof(h->source));
-    if (r->pol && strcmp(view_str(r->pol, "environment"), env) == 0) {
-        if (view_str(r->pol, "policy")[0])
-            str_copy(h->policy, view_str(r->pol, "policy"), sizeof(h->policy));
-        if (view_str(r->pol, "targetEnvironment")[0])
-            str_copy(h->target, view_str(r->pol, "targetEnvironment"), sizeof(h->target));
+    if (r->has_pol && strcmp(r->pol.environment, env) == 0) {
+        if (r->pol.policy[0])
+            str_copy(h->policy, r->pol.policy, sizeof(h->policy));
+        if (r->pol.target[0])
+            str_copy(h->target, r->pol.target, sizeof(h->target));
     }
     if (thop) {
-        if (view_str(thop, "policy")[0])
-            str_copy(h->policy, view_str(thop, "policy"), sizeof(h->policy));
-        if (view_str(thop, "target")[0])
-            str_copy(h->target, view_str(thop, "target"), sizeof(h->target));
-        str_copy(h->started_at, view_str(thop, "startedAt"), sizeof(h->started_at));
+        if (thop->policy[0])
+            str_copy(h->policy, thop->policy, sizeof(h->policy));
+        if (thop->target[0])
+            str_copy(h->target, thop->target, sizeof(h->target));
+        str_copy(h->started_at, thop->started_at, sizeof(h->started_at));
         view_tests_from_trigger(h->tests, &h->ntests, VIEW_MAX_HOP_TESTS, thop);
     }
     if (mhop)
         view_tests_from_monitor(h->tests, &h->ntests, VIEW_MAX_HOP_TESTS, mhop);
     if (phop) {
         if (!h->target[0])
-            str_copy(h->target, view_str(phop, "target"), sizeof(h->target));
+            str_copy(h->target, phop->target, sizeof(h->target));
         if (!h->policy[0])
-            str_copy(h->policy, view_str(phop, "policy"), sizeof(h->policy));
-        str_copy(h->approved_by, view_str(phop, "approvedBy"), sizeof(h->approved_by));
-        str_copy(h->last_error, view_str(phop, "lastError"), sizeof(h->last_error));
-        str_copy(h->failed_at, view_str(phop, "failedAt"), sizeof(h->failed_at));
-        str_copy(h->failure, view_str(phop, "failure"), sizeof(h->failure));
-        str_copy(h->argocd_cluster, view_str(argo, "cluster"), sizeof(h->argocd_cluster));
-        str_copy(h->argocd_app, view_str(argo, "application"), sizeof(h->argocd_app));
+            str_copy(h->policy, phop->policy, sizeof(h->policy));
+        str_copy(h->approved_by, phop->approved_by, sizeof(h->approved_by));
+        str_copy(h->last_error, phop->last_error, sizeof(h->last_error));
+        str_copy(h->failed_at, phop->failed_at, sizeof(h->failed_at));
+        str_copy(h->failure, phop->failure, sizeof(h->failure));
+        str_copy(h->argocd_cluster, phop->cluster, sizeof(h->argocd_cluster));
+        str_copy(h->argocd_app, phop->application, sizeof(h->argocd_app));
     }
-    if (ahop && view_str(ahop, "approvedBy")[0]) {
+    if (ahop && ahop->approved_by[0]) {
         if (!h->approved_by[0])
-            str_copy(h->approved_by, view_str(ahop, "approvedBy"), sizeof(h->approved_by));
-        str_copy(h->approved_at, view_str(ahop, "approvedAt"), sizeof(h->approved_at));
+            str_copy(h->approved_by, ahop->approved_by, sizeof(h->approved_by));
+        str_copy(h->approved_at, ahop->approved_at, sizeof(h->approved_at));
     }
-    h->retry_attempt = view_num(retry, "attempt", 0);
-    str_copy(h->retry_at, view_str(retry, "requestedAt"), sizeof(h->retry_at));
+    h->retry_attempt = ahop ? (int)ahop->retry_attempt : 0;
+    str_copy(h->retry_at, ahop ? ahop->retry_at : "", sizeof(h->retry_at));
 }
 
 /* view_agg_current - 1 when the monitor's aggregate of the hop is about the
  * trigger record's current tests: no test the monitor knows has another
  * key than the trigger's (a retried test has a new key). */
-static int view_agg_current(const cJSON *thop, const cJSON *mhop)
+static int view_agg_current(const struct rec_trigger_hop *thop, const struct rec_monitor_hop *mhop)
 {
-    const cJSON *te, *mtests = cJSON_GetObjectItemCaseSensitive(mhop, "tests");
+    int i;
 
-    cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(thop, "tests")) {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(mtests, view_str(te, "name"));
-        const char *mk = view_str(m, "key"), *tk = view_str(te, "key");
+    for (i = 0; thop && i < thop->ntests; i++) {
+        const struct rec_monitor_test *m = rec_monitor_hop_test(mhop, thop->tests[i].name);
 
-        if (mk[0] && tk[0] && strcmp(mk, tk) != 0)
+        if (m && m->key[0] && thop->tests[i].key[0] && strcmp(m->key, thop->tests[i].key) != 0)
             return 0;
     }
     return 1;
@@ -310,34 +332,24 @@ static int view_retry_started(const struct view_test *tests, int n, int attempt)
     return 0;
 }
 
-/* view_deploy_timeout - the DeployTimeout condition (status True) of a
- * watcher record, or NULL. */
-static const cJSON *view_deploy_timeout(const cJSON *wat)
-{
-    const cJSON *c;
-
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(wat, "conditions"))
-        if (strcmp(view_str(c, "type"), "DeployTimeout") == 0 && strcmp(view_str(c, "status"), "False") != 0)
-            return c;
-    return NULL;
-}
-
 /* view_decide - the effective state in v->environment, from base (what the
  * tracker, or the chain, says there) and the hop's records. */
 static void view_decide(struct view *v, const struct view_recs *r, enum tracker_state base)
 {
     const char *env = v->environment;
-    const cJSON *thop = view_hop(r->trig, env), *mhop = view_hop(r->mon, env);
-    const cJSON *phop = view_hop(r->prom, env);
-    const cJSON *agg = cJSON_GetObjectItemCaseSensitive(mhop, "aggregate");
+    const struct rec_trigger_hop *thop = VIEW_THOP(r, env);
+    const struct rec_monitor_hop *mhop = VIEW_MHOP(r, env);
+    const struct rec_promoter_hop *phop = VIEW_PHOP(r, env);
+    const struct aggregate *agg = mhop && mhop->has_aggregate ? &mhop->aggregate : NULL;
     const struct view_hop *h = &v->hops[v->nhops - 1];
-    const char *pstate = r->pol && strcmp(view_str(r->pol, "environment"), env) == 0 ? view_str(r->pol, "state") : "";
-    const char *pphase = view_str(phop, "phase");
+    int pstate = r->has_pol && strcmp(r->pol.environment, env) == 0 ? (int)r->pol.state : -1;
+    int pphase = phop ? (int)phop->phase : PH_NONE;
     const char *tgt = v->target[0] ? v->target : "the next environment";
-    int decided = view_bool(agg, "decided", 0) && view_agg_current(thop, mhop);
+    int decided = agg && agg->decided && view_agg_current(thop, mhop);
+    const char *why = decided && agg->nreasons > 0 ? agg->reasons[0] : NULL;
 
-    if (view_retry_started(v->tests, v->ntests, h->retry_attempt) && strcmp(pphase, "failed") == 0)
-        pphase = "";              /* the promoter's failure is of an earlier attempt */
+    if (view_retry_started(v->tests, v->ntests, h->retry_attempt) && pphase == PH_FAILED)
+        pphase = PH_NONE;         /* the promoter's failure is of an earlier attempt */
     v->state = base;
     switch (base) {
     case TS_DEPLOYING:
@@ -361,52 +373,50 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
     default:
         break;
     }
-    if (strcmp(pstate, "done") == 0) {
+    if (pstate == RPS_DONE) {
         v->state = TS_DONE;
         snprintf(v->waiting, sizeof(v->waiting), "nothing: %s is the end of its chain", env);
-    } else if (strcmp(pstate, "blocked") == 0) {
+    } else if (pstate == RPS_BLOCKED) {
         v->state = TS_SYNCED;
         snprintf(v->waiting, sizeof(v->waiting), "no policy for environment %s", env);
     } else if (view_retry_pending(v->tests, v->ntests, h->retry_attempt)) {
         v->state = TS_TESTING;
         snprintf(v->waiting, sizeof(v->waiting), "promo-trigger to start attempt %d of the failed tests in %s",
                  h->retry_attempt, env);
-    } else if (strcmp(pphase, "failed") == 0 && strcmp(h->failure, "tests") != 0 && h->retry_at[0] &&
+    } else if (pphase == PH_FAILED && strcmp(h->failure, "tests") != 0 && h->retry_at[0] &&
                time_parse_iso(h->retry_at) > time_parse_iso(h->failed_at)) {
         v->state = TS_FAILED;     /* active again: the promoter retries it */
         snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to retry the promotion from %s to %s "
                  "(promoctl retry, attempt %d)", env, tgt, h->retry_attempt);
-    } else if (strcmp(pphase, "failed") == 0 && strcmp(h->failure, "tests") == 0) {
-        const cJSON *why = decided ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(agg, "failureReasons"), 0) : NULL;
+    } else if (pphase == PH_FAILED && strcmp(h->failure, "tests") == 0) {
         v->state = TS_FAILED;
         v->failure_reported = 1;
         snprintf(v->waiting, sizeof(v->waiting), "an operator: a required test failed in %s%s%s (promoctl retry)",
-                 env, cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
-    } else if (strcmp(pphase, "failed") == 0) {
+                 env, why ? ": " : "", why ? why : "");
+    } else if (pphase == PH_FAILED) {
         v->state = TS_FAILED;
         v->failure_reported = 1;
         snprintf(v->waiting, sizeof(v->waiting), "an operator: the promotion from %s to %s failed%s%s", env, tgt,
                  h->last_error[0] ? ": " : "", h->last_error);
-    } else if (strcmp(pphase, "intent") == 0) {
+    } else if (pphase == PH_INTENT) {
         v->state = TS_PROMOTING;
         snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to promote from %s to %s%s%s", env, tgt,
                  h->last_error[0] ? " (last error: " : "", h->last_error);
         if (h->last_error[0])
             strncat(v->waiting, ")", sizeof(v->waiting) - strlen(v->waiting) - 1);
-    } else if (strcmp(pphase, "awaiting-approval") == 0 && !h->approved_by[0]) {
+    } else if (pphase == PH_AWAITING_APPROVAL && !h->approved_by[0]) {
         v->state = TS_AWAITING_APPROVAL;
         snprintf(v->waiting, sizeof(v->waiting), "approval: promoctl approve %s", v->t.name);
-    } else if (decided && view_bool(agg, "anyFailed", 0)) {
-        const cJSON *why = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(agg, "failureReasons"), 0);
+    } else if (decided && agg->any_failed) {
         v->state = TS_FAILED;
         snprintf(v->waiting, sizeof(v->waiting), "an operator: a required test failed in %s%s%s", env,
-                 cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
-    } else if (decided && view_bool(agg, "allPassed", 0)) {
+                 why ? ": " : "", why ? why : "");
+    } else if (decided && agg->all_passed) {
         if (h->approved_by[0]) {
             v->state = TS_PROMOTING;
             snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to promote from %s to %s (approved by %s)",
                      env, tgt, h->approved_by);
-        } else if (!view_bool(thop, "autoPromote", 1) || strcmp(pphase, "awaiting-approval") == 0) {
+        } else if ((thop && !thop->auto_promote) || pphase == PH_AWAITING_APPROVAL) {
             v->state = TS_AWAITING_APPROVAL;
             snprintf(v->waiting, sizeof(v->waiting), "approval: promoctl approve %s", v->t.name);
         } else {
@@ -436,11 +446,10 @@ int view_load(struct store *s, const char *name, struct view *v, char *err, size
     struct view_recs r;
     struct view_hop probe;
     enum tracker_state base;
-    const cJSON *to;
+    const struct rec_condition *to;
     int rc, i;
 
     memset(v, 0, sizeof(*v));
-    memset(&r, 0, sizeof(r));
     if (errlen)
         err[0] = '\0';
     rc = tracker_read(s, name, NULL, &v->t, err, errlen);
@@ -450,12 +459,7 @@ int view_load(struct store *s, const char *name, struct view *v, char *err, size
     v->environment = v->env;
     base = v->t.state;
 
-    r.pol = view_record(s, "policy", &v->t);
-    r.trig = view_record(s, "trigger", &v->t);
-    r.mon = view_record(s, "monitor", &v->t);
-    r.prom = view_record(s, "promoter", &v->t);
-    r.appr = view_record(s, "approvals", &v->t);
-    r.wat = view_record(s, "watcher", &v->t);
+    view_records(s, &v->t, &r);
 
     /* the chain: follow each done promotion from where the tracker is */
     for (;;) {
@@ -463,7 +467,7 @@ int view_load(struct store *s, const char *name, struct view *v, char *err, size
 
         view_hop_fill(&r, v->env, h);
         if (base == TS_DEPLOYING || base == TS_FAILED || base == TS_DONE || v->nhops == VIEW_MAX_HOPS ||
-            !view_promotion(r.prom, v->env, v->t.head_sha, h))
+            !view_promotion(&r, v->env, v->t.head_sha, h))
             break;
         str_copy(h->state, "promoted", sizeof(h->state));
         for (i = 0; i < v->nhops; i++)
@@ -478,23 +482,22 @@ int view_load(struct store *s, const char *name, struct view *v, char *err, size
         v->deploy_promoted = 1;
         base = TS_DEPLOYING;
         memset(&probe, 0, sizeof(probe));
-        if (r.wat && strcmp(view_str(r.wat, "environment"), v->env) == 0 &&
-            strcmp(view_str(r.wat, "state"), "synced") == 0) {
-            str_copy(h->synced_at, view_str(r.wat, "observedAt"), sizeof(h->synced_at));
+        if (r.has_wat && strcmp(r.wat.environment, v->env) == 0 && strcmp(r.wat.state, "synced") == 0) {
+            str_copy(h->synced_at, r.wat.observed_at, sizeof(h->synced_at));
             v->deploy_promoted = 0;
             base = TS_SYNCED;
-        } else if (view_promotion(r.prom, v->env, v->t.head_sha, &probe)) {
+        } else if (view_promotion(&r, v->env, v->t.head_sha, &probe)) {
             /* promoted on from there: it was synced there (the watcher
              * record has moved on to a later environment) */
             v->deploy_promoted = 0;
             base = TS_SYNCED;
-        } else if (r.wat && strcmp(view_str(r.wat, "environment"), v->env) == 0) {
-            if ((to = view_deploy_timeout(r.wat)) != NULL) {
+        } else if (r.has_wat && strcmp(r.wat.environment, v->env) == 0) {
+            if ((to = rec_watcher_timeout(&r.wat)) != NULL) {
                 base = TS_FAILED;
                 snprintf(v->waiting, sizeof(v->waiting),
                          "an operator: the deployment of %s in %s was not Synced and Healthy in time "
                          "(DeployTimeout%s%s)", h->argocd_app[0] ? h->argocd_app : v->t.application,
-                         v->env, view_str(to, "message")[0] ? ": " : "", view_str(to, "message"));
+                         v->env, to->message[0] ? ": " : "", to->message);
             }
         }
     }
@@ -509,17 +512,12 @@ int view_load(struct store *s, const char *name, struct view *v, char *err, size
         str_copy(v->policy, cur->policy, sizeof(v->policy));
         str_copy(v->target, cur->target, sizeof(v->target));
     }
-    view_tests_from_trigger(v->tests, &v->ntests, VIEW_MAX_TESTS, view_hop(r.trig, v->env));
-    view_tests_from_monitor(v->tests, &v->ntests, VIEW_MAX_TESTS, view_hop(r.mon, v->env));
+    view_tests_from_trigger(v->tests, &v->ntests, VIEW_MAX_TESTS, VIEW_THOP(&r, v->env));
+    view_tests_from_monitor(v->tests, &v->ntests, VIEW_MAX_TESTS, VIEW_MHOP(&r, v->env));
     view_decide(v, &r, base);
     if (strcmp(v->hops[v->nhops - 1].state, "promoted") != 0)
         str_copy(v->hops[v->nhops - 1].state, tracker_state_name(v->state), sizeof(v->hops[0].state));
-    cJSON_Delete(r.pol);
-    cJSON_Delete(r.trig);
-    cJSON_Delete(r.mon);
-    cJSON_Delete(r.prom);
-    cJSON_Delete(r.appr);
-    cJSON_Delete(r.wat);
+    view_records_free(&r);
     return 0;
 }
 

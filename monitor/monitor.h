@@ -5,6 +5,7 @@
  *   monitor_poll.c    the poll table: status polls through the adapters with
  *                     adaptive intervals, deadlines, cancellation
  *   monitor_record.c  STATE/monitor/NAME.json: restore results, persist changes
+ *   monitor_hop.c     a hop's lifecycle: its states and their one transition function
  *
  * What is kept in memory is a cache of the trigger record (the truth for the
  * runs) and of this stage's own record (the truth for the results): after a
@@ -30,6 +31,31 @@
 #define MONITOR_HINT_LIVE_MS  600000      /* webhooks count as arriving this long after the last hint */
 
 struct mon_hop;
+
+/* The lifecycle of a hop's decision (monitor_hop.c; docs/state.md has the
+ * table): undecided, then decided and written before it is forwarded, and
+ * forwarded again at each message for it (level-triggered). */
+enum mon_hop_state {
+    MH_OPEN = 0,                 /* undecided: tests are polled */
+    MH_DECIDED,                  /* decided (aggregate frozen), not on disk yet */
+    MH_WRITING,                  /* ... its record write is in flight (a writer thread) */
+    MH_RECORDED,                 /* on disk, nothing to forward */
+    MH_TO_FORWARD,               /* on disk, to be forwarded (waits for room in the output) */
+    MH_COUNT
+};
+
+/* What happens to a hop. */
+enum mon_hop_event {
+    MHE_DECIDE = 0,              /* the aggregate became decided */
+    MHE_RESTORE,                 /* a decided aggregate was read back from the record */
+    MHE_WRITE_QUEUED,            /* its record write went to a writer thread */
+    MHE_WRITTEN,                 /* its record is on disk (or --dry-run printed it) */
+    MHE_WRITE_FAILED,            /* the write failed: the next evaluation writes again */
+    MHE_FORWARD_DUE,             /* recorded and (again) to be forwarded */
+    MHE_EMITTED,                 /* the message went out (or was dropped for good) */
+    MHE_RESET,                   /* a test has a new attempt: the decision no longer holds */
+    MHE_COUNT
+};
 
 /* One test of a hop: an entry of the poll table. */
 struct mon_test {
@@ -73,11 +99,8 @@ struct mon_hop {
     struct mon_test **tests;
     int ntests;
     cJSON *msg;                  /* the last message for it, tracker from disk, runs from the record */
-    int decided;
+    enum mon_hop_state state;    /* changed only by monitor_hop_move */
     cJSON *agg;                  /* the frozen decided aggregate (with decidedAt), or NULL */
-    int need_forward;            /* decided and not yet queued since the last message */
-    int persisted;               /* the decided aggregate is on disk (or --dry-run printed it) */
-    int persisting;              /* ... is being written (a writer thread): forwarded once written */
     struct mon_hop *next;
 };
 
@@ -131,6 +154,17 @@ int monitor_poll_hint(struct stage *st, struct mon_test *t);
 int64_t monitor_poll_stretched(struct stage *st, int64_t ms);
 /* monitor_poll_stop - disarm t's timers. */
 void monitor_poll_stop(struct stage *st, struct mon_test *t);
+
+/* monitor_hop.c */
+/* monitor_hop_move - the state after ev; an event that does not apply in
+ * hop's state (a late write callback, a second due forward) changes
+ * nothing. Returns the new state. */
+enum mon_hop_state monitor_hop_move(struct mon_hop *hop, enum mon_hop_event ev);
+/* monitor_hop_decided - 1 once the hop's outcome is decided (any state but MH_OPEN). */
+int monitor_hop_decided(const struct mon_hop *hop);
+/* monitor_hop_state_name, monitor_hop_event_name - for logs and docs. */
+const char *monitor_hop_state_name(enum mon_hop_state s);
+const char *monitor_hop_event_name(enum mon_hop_event e);
 
 /* monitor_record.c */
 /* monitor_record_load - this stage's record of name: 0 and *rec, or -errno

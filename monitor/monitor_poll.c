@@ -28,7 +28,7 @@ int monitor_poll_wanted(const struct mon_test *t)
 {
     if (!t->hop || !t->has_run || t->error || t->timed_out || run_status_final(t->status))
         return 0;
-    return !t->hop->decided || !t->required;
+    return !monitor_hop_decided(t->hop) || !t->required;
 }
 
 /* monitor_poll_deadline_wanted - the deadline still matters: t is not final
@@ -37,7 +37,7 @@ static int monitor_poll_deadline_wanted(const struct mon_test *t)
 {
     if (!t->hop || t->error || t->timed_out || run_status_final(t->status))
         return 0;
-    return !t->hop->decided || !t->required;
+    return !monitor_hop_decided(t->hop) || !t->required;
 }
 
 /* monitor_poll_stop - disarm both timers. */

@@ -10,23 +10,30 @@
 
 #include "util/log.h"
 #include "util/util.h"
+#include "domain/rec_monitor.h"
 #include "domain/wasync.h"
 #include "monitor/monitor.h"
 
-/* monitor_record_load - read this stage's record of name. */
+/* monitor_record_load - read this stage's record of name; one its decoder
+ * (domain/rec_monitor.h) refuses is not used (it is written afresh). */
 int monitor_record_load(struct stage *st, const char *name, cJSON **rec)
 {
+    struct rec_monitor r;
+    char err[256];
     int rc;
 
     *rec = NULL;
+    memset(&r, 0, sizeof(r));
     if (!st->store)
         return -ENOENT;
     rc = store_read(st->store, MONITOR_AREA, name, rec);
-    if (rc == 0 && !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(*rec, "hops"))) {
+    if (rc == 0 && rec_monitor_decode(*rec, name, &r, err, sizeof(err)) < 0) {
+        log_warn("bad_record", "tracker=%s error=%s effect=%s", name, log_q(err), log_q("started afresh"));
+        rc = -EBADMSG;
         cJSON_Delete(*rec);
         *rec = NULL;
-        return -EBADMSG;
     }
+    rec_monitor_free(&r);
     return rc;
 }
 
@@ -223,7 +230,7 @@ cJSON *monitor_record_hop_json(const struct mon_hop *hop, const struct aggregate
         cJSON_AddItemToObject(o, "aggregate", cJSON_Duplicate(hop->agg, 1));
     else
         cJSON_AddItemToObject(o, "aggregate", aggregate_to_json(a));
-    if (!hop->decided)
+    if (!monitor_hop_decided(hop))
         cJSON_AddItemToObject(o, "waitingOn", monitor_record_waiting(hop));
     return o;
 }

@@ -29,6 +29,7 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "domain/policy.h"
+#include "domain/rec_trigger.h"
 #include "util/util.h"
 #include "domain/wasync.h"
 #include "domain/view.h"
@@ -257,15 +258,22 @@ static cJSON *promo_monitor_trigger_hop(struct stage *st, const cJSON *msg, cons
         return NULL;
     }
     {
-        const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
-        const char *sha = promo_monitor_str(rec, "headSHA");
+        /* the record's decoder (domain/rec_trigger.h) says it is one, and
+         * of which generation */
+        struct rec_trigger tr;
+        char err[256];
+        int ok = rec_trigger_decode(rec, t->name, &tr, err, sizeof(err)) == 0, cur;
 
-        if (!cJSON_IsNumber(g) || (int64_t)g->valuedouble != t->generation || !sha ||
-            strcasecmp(sha, t->head_sha) != 0) {
-            log_info("stale_trigger_record", "tracker=%s gen=%lld record_gen=%.0f effect=%s", t->name,
-                     (long long)t->generation, cJSON_IsNumber(g) ? g->valuedouble : -1.0,
+        cur = ok && tr.head_sha[0] && rec_current(tr.generation, tr.head_sha, t->generation, t->head_sha);
+        if (!ok)
+            log_info("bad_trigger_record", "tracker=%s error=%s effect=%s", t->name, log_q(err),
                      log_q("waiting for promo-trigger"));
-            ms->stale++;
+        else if (!cur)
+            log_info("stale_trigger_record", "tracker=%s gen=%lld record_gen=%lld effect=%s", t->name,
+                     (long long)t->generation, (long long)tr.generation, log_q("waiting for promo-trigger"));
+        rec_trigger_free(&tr);
+        if (!cur) {
+            ms->stale += ok;
             cJSON_Delete(rec);
             return NULL;
         }
@@ -429,11 +437,9 @@ static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, str
             monitor_test_free(st, mt);
             mt = NULL;
             /* a retry: the decision about the old attempt no longer holds */
-            hop->decided = 0;
+            monitor_hop_move(hop, MHE_RESET);
             cJSON_Delete(hop->agg);
             hop->agg = NULL;
-            hop->need_forward = 0;
-            hop->persisted = 0;
         }
         if (!mt) {
             mt = promo_monitor_test_new(st, hop, t, te);
@@ -448,11 +454,10 @@ static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, str
     free(hop->tests);
     hop->tests = keep;
     hop->ntests = nkeep;
-    if (!hop->decided && !hop->agg) {
+    if (hop->state == MH_OPEN && !hop->agg) {
         hop->agg = monitor_record_restore_agg(tr->rec, hop);
         if (hop->agg) {
-            hop->decided = 1;
-            hop->persisted = 1;
+            monitor_hop_move(hop, MHE_RESTORE);
             log_info("restored", "tracker=%s env=%s decided=true", t->name, hop->source);
         }
     }
@@ -469,7 +474,7 @@ static struct mon_hop *promo_monitor_hop(struct stage *st, struct mon_tracker *t
     struct mon_hop *hop, **pp;
 
     for (pp = &tr->hops; (hop = *pp) != NULL;) {
-        int i, idle = hop->decided && hop->persisted && !hop->need_forward;
+        int i, idle = hop->state == MH_RECORDED;
 
         if (strcmp(hop->source, source) == 0)
             return hop;
@@ -538,16 +543,16 @@ static cJSON *promo_monitor_results(const struct mon_hop *hop)
     return arr;
 }
 
-/* promo_monitor_forward - queue hop's message with "aggregate"; need_forward
- * stays set when the output is full (ops->fill tries again). */
+/* promo_monitor_forward - queue hop's message with "aggregate"; the hop
+ * stays MH_TO_FORWARD when the output is full (ops->fill tries again). */
 static void promo_monitor_forward(struct stage *st, struct mon_hop *hop)
 {
     struct monitor_stage *ms = st->data;
     cJSON *out, *agg;
     int rc;
 
-    if (!hop->msg || !hop->agg || !hop->persisted) {
-        ms->want_fill |= hop->need_forward;
+    if (!hop->msg || !hop->agg || (hop->state != MH_RECORDED && hop->state != MH_TO_FORWARD)) {
+        ms->want_fill |= hop->state == MH_TO_FORWARD;
         return;
     }
     out = stage_forward(st, hop->msg);
@@ -562,7 +567,7 @@ static void promo_monitor_forward(struct stage *st, struct mon_hop *hop)
     crash_point("monitor.before_forward");
     rc = stage_send(st, hop->tr->name, out);
     if (rc != 0) {
-        hop->need_forward = 0;
+        monitor_hop_move(hop, MHE_EMITTED);
         if (rc > 0) {
             ms->forwarded++;
             log_info("forward", "tracker=%s env=%s gen=%lld allPassed=%s anyFailed=%s", hop->tr->name,
@@ -606,9 +611,8 @@ void monitor_evaluate(struct stage *st, struct mon_hop *hop)
 
     aggregate_compute(at, (size_t)hop->ntests, &a);
     free(at);
-    if (!hop->decided && a.decided) {
-        hop->decided = 1;
-        hop->persisted = 0;
+    if (hop->state == MH_OPEN && a.decided) {
+        monitor_hop_move(hop, MHE_DECIDE);
         cJSON_Delete(hop->agg);
         hop->agg = aggregate_to_json(&a);
         cJSON_AddStringToObject(hop->agg, "decidedAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
@@ -626,19 +630,19 @@ void monitor_evaluate(struct stage *st, struct mon_hop *hop)
         for (i = 0; i < hop->ntests; i++)
             monitor_poll_schedule(st, hop->tests[i], -1);    /* required ones stop */
     }
-    if (hop->decided && !hop->persisted) {
+    if (hop->state == MH_DECIDED || hop->state == MH_WRITING) {
         if (st->dry_run) {
             promo_monitor_dry_print(st, hop);
-            hop->persisted = 1;
-        } else if (!hop->persisting) {
+            monitor_hop_move(hop, MHE_WRITTEN);
+        } else if (hop->state == MH_DECIDED) {
             crash_point("monitor.before_persist");
             switch (monitor_record_save(st, hop, &a, 1)) {
             case 0:               /* on disk already */
                 crash_point("monitor.after_persist");
-                hop->persisted = 1;
+                monitor_hop_move(hop, MHE_WRITTEN);
                 break;
             case 1:               /* monitor_persisted() goes on */
-                hop->persisting = 1;
+                monitor_hop_move(hop, MHE_WRITE_QUEUED);
                 break;
             default:
                 break;
@@ -646,8 +650,8 @@ void monitor_evaluate(struct stage *st, struct mon_hop *hop)
         } else {
             monitor_record_save(st, hop, &a, 0);   /* a later change (a cancel): written after it */
         }
-        if (hop->persisted) {
-            hop->need_forward = 1;
+        if (hop->state == MH_RECORDED) {
+            monitor_hop_move(hop, MHE_FORWARD_DUE);
             promo_monitor_forward(st, hop);
         }
     } else {
@@ -667,16 +671,17 @@ void monitor_persisted(struct stage *st, const char *name, int64_t gen, const ch
         return;                   /* superseded: the record says what was decided */
     for (hop = tr->hops; hop && strcmp(hop->source, source) != 0; hop = hop->next)
         ;
-    if (!hop || !hop->persisting)
-        return;
-    hop->persisting = 0;
-    if (rc < 0 || !hop->decided)
+    if (!hop || hop->state != MH_WRITING)
+        return;                   /* a write from before a reset */
+    if (rc < 0) {
+        monitor_hop_move(hop, MHE_WRITE_FAILED);
         return;                   /* the next evaluation writes it again */
+    }
     crash_point("monitor.after_persist");
-    hop->persisted = 1;
+    monitor_hop_move(hop, MHE_WRITTEN);
     if (ms->stopping)
         return;                   /* on disk: the next start forwards it */
-    hop->need_forward = 1;
+    monitor_hop_move(hop, MHE_FORWARD_DUE);
     promo_monitor_forward(st, hop);
 }
 
@@ -739,10 +744,9 @@ static void promo_monitor_message(struct stage *st, cJSON *msg)
     hop = promo_monitor_hop(st, tr, th);
     promo_monitor_keep_msg(hop, msg, doc, th);
     promo_monitor_hop_sync(st, tr, hop, &t, th);
-    if (hop->decided && hop->persisted)
-        hop->need_forward = 1;    /* level-triggered: forward again */
+    monitor_hop_move(hop, MHE_FORWARD_DUE);   /* level-triggered: forward again, once recorded */
     monitor_evaluate(st, hop);
-    if (hop->need_forward)
+    if (hop->state == MH_TO_FORWARD)
         promo_monitor_forward(st, hop);
     cJSON_Delete(th);
     cJSON_Delete(doc);
@@ -756,7 +760,7 @@ static void promo_monitor_fill_one(const char *key, void *val, void *arg)
     struct mon_hop *hop;
 
     for (hop = tr->hops; hop; hop = hop->next)
-        if (hop->need_forward && stage_out_room(st) > 0)
+        if (hop->state == MH_TO_FORWARD && stage_out_room(st) > 0)
             promo_monitor_forward(st, hop);
 }
 
@@ -778,7 +782,7 @@ static void promo_monitor_busy_one(const char *key, void *val, void *arg)
     struct mon_hop *hop;
 
     for (hop = tr->hops; hop; hop = hop->next)
-        if (!hop->decided || !hop->persisted || hop->need_forward)
+        if (hop->state != MH_RECORDED)
             (*(int *)arg)++;
 }
 

@@ -12,14 +12,16 @@
 
 #include "util/log.h"
 #include "util/util.h"
+#include "domain/rec_policy.h"
 #include "domain/view.h"
 #include "policy/policy_stage.h"
 
-static const char *const policy_record_states[] = {
-    [PO_ATTACHED] = "attached",
-    [PO_DONE] = "done",
-    [PO_NOT_FOUND] = "blocked",
-    [PO_NO_SET] = "blocked",
+/* What each outcome is called in the record ("state"). */
+static const enum rec_policy_state policy_record_states[] = {
+    [PO_ATTACHED] = RPS_ATTACHED,
+    [PO_DONE] = RPS_DONE,
+    [PO_NOT_FOUND] = RPS_BLOCKED,
+    [PO_NO_SET] = RPS_BLOCKED,
 };
 
 /* policy_record_active - the states promo-watcher sends downstream. */
@@ -43,65 +45,61 @@ enum policy_outcome policy_record_decide(const struct policy_stage *ps, const st
     }
 }
 
-/* policy_record_condition - add {type,status,reason,message} to arr, keeping
- * the lastTransitionTime of the same condition in old (an array or NULL). */
-static void policy_record_condition(cJSON *arr, const cJSON *old, const char *type,
+/* policy_record_condition - add {type, status True, reason, message} to r,
+ * keeping the lastTransitionTime of the same condition in old (NULL: none). */
+static void policy_record_condition(struct rec_policy *r, const struct rec_policy *old, const char *type,
                                     const char *reason, const char *message)
 {
-    cJSON *c = cJSON_CreateObject();
-    const cJSON *o, *ot = NULL;
+    struct rec_condition *c;
+    const char *since = NULL;
     char ts[40];
+    int i;
 
-    cJSON_AddStringToObject(c, "type", type);
-    cJSON_AddStringToObject(c, "status", "True");
-    cJSON_AddStringToObject(c, "reason", reason);
-    cJSON_AddStringToObject(c, "message", message);
-    cJSON_ArrayForEach(o, old) {
-        const cJSON *ty = cJSON_GetObjectItemCaseSensitive(o, "type");
-        if (cJSON_IsString(ty) && strcmp(ty->valuestring, type) == 0)
-            ot = cJSON_GetObjectItemCaseSensitive(o, "lastTransitionTime");
-    }
-    if (cJSON_IsString(ot))
-        cJSON_AddStringToObject(c, "lastTransitionTime", ot->valuestring);
-    else
-        cJSON_AddStringToObject(c, "lastTransitionTime", time_format_iso(wall_ms(), ts, sizeof(ts)));
-    cJSON_AddItemToArray(arr, c);
+    if (r->nconditions >= REC_MAX_CONDITIONS)
+        return;
+    c = &r->conditions[r->nconditions++];
+    for (i = 0; old && i < old->nconditions; i++)
+        if (strcmp(old->conditions[i].type, type) == 0 && old->conditions[i].last_transition[0])
+            since = old->conditions[i].last_transition;
+    c->type = rec_pool_add(&r->pool, type);
+    c->status = "True";
+    c->reason = rec_pool_add(&r->pool, reason);
+    c->message = rec_pool_add(&r->pool, message);
+    c->last_transition = rec_pool_add(&r->pool, since ? since : time_format_iso(wall_ms(), ts, sizeof(ts)));
 }
 
-/* policy_record_build - the record for t and outcome o (old: the record on disk, or NULL). */
-static cJSON *policy_record_build(const struct policy_stage *ps, const struct tracker *t,
-                                  enum policy_outcome o, const struct policy *pol, const cJSON *old)
+/* policy_record_build - the record for t and outcome o into r (old: the
+ * record on disk, decoded, or NULL). Free r with rec_policy_free. */
+static void policy_record_build(const struct policy_stage *ps, const struct tracker *t, enum policy_outcome o,
+                                const struct policy *pol, const struct rec_policy *old, struct rec_policy *r)
 {
-    const cJSON *oldc = old ? cJSON_GetObjectItemCaseSensitive(old, "conditions") : NULL;
-    cJSON *r = cJSON_CreateObject(), *conds;
     char msg[2048], *chain;
 
-    cJSON_AddStringToObject(r, "tracker", t->name);
-    cJSON_AddNumberToObject(r, "generation", (double)t->generation);
-    cJSON_AddStringToObject(r, "headSHA", t->head_sha);
-    cJSON_AddStringToObject(r, "environment", t->status_env);
-    cJSON_AddStringToObject(r, "state", policy_record_states[o]);
+    memset(r, 0, sizeof(*r));
+    r->tracker = t->name;
+    r->generation = t->generation;
+    r->head_sha = t->head_sha;
+    r->environment = t->status_env;
+    r->state = policy_record_states[o];
     if (pol) {
-        cJSON_AddStringToObject(r, "policy", pol->name);
-        cJSON_AddStringToObject(r, "targetEnvironment", pol->target);
-        if (pol->file)
-            cJSON_AddStringToObject(r, "policyFile", pol->file);
+        r->policy = rec_pool_add(&r->pool, pol->name);
+        r->target = rec_pool_add(&r->pool, pol->target);
+        r->policy_file = rec_pool_add(&r->pool, pol->file);
     }
-    conds = cJSON_AddArrayToObject(r, "conditions");
     chain = ps->cur ? policy_set_chain_text(ps->cur) : xstrdup("");
     if (o == PO_DONE) {
         snprintf(msg, sizeof(msg), "environment \"%s\" is the end of its chain (%s)",
                  t->status_env, chain);
-        cJSON_AddStringToObject(r, "reason", msg);
+        r->reason = rec_pool_add(&r->pool, msg);
     } else if (o == PO_NOT_FOUND) {
         snprintf(msg, sizeof(msg), "no PromotionPolicy has sourceEnvironment \"%s\" and none "
                  "promotes to it, so it is not the end of a chain either (chains: %s)",
                  t->status_env, chain[0] ? chain : "none");
-        policy_record_condition(conds, oldc, "PolicyNotFound", "NoPolicyForEnvironment", msg);
+        policy_record_condition(r, old, "PolicyNotFound", "NoPolicyForEnvironment", msg);
     } else if (o == PO_NO_SET) {
         snprintf(msg, sizeof(msg), "no valid policy set has been loaded: %s",
                  ps->reason[0] ? ps->reason : "none yet");
-        policy_record_condition(conds, oldc, "PolicyInvalid", "NoValidPolicySet", msg);
+        policy_record_condition(r, old, "PolicyInvalid", "NoValidPolicySet", msg);
     }
     if (ps->invalid && o != PO_NO_SET) {
         char at[40];
@@ -109,10 +107,9 @@ static cJSON *policy_record_build(const struct policy_stage *ps, const struct tr
                  "last valid set, loaded %s, stays in force", ps->nerrors,
                  ps->nerrors == 1 ? "" : "s", ps->reason,
                  time_format_iso(ps->loaded_at, at, sizeof(at)));
-        policy_record_condition(conds, oldc, "PolicyInvalid", "InvalidEdit", msg);
+        policy_record_condition(r, old, "PolicyInvalid", "InvalidEdit", msg);
     }
     free(chain);
-    return r;
 }
 
 /* policy_record_write - write when the content (not the timestamps) changed. */
@@ -120,37 +117,52 @@ void policy_record_write(struct stage *st, const struct tracker *t, enum policy_
                          const struct policy *pol)
 {
     struct policy_stage *ps = st->data;
-    cJSON *old = NULL, *rec;
-    char ts[40];
-    int rc;
+    struct rec_policy old, rec;
+    cJSON *oldj = NULL, *newj, *doc = NULL;
+    char ts[40], err[256];
+    int rc, have_old = 0;
 
     if (!st->store || st->dry_run)
         return;
-    rc = store_read(st->store, POLICY_AREA, t->name, &old);
+    memset(&old, 0, sizeof(old));
+    rc = store_read(st->store, POLICY_AREA, t->name, &doc);
     if (rc < 0 && rc != -ENOENT && rc != -EBADMSG)
         log_warn("record_read_failed", "tracker=%s error=%s", t->name, log_q(strerror(-rc)));
-    rec = policy_record_build(ps, t, o, pol, old);
-    if (old) {
-        cJSON_DeleteItemFromObjectCaseSensitive(old, "updated");
-        if (cJSON_Compare(old, rec, 1)) {
-            cJSON_Delete(old);
-            cJSON_Delete(rec);
+    if (rc == 0 && rec_policy_decode(doc, t->name, &old, err, sizeof(err)) == 0)
+        have_old = 1;
+    else if (rc == 0)
+        log_warn("record_invalid", "tracker=%s error=%s effect=%s", t->name, log_q(err), log_q("written again"));
+    cJSON_Delete(doc);
+    policy_record_build(ps, t, o, pol, have_old ? &old : NULL, &rec);
+    newj = rec_policy_encode(&rec);
+    if (have_old) {
+        old.updated = "";             /* the content, not when it was written */
+        oldj = rec_policy_encode(&old);
+        if (cJSON_Compare(oldj, newj, 1)) {
+            cJSON_Delete(oldj);
+            cJSON_Delete(newj);
+            rec_policy_free(&old);
+            rec_policy_free(&rec);
             return;
         }
+        cJSON_Delete(oldj);
     }
-    cJSON_AddStringToObject(rec, "updated", time_format_iso(wall_ms(), ts, sizeof(ts)));
+    cJSON_Delete(newj);
+    rec.updated = time_format_iso(wall_ms(), ts, sizeof(ts));
+    doc = rec_policy_encode(&rec);
     crash_point("policy.before_record");
-    rc = store_write(st->store, POLICY_AREA, t->name, rec);
+    rc = store_write(st->store, POLICY_AREA, t->name, doc);
     if (rc == 0)
         crash_point("policy.after_record");
     if (rc < 0)
         log_error("record_write_failed", "tracker=%s error=%s", t->name, log_q(strerror(-rc)));
     else
         log_info("record", "tracker=%s gen=%lld env=%s state=%s%s%s%s", t->name,
-                 (long long)t->generation, t->status_env, policy_record_states[o],
+                 (long long)t->generation, t->status_env, rec_policy_state_name(rec.state),
                  pol ? " policy=" : "", pol ? pol->name : "", ps->invalid ? " policy_invalid=1" : "");
-    cJSON_Delete(old);
-    cJSON_Delete(rec);
+    cJSON_Delete(doc);
+    rec_policy_free(&old);
+    rec_policy_free(&rec);
 }
 
 /* policy_record_refresh_all - every active tracker of the state dir. */

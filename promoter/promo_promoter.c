@@ -58,27 +58,16 @@ static const char *promo_promoter_source(const cJSON *msg)
     return env[0] ? env : promoter_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "environment");
 }
 
-/* promo_promoter_read - area/name when it is about t: 0 and *out, else -1
- * (absent, another generation, unreadable: logged at debug). */
-static int promo_promoter_read(struct stage *st, const char *area, const struct tracker *t, cJSON **out)
+/* promo_promoter_read - why a record of area is not used (rc from
+ * rec_*_load, < 0): logged at debug. Returns rc. */
+static int promo_promoter_read(const struct tracker *t, const char *area, int rc, const char *err)
 {
-    int rc;
-
-    *out = NULL;
-    if (!st->store)
-        return -1;
-    rc = store_read(st->store, area, t->name, out);
-    if (rc < 0) {
-        log_debug("record_absent", "tracker=%s area=%s error=%s", t->name, area, log_q(strerror(-rc)));
-        return -1;
-    }
-    if (!promoter_record_current(*out, t)) {
+    if (rc == -ESTALE)
         log_debug("record_old", "tracker=%s area=%s", t->name, area);
-        cJSON_Delete(*out);
-        *out = NULL;
-        return -1;
-    }
-    return 0;
+    else if (rc < 0)
+        log_debug("record_absent", "tracker=%s area=%s error=%s", t->name, area,
+                  log_q(rc == -EBADMSG && err[0] ? err : strerror(-rc)));
+    return rc;
 }
 
 /* promo_promoter_expand - tmpl with the hop's variables, or NULL with err. */
@@ -113,15 +102,13 @@ static cJSON *promo_promoter_labels(const struct prom_plan *p, const cJSON *list
 }
 
 /* promo_promoter_reasons - the aggregate's failureReasons joined by "; ". */
-static char *promo_promoter_reasons(const cJSON *agg)
+static char *promo_promoter_reasons(const struct aggregate *agg)
 {
-    const cJSON *r;
     char *out = xstrdup(""), *n;
+    int i;
 
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(agg, "failureReasons")) {
-        if (!cJSON_IsString(r))
-            continue;
-        n = xasprintf("%s%s%s", out, out[0] ? "; " : "", r->valuestring);
+    for (i = 0; i < agg->nreasons; i++) {
+        n = xasprintf("%s%s%s", out, out[0] ? "; " : "", agg->reasons[i]);
         free(out);
         out = n;
     }
@@ -132,7 +119,8 @@ static char *promo_promoter_reasons(const cJSON *agg)
  * or -1 with err when the target application cannot be named (a permanent
  * error of the hop). */
 static int promo_promoter_plan(const struct tracker *t, const struct policy *pol, int attempt,
-                               cJSON *runs, const cJSON *agg, struct prom_plan *p, char *err, size_t errlen)
+                               cJSON *runs, const struct aggregate *agg, struct prom_plan *p, char *err,
+                               size_t errlen)
 {
     char e2[256];
 
@@ -213,27 +201,27 @@ static void promo_promoter_dry(const struct prom_plan *p, const char *action, co
  * that phase is persisted first (the intent); then the job runs (or, in
  * --dry-run, the line is printed). plan and rec are consumed. */
 static void promo_promoter_go(struct stage *st, struct prom_plan *p, cJSON *rec, enum prom_mode mode,
-                              const char *phase, const char *action)
+                              int phase, const char *action)
 {
     cJSON *hop;
     int rc;
 
     p->mode = mode;
     if (st->dry_run || !st->store) {
-        promo_promoter_dry(p, action, NULL, phase ? NULL : promoter_hop(rec, p->source));
+        promo_promoter_dry(p, action, NULL, phase > PH_NONE ? NULL : promoter_hop(rec, p->source));
         promoter_plan_free(p);
         cJSON_Delete(rec);
         return;
     }
-    if (phase) {
-        hop = promoter_hop_new(rec, p, phase);
+    if (phase > PH_NONE) {
+        hop = promoter_hop_new(rec, p, (enum prom_phase)phase);
         if (mode == PM_PROMOTE && audit_has_key(st->store, p->key, "Promoted") == 1) {
             /* promoted before, its record lost (quarantined): the GitHub
              * steps come before the audit event, so they are done; the
              * Argo CD steps look before they act */
-            promoter_step_set(hop, "labels");
-            promoter_step_set(hop, "status");
-            promoter_step_set(hop, "comment");
+            promoter_step_set(hop, prom_step_name(PS_LABELS));
+            promoter_step_set(hop, prom_step_name(PS_STATUS));
+            promoter_step_set(hop, prom_step_name(PS_COMMENT));
             log_info("hop_recovered", "tracker=%s hop=%s key=%s reason=%s", p->t.name, p->source, p->key,
                      log_q("the audit log has its Promoted event: GitHub steps not repeated"));
         }
@@ -244,13 +232,14 @@ static void promo_promoter_go(struct stage *st, struct prom_plan *p, cJSON *rec,
         rc = store_write(st->store, PROMOTER_AREA, p->t.name, rec);
         if (rc < 0) {
             log_error("record_write_failed", "tracker=%s hop=%s phase=%s error=%s effect=%s", p->t.name,
-                      p->source, phase, log_q(strerror(-rc)), log_q("nothing done; the next message retries"));
+                      p->source, prom_phase_name((enum prom_phase)phase), log_q(strerror(-rc)),
+                      log_q("nothing done; the next message retries"));
             promoter_plan_free(p);
             cJSON_Delete(rec);
             return;
         }
         log_info("intent", "tracker=%s hop=%s target=%s phase=%s key=%s", p->t.name, p->source, p->target,
-                 phase, p->key);
+                 prom_phase_name((enum prom_phase)phase), p->key);
         p->fresh = 1;
         if (mode == PM_PROMOTE)
             crash_point("promoter.after_intent");
@@ -281,13 +270,12 @@ static int promo_promoter_left(enum prom_mode mode, const cJSON *hop)
 }
 
 /* promo_promoter_decide - what the hop needs now, from the records. */
-static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *rec, const cJSON *agg,
-                                  const cJSON *approvals, int auto_promote)
+static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *rec, const struct aggregate *agg,
+                                  const struct rec_approvals *approvals, int auto_promote)
 {
     cJSON *hop = promoter_hop(rec, p->source), *keys = promoter_test_keys(p->runs);
     char by[256], ts[40];
-    const char *phase;
-    int approved = promoter_approval(approvals, &p->t, p->source, p->target, by, sizeof(by));
+    int phase, approved = promoter_approval(approvals, &p->t, p->source, p->target, by, sizeof(by));
 
     if (hop && !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(hop, "testKeys"), keys, 1)) {
         log_info("hop_reset", "tracker=%s hop=%s reason=%s", p->t.name, p->source,
@@ -296,36 +284,38 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
     }
     cJSON_Delete(keys);
     if (!hop) {
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "anyFailed")))
-            promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, "failed", "report-failure");
-        else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "allPassed")))
+        if (agg->any_failed)
+            promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, prom_phase_next(PH_NONE, PHE_TESTS_FAILED),
+                              "report-failure");
+        else if (!agg->all_passed)
             promo_promoter_none(st, p, rec, "the aggregate is decided but neither passed nor failed");
         else if (!auto_promote && !approved)
-            promo_promoter_go(st, p, rec, PM_AWAIT, "awaiting-approval", "await-approval");
+            promo_promoter_go(st, p, rec, PM_AWAIT, prom_phase_next(PH_NONE, PHE_AWAIT), "await-approval");
         else {
             if (approved)
                 p->approved_by = xstrdup(by);
-            promo_promoter_go(st, p, rec, PM_PROMOTE, "intent", "promote");
+            promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_NONE, PHE_PROMOTE), "promote");
         }
         return;
     }
-    phase = promoter_str(hop, "phase");
+    phase = promoter_phase(hop);
     if (promoter_str(hop, "approvedBy")[0])
         p->approved_by = xstrdup(promoter_str(hop, "approvedBy"));
-    if (strcmp(phase, "done") == 0) {
+    if (phase == PH_DONE) {
         promo_promoter_none(st, p, rec, "already promoted");
-    } else if (strcmp(phase, "intent") == 0) {
-        promo_promoter_go(st, p, rec, PM_PROMOTE, NULL, "promote");
-    } else if (strcmp(phase, "awaiting-approval") == 0) {
+    } else if (phase == PH_INTENT) {
+        promo_promoter_go(st, p, rec, PM_PROMOTE, PH_NONE, "promote");
+    } else if (phase == PH_AWAITING_APPROVAL) {
         if (approved) {
             log_info("approved", "tracker=%s hop=%s by=%s", p->t.name, p->source, log_q(by));
             free(p->approved_by);
             p->approved_by = xstrdup(by);
             if (st->dry_run) {
-                promo_promoter_go(st, p, rec, PM_PROMOTE, "intent", "promote");
+                promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_AWAITING_APPROVAL, PHE_APPROVED),
+                                  "promote");
                 return;
             }
-            promoter_set(hop, "phase", cJSON_CreateString("intent"));
+            promoter_phase_move(hop, PHE_APPROVED);
             promoter_set(hop, "phaseAt", cJSON_CreateString(time_format_iso(wall_ms(), ts, sizeof(ts))));
             promoter_set(hop, "approvedBy", cJSON_CreateString(by));
             if (store_write(st->store, PROMOTER_AREA, p->t.name, rec) < 0) {
@@ -334,22 +324,22 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
             }
             crash_point("promoter.after_intent");
             p->fresh = 1;          /* the await steps are done, none of the promotion */
-            promo_promoter_go(st, p, rec, PM_PROMOTE, NULL, "promote");
+            promo_promoter_go(st, p, rec, PM_PROMOTE, PH_NONE, "promote");
         } else if (promo_promoter_left(PM_AWAIT, hop) > 0) {
-            promo_promoter_go(st, p, rec, PM_AWAIT, NULL, "await-approval");
+            promo_promoter_go(st, p, rec, PM_AWAIT, PH_NONE, "await-approval");
         } else {
             promo_promoter_none(st, p, rec, "awaiting approval (promoctl approve)");
         }
-    } else if (strcmp(phase, "failed") == 0 && strcmp(promoter_str(hop, "failure"), "tests") == 0) {
+    } else if (phase == PH_FAILED && strcmp(promoter_str(hop, "failure"), "tests") == 0) {
         if (promo_promoter_left(PM_REPORT_FAILURE, hop) > 0)
-            promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, NULL, "report-failure");
+            promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, PH_NONE, "report-failure");
         else
             promo_promoter_none(st, p, rec, "a required test failed (reported)");
-    } else if (strcmp(phase, "failed") == 0 &&
+    } else if (phase == PH_FAILED &&
                promoter_retry_requested(approvals, &p->t, p->source, promoter_str(hop, "failedAt"))) {
         log_info("retry", "tracker=%s hop=%s last_error=%s", p->t.name, p->source,
                  log_q(promoter_str(hop, "lastError")));
-        promo_promoter_go(st, p, rec, PM_PROMOTE, "intent", "promote");
+        promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_FAILED, PHE_RETRY), "promote");
     } else {
         char *why = xasprintf("promotion failed: %s (promoctl retry)", promoter_str(hop, "lastError"));
         promo_promoter_none(st, p, rec, why);
@@ -363,8 +353,13 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
     struct promoter_stage *ps = st->data;
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
     const cJSON *magg = cJSON_GetObjectItemCaseSensitive(msg, "aggregate");
-    const cJSON *pdoc = cJSON_GetObjectItemCaseSensitive(msg, "policy"), *mhop, *agg, *thop;
-    cJSON *mon = NULL, *trig = NULL, *appr = NULL, *rec = NULL, *runs;
+    const cJSON *pdoc = cJSON_GetObjectItemCaseSensitive(msg, "policy");
+    const struct rec_monitor_hop *mhop;
+    const struct aggregate *agg;
+    struct rec_monitor mon;
+    struct rec_trigger trig;
+    struct rec_approvals appr;
+    cJSON *rec = NULL, *runs;
     struct policy_diag d;
     struct policy pol;
     struct prom_plan plan;
@@ -373,6 +368,9 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
     char err[512];
     int attempt, rc;
 
+    memset(&mon, 0, sizeof(mon));
+    memset(&trig, 0, sizeof(trig));
+    memset(&appr, 0, sizeof(appr));
     if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "tracker") != 0)
         return;                       /* other kinds are not for this stage */
     if (!cJSON_IsObject(magg)) {
@@ -404,18 +402,16 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
         goto out;
     }
     mhop = NULL;
-    if (promo_promoter_read(st, "monitor", &t, &mon) == 0)
-        mhop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(mon, "hops"), pol.source);
-    agg = cJSON_GetObjectItemCaseSensitive(mhop, "aggregate");
-    if (!cJSON_IsObject(agg) || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, "decided"))) {
+    if (promo_promoter_read(&t, "monitor", rec_monitor_load(st->store, t.name, &t, &mon, err, sizeof(err)), err) == 0)
+        mhop = rec_monitor_hop(&mon, pol.source);
+    agg = mhop && mhop->has_aggregate ? &mhop->aggregate : NULL;
+    if (!rec_monitor_decided(mhop)) {
         log_info("not_decided", "tracker=%s hop=%s effect=%s", t.name, pol.source,
                  log_q("the monitor record has no decided aggregate for this generation and hop"));
         goto out;
     }
-    thop = NULL;
-    if (promo_promoter_read(st, "trigger", &t, &trig) == 0)
-        thop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(trig, "hops"), pol.source);
-    runs = promoter_test_runs(cJSON_IsObject(thop) ? thop : NULL, mhop, &attempt, err, sizeof(err));
+    promo_promoter_read(&t, "trigger", rec_trigger_load(st->store, t.name, &t, &trig, err, sizeof(err)), err);
+    runs = promoter_test_runs(rec_trigger_hop(&trig, pol.source), mhop, &attempt, err, sizeof(err));
     if (!runs) {
         log_warn("tests_unmatched", "tracker=%s hop=%s error=%s effect=%s", t.name, pol.source, log_q(err),
                  log_q("not promoted; the next message looks again"));
@@ -428,14 +424,18 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
         goto out;
     }
     rec = promoter_record_for(rec, &t);
-    if (store_read(st->store, "approvals", t.name, &appr) < 0)
-        appr = NULL;
+    rc = rec_approvals_load(st->store, t.name, &t, &appr, err, sizeof(err));
+    promo_promoter_read(&t, "approvals", rc, err);
     if (promo_promoter_plan(&t, &pol, attempt, runs, agg, &plan, err, sizeof(err)) < 0) {
         cJSON *hop = promoter_hop(rec, plan.source);
-        if (!hop || strcmp(promoter_str(hop, "phase"), "failed") != 0) {
+        int from = promoter_phase(hop);
+
+        if (from != PH_FAILED) {
             log_error("plan_failed", "tracker=%s hop=%s error=%s", t.name, plan.source, log_q(err));
             if (!st->dry_run) {
-                hop = promoter_hop_new(rec, &plan, "failed");
+                /* a fresh entry, whatever the phase was (an unknown word counts as none) */
+                hop = promoter_hop_new(rec, &plan, (enum prom_phase)prom_phase_next(from < 0 ? PH_NONE :
+                                       (enum prom_phase)from, PHE_UNPLANNABLE));
                 cJSON_AddStringToObject(hop, "failure", "promotion");
                 cJSON_AddStringToObject(hop, "failedAt", promoter_str(hop, "phaseAt"));
                 promoter_set(hop, "lastError", cJSON_CreateString(err));
@@ -449,12 +449,12 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
         rec = NULL;
         goto out;
     }
-    promo_promoter_decide(st, &plan, rec, agg, appr, pol.auto_promote);
+    promo_promoter_decide(st, &plan, rec, agg, rc == 0 ? &appr : NULL, pol.auto_promote);
     rec = NULL;
 out:
-    cJSON_Delete(appr);
-    cJSON_Delete(mon);
-    cJSON_Delete(trig);
+    rec_approvals_free(&appr);
+    rec_monitor_free(&mon);
+    rec_trigger_free(&trig);
     policy_free(&pol);
 }
 

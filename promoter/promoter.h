@@ -21,6 +21,10 @@
 
 #include "adapters/adapter.h"
 #include "domain/promokey.h"
+#include "domain/rec_approvals.h"
+#include "domain/rec_monitor.h"
+#include "domain/rec_promoter.h"
+#include "domain/rec_trigger.h"
 #include "util/strmap.h"
 #include "domain/tracker.h"
 #include "ipc/stage.h"
@@ -64,7 +68,7 @@ struct prom_job {
     struct stage *st;
     struct prom_plan plan;
     cJSON *rec;                  /* the promoter record, as last written */
-    int step;                    /* enum prom_step (promoter_job.c) */
+    int step;                    /* enum prom_step (domain/rec_promoter.h) */
     int label_i;                 /* next label to remove */
     int inflight;                /* an adapter request is outstanding */
     int done;                    /* finished: free it when nothing is in flight */
@@ -102,7 +106,16 @@ cJSON *promoter_hop(const cJSON *rec, const char *source);
 
 /* promoter_hop_new - a fresh hop entry for plan in phase (replacing any
  * other entry of that source in rec). Returns it. */
-cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, const char *phase);
+cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, enum prom_phase phase);
+
+/* promoter_phase - the phase of hop (PH_NONE for NULL, -1 for a word that
+ * is not a phase). */
+int promoter_phase(const cJSON *hop);
+
+/* promoter_phase_move - hop.phase = the phase after ev (prom_phase_next).
+ * Returns 0, or -1 when ev cannot happen in hop's phase (logged; nothing
+ * changes). */
+int promoter_phase_move(cJSON *hop, enum prom_event ev);
 
 /* promoter_step_done - 1 when hop.steps[step] is true. */
 int promoter_step_done(const cJSON *hop, const char *step);
@@ -118,8 +131,8 @@ void promoter_set(cJSON *hop, const char *key, cJSON *value);
  * NULL (then the monitor's tests alone, in their order). *attempt gets the
  * highest test attempt (1 when none says). Returns the array, or NULL with
  * the reason in err. */
-cJSON *promoter_test_runs(const cJSON *trigger_hop, const cJSON *monitor_hop, int *attempt,
-                          char *err, size_t errlen);
+cJSON *promoter_test_runs(const struct rec_trigger_hop *trigger_hop, const struct rec_monitor_hop *monitor_hop,
+                          int *attempt, char *err, size_t errlen);
 
 /* promoter_test_keys - the keys of runs, as a new array. */
 cJSON *promoter_test_keys(const cJSON *runs);
@@ -134,13 +147,13 @@ const char *promoter_first_url(const cJSON *runs, int failed_only);
  * NULL) approves t's generation and head SHA for the hop from source: hops
  * [source].approvedBy a non-empty string (and hops[source].target, when
  * present, equal to target); by gets the approver. Else 0. */
-int promoter_approval(const cJSON *approvals, const struct tracker *t, const char *source,
+int promoter_approval(const struct rec_approvals *approvals, const struct tracker *t, const char *source,
                       const char *target, char *by, size_t bylen);
 
 /* promoter_retry_requested - 1 when approvals (written by promoctl retry)
  * asks to retry the failed hop from source: hops[source].retry.requestedAt
  * later than failed_at (ISO; absent counts as earlier). */
-int promoter_retry_requested(const cJSON *approvals, const struct tracker *t, const char *source,
+int promoter_retry_requested(const struct rec_approvals *approvals, const struct tracker *t, const char *source,
                              const char *failed_at);
 
 /* promoter_promoted_message - the audit message of a promotion: "promoted

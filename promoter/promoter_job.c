@@ -46,41 +46,11 @@
 #include "domain/wasync.h"
 #include "promoter/promoter.h"
 
-enum prom_step {
-    PS_GET1 = 0,                 /* read the application before the update */
-    PS_GET2,                     /* read it before the sync */
-    PS_LABELS,
-    PS_STATUS,
-    PS_COMMENT,
-    PS_RECORD,
-    PS_AUDIT,
-    PS_AWAIT_AUDIT,
-    PS_STATUS_PENDING,
-    PS_FINISH
-};
-
-/* promoter_job_step_name - the name of a step in the record's "steps". */
-static const char *promoter_job_step_name(int step)
-{
-    switch (step) {
-    case PS_GET1: return "argocdUpdated";
-    case PS_GET2: return "argocdSynced";
-    case PS_LABELS: return "labels";
-    case PS_STATUS: return "status";
-    case PS_COMMENT: return "comment";
-    case PS_RECORD: return "recorded";
-    case PS_AUDIT: return "audited";
-    case PS_AWAIT_AUDIT: return "awaitAudited";
-    case PS_STATUS_PENDING: return "statusPending";
-    default: return "finish";
-    }
-}
-
 /* promoter_job_seq - the steps of mode, in order, PS_FINISH ended. */
 static const int *promoter_job_seq(enum prom_mode mode)
 {
-    static const int promote[] = {PS_GET1, PS_GET2, PS_LABELS, PS_STATUS, PS_COMMENT, PS_AUDIT,
-                                  PS_RECORD, PS_FINISH};
+    static const int promote[] = {PS_ARGOCD_UPDATED, PS_ARGOCD_SYNCED, PS_LABELS, PS_STATUS, PS_COMMENT,
+                                  PS_AUDIT, PS_RECORD, PS_FINISH};
     static const int failure[] = {PS_STATUS, PS_COMMENT, PS_AUDIT, PS_FINISH};
     static const int await[] = {PS_AWAIT_AUDIT, PS_STATUS_PENDING, PS_FINISH};
 
@@ -93,7 +63,7 @@ static int promoter_job_next(enum prom_mode mode, const cJSON *hop)
     const int *s;
 
     for (s = promoter_job_seq(mode); *s != PS_FINISH; s++)
-        if (!promoter_step_done(hop, promoter_job_step_name(*s)))
+        if (!promoter_step_done(hop, prom_step_name(*s)))
             return *s;
     return PS_FINISH;
 }
@@ -105,8 +75,8 @@ cJSON *promoter_job_steps(enum prom_mode mode, const cJSON *hop)
     const int *s;
 
     for (s = promoter_job_seq(mode); *s != PS_FINISH; s++)
-        if (!hop || !promoter_step_done(hop, promoter_job_step_name(*s)))
-            cJSON_AddItemToArray(a, cJSON_CreateString(promoter_job_step_name(*s)));
+        if (!hop || !promoter_step_done(hop, prom_step_name(*s)))
+            cJSON_AddItemToArray(a, cJSON_CreateString(prom_step_name(*s)));
     return a;
 }
 
@@ -201,7 +171,7 @@ static void promoter_job_fail(struct prom_job *j, const char *why)
     log_error("promotion_failed", "tracker=%s hop=%s target=%s sha=%.12s key=%s error=%s effect=%s",
               j->plan.t.name, j->plan.source, j->plan.target, j->plan.t.head_sha, j->plan.key, log_q(why),
               log_q("phase failed; promoctl retry starts it again"));
-    promoter_set(hop, "phase", cJSON_CreateString("failed"));
+    promoter_phase_move(hop, PHE_GAVE_UP);
     promoter_set(hop, "failure", cJSON_CreateString("promotion"));
     promoter_set(hop, "failedAt", cJSON_CreateString(time_format_iso(wall_ms(), ts, sizeof(ts))));
     promoter_set(hop, "lastError", cJSON_CreateString(why));
@@ -210,7 +180,7 @@ static void promoter_job_fail(struct prom_job *j, const char *why)
     msg = xasprintf("promotion %s -> %s at %.7s failed: %s", j->plan.source, j->plan.target,
                     j->plan.t.head_sha, why);
     if (promoter_job_audit_once(j, "Warning", "PromotionFailed", msg) == 0) {
-        promoter_step_set(hop, "failureAudited");
+        promoter_step_set(hop, prom_step_name(PS_FAILURE_AUDITED));
         promoter_job_save(j);
     }
     free(msg);
@@ -222,7 +192,7 @@ static void promoter_job_fail(struct prom_job *j, const char *why)
 static void promoter_job_github_giveup(struct prom_job *j, const char *why)
 {
     cJSON *hop = promoter_job_hop(j), *ge = cJSON_GetObjectItemCaseSensitive(hop, "githubErrors");
-    const char *step = promoter_job_step_name(j->step);
+    const char *step = prom_step_name(j->step);
 
     log_warn("github_failed", "tracker=%s hop=%s step=%s error=%s effect=%s", j->plan.t.name, j->plan.source,
              step, log_q(why), log_q("recorded; the promotion goes on"));
@@ -248,7 +218,7 @@ static void promoter_job_github_giveup(struct prom_job *j, const char *why)
 static void promoter_job_error(struct prom_job *j, int error, const char *why, int64_t retry_after_ms)
 {
     cJSON *hop = promoter_job_hop(j);
-    int argo = j->step == PS_GET1 || j->step == PS_GET2;
+    int argo = j->step == PS_ARGOCD_UPDATED || j->step == PS_ARGOCD_SYNCED;
     int local = j->step == PS_RECORD || j->step == PS_AUDIT || j->step == PS_AWAIT_AUDIT ||
                 j->step == PS_FINISH;     /* the state dir: wait for it, never give up */
     int attempts = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(hop, "attempts"));
@@ -279,9 +249,9 @@ static void promoter_job_error(struct prom_job *j, int error, const char *why, i
     promoter_set(hop, "lastError", cJSON_CreateString(why));
     promoter_set(hop, "nextRetryAt", cJSON_CreateString(time_format_iso(wall_ms() + delay, ts, sizeof(ts))));
     promoter_job_save(j);
-    metrics_inc("promo_promotion_retries_total", "step", promoter_job_step_name(j->step));
+    metrics_inc("promo_promotion_retries_total", "step", prom_step_name(j->step));
     log_warn("step_retry", "tracker=%s hop=%s step=%s attempt=%d delay_ms=%lld error=%s", j->plan.t.name,
-             j->plan.source, promoter_job_step_name(j->step), attempts, (long long)delay, log_q(why));
+             j->plan.source, prom_step_name(j->step), attempts, (long long)delay, log_q(why));
     j->tmr = loop_after(j->st->loop, delay, promoter_job_retry_tick, j);
 }
 
@@ -308,7 +278,7 @@ static void promoter_job_step_ok(struct prom_job *j)
     struct promoter_stage *ps = j->st->data;
     cJSON *hop = promoter_job_hop(j);
 
-    promoter_step_set(hop, promoter_job_step_name(j->step));
+    promoter_step_set(hop, prom_step_name(j->step));
     j->look = 0;
     if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(hop, "attempts")) > 0)
         promoter_set(hop, "lastError", cJSON_CreateNull());     /* the retried step made it */
@@ -359,7 +329,7 @@ static int promoter_job_guard(struct prom_job *j)
 static void promoter_job_argocd_write_done(void *arg, const struct argocd_result *res)
 {
     struct prom_job *j = arg;
-    int update = j->step == PS_GET1;
+    int update = j->step == PS_ARGOCD_UPDATED;
 
     j->inflight = 0;
     if (res->error) {
@@ -387,7 +357,7 @@ static void promoter_job_get_done(void *arg, const struct argocd_result *res)
                            res->retry_after_ms);
         return;
     }
-    if (j->step == PS_GET1) {
+    if (j->step == PS_ARGOCD_UPDATED) {
         if (strcasecmp(res->app.target_revision, sha) == 0) {
             log_info("argocd_at_revision", "tracker=%s app=%s revision=%s effect=%s", j->plan.t.name,
                      j->plan.app, sha, log_q("no update needed"));
@@ -462,13 +432,13 @@ static void promoter_job_gh_looked(void *arg, const struct ghpr_result *res)
     if (res->error || !res->present) {     /* a refused lookup: the step itself decides */
         if (res->error)
             log_warn("github_lookup_failed", "tracker=%s hop=%s step=%s error=%s effect=%s", j->plan.t.name,
-                     j->plan.source, promoter_job_step_name(j->step), log_q(res->errmsg),
+                     j->plan.source, prom_step_name(j->step), log_q(res->errmsg),
                      log_q("sent without looking"));
         promoter_job_run(j);
         return;
     }
     log_info("github_present", "tracker=%s hop=%s step=%s effect=%s", j->plan.t.name, j->plan.source,
-             promoter_job_step_name(j->step), log_q("done before; not sent again"));
+             prom_step_name(j->step), log_q("done before; not sent again"));
     promoter_job_gh_done(j, res);         /* as if sent: labels go on with the removals */
 }
 
@@ -584,15 +554,15 @@ static int promoter_job_record(struct prom_job *j)
         prom = cJSON_AddArrayToObject(j->rec, "promotions");
     }
     cJSON_AddItemToArray(prom, promoter_promotion_json(&j->plan, wall_ms()));
-    promoter_step_set(promoter_job_hop(j), "recorded");
-    promoter_set(promoter_job_hop(j), "phase", cJSON_CreateString("done"));
+    promoter_step_set(promoter_job_hop(j), prom_step_name(PS_RECORD));
+    promoter_phase_move(promoter_job_hop(j), PHE_RECORDED);
     promoter_set(promoter_job_hop(j), "doneAt", cJSON_CreateString(time_format_iso(wall_ms(), ts, sizeof(ts))));
     crash_point("promoter.before_record");
     if (promoter_job_save(j) < 0) {            /* as it was: retried */
         cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(promoter_job_hop(j), "steps"),
-                                                "recorded");
+                                                prom_step_name(PS_RECORD));
         cJSON_DeleteItemFromArray(prom, cJSON_GetArraySize(prom) - 1);
-        promoter_set(promoter_job_hop(j), "phase", cJSON_CreateString("intent"));
+        promoter_phase_move(promoter_job_hop(j), PHE_UNRECORDED);
         cJSON_DeleteItemFromObjectCaseSensitive(promoter_job_hop(j), "doneAt");
         return -1;
     }
@@ -630,8 +600,8 @@ static void promoter_job_finish_ok(struct prom_job *j)
     char ts[40];
 
     if (j->plan.mode == PM_PROMOTE) {
-        if (strcmp(promoter_str(hop, "phase"), "done") != 0) {      /* recorded by an older promoter */
-            promoter_set(hop, "phase", cJSON_CreateString("done"));
+        if (promoter_phase(hop) != PH_DONE) {      /* recorded by an older promoter */
+            promoter_phase_move(hop, PHE_RECORDED);
             promoter_set(hop, "doneAt", cJSON_CreateString(time_format_iso(wall_ms(), ts, sizeof(ts))));
             if (promoter_job_save(j) < 0) {
                 promoter_job_error(j, ADAPTER_ETEMP, "cannot write the promoter record", 0);
@@ -664,8 +634,8 @@ static void promoter_job_run(struct prom_job *j)
         return;
     j->step = promoter_job_next(j->plan.mode, promoter_job_hop(j));
     switch (j->step) {
-    case PS_GET1:
-    case PS_GET2:
+    case PS_ARGOCD_UPDATED:
+    case PS_ARGOCD_SYNCED:
         j->inflight = 1;
         argocd_get(&ps->actx, j->plan.cluster, j->plan.app, NULL, NULL, promoter_job_get_done, j);
         return;
@@ -715,7 +685,7 @@ void promoter_job_start(struct stage *st, struct prom_plan *plan, cJSON *rec)
     strmap_put(ps->jobs, j->plan.t.name, j);
     log_info("job_start", "tracker=%s hop=%s target=%s mode=%s key=%s next=%s", j->plan.t.name, j->plan.source,
              j->plan.target, j->plan.mode == PM_PROMOTE ? "promote" : j->plan.mode == PM_AWAIT ? "await" : "failure",
-             j->plan.key, promoter_job_step_name(promoter_job_next(j->plan.mode, promoter_job_hop(j))));
+             j->plan.key, prom_step_name(promoter_job_next(j->plan.mode, promoter_job_hop(j))));
     promoter_job_run(j);
 }
 

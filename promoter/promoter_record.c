@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "adapters/ghpr.h"
+#include "util/log.h"
 #include "util/util.h"
 #include "promoter/promoter.h"
 
@@ -68,7 +69,7 @@ void promoter_set(cJSON *hop, const char *key, cJSON *value)
 }
 
 /* promoter_hop_new - a fresh entry for p in phase. */
-cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, const char *phase)
+cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, enum prom_phase phase)
 {
     cJSON *hops = cJSON_GetObjectItemCaseSensitive(rec, "hops"), *h = cJSON_CreateObject(), *a;
     char ts[40];
@@ -84,7 +85,7 @@ cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, const char *phase
     a = cJSON_AddObjectToObject(h, "argocd");
     cJSON_AddStringToObject(a, "cluster", p->cluster ? p->cluster : "default");
     cJSON_AddStringToObject(a, "application", p->app ? p->app : "");
-    cJSON_AddStringToObject(h, "phase", phase);
+    cJSON_AddStringToObject(h, "phase", prom_phase_name(phase));
     cJSON_AddStringToObject(h, "phaseAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
     cJSON_AddBoolToObject(h, "statusPending", 0);
     cJSON_AddNullToObject(h, "commentId");
@@ -100,6 +101,26 @@ cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, const char *phase
     cJSON_DeleteItemFromObjectCaseSensitive(hops, p->source);
     cJSON_AddItemToObject(hops, p->source, h);
     return h;
+}
+
+/* promoter_phase - hop.phase as an enum. */
+int promoter_phase(const cJSON *hop)
+{
+    return hop ? prom_phase_parse(promoter_str(hop, "phase")) : PH_NONE;
+}
+
+/* promoter_phase_move - one transition of the table in domain/rec_promoter.c. */
+int promoter_phase_move(cJSON *hop, enum prom_event ev)
+{
+    int from = promoter_phase(hop), to = from < 0 ? -1 : prom_phase_next((enum prom_phase)from, ev);
+
+    if (to < 0) {
+        log_error("phase_refused", "phase=%s event=%s effect=%s", log_q(promoter_str(hop, "phase")),
+                  prom_event_name(ev), log_q("phase unchanged"));
+        return -1;
+    }
+    promoter_set(hop, "phase", cJSON_CreateString(prom_phase_name((enum prom_phase)to)));
+    return 0;
 }
 
 /* promoter_step_done - hop.steps[step] is true. */
@@ -120,17 +141,9 @@ void promoter_step_set(cJSON *hop, const char *step)
     promoter_set(steps, step, cJSON_CreateTrue());
 }
 
-/* promoter_monitor_test - the monitor hop's entry of test name. */
-static const cJSON *promoter_monitor_test(const cJSON *monitor_hop, const char *name)
-{
-    const cJSON *o = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(monitor_hop, "tests"), name);
-
-    return cJSON_IsObject(o) ? o : NULL;
-}
-
 /* promoter_run_json - one element of "testRuns". */
 static cJSON *promoter_run_json(const char *name, const char *provider, int required, const char *status,
-                                const char *url, const cJSON *duration, const char *key)
+                                const char *url, int64_t duration_ms, const char *key)
 {
     cJSON *o = cJSON_CreateObject();
 
@@ -142,8 +155,8 @@ static cJSON *promoter_run_json(const char *name, const char *provider, int requ
         cJSON_AddStringToObject(o, "url", url);
     else
         cJSON_AddNullToObject(o, "url");
-    if (cJSON_IsNumber(duration) && duration->valuedouble >= 0)
-        cJSON_AddNumberToObject(o, "durationMs", duration->valuedouble);
+    if (duration_ms >= 0)
+        cJSON_AddNumberToObject(o, "durationMs", (double)duration_ms);
     else
         cJSON_AddNullToObject(o, "durationMs");
     cJSON_AddStringToObject(o, "key", key);
@@ -151,59 +164,45 @@ static cJSON *promoter_run_json(const char *name, const char *provider, int requ
 }
 
 /* promoter_test_runs - trigger order joined with monitor results. */
-cJSON *promoter_test_runs(const cJSON *trigger_hop, const cJSON *monitor_hop, int *attempt,
-                          char *err, size_t errlen)
+cJSON *promoter_test_runs(const struct rec_trigger_hop *trigger_hop, const struct rec_monitor_hop *monitor_hop,
+                          int *attempt, char *err, size_t errlen)
 {
-    const cJSON *tests = cJSON_GetObjectItemCaseSensitive(trigger_hop, "tests"), *te;
     cJSON *runs = cJSON_CreateArray();
+    int i;
 
     *attempt = 1;
-    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(monitor_hop, "tests"))) {
+    if (!monitor_hop || !monitor_hop->has_tests) {
         snprintf(err, errlen, "the monitor record has no tests for this hop");
         cJSON_Delete(runs);
         return NULL;
     }
     if (!trigger_hop) {
-        cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(monitor_hop, "tests")) {
-            if (!cJSON_IsObject(te) || !te->string)
-                continue;
-            cJSON_AddItemToArray(runs, promoter_run_json(
-                te->string, promoter_str(te, "provider"),
-                !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(te, "required")), promoter_str(te, "status"),
-                promoter_str(te, "url"), cJSON_GetObjectItemCaseSensitive(te, "durationMs"),
-                promoter_str(te, "key")));
+        for (i = 0; i < monitor_hop->ntests; i++) {
+            const struct rec_monitor_test *mt = &monitor_hop->tests[i];
+            cJSON_AddItemToArray(runs, promoter_run_json(mt->name, mt->provider, mt->required, mt->status,
+                                                         mt->url, mt->duration_ms, mt->key));
         }
         return runs;
     }
-    if (!cJSON_IsArray(tests) || cJSON_GetArraySize(tests) == 0) {
+    if (trigger_hop->ntests == 0) {
         snprintf(err, errlen, "the trigger record has no tests for this hop");
         cJSON_Delete(runs);
         return NULL;
     }
-    cJSON_ArrayForEach(te, tests) {
-        const char *name = promoter_str(te, "name"), *key = promoter_str(te, "key"), *url;
-        const cJSON *mt = promoter_monitor_test(monitor_hop, name);
-        const cJSON *att = cJSON_GetObjectItemCaseSensitive(te, "attempt");
+    for (i = 0; i < trigger_hop->ntests; i++) {
+        const struct rec_trigger_test *te = &trigger_hop->tests[i];
+        const struct rec_monitor_test *mt = rec_monitor_hop_test(monitor_hop, te->name);
 
-        if (!name[0]) {
-            snprintf(err, errlen, "a test of the trigger record has no name");
+        if (!mt || strcmp(mt->key, te->key) != 0) {
+            snprintf(err, errlen, "test %s: the monitor record has no result for key %s", te->name,
+                     te->key[0] ? te->key : "(none)");
             cJSON_Delete(runs);
             return NULL;
         }
-        if (!mt || strcmp(promoter_str(mt, "key"), key) != 0) {
-            snprintf(err, errlen, "test %s: the monitor record has no result for key %s", name,
-                     key[0] ? key : "(none)");
-            cJSON_Delete(runs);
-            return NULL;
-        }
-        if (cJSON_IsNumber(att) && att->valuedouble > *attempt && att->valuedouble < 1000)
-            *attempt = (int)att->valuedouble;
-        url = promoter_str(mt, "url");
-        if (!url[0])
-            url = promoter_str(cJSON_GetObjectItemCaseSensitive(te, "run"), "url");
-        cJSON_AddItemToArray(runs, promoter_run_json(
-            name, promoter_str(te, "provider"), !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(te, "required")),
-            promoter_str(mt, "status"), url, cJSON_GetObjectItemCaseSensitive(mt, "durationMs"), key));
+        if (te->attempt > *attempt && te->attempt < 1000)
+            *attempt = (int)te->attempt;
+        cJSON_AddItemToArray(runs, promoter_run_json(te->name, te->provider, te->required, mt->status,
+                                                     mt->url[0] ? mt->url : te->run.url, mt->duration_ms, te->key));
     }
     return runs;
 }
@@ -242,43 +241,41 @@ const char *promoter_first_url(const cJSON *runs, int failed_only)
     return NULL;
 }
 
-/* promoter_approvals_hop - approvals.hops[source] when approvals is about t. */
-static const cJSON *promoter_approvals_hop(const cJSON *approvals, const struct tracker *t, const char *source)
+/* promoter_approvals_hop - the word on the hop from source when approvals
+ * is about t. */
+static const struct rec_approval *promoter_approvals_hop(const struct rec_approvals *approvals,
+                                                         const struct tracker *t, const char *source)
 {
-    const cJSON *h;
-
-    if (!approvals || !promoter_record_current(approvals, t))
+    if (!approvals || !approvals->head_sha[0] ||
+        !rec_current(approvals->generation, approvals->head_sha, t->generation, t->head_sha))
         return NULL;
-    h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(approvals, "hops"), source);
-    return cJSON_IsObject(h) ? h : NULL;
+    return rec_approvals_hop(approvals, source);
 }
 
 /* promoter_approval - the approval of this hop, generation and SHA. */
-int promoter_approval(const cJSON *approvals, const struct tracker *t, const char *source,
+int promoter_approval(const struct rec_approvals *approvals, const struct tracker *t, const char *source,
                       const char *target, char *by, size_t bylen)
 {
-    const cJSON *h = promoter_approvals_hop(approvals, t, source);
-    const char *tg;
+    const struct rec_approval *h = promoter_approvals_hop(approvals, t, source);
 
-    if (!h || !promoter_str(h, "approvedBy")[0])
+    if (!h || !h->approved_by[0])
         return 0;
-    tg = promoter_str(h, "target");
-    if (tg[0] && strcmp(tg, target) != 0)
+    if (h->target[0] && strcmp(h->target, target) != 0)
         return 0;
-    str_copy(by, promoter_str(h, "approvedBy"), bylen);
+    str_copy(by, h->approved_by, bylen);
     return 1;
 }
 
 /* promoter_retry_requested - a retry asked after the failure. */
-int promoter_retry_requested(const cJSON *approvals, const struct tracker *t, const char *source,
+int promoter_retry_requested(const struct rec_approvals *approvals, const struct tracker *t, const char *source,
                              const char *failed_at)
 {
-    const cJSON *h = promoter_approvals_hop(approvals, t, source);
+    const struct rec_approval *h = promoter_approvals_hop(approvals, t, source);
     int64_t asked, failed;
 
     if (!h)
         return 0;
-    asked = time_parse_iso(promoter_str(cJSON_GetObjectItemCaseSensitive(h, "retry"), "requestedAt"));
+    asked = time_parse_iso(h->retry_at);
     failed = time_parse_iso(failed_at);
     return asked > 0 && (failed < 0 || asked > failed);
 }

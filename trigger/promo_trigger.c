@@ -152,35 +152,30 @@ static void promo_trigger_start_ops(struct stage *st, const struct tracker *t, c
  * hop source of t (approvals record, same generation and head SHA), or 0. */
 static int promo_trigger_retry_attempt(struct stage *st, const struct tracker *t, const char *source)
 {
-    cJSON *appr = NULL;
-    const cJSON *g, *n;
+    struct rec_approvals appr;
+    const struct rec_approval *h;
+    char err[256];
     int attempt = 0;
 
-    if (!st->store || store_read(st->store, "approvals", t->name, &appr) < 0)
-        return 0;
-    g = cJSON_GetObjectItemCaseSensitive(appr, "generation");
-    n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(appr, "hops"), source), "retry"), "attempt");
-    if (cJSON_IsNumber(g) && (int64_t)g->valuedouble == t->generation &&
-        strcasecmp(trigger_record_str(appr, "headSHA"), t->head_sha) == 0 && cJSON_IsNumber(n) &&
-        n->valuedouble >= 1 && n->valuedouble < 1000)
-        attempt = (int)n->valuedouble;
-    cJSON_Delete(appr);
+    if (rec_approvals_load(st->store, t->name, t, &appr, err, sizeof(err)) == 0 &&
+        (h = rec_approvals_hop(&appr, source)) != NULL && h->retry_attempt >= 1 && h->retry_attempt < 1000)
+        attempt = (int)h->retry_attempt;
+    rec_approvals_free(&appr);
     return attempt;
 }
 
 /* promo_trigger_failed - 1 when test te of hop source has failed for good:
  * phase error, or a final status other than passed in the monitor record
  * (mon, of this generation; NULL when none) for the same key. */
-static int promo_trigger_failed(const cJSON *mon, const char *source, const cJSON *te)
+static int promo_trigger_failed(const struct rec_monitor *mon, const char *source, const cJSON *te)
 {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(mon, "hops"), source), "tests"), trigger_record_str(te, "name"));
-    const char *st = trigger_record_str(m, "status");
+    const struct rec_monitor_test *m = mon ? rec_monitor_hop_test(rec_monitor_hop(mon, source),
+                                                                  trigger_record_str(te, "name")) : NULL;
+    const char *st = m ? m->status : "";
 
-    if (strcmp(trigger_record_str(te, "phase"), "error") == 0)
+    if (strcmp(trigger_record_str(te, "phase"), trig_phase_name(TP_ERROR)) == 0)
         return 1;
-    if (strcmp(trigger_record_str(m, "key"), trigger_record_str(te, "key")) != 0)
+    if (strcmp(m ? m->key : "", trigger_record_str(te, "key")) != 0)
         return 0;
     return !strcmp(st, "failed") || !strcmp(st, "timed-out") || !strcmp(st, "cancelled") || !strcmp(st, "error");
 }
@@ -192,20 +187,15 @@ static int promo_trigger_failed(const cJSON *mon, const char *source, const cJSO
 static void promo_trigger_retry(struct stage *st, const struct tracker *t, const struct policy *p, cJSON *rec,
                                 cJSON *hop, int n, cJSON **fresh, int *nfresh)
 {
-    cJSON *mon = NULL, *tests = cJSON_GetObjectItemCaseSensitive(hop, "tests"), *te;
-    const cJSON *g;
+    cJSON *tests = cJSON_GetObjectItemCaseSensitive(hop, "tests"), *te;
+    struct rec_monitor mrec;
+    const struct rec_monitor *mon;
+    char err[256];
     int i, idx = 0;
 
     if (n < 2)
         return;
-    if (store_read(st->store, "monitor", t->name, &mon) == 0) {
-        g = cJSON_GetObjectItemCaseSensitive(mon, "generation");
-        if (!cJSON_IsNumber(g) || (int64_t)g->valuedouble != t->generation ||
-            strcasecmp(trigger_record_str(mon, "headSHA"), t->head_sha) != 0) {
-            cJSON_Delete(mon);
-            mon = NULL;
-        }
-    }
+    mon = rec_monitor_load(st->store, t->name, t, &mrec, err, sizeof(err)) == 0 ? &mrec : NULL;
     for (te = tests ? tests->child : NULL; te; idx++) {
         cJSON *next = te->next, *old, *e;
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(te, "attempt");
@@ -248,7 +238,7 @@ static void promo_trigger_retry(struct stage *st, const struct tracker *t, const
         cJSON_Delete(old);
         te = next;
     }
-    cJSON_Delete(mon);
+    rec_monitor_free(&mrec);
 }
 
 /* promo_trigger_was_quarantined - 1 when quarantine/ holds a trigger record

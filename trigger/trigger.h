@@ -15,6 +15,9 @@
 
 #include "adapters/adapter.h"
 #include "domain/policy.h"
+#include "domain/rec_approvals.h"
+#include "domain/rec_monitor.h"
+#include "domain/rec_trigger.h"
 #include "util/strmap.h"
 #include "domain/tracker.h"
 #include "ipc/stage.h"

@@ -25,33 +25,12 @@ const char *trigger_record_str(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* trigger_record_shape_ok - the members every record has, with their types. */
-static int trigger_record_shape_ok(const cJSON *rec, const char *name)
-{
-    const cJSON *hops = cJSON_GetObjectItemCaseSensitive(rec, "hops");
-    const cJSON *sup = cJSON_GetObjectItemCaseSensitive(rec, "superseded");
-    const cJSON *hop;
-
-    if (strcmp(trigger_record_str(rec, "name"), name) != 0 ||
-        !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(rec, "generation")) ||
-        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(rec, "headSHA")) || !cJSON_IsObject(hops) ||
-        (sup && !cJSON_IsArray(sup)))
-        return 0;
-    cJSON_ArrayForEach(hop, hops) {
-        const cJSON *tests = cJSON_GetObjectItemCaseSensitive(hop, "tests"), *te;
-        if (!cJSON_IsObject(hop) || !cJSON_IsArray(tests))
-            return 0;
-        cJSON_ArrayForEach(te, tests)
-            if (!cJSON_IsObject(te) || !trigger_record_str(te, "name")[0] ||
-                !trigger_record_str(te, "phase")[0])
-                return 0;
-    }
-    return 1;
-}
-
-/* trigger_record_load - read and shape-check; a bad shape is quarantined. */
+/* trigger_record_load - read and check with the record's decoder
+ * (domain/rec_trigger.h); a record it refuses is quarantined. */
 int trigger_record_load(struct stage *st, const char *name, cJSON **rec)
 {
+    struct rec_trigger r;
+    char err[256], why[320];
     int rc;
 
     *rec = NULL;
@@ -60,10 +39,13 @@ int trigger_record_load(struct stage *st, const char *name, cJSON **rec)
     rc = store_read(st->store, TRIGGER_AREA, name, rec);
     if (rc < 0)
         return rc;
-    if (!trigger_record_shape_ok(*rec, name)) {
+    rc = rec_trigger_decode(*rec, name, &r, err, sizeof(err));
+    rec_trigger_free(&r);
+    if (rc < 0) {
         cJSON_Delete(*rec);
         *rec = NULL;
-        store_quarantine(st->store, TRIGGER_AREA, name, "not a trigger record (docs/state.md)");
+        snprintf(why, sizeof(why), "not a trigger record (docs/state.md): %s", err);
+        store_quarantine(st->store, TRIGGER_AREA, name, why);
         return -EBADMSG;
     }
     return 0;
@@ -107,29 +89,31 @@ void trigger_record_add_superseded(cJSON *rec, cJSON *e)
 
 /* trigger_record_monitor_status - what the monitor record says of test name
  * in hop ("" when it says nothing). mon may be NULL. */
-static const char *trigger_record_monitor_status(const cJSON *mon, const char *hop, const char *name)
+static const char *trigger_record_monitor_status(const struct rec_monitor *mon, const char *hop, const char *name)
 {
-    const cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(mon, "hops"), hop);
-    const cJSON *te = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h, "tests"), name);
+    const struct rec_monitor_test *te = mon ? rec_monitor_hop_test(rec_monitor_hop(mon, hop), name) : NULL;
 
-    return trigger_record_str(te, "status");
+    return te ? te->status : "";
 }
 
 /* trigger_record_supersede - move the old record's runs to "superseded". */
 cJSON *trigger_record_supersede(struct stage *st, cJSON *rec, const struct tracker *t)
 {
-    cJSON *fresh = trigger_record_new(t), *mon = NULL, *sup, *e, *hop;
+    cJSON *fresh = trigger_record_new(t), *sup, *e, *hop;
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
     int64_t oldgen = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 0;
     const char *oldsha = trigger_record_str(rec, "headSHA");
+    struct rec_monitor mrec;
+    const struct rec_monitor *mon = NULL;
+    char err[256];
     int monok;
 
     /* the monitor record tells which old runs already finished: only if it is
      * about the same old generation */
-    monok = st->store && store_read(st->store, "monitor", t->name, &mon) == 0 &&
-            cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(mon, "generation")) &&
-            (int64_t)cJSON_GetObjectItemCaseSensitive(mon, "generation")->valuedouble == oldgen &&
-            strcmp(trigger_record_str(mon, "headSHA"), oldsha) == 0;
+    monok = rec_monitor_load(st->store, t->name, NULL, &mrec, err, sizeof(err)) == 0 &&
+            mrec.generation == oldgen && strcmp(mrec.head_sha, oldsha) == 0;
+    if (monok)
+        mon = &mrec;
     sup = cJSON_DetachItemFromObjectCaseSensitive(rec, "superseded");
     if (cJSON_IsArray(sup)) {
         while ((e = cJSON_DetachItemFromArray(sup, 0)) != NULL)
@@ -178,7 +162,7 @@ cJSON *trigger_record_supersede(struct stage *st, cJSON *rec, const struct track
                      final ? "finished" : "pending");
         }
     }
-    cJSON_Delete(mon);
+    rec_monitor_free(&mrec);
     cJSON_Delete(rec);
     return fresh;
 }

@@ -37,6 +37,7 @@
 #include "util/http.h"
 #include "util/log.h"
 #include "domain/promokey.h"
+#include "domain/rec_watcher.h"
 #include "util/strmap.h"
 #include "domain/tracker.h"
 #include "util/util.h"
@@ -136,66 +137,73 @@ static void watcher_resync(struct stage *st, const char *why)
     log_debug("resync", "why=%s trackers=%d", why, n);
 }
 
-/* watcher_has_timeout - 1 when a watcher record has a DeployTimeout condition. */
-static int watcher_has_timeout(const cJSON *rec)
+/* watcher_record_same - 1 when old says what rec says (observedAt aside;
+ * with a timeout, any recorded DeployTimeout stays as it was). */
+static int watcher_record_same(const struct rec_watcher *old, const struct rec_watcher *rec, int timeout)
 {
-    const cJSON *c, *type;
+    int i;
 
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(rec, "conditions")) {
-        type = cJSON_GetObjectItemCaseSensitive(c, "type");
-        if (cJSON_IsString(type) && strcmp(type->valuestring, "DeployTimeout") == 0)
-            return 1;
+    if (strcmp(old->name, rec->name) != 0 || old->generation != rec->generation ||
+        strcmp(old->head_sha, rec->head_sha) != 0 || strcmp(old->environment, rec->environment) != 0 ||
+        strcmp(old->state, rec->state) != 0 || strcmp(old->deploy_deadline, rec->deploy_deadline) != 0)
+        return 0;
+    if (timeout) {
+        for (i = 0; i < old->nconditions; i++)
+            if (strcmp(old->conditions[i].type, "DeployTimeout") == 0)
+                return 1;
+        return 0;
     }
-    return 0;
+    if (old->nconditions != rec->nconditions)
+        return 0;
+    for (i = 0; i < rec->nconditions; i++) {
+        const struct rec_condition *a = &old->conditions[i], *b = &rec->conditions[i];
+        if (strcmp(a->type, b->type) || strcmp(a->status, b->status) || strcmp(a->reason, b->reason) ||
+            strcmp(a->message, b->message) || strcmp(a->last_transition, b->last_transition))
+            return 0;
+    }
+    return 1;
 }
 
 /* watcher_record_write - STATE/watcher/NAME.json for d: state ("deploying"
  * or "synced") and, with why, a DeployTimeout condition. Written only when
- * it changes (observedAt aside). Returns 1 written, 0 unchanged, -1 on error. */
+ * it changes (observedAt aside), through the record's encoder
+ * (domain/rec_watcher.h). Returns 1 written, 0 unchanged, -1 on error. */
 static int watcher_record_write(struct stage *st, const struct watcher_deploy *d, const char *state,
                                 const char *why)
 {
-    cJSON *rec = cJSON_CreateObject(), *old = NULL, *conds, *a, *b;
-    char ts[40];
+    struct rec_watcher rec, old;
+    cJSON *doc, *o = NULL;
+    char ts[40], deadline[40], err[256];
     int rc, same = 0;
 
-    cJSON_AddStringToObject(rec, "name", d->name);
-    cJSON_AddNumberToObject(rec, "generation", (double)d->generation);
-    cJSON_AddStringToObject(rec, "headSHA", d->sha);
-    cJSON_AddStringToObject(rec, "environment", d->env);
-    cJSON_AddStringToObject(rec, "state", state);
-    cJSON_AddStringToObject(rec, "observedAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
-    cJSON_AddStringToObject(rec, "deployDeadline", time_format_iso(d->deadline_ms, ts, sizeof(ts)));
-    conds = cJSON_AddArrayToObject(rec, "conditions");
+    memset(&rec, 0, sizeof(rec));
+    rec.name = d->name;
+    rec.generation = d->generation;
+    rec.head_sha = d->sha;
+    rec.environment = d->env;
+    rec.state = state;
+    rec.observed_at = time_format_iso(wall_ms(), ts, sizeof(ts));
+    rec.deploy_deadline = time_format_iso(d->deadline_ms, deadline, sizeof(deadline));
     if (why) {
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddStringToObject(c, "type", "DeployTimeout");
-        cJSON_AddStringToObject(c, "status", "True");
-        cJSON_AddStringToObject(c, "message", why);
-        cJSON_AddStringToObject(c, "lastTransitionTime", time_format_iso(wall_ms(), ts, sizeof(ts)));
-        cJSON_AddItemToArray(conds, c);
+        struct rec_condition *c = &rec.conditions[rec.nconditions++];
+        c->type = "DeployTimeout";
+        c->status = "True";
+        c->reason = "";
+        c->message = why;
+        c->last_transition = ts;
     }
-    if (store_read(st->store, "watcher", d->name, &old) == 0) {
-        a = cJSON_Duplicate(old, 1);
-        b = cJSON_Duplicate(rec, 1);
-        cJSON_DeleteItemFromObjectCaseSensitive(a, "observedAt");
-        cJSON_DeleteItemFromObjectCaseSensitive(b, "observedAt");
-        if (why) {     /* a timeout already recorded stays as it was */
-            cJSON_DeleteItemFromObjectCaseSensitive(a, "conditions");
-            cJSON_DeleteItemFromObjectCaseSensitive(b, "conditions");
-        }
-        same = cJSON_Compare(a, b, 1) && (!why || watcher_has_timeout(old));
-        cJSON_Delete(a);
-        cJSON_Delete(b);
-        cJSON_Delete(old);
+    if (store_read(st->store, "watcher", d->name, &o) == 0) {
+        if (rec_watcher_decode(o, d->name, &old, err, sizeof(err)) == 0)
+            same = watcher_record_same(&old, &rec, why != NULL);
+        rec_watcher_free(&old);
+        cJSON_Delete(o);
     }
-    if (same) {
-        cJSON_Delete(rec);
+    if (same)
         return 0;
-    }
     crash_point("watcher.before_record");
-    rc = store_write(st->store, "watcher", d->name, rec);
-    cJSON_Delete(rec);
+    doc = rec_watcher_encode(&rec);
+    rc = store_write(st->store, "watcher", d->name, doc);
+    cJSON_Delete(doc);
     if (rc < 0) {
         log_error("record_write_failed", "tracker=%s error=%s", d->name, log_q(strerror(-rc)));
         return -1;

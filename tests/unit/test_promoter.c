@@ -28,9 +28,10 @@ static struct tracker tracker_at(int64_t gen, const char *sha)
 
 static const char *TRIG =
     "{\"tests\":[{\"name\":\"smoke\",\"provider\":\"jenkins\",\"required\":true,\"attempt\":1,\"key\":\"pk-a\","
-    "\"run\":{\"url\":\"http://ci/smoke/1/\"}},"
-    "{\"name\":\"lint\",\"provider\":\"gitlab\",\"required\":false,\"attempt\":2,\"key\":\"pk-b\",\"run\":null},"
-    "{\"name\":\"e2e\",\"provider\":\"exec\",\"required\":true,\"attempt\":1,\"key\":\"pk-c\"}]}";
+    "\"phase\":\"triggered\",\"run\":{\"url\":\"http://ci/smoke/1/\"}},"
+    "{\"name\":\"lint\",\"provider\":\"gitlab\",\"required\":false,\"attempt\":2,\"key\":\"pk-b\","
+    "\"phase\":\"triggered\",\"run\":null},"
+    "{\"name\":\"e2e\",\"provider\":\"exec\",\"required\":true,\"attempt\":1,\"key\":\"pk-c\",\"phase\":\"triggered\"}]}";
 static const char *MON =
     "{\"tests\":{\"e2e\":{\"key\":\"pk-c\",\"status\":\"passed\",\"url\":\"http://ci/e2e/3/\",\"durationMs\":70},"
     "\"lint\":{\"key\":\"pk-b\",\"status\":\"failed\",\"url\":\"\",\"durationMs\":null},"
@@ -60,14 +61,40 @@ static void test_record_for(void)
     cJSON_Delete(old);
 }
 
+/* rec_of - a record of hop (a JSON object, consumed) in "dev", decoded by
+ * the trigger (is_trig) or monitor decoder into r. Returns the hop or NULL. */
+static const void *rec_of(cJSON *hop, int is_trig, void *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    char err[256];
+    const void *h = NULL;
+
+    cJSON_AddStringToObject(o, "name", "acme-shop-42");
+    cJSON_AddNumberToObject(o, "generation", 2);
+    cJSON_AddStringToObject(o, "headSHA", SHA1);
+    cJSON_AddItemToObject(cJSON_AddObjectToObject(o, "hops"), "dev", hop);
+    if (is_trig && rec_trigger_decode(o, NULL, r, err, sizeof(err)) == 0)
+        h = rec_trigger_hop(r, "dev");
+    else if (!is_trig && rec_monitor_decode(o, NULL, r, err, sizeof(err)) == 0)
+        h = rec_monitor_hop(r, "dev");
+    if (!h)
+        unit_note("rec_of: %s", err);
+    cJSON_Delete(o);
+    return h;
+}
+
 /* test_runs - trigger tests joined with monitor results by key. */
 static void test_runs(void)
 {
-    cJSON *trig = cJSON_Parse(TRIG), *mon = cJSON_Parse(MON), *runs, *bad, *keys;
+    cJSON *mon = cJSON_Parse(MON), *runs, *bad, *keys;
+    struct rec_trigger trec;
+    struct rec_monitor mrec;
+    const struct rec_trigger_hop *th = rec_of(cJSON_Parse(TRIG), 1, &trec);
+    const struct rec_monitor_hop *mh = rec_of(cJSON_Duplicate(mon, 1), 0, &mrec);
     char err[256];
     int attempt = 0;
 
-    runs = promoter_test_runs(trig, mon, &attempt, err, sizeof(err));
+    runs = promoter_test_runs(th, mh, &attempt, err, sizeof(err));
     unit_ok(runs && cJSON_GetArraySize(runs) == 3, "runs: every trigger test");
     unit_ok(runs && strcmp(promoter_str(cJSON_GetArrayItem(runs, 0), "name"), "smoke") == 0 &&
             strcmp(promoter_str(cJSON_GetArrayItem(runs, 2), "name"), "e2e") == 0, "runs: in the trigger's order");
@@ -80,6 +107,8 @@ static void test_runs(void)
             "runs: status and required");
     unit_ok(runs && cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(runs, 0), "durationMs")) == 5300,
             "runs: duration");
+    unit_ok(runs && cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(runs, 1), "durationMs")),
+            "runs: no duration is null");
     keys = promoter_test_keys(runs);
     unit_ok(cJSON_GetArraySize(keys) == 3 && strcmp(cJSON_GetArrayItem(keys, 1)->valuestring, "pk-b") == 0,
             "test keys");
@@ -96,24 +125,29 @@ static void test_runs(void)
     cJSON_ReplaceItemInObject(cJSON_GetArrayItem(runs, 2), "url", cJSON_CreateString("http://ci/e2e/3/"));
     cJSON_Delete(keys);
     cJSON_Delete(runs);
+    rec_monitor_free(&mrec);
 
     cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(mon, "tests"), "e2e"), "key",
                               cJSON_CreateString("pk-other"));
-    bad = promoter_test_runs(trig, mon, &attempt, err, sizeof(err));
+    mh = rec_of(cJSON_Duplicate(mon, 1), 0, &mrec);
+    bad = promoter_test_runs(th, mh, &attempt, err, sizeof(err));
     unit_ok(bad == NULL && strstr(err, "e2e") && strstr(err, "pk-c"), "runs: a key the monitor has not: refused (%s)", err);
+    rec_monitor_free(&mrec);
     cJSON_DeleteItemFromObject(cJSON_GetObjectItem(mon, "tests"), "e2e");
-    bad = promoter_test_runs(trig, mon, &attempt, err, sizeof(err));
+    mh = rec_of(cJSON_Duplicate(mon, 1), 0, &mrec);
+    bad = promoter_test_runs(th, mh, &attempt, err, sizeof(err));
     unit_ok(bad == NULL, "runs: a test the monitor has not: refused");
-    runs = promoter_test_runs(NULL, mon, &attempt, err, sizeof(err));
+    runs = promoter_test_runs(NULL, mh, &attempt, err, sizeof(err));
     unit_ok(runs && cJSON_GetArraySize(runs) == 2 && attempt == 1, "runs: no trigger record: the monitor's tests");
     cJSON_Delete(runs);
-    bad = promoter_test_runs(trig, NULL, &attempt, err, sizeof(err));
+    bad = promoter_test_runs(th, NULL, &attempt, err, sizeof(err));
     unit_ok(bad == NULL, "runs: no monitor hop: refused");
-    cJSON_Delete(trig);
-    trig = cJSON_Parse("{\"tests\":[]}");
-    bad = promoter_test_runs(trig, mon, &attempt, err, sizeof(err));
-    unit_ok(bad == NULL, "runs: a trigger hop without tests: refused");
-    cJSON_Delete(trig);
+    rec_trigger_free(&trec);
+    th = rec_of(cJSON_Parse("{\"tests\":[]}"), 1, &trec);
+    bad = promoter_test_runs(th, mh, &attempt, err, sizeof(err));
+    unit_ok(th && bad == NULL, "runs: a trigger hop without tests: refused");
+    rec_trigger_free(&trec);
+    rec_monitor_free(&mrec);
     cJSON_Delete(mon);
 }
 
@@ -141,11 +175,14 @@ static void test_approval(void)
 
     for (i = 0; i < ARRAY_LEN(cases); i++) {
         cJSON *doc = cases[i].doc ? cJSON_Parse(cases[i].doc) : NULL;
-        char by[64] = "";
-        int got = promoter_approval(doc, &t, "dev", "staging", by, sizeof(by));
+        struct rec_approvals a;
+        char by[64] = "", err[256];
+        int ok = doc && rec_approvals_decode(doc, NULL, &a, err, sizeof(err)) == 0;
+        int got = promoter_approval(ok ? &a : NULL, &t, "dev", "staging", by, sizeof(by));
 
         unit_ok(got == cases[i].want && (!cases[i].by || strcmp(by, cases[i].by) == 0),
                 "approval case %zu: %d (by %s)", i, got, by);
+        rec_approvals_free(&a);
         cJSON_Delete(doc);
     }
 }
@@ -156,23 +193,33 @@ static void test_retry(void)
     cJSON *doc = cJSON_Parse("{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA1 "\","
                              "\"hops\":{\"dev\":{\"retry\":{\"attempt\":2,\"requestedBy\":\"bob\",\"requestedAt\":\"2026-11-28T05:00:00.000Z\"}}}}");
     struct tracker t = tracker_at(2, SHA1);
+    struct rec_approvals a;
+    char err[256];
 
-    unit_ok(promoter_retry_requested(doc, &t, "dev", "2026-11-28T04:59:00.000Z"), "retry asked after the failure");
-    unit_ok(!promoter_retry_requested(doc, &t, "dev", "2026-11-28T05:01:00.000Z"), "retry asked before the failure");
-    unit_ok(!promoter_retry_requested(doc, &t, "staging", "2026-11-28T04:59:00.000Z"), "retry of another hop");
+    unit_ok(rec_approvals_decode(doc, NULL, &a, err, sizeof(err)) == 0, "the approvals record decodes");
+    unit_ok(promoter_retry_requested(&a, &t, "dev", "2026-11-28T04:59:00.000Z"), "retry asked after the failure");
+    unit_ok(!promoter_retry_requested(&a, &t, "dev", "2026-11-28T05:01:00.000Z"), "retry asked before the failure");
+    unit_ok(!promoter_retry_requested(&a, &t, "staging", "2026-11-28T04:59:00.000Z"), "retry of another hop");
     unit_ok(!promoter_retry_requested(NULL, &t, "dev", "2026-11-28T04:59:00.000Z"), "no approvals record");
+    rec_approvals_free(&a);
     cJSON_Delete(doc);
 }
 
 /* test_texts - audit messages, status descriptions, the PromotionRecord, hop entries. */
 static void test_texts(void)
 {
-    cJSON *trig = cJSON_Parse(TRIG), *mon = cJSON_Parse(MON), *runs, *one, *pr;
+    struct rec_trigger trec;
+    struct rec_monitor mrec;
+    const struct rec_trigger_hop *th = rec_of(cJSON_Parse(TRIG), 1, &trec);
+    const struct rec_monitor_hop *mh = rec_of(cJSON_Parse(MON), 0, &mrec);
+    cJSON *runs, *one, *pr;
     struct prom_plan p;
     char err[256], *m;
     int attempt;
 
-    runs = promoter_test_runs(trig, mon, &attempt, err, sizeof(err));
+    runs = promoter_test_runs(th, mh, &attempt, err, sizeof(err));
+    rec_trigger_free(&trec);
+    rec_monitor_free(&mrec);
     m = promoter_promoted_message("dev", "staging", SHA1, "dev-to-staging", runs);
     unit_ok(strcmp(m, "promoted dev -> staging at 0123456 (policy dev-to-staging, 2 tests passed, "
                       "optional tests failed: lint)") == 0, "promoted message: %s", m);
@@ -212,21 +259,19 @@ static void test_texts(void)
     unit_ok(strcmp(promoter_str(pr, "promotedBy"), "alice") == 0, "PromotionRecord, approved");
     cJSON_Delete(pr);
     {
-        cJSON *rec = promoter_record_for(NULL, &p.t), *hop = promoter_hop_new(rec, &p, "intent");
+        cJSON *rec = promoter_record_for(NULL, &p.t), *hop = promoter_hop_new(rec, &p, PH_INTENT);
 
         unit_ok(strcmp(promoter_str(hop, "phase"), "intent") == 0 && !promoter_step_done(hop, "argocdUpdated"),
                 "new hop: intent, no step done");
         promoter_step_set(hop, "argocdUpdated");
         unit_ok(promoter_step_done(hop, "argocdUpdated"), "step set");
-        hop = promoter_hop_new(rec, &p, "failed");
+        hop = promoter_hop_new(rec, &p, PH_FAILED);
         unit_ok(promoter_hop(rec, "dev") == hop && !promoter_step_done(hop, "argocdUpdated") &&
                 cJSON_GetArraySize(cJSON_GetObjectItem(rec, "hops")) == 1, "new hop replaces the old one");
         cJSON_Delete(rec);
     }
     promoter_plan_free(&p);          /* frees one */
     cJSON_Delete(runs);
-    cJSON_Delete(trig);
-    cJSON_Delete(mon);
 }
 
 int main(void)
