@@ -13,6 +13,7 @@
 #include "domain/rec_monitor.h"
 #include "domain/wasync.h"
 #include "monitor/monitor.h"
+#include "util/json.h"
 
 /* monitor_record_load - read this stage's record of name; one its decoder
  * (domain/rec_monitor.h) refuses is not used (it is written afresh). */
@@ -37,14 +38,6 @@ int monitor_record_load(struct stage *st, const char *name, cJSON **rec)
     return rc;
 }
 
-/* monitor_record_str - the string member key of o, or NULL. */
-static const char *monitor_record_str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* monitor_record_tests - the "tests" object of hop source in rec, or NULL. */
 static const cJSON *monitor_record_tests(const cJSON *rec, const char *source, const cJSON **hop)
 {
@@ -60,8 +53,8 @@ static const cJSON *monitor_record_tests(const cJSON *rec, const char *source, c
 int monitor_record_restore(const cJSON *rec, const char *source, struct mon_test *t)
 {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(monitor_record_tests(rec, source, NULL), t->name);
-    const char *key = monitor_record_str(e, "key"), *status = monitor_record_str(e, "status");
-    const char *ci = monitor_record_str(e, "ciStatus"), *s;
+    const char *key = json_str(e, "key", NULL), *status = json_str(e, "status", NULL);
+    const char *ci = json_str(e, "ciStatus", NULL), *s;
     int rs;
 
     if (!cJSON_IsObject(e) || !key || strcmp(key, t->key) != 0 || !status)
@@ -76,15 +69,15 @@ int monitor_record_restore(const cJSON *rec, const char *source, struct mon_test
     }
     t->timed_out = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "timedOut"));
     t->cancelled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "cancelled"));
-    if ((s = monitor_record_str(e, "detail")) != NULL)
+    if ((s = json_str(e, "detail", NULL)) != NULL)
         str_copy(t->detail, s, sizeof(t->detail));
-    if ((s = monitor_record_str(e, "url")) != NULL)
+    if ((s = json_str(e, "url", NULL)) != NULL)
         str_copy(t->run.url, s, sizeof(t->run.url));
-    if (!t->error && (s = monitor_record_str(e, "error")) != NULL)
+    if (!t->error && (s = json_str(e, "error", NULL)) != NULL)
         str_copy(t->lasterr, s, sizeof(t->lasterr));
-    if ((s = monitor_record_str(e, "finishedAt")) != NULL && time_parse_iso(s) > 0)
+    if ((s = json_str(e, "finishedAt", NULL)) != NULL && time_parse_iso(s) > 0)
         t->finished_ms = time_parse_iso(s);
-    if ((s = monitor_record_str(e, "lastPolledAt")) != NULL && time_parse_iso(s) > 0)
+    if ((s = json_str(e, "lastPolledAt", NULL)) != NULL && time_parse_iso(s) > 0)
         t->polled_ms = time_parse_iso(s);
     return 1;
 }
@@ -107,7 +100,7 @@ cJSON *monitor_record_restore_agg(const cJSON *rec, const struct mon_hop *hop)
     if (!i)
         return NULL;
     for (i = 0; i < hop->ntests; i++) {
-        const char *key = monitor_record_str(cJSON_GetObjectItemCaseSensitive(tests, hop->tests[i]->name), "key");
+        const char *key = json_str(cJSON_GetObjectItemCaseSensitive(tests, hop->tests[i]->name), "key", NULL);
         if (!key || strcmp(key, hop->tests[i]->key) != 0)
             return NULL;
     }

@@ -34,21 +34,14 @@
 #include "domain/wasync.h"
 #include "domain/view.h"
 #include "monitor/monitor.h"
+#include "util/json.h"
 
 static struct monitor_stage promo_monitor_state;
-
-/* promo_monitor_str - the string member key of o, or NULL. */
-static const char *promo_monitor_str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 /* promo_monitor_time - the ISO time member key of o as wall ms, or 0. */
 static int64_t promo_monitor_time(const cJSON *o, const char *key)
 {
-    const char *s = promo_monitor_str(o, key);
+    const char *s = json_str(o, key, NULL);
     int64_t ms = s ? time_parse_iso(s) : -1;
 
     return ms > 0 ? ms : 0;
@@ -161,7 +154,7 @@ static struct mon_tracker *promo_monitor_tracker(struct stage *st, const struct 
     tr->rec = NULL;
     if (monitor_record_load(st, t->name, &rec) == 0) {
         const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
-        const char *sha = promo_monitor_str(rec, "headSHA");
+        const char *sha = json_str(rec, "headSHA", NULL);
 
         if (cJSON_IsNumber(g) && (int64_t)g->valuedouble == t->generation && sha &&
             strcmp(sha, t->head_sha) == 0)
@@ -230,11 +223,11 @@ static cJSON *promo_monitor_hint_hop(const cJSON *msg, const struct tracker *t)
     }
     hop = cJSON_CreateObject();
     cJSON_AddStringToObject(hop, "source", t->status_env);
-    if (promo_monitor_str(spec, "targetEnvironment"))
-        cJSON_AddStringToObject(hop, "target", promo_monitor_str(spec, "targetEnvironment"));
-    if (promo_monitor_str(cJSON_GetObjectItemCaseSensitive(pol, "metadata"), "name"))
+    if (json_str(spec, "targetEnvironment", NULL))
+        cJSON_AddStringToObject(hop, "target", json_str(spec, "targetEnvironment", NULL));
+    if (json_str(cJSON_GetObjectItemCaseSensitive(pol, "metadata"), "name", NULL))
         cJSON_AddStringToObject(hop, "policy",
-                                promo_monitor_str(cJSON_GetObjectItemCaseSensitive(pol, "metadata"), "name"));
+                                json_str(cJSON_GetObjectItemCaseSensitive(pol, "metadata"), "name", NULL));
     cJSON_AddNumberToObject(hop, "policyTimeoutMs", (double)timeout);
     cJSON_AddStringToObject(hop, "startedAt", time_format_iso(started ? started : wall_ms(), ts, sizeof(ts)));
     cJSON_AddItemToObject(hop, "tests", cJSON_Duplicate(runs, 1));
@@ -288,7 +281,7 @@ static cJSON *promo_monitor_trigger_hop(struct stage *st, const cJSON *msg, cons
     hop = cJSON_DetachItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"),
                                                   t->status_env);
     cJSON_Delete(rec);
-    if (!promo_monitor_str(hop, "source"))
+    if (!json_str(hop, "source", NULL))
         cJSON_AddStringToObject(hop, "source", t->status_env);
     return hop;
 }
@@ -320,12 +313,12 @@ static struct mon_test *promo_monitor_test_new(struct stage *st, struct mon_hop 
     struct mon_test *mt = xcalloc(1, sizeof(*mt));
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(te, "required");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(te, "params");
-    const char *provider = promo_monitor_str(te, "provider"), *job = promo_monitor_str(te, "job");
+    const char *provider = json_str(te, "provider", NULL), *job = json_str(te, "job", NULL);
 
     mt->st = st;
     mt->hop = hop;
-    mt->name = xstrdup(promo_monitor_str(te, "name"));
-    mt->key = xstrdup(promo_monitor_str(te, "key") ? promo_monitor_str(te, "key") : "");
+    mt->name = xstrdup(json_str(te, "name", NULL));
+    mt->key = xstrdup(json_str(te, "key", NULL) ? json_str(te, "key", NULL) : "");
     mt->provider = xstrdup(provider ? provider : "");
     mt->job = xstrdup(job ? job : "");
     mt->repository = xstrdup(t->repository);
@@ -358,12 +351,12 @@ static struct mon_test *promo_monitor_test_new(struct stage *st, struct mon_hop 
  * its error, or its run (taken once). */
 static void promo_monitor_test_update(struct stage *st, struct mon_test *mt, const cJSON *te)
 {
-    const char *phase = promo_monitor_str(te, "phase");
+    const char *phase = json_str(te, "phase", NULL);
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(te, "run");
 
     if (phase && strcmp(phase, "error") == 0) {
         if (!mt->error) {
-            const char *e = promo_monitor_str(te, "error");
+            const char *e = json_str(te, "error", NULL);
             mt->error = 1;
             str_copy(mt->detail, e ? e : "could not be triggered", sizeof(mt->detail));
             mt->finished_ms = wall_ms();
@@ -415,7 +408,7 @@ static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, str
         n = MONITOR_MAX_TESTS;
     keep = xcalloc((size_t)n + 1, sizeof(*keep));
     cJSON_ArrayForEach(te, tests) {
-        const char *name = promo_monitor_str(te, "name"), *key = promo_monitor_str(te, "key");
+        const char *name = json_str(te, "name", NULL), *key = json_str(te, "key", NULL);
         struct mon_test *mt = NULL;
 
         if (nkeep >= n)
@@ -470,7 +463,7 @@ static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, str
  * stays on disk). */
 static struct mon_hop *promo_monitor_hop(struct stage *st, struct mon_tracker *tr, const cJSON *th)
 {
-    const char *source = promo_monitor_str(th, "source");
+    const char *source = json_str(th, "source", NULL);
     struct mon_hop *hop, **pp;
 
     for (pp = &tr->hops; (hop = *pp) != NULL;) {
@@ -491,8 +484,8 @@ static struct mon_hop *promo_monitor_hop(struct stage *st, struct mon_tracker *t
     hop = xcalloc(1, sizeof(*hop));
     hop->tr = tr;
     hop->source = xstrdup(source);
-    hop->target = xstrdup(promo_monitor_str(th, "target") ? promo_monitor_str(th, "target") : "");
-    hop->policy = xstrdup(promo_monitor_str(th, "policy") ? promo_monitor_str(th, "policy") : "");
+    hop->target = xstrdup(json_str(th, "target", NULL) ? json_str(th, "target", NULL) : "");
+    hop->policy = xstrdup(json_str(th, "policy", NULL) ? json_str(th, "policy", NULL) : "");
     hop->started_ms = promo_monitor_time(th, "startedAt");
     if (!hop->started_ms)
         hop->started_ms = wall_ms();
@@ -691,8 +684,8 @@ void monitor_persisted(struct stage *st, const char *name, int64_t gen, const ch
 static void promo_monitor_hint(struct stage *st, const cJSON *msg)
 {
     struct monitor_stage *ms = st->data;
-    const char *name = promo_monitor_str(msg, "name"), *key = promo_monitor_str(msg, "key");
-    const char *run = promo_monitor_str(msg, "runId");
+    const char *name = json_str(msg, "name", NULL), *key = json_str(msg, "key", NULL);
+    const char *run = json_str(msg, "runId", NULL);
     struct mon_tracker *tr = name ? strmap_get(ms->trackers, name) : NULL;
     struct mon_hop *hop;
     int i, found = 0, polled = 0;
@@ -709,7 +702,7 @@ static void promo_monitor_hint(struct stage *st, const cJSON *msg)
         }
     }
     log_info("hint", "tracker=%s key=%s run=%s source=%s effect=%s", name ? name : "-", key ? key : "-",
-             run ? run : "-", promo_monitor_str(msg, "source") ? promo_monitor_str(msg, "source") : "-",
+             run ? run : "-", json_str(msg, "source", NULL) ? json_str(msg, "source", NULL) : "-",
              log_q(polled ? "poll now" : found ? "nothing to poll (known or in flight)" : "not monitored here"));
 }
 

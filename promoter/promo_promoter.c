@@ -30,6 +30,7 @@
 #include "domain/wasync.h"
 #include "domain/view.h"
 #include "promoter/promoter.h"
+#include "util/json.h"
 
 static struct promoter_stage promo_promoter_state;
 
@@ -53,9 +54,9 @@ static int promo_promoter_tracker(struct stage *st, const cJSON *msg, struct tra
 static const char *promo_promoter_source(const cJSON *msg)
 {
     const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
-    const char *env = promoter_str(cJSON_GetObjectItemCaseSensitive(snap, "status"), "environment");
+    const char *env = json_str(cJSON_GetObjectItemCaseSensitive(snap, "status"), "environment", "");
 
-    return env[0] ? env : promoter_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "environment");
+    return env[0] ? env : json_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "environment", "");
 }
 
 /* promo_promoter_read - why a record of area is not used (rc from
@@ -227,7 +228,7 @@ static void promo_promoter_go(struct stage *st, struct prom_plan *p, cJSON *rec,
         }
         if (mode == PM_REPORT_FAILURE) {
             cJSON_AddStringToObject(hop, "failure", "tests");
-            cJSON_AddStringToObject(hop, "failedAt", promoter_str(hop, "phaseAt"));
+            cJSON_AddStringToObject(hop, "failedAt", json_str(hop, "phaseAt", ""));
         }
         rc = store_write(st->store, PROMOTER_AREA, p->t.name, rec);
         if (rc < 0) {
@@ -299,8 +300,8 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
         return;
     }
     phase = promoter_phase(hop);
-    if (promoter_str(hop, "approvedBy")[0])
-        p->approved_by = xstrdup(promoter_str(hop, "approvedBy"));
+    if (json_str(hop, "approvedBy", "")[0])
+        p->approved_by = xstrdup(json_str(hop, "approvedBy", ""));
     if (phase == PH_DONE) {
         promo_promoter_none(st, p, rec, "already promoted");
     } else if (phase == PH_INTENT) {
@@ -330,18 +331,18 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
         } else {
             promo_promoter_none(st, p, rec, "awaiting approval (promoctl approve)");
         }
-    } else if (phase == PH_FAILED && strcmp(promoter_str(hop, "failure"), "tests") == 0) {
+    } else if (phase == PH_FAILED && strcmp(json_str(hop, "failure", ""), "tests") == 0) {
         if (promo_promoter_left(PM_REPORT_FAILURE, hop) > 0)
             promo_promoter_go(st, p, rec, PM_REPORT_FAILURE, PH_NONE, "report-failure");
         else
             promo_promoter_none(st, p, rec, "a required test failed (reported)");
     } else if (phase == PH_FAILED &&
-               promoter_retry_requested(approvals, &p->t, p->source, promoter_str(hop, "failedAt"))) {
+               promoter_retry_requested(approvals, &p->t, p->source, json_str(hop, "failedAt", ""))) {
         log_info("retry", "tracker=%s hop=%s last_error=%s", p->t.name, p->source,
-                 log_q(promoter_str(hop, "lastError")));
+                 log_q(json_str(hop, "lastError", "")));
         promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_FAILED, PHE_RETRY), "promote");
     } else {
-        char *why = xasprintf("promotion failed: %s (promoctl retry)", promoter_str(hop, "lastError"));
+        char *why = xasprintf("promotion failed: %s (promoctl retry)", json_str(hop, "lastError", ""));
         promo_promoter_none(st, p, rec, why);
         free(why);
     }
@@ -437,7 +438,7 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
                 hop = promoter_hop_new(rec, &plan, (enum prom_phase)prom_phase_next(from < 0 ? PH_NONE :
                                        (enum prom_phase)from, PHE_UNPLANNABLE));
                 cJSON_AddStringToObject(hop, "failure", "promotion");
-                cJSON_AddStringToObject(hop, "failedAt", promoter_str(hop, "phaseAt"));
+                cJSON_AddStringToObject(hop, "failedAt", json_str(hop, "phaseAt", ""));
                 promoter_set(hop, "lastError", cJSON_CreateString(err));
                 if (store_write(st->store, PROMOTER_AREA, t.name, rec) == 0 &&
                     audit_has_key(st->store, plan.key, "PromotionFailed") == 0)

@@ -89,8 +89,6 @@ struct promoter_stage {
 
 /* ---- promoter_record.c ---- */
 
-/* promoter_str - o[key] when a string, else "". */
-const char *promoter_str(const cJSON *o, const char *key);
 
 /* promoter_record_current - 1 when rec (a record of any stage with name,
  * generation and headSHA) is about tracker t's generation and head SHA. */

@@ -45,6 +45,7 @@
 #include "util/util.h"
 #include "domain/wasync.h"
 #include "promoter/promoter.h"
+#include "util/json.h"
 
 /* promoter_job_seq - the steps of mode, in order, PS_FINISH ended. */
 static const int *promoter_job_seq(enum prom_mode mode)
@@ -517,12 +518,12 @@ static void promoter_job_comment(struct prom_job *j)
 
     cJSON_ArrayForEach(r, j->plan.runs) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "durationMs");
-        rows[i].name = promoter_str(r, "name");
-        rows[i].provider = promoter_str(r, "provider");
+        rows[i].name = json_str(r, "name", "");
+        rows[i].provider = json_str(r, "provider", "");
         rows[i].required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "required"));
-        rows[i].outcome = promoter_str(r, "status");
+        rows[i].outcome = json_str(r, "status", "");
         rows[i].duration_ms = cJSON_IsNumber(d) ? (int64_t)d->valuedouble : 0;
-        rows[i].url = promoter_str(r, "url")[0] ? promoter_str(r, "url") : NULL;
+        rows[i].url = json_str(r, "url", "")[0] ? json_str(r, "url", "") : NULL;
         i++;
     }
     body = ghpr_render_summary(j->plan.t.name, &hop, rows, (size_t)i);

@@ -13,14 +13,7 @@
 #include "util/log.h"
 #include "util/util.h"
 #include "promoter/promoter.h"
-
-/* promoter_str - o[key] when a string, else "". */
-const char *promoter_str(const cJSON *o, const char *key)
-{
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-
-    return s ? s : "";
-}
+#include "util/json.h"
 
 /* promoter_record_current - same generation and head SHA as t. */
 int promoter_record_current(const cJSON *rec, const struct tracker *t)
@@ -28,7 +21,7 @@ int promoter_record_current(const cJSON *rec, const struct tracker *t)
     const cJSON *gen = cJSON_GetObjectItemCaseSensitive(rec, "generation");
 
     return cJSON_IsObject(rec) && cJSON_IsNumber(gen) && (int64_t)gen->valuedouble == t->generation &&
-           strcasecmp(promoter_str(rec, "headSHA"), t->head_sha) == 0;
+           strcasecmp(json_str(rec, "headSHA", ""), t->head_sha) == 0;
 }
 
 /* promoter_record_for - rec for t's generation and SHA, history kept. */
@@ -106,7 +99,7 @@ cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, enum prom_phase p
 /* promoter_phase - hop.phase as an enum. */
 int promoter_phase(const cJSON *hop)
 {
-    return hop ? prom_phase_parse(promoter_str(hop, "phase")) : PH_NONE;
+    return hop ? prom_phase_parse(json_str(hop, "phase", "")) : PH_NONE;
 }
 
 /* promoter_phase_move - one transition of the table in domain/rec_promoter.c. */
@@ -115,7 +108,7 @@ int promoter_phase_move(cJSON *hop, enum prom_event ev)
     int from = promoter_phase(hop), to = from < 0 ? -1 : prom_phase_next((enum prom_phase)from, ev);
 
     if (to < 0) {
-        log_error("phase_refused", "phase=%s event=%s effect=%s", log_q(promoter_str(hop, "phase")),
+        log_error("phase_refused", "phase=%s event=%s effect=%s", log_q(json_str(hop, "phase", "")),
                   prom_event_name(ev), log_q("phase unchanged"));
         return -1;
     }
@@ -214,7 +207,7 @@ cJSON *promoter_test_keys(const cJSON *runs)
     const cJSON *r;
 
     cJSON_ArrayForEach(r, runs)
-        cJSON_AddItemToArray(a, cJSON_CreateString(promoter_str(r, "key")));
+        cJSON_AddItemToArray(a, cJSON_CreateString(json_str(r, "key", "")));
     return a;
 }
 
@@ -232,10 +225,10 @@ const char *promoter_first_url(const cJSON *runs, int failed_only)
         cJSON_ArrayForEach(r, runs) {
             if (pass == 0 && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "required")))
                 continue;
-            if (failed_only && strcmp(promoter_str(r, "status"), "passed") == 0)
+            if (failed_only && strcmp(json_str(r, "status", ""), "passed") == 0)
                 continue;
-            if (ghpr_url_linkable(promoter_str(r, "url")))
-                return promoter_str(r, "url");
+            if (ghpr_url_linkable(json_str(r, "url", "")))
+                return json_str(r, "url", "");
         }
     }
     return NULL;
@@ -288,9 +281,9 @@ static char *promoter_names(const cJSON *runs, int required)
 
     cJSON_ArrayForEach(r, runs) {
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "required")) != required ||
-            strcmp(promoter_str(r, "status"), "passed") == 0)
+            strcmp(json_str(r, "status", ""), "passed") == 0)
             continue;
-        n = xasprintf("%s%s%s", out, out[0] ? ", " : "", promoter_str(r, "name"));
+        n = xasprintf("%s%s%s", out, out[0] ? ", " : "", json_str(r, "name", ""));
         free(out);
         out = n;
     }
@@ -306,7 +299,7 @@ char *promoter_promoted_message(const char *source, const char *target, const ch
     int passed = 0;
 
     cJSON_ArrayForEach(r, runs)
-        if (strcmp(promoter_str(r, "status"), "passed") == 0)
+        if (strcmp(json_str(r, "status", ""), "passed") == 0)
             passed++;
     msg = xasprintf("promoted %s -> %s at %.7s (policy %s, %d test%s passed%s%s)", source, target, sha,
                     policy, passed, passed == 1 ? "" : "s", opt[0] ? ", optional tests failed: " : "", opt);

@@ -28,6 +28,7 @@
 #include "util/util.h"
 #include "domain/view.h"
 #include "trigger/trigger.h"
+#include "util/json.h"
 
 static struct trigger_stage promo_trigger_state;
 
@@ -67,7 +68,7 @@ static void promo_trigger_dry_run(struct stage *st, const struct tracker *t, con
         cJSON *e, *line;
         char *s;
 
-        if (have && strcmp(trigger_record_str(have, "phase"), "intent") != 0)
+        if (have && strcmp(json_str(have, "phase", ""), "intent") != 0)
             continue;
         e = trigger_record_plan_test(t, p, &p->tests[i], 1);
         line = cJSON_CreateObject();
@@ -76,13 +77,13 @@ static void promo_trigger_dry_run(struct stage *st, const struct tracker *t, con
         cJSON_AddStringToObject(line, "hop", p->source);
         cJSON_AddStringToObject(line, "target", p->target);
         cJSON_AddStringToObject(line, "test", p->tests[i].name);
-        cJSON_AddStringToObject(line, "provider", trigger_record_str(e, "provider"));
-        cJSON_AddStringToObject(line, "job", trigger_record_str(e, "job"));
-        cJSON_AddStringToObject(line, "key", trigger_record_str(e, "key"));
+        cJSON_AddStringToObject(line, "provider", json_str(e, "provider", ""));
+        cJSON_AddStringToObject(line, "job", json_str(e, "job", ""));
+        cJSON_AddStringToObject(line, "key", json_str(e, "key", ""));
         cJSON_AddItemToObject(line, "params", cJSON_DetachItemFromObjectCaseSensitive(e, "params"));
         cJSON_AddStringToObject(line, "action", have ? "adopt" : "trigger");
-        if (strcmp(trigger_record_str(e, "phase"), "error") == 0)
-            cJSON_AddStringToObject(line, "error", trigger_record_str(e, "error"));
+        if (strcmp(json_str(e, "phase", ""), "error") == 0)
+            cJSON_AddStringToObject(line, "error", json_str(e, "error", ""));
         s = cJSON_PrintUnformatted(line);
         if (s)
             printf("%s\n", s);
@@ -124,24 +125,24 @@ static void promo_trigger_start_ops(struct stage *st, const struct tracker *t, c
 
     cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
         enum trigger_op_kind kind = TOP_ADOPT;
-        const char *key = trigger_record_str(te, "key");
+        const char *key = json_str(te, "key", "");
 
-        if (strcmp(trigger_record_str(te, "phase"), "intent") != 0 || trigger_ops_inflight(st, key))
+        if (strcmp(json_str(te, "phase", ""), "intent") != 0 || trigger_ops_inflight(st, key))
             continue;
         for (i = 0; i < nfresh; i++)
             if (fresh[i] == te)
                 kind = TOP_TRIGGER;
         if (kind == TOP_ADOPT)
             log_info("adopt", "tracker=%s hop=%s test=%s key=%s intent_at=%s", t->name, hop->string,
-                     log_q(trigger_record_str(te, "name")), key, trigger_record_str(te, "intentAt"));
+                     log_q(json_str(te, "name", "")), key, json_str(te, "intentAt", ""));
         trigger_ops_begin(st, kind, trigger_ops_spec(t, hop->string, te));
     }
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rec, "superseded")) {
-        const char *key = trigger_record_str(e, "key");
+        const char *key = json_str(e, "key", "");
         char ckey[64];
 
         snprintf(ckey, sizeof(ckey), "cancel:%s", key);
-        if (strcmp(trigger_record_str(e, "cancel"), "pending") != 0 || !key[0] ||
+        if (strcmp(json_str(e, "cancel", ""), "pending") != 0 || !key[0] ||
             trigger_ops_inflight(st, key) || trigger_ops_inflight(st, ckey))
             continue;
         trigger_ops_begin(st, TOP_CANCEL, trigger_ops_spec(t, NULL, e));
@@ -170,12 +171,12 @@ static int promo_trigger_retry_attempt(struct stage *st, const struct tracker *t
 static int promo_trigger_failed(const struct rec_monitor *mon, const char *source, const cJSON *te)
 {
     const struct rec_monitor_test *m = mon ? rec_monitor_hop_test(rec_monitor_hop(mon, source),
-                                                                  trigger_record_str(te, "name")) : NULL;
+                                                                  json_str(te, "name", "")) : NULL;
     const char *st = m ? m->status : "";
 
-    if (strcmp(trigger_record_str(te, "phase"), trig_phase_name(TP_ERROR)) == 0)
+    if (strcmp(json_str(te, "phase", ""), trig_phase_name(TP_ERROR)) == 0)
         return 1;
-    if (strcmp(m ? m->key : "", trigger_record_str(te, "key")) != 0)
+    if (strcmp(m ? m->key : "", json_str(te, "key", "")) != 0)
         return 0;
     return !strcmp(st, "failed") || !strcmp(st, "timed-out") || !strcmp(st, "cancelled") || !strcmp(st, "error");
 }
@@ -204,7 +205,7 @@ static void promo_trigger_retry(struct stage *st, const struct tracker *t, const
         size_t k;
 
         for (i = 0; i < p->ntests; i++)
-            if (strcmp(p->tests[i].name, trigger_record_str(te, "name")) == 0)
+            if (strcmp(p->tests[i].name, json_str(te, "name", "")) == 0)
                 pt = &p->tests[i];
         if (!pt || (cJSON_IsNumber(a) ? (int)a->valuedouble : 1) >= n || !promo_trigger_failed(mon, p->source, te) ||
             *nfresh >= POLICY_MAX_TESTS) {
@@ -214,10 +215,10 @@ static void promo_trigger_retry(struct stage *st, const struct tracker *t, const
         e = trigger_record_plan_test(t, p, pt, n);
         old = cJSON_DetachItemViaPointer(tests, te);
         cJSON_InsertItemInArray(tests, idx, e);
-        if (strcmp(trigger_record_str(e, "phase"), "intent") == 0)
+        if (strcmp(json_str(e, "phase", ""), "intent") == 0)
             fresh[(*nfresh)++] = e;
         log_info("retry", "tracker=%s hop=%s test=%s attempt=%d old_key=%s key=%s", t->name, p->source,
-                 log_q(pt->name), n, trigger_record_str(old, "key"), trigger_record_str(e, "key"));
+                 log_q(pt->name), n, json_str(old, "key", ""), json_str(e, "key", ""));
         {
             cJSON *sup = cJSON_CreateObject();
             cJSON_AddNumberToObject(sup, "generation", (double)t->generation);
@@ -343,11 +344,11 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
             continue;
         e = trigger_record_plan_test(&t, &p, &p.tests[i], 1);
         cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(hop, "tests"), e);
-        if (strcmp(trigger_record_str(e, "phase"), "intent") == 0)
+        if (strcmp(json_str(e, "phase", ""), "intent") == 0)
             fresh[nfresh++] = e;
         else
             log_error("subst_failed", "tracker=%s hop=%s test=%s error=%s effect=\"test failed\"", t.name,
-                      p.source, log_q(p.tests[i].name), log_q(trigger_record_str(e, "error")));
+                      p.source, log_q(p.tests[i].name), log_q(json_str(e, "error", "")));
     }
     if (nfresh)
         crash_point("trigger.before_intent");

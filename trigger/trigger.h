@@ -88,8 +88,6 @@ cJSON *trigger_record_plan_test(const struct tracker *t, const struct policy *p,
                                 const struct policy_test *pt, int attempt);
 /* trigger_record_hop_ready - 1 when every test of hop has a run or an error. */
 int trigger_record_hop_ready(const cJSON *hop);
-/* trigger_record_str - the string member name of o, or "" (never NULL). */
-const char *trigger_record_str(const cJSON *o, const char *name);
 /* trigger_record_save - write rec unless it equals old (NULL: always).
  * Returns 1 written, 0 unchanged, -1 on error (logged). */
 int trigger_record_save(struct stage *st, const char *name, const cJSON *rec, const cJSON *old);

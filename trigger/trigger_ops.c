@@ -32,6 +32,7 @@
 #include "util/metrics.h"
 #include "util/util.h"
 #include "trigger/trigger.h"
+#include "util/json.h"
 
 struct trigger_op {
     struct stage *st;
@@ -123,15 +124,15 @@ struct trigger_test_spec *trigger_ops_spec(const struct tracker *t, const char *
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(test, "params");
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(test, "run");
     const cJSON *tmo = cJSON_GetObjectItemCaseSensitive(test, "timeoutMs");
-    const char *sha = trigger_record_str(test, "headSHA");
-    int64_t at = time_parse_iso(trigger_record_str(test, "intentAt"));
+    const char *sha = json_str(test, "headSHA", "");
+    int64_t at = time_parse_iso(json_str(test, "intentAt", ""));
 
     s->tracker = xstrdup(t->name);
-    s->hop = xstrdup(hop ? hop : trigger_record_str(test, "hop"));
-    s->name = xstrdup(trigger_record_str(test, "name"));
-    s->provider = xstrdup(trigger_record_str(test, "provider"));
-    s->job = xstrdup(trigger_record_str(test, "job"));
-    s->key = xstrdup(trigger_record_str(test, "key"));
+    s->hop = xstrdup(hop ? hop : json_str(test, "hop", ""));
+    s->name = xstrdup(json_str(test, "name", ""));
+    s->provider = xstrdup(json_str(test, "provider", ""));
+    s->job = xstrdup(json_str(test, "job", ""));
+    s->key = xstrdup(json_str(test, "key", ""));
     s->repository = xstrdup(t->repository);
     s->sha = xstrdup(sha[0] ? sha : t->head_sha);
     s->ref = xstrdup(sha[0] ? s->sha : (t->head_ref[0] ? t->head_ref : t->head_sha));
@@ -260,7 +261,7 @@ static int trigger_ops_set_run(struct trigger_op *op, cJSON *te, const struct ad
 {
     char ts[40];
 
-    if (strcmp(trigger_record_str(te, "phase"), "triggered") == 0)
+    if (strcmp(json_str(te, "phase", ""), "triggered") == 0)
         return 0;
     time_format_iso(wall_ms(), ts, sizeof(ts));
     cJSON_ReplaceItemInObjectCaseSensitive(te, "phase", cJSON_CreateString("triggered"));
@@ -278,7 +279,7 @@ static int trigger_ops_set_error(struct trigger_op *op, cJSON *te, const struct 
 {
     char ts[40], why[400];
 
-    if (strcmp(trigger_record_str(te, "phase"), "intent") != 0)
+    if (strcmp(json_str(te, "phase", ""), "intent") != 0)
         return 0;
     snprintf(why, sizeof(why), "%s%s", op->kind == TOP_ADOPT ? "unable to look the run up by key: " : "",
              res->errmsg[0] ? res->errmsg : "refused by the CI");

@@ -16,14 +16,7 @@
 #include "domain/subst.h"
 #include "util/util.h"
 #include "trigger/trigger.h"
-
-/* trigger_record_str - a string member, "" when absent or not a string. */
-const char *trigger_record_str(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
+#include "util/json.h"
 
 /* trigger_record_load - read and check with the record's decoder
  * (domain/rec_trigger.h); a record it refuses is quarantined. */
@@ -70,7 +63,7 @@ int trigger_record_current(const cJSON *rec, const struct tracker *t)
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
 
     return cJSON_IsNumber(g) && (int64_t)g->valuedouble == t->generation &&
-           strcmp(trigger_record_str(rec, "headSHA"), t->head_sha) == 0;
+           strcmp(json_str(rec, "headSHA", ""), t->head_sha) == 0;
 }
 
 /* trigger_record_add_superseded - append, dropping the oldest beyond the cap. */
@@ -102,7 +95,7 @@ cJSON *trigger_record_supersede(struct stage *st, cJSON *rec, const struct track
     cJSON *fresh = trigger_record_new(t), *sup, *e, *hop;
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
     int64_t oldgen = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 0;
-    const char *oldsha = trigger_record_str(rec, "headSHA");
+    const char *oldsha = json_str(rec, "headSHA", "");
     struct rec_monitor mrec;
     const struct rec_monitor *mon = NULL;
     char err[256];
@@ -124,11 +117,11 @@ cJSON *trigger_record_supersede(struct stage *st, cJSON *rec, const struct track
         const cJSON *te;
 
         cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
-            const char *phase = trigger_record_str(te, "phase");
+            const char *phase = json_str(te, "phase", "");
             const cJSON *run = cJSON_GetObjectItemCaseSensitive(te, "run");
             const char *mst = monok ? trigger_record_monitor_status(mon, hop->string,
-                                                                    trigger_record_str(te, "name")) : "";
-            int rs = run_status_parse(cJSON_IsObject(run) ? trigger_record_str(run, "status") : "");
+                                                                    json_str(te, "name", "")) : "";
+            int rs = run_status_parse(cJSON_IsObject(run) ? json_str(run, "status", "") : "");
             int final = (mst[0] && run_status_parse(mst) >= 0 && run_status_final(run_status_parse(mst))) ||
                         (rs >= 0 && run_status_final((enum run_status)rs));
             static const char *const keep[] = { "name", "provider", "job", "key", "params", "attempt" };
@@ -158,7 +151,7 @@ cJSON *trigger_record_supersede(struct stage *st, cJSON *rec, const struct track
             log_info("supersede", "tracker=%s old_gen=%lld old_sha=%.12s gen=%lld sha=%.12s hop=%s "
                      "test=%s key=%s cancel=%s", t->name, (long long)oldgen, oldsha,
                      (long long)t->generation, t->head_sha, hop->string,
-                     log_q(trigger_record_str(te, "name")), trigger_record_str(te, "key"),
+                     log_q(json_str(te, "name", "")), json_str(te, "key", ""),
                      final ? "finished" : "pending");
         }
     }
@@ -205,7 +198,7 @@ cJSON *trigger_record_test(const cJSON *hop, const char *name)
     cJSON *te;
 
     cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests"))
-        if (strcmp(trigger_record_str(te, "name"), name) == 0)
+        if (strcmp(json_str(te, "name", ""), name) == 0)
             return te;
     return NULL;
 }
@@ -217,7 +210,7 @@ cJSON *trigger_record_find_key(const cJSON *rec, const char *key, cJSON **hop)
 
     cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(rec, "hops"))
         cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(h, "tests"))
-            if (strcmp(trigger_record_str(te, "key"), key) == 0) {
+            if (strcmp(json_str(te, "key", ""), key) == 0) {
                 if (hop)
                     *hop = h;
                 return te;
@@ -231,7 +224,7 @@ cJSON *trigger_record_find_superseded(const cJSON *rec, const char *key)
     cJSON *e;
 
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rec, "superseded"))
-        if (strcmp(trigger_record_str(e, "key"), key) == 0)
+        if (strcmp(json_str(e, "key", ""), key) == 0)
             return e;
     return NULL;
 }
@@ -293,7 +286,7 @@ int trigger_record_hop_ready(const cJSON *hop)
     const cJSON *te;
 
     cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
-        const char *ph = trigger_record_str(te, "phase");
+        const char *ph = json_str(te, "phase", "");
         if (strcmp(ph, "triggered") != 0 && strcmp(ph, "error") != 0)
             return 0;
     }
