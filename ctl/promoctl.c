@@ -51,6 +51,11 @@ static const char promoctl_usage[] =
     "\n"
     "Exit codes: 0 ok, 100 usage or permanent error, 111 temporary error.\n";
 
+/* needs_store: CTL_NO_STORE, CTL_READS (the state dir must exist: a reader
+ * never makes it, nor its areas - not for a typo, not as root at the
+ * built-in /var/lib/promo) or CTL_WRITES (made if missing, as a stage does). */
+enum { CTL_NO_STORE, CTL_READS, CTL_WRITES };
+
 struct ctl_command {
     const char *name;
     int (*run)(struct ctl *, int, char **);
@@ -58,14 +63,14 @@ struct ctl_command {
 };
 
 static const struct ctl_command ctl_commands[] = {
-    { "track", ctl_track, 1 },
-    { "get", ctl_get, 1 },
-    { "list", ctl_list, 1 },
-    { "policies", ctl_policies, 0 },
-    { "events", ctl_events, 1 },
-    { "show", ctl_show, 1 },
-    { "approve", ctl_approve, 1 },
-    { "retry", ctl_retry, 1 },
+    { "track", ctl_track, CTL_WRITES },
+    { "get", ctl_get, CTL_READS },
+    { "list", ctl_list, CTL_READS },
+    { "policies", ctl_policies, CTL_NO_STORE },
+    { "events", ctl_events, CTL_READS },
+    { "show", ctl_show, CTL_READS },
+    { "approve", ctl_approve, CTL_WRITES },
+    { "retry", ctl_retry, CTL_WRITES },
 };
 
 /* ctl_usage_error - one usage line on stderr, exit code 100. */
@@ -127,8 +132,8 @@ int main(int argc, char **argv)
     } else {
         config_defaults(&c.cfg);
     }
-    if (ctl_commands[i].needs_store) {
-        c.store = store_open(c.cfg.state_dir, 1);
+    if (ctl_commands[i].needs_store != CTL_NO_STORE) {
+        c.store = store_open(c.cfg.state_dir, ctl_commands[i].needs_store == CTL_WRITES);
         if (!c.store) {
             fprintf(stderr, "promoctl: fatal: unable to open state dir %s\n", c.cfg.state_dir);
             config_free(&c.cfg);
