@@ -616,9 +616,11 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops)
     log_info("start", "version=%s in=%s out=%s config=%s%s", PROMO_VERSION, log_q(st.in_ep),
              log_q(st.out_ep), log_q(cfgpath ? cfgpath : "builtin"), st.dry_run ? " dry_run=1" : "");
 
-    /* state dir */
+    /* state dir: made when missing, except by a stage run on stdin/stdout
+     * with no config file at all (a try on the command line must not leave
+     * /var/lib/promo behind; it runs standalone instead) */
     atomic_durable(st.cfg.durable);
-    st.store = store_open(st.cfg.state_dir, 1);
+    st.store = store_open(st.cfg.state_dir, cfgpath || stage_is_zmq_ep(in_ep) || stage_is_zmq_ep(out_ep));
     if (!st.store) {
         if (stage_is_zmq_ep(in_ep) || stage_is_zmq_ep(out_ep)) {
             log_error("state_dir_failed", "dir=%s error=%s", log_q(st.cfg.state_dir),

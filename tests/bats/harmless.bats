@@ -68,3 +68,12 @@ nothing_made() {
     assert_success
     assert_output --partial acme-shop-1
 }
+
+@test "a stage on stdin/stdout with no config file makes no state dir (it runs standalone)" {
+    [ ! -e /var/lib/promo ] || skip "/var/lib/promo exists on this machine"
+    mkdir "$T/noconf" && cd "$T/noconf"
+    run env -u PROMO_CONFIG promo-policy --in - --out - --once < /dev/null
+    assert_success
+    assert_output --partial "event=no_state_dir"
+    [ ! -e /var/lib/promo ]
+}
