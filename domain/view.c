@@ -606,6 +606,28 @@ void view_overlay(const struct view *v, cJSON *doc)
     cJSON_AddStringToObject(st, "state", tracker_state_name(v->state));
 }
 
+/* view_apply - see view.h. */
+int view_apply(struct store *s, struct tracker *t, cJSON *doc, struct view *out)
+{
+    struct view *v = xmalloc(sizeof(*v));
+    char err[256];
+    int rc = view_load(s, t->name, v, err, sizeof(err));
+
+    if (rc == 0 && v->t.generation == t->generation && strcmp(v->t.head_sha, t->head_sha) == 0) {
+        str_copy(t->status_env, v->environment, sizeof(t->status_env));
+        t->state = v->state;
+        if (doc)
+            view_overlay(v, doc);
+        rc = 1;
+    } else if (rc == 0) {
+        rc = 0;
+    }
+    if (out && rc >= 0)
+        memcpy(out, v, sizeof(*v));
+    free(v);
+    return rc;
+}
+
 /* view_effective - t's environment (and deploying) from the view. */
 int view_effective(struct store *s, struct tracker *t)
 {

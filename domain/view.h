@@ -129,6 +129,14 @@ int view_active(const struct view *v);
  * view's (the tracker snapshot a stage sends or works on); other fields stay. */
 void view_overlay(const struct view *v, cJSON *doc);
 
+/* view_apply - for stages that act on where the chain has taken a tracker
+ * (trigger, monitor, watcher): load t's view, and when it is about t's
+ * generation and head SHA set t->status_env and t->state to the view's and
+ * overlay doc (view_overlay; doc may be NULL). The view is copied to *out
+ * when out is not NULL. Returns 1 when applied, 0 when the view is about
+ * another generation or SHA (nothing changed), or the -errno of view_load. */
+int view_apply(struct store *s, struct tracker *t, cJSON *doc, struct view *out);
+
 /* view_effective - for stages that re-read the tracker document: set
  * t->status_env to where the chain has taken it (the view's environment),
  * and t->state to deploying when it is still deploying there (other states

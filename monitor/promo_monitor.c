@@ -182,16 +182,8 @@ static cJSON *promo_monitor_read_tracker(struct stage *st, const cJSON *msg, str
 
     if (!doc)
         return NULL;
-    if (st->store) {
-        struct view *v = xmalloc(sizeof(*v));
-        char verr[256];
-        if (view_load(st->store, t->name, v, verr, sizeof(verr)) == 0 && v->t.generation == t->generation &&
-            strcmp(v->t.head_sha, t->head_sha) == 0) {
-            str_copy(t->status_env, v->environment, sizeof(t->status_env));
-            view_overlay(v, doc);
-        }
-        free(v);
-    }
+    if (st->store)
+        view_apply(st->store, t, doc, NULL);    /* where the chain has taken it */
     return doc;
 }
 

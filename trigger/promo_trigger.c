@@ -270,8 +270,6 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
     cJSON *doc, *rec = NULL, *old = NULL, *hop, *fresh[POLICY_MAX_TESTS];
     struct tracker t;
     struct policy p;
-    struct view *v;
-    char err[256];
     int rc, i, nfresh = 0, quarantined, fresh_ok;
 
     doc = stage_tracker(st, msg, &t, 0);
@@ -281,18 +279,10 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
         cJSON_Delete(doc);
         return;
     }
-    if (st->store) {
-        /* where the chain has taken it, and its effective state there
-         * (domain/view.h): the tracker document stays at its first environment */
-        v = xmalloc(sizeof(*v));
-        if (view_load(st->store, t.name, v, err, sizeof(err)) == 0 && v->t.generation == t.generation &&
-            strcmp(v->t.head_sha, t.head_sha) == 0) {
-            str_copy(t.status_env, v->environment, sizeof(t.status_env));
-            t.state = v->state;
-            view_overlay(v, doc);
-        }
-        free(v);
-    }
+    /* where the chain has taken it, and its effective state there
+     * (domain/view.h): the tracker document stays at its first environment */
+    if (st->store)
+        view_apply(st->store, &t, doc, NULL);
     /* new tests start only when synced or testing; a hop further on
      * (awaiting approval, promoting, failed) is still forwarded, so the
      * monitor hands its aggregate to the promoter again at every resync */

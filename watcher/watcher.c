@@ -447,17 +447,13 @@ static int watcher_emit(struct stage *st, const char *name)
         return 0;
     }
     v = xmalloc(sizeof(*v));
-    if (view_load(st->store, name, v, err, sizeof(err)) == 0 && v->t.generation == t.generation &&
-        strcmp(v->t.head_sha, t.head_sha) == 0) {
+    if (view_apply(st->store, &t, doc, v) == 1) {
         if (v->deploy_promoted && v->state == TS_DEPLOYING)
             watcher_deploy_watch(st, v);
         else if (strmap_get(w->deploys, name))
             watcher_deploy_drop(st, name);
         active = view_active(v);
-        view_overlay(v, doc);
         have_view = 1;
-        t.state = v->state;
-        str_copy(t.status_env, v->environment, sizeof(t.status_env));
     } else {
         active = t.state == TS_SYNCED || t.state == TS_TESTING || t.state == TS_AWAITING_APPROVAL ||
                  t.state == TS_PROMOTING;
