@@ -132,8 +132,9 @@ void view_overlay(const struct view *v, cJSON *doc);
 /* view_apply - for stages that act on where the chain has taken a tracker
  * (trigger, monitor, watcher): load t's view, and when it is about t's
  * generation and head SHA set t->status_env and t->state to the view's and
- * overlay doc (view_overlay; doc may be NULL). The view is copied to *out
- * when out is not NULL. Returns 1 when applied, 0 when the view is about
+ * overlay doc (view_overlay; doc may be NULL). The view is loaded into
+ * *out when out is not NULL (else into a buffer of the process's: a view
+ * is large). Returns 1 when applied, 0 when the view is about
  * another generation or SHA (nothing changed), or the -errno of view_load. */
 int view_apply(struct store *s, struct tracker *t, cJSON *doc, struct view *out);
 

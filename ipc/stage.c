@@ -122,8 +122,14 @@ static void stage_send_waiting(struct stage *st)
         cJSON_Delete(msg);
     }
     L->waitq_head = i;
-    if (L->waitq_head == L->nwaitq)
+    if (L->waitq_head == L->nwaitq) {
         L->waitq_head = L->nwaitq = 0;
+    } else if (L->waitq_head > 64 && L->waitq_head > L->nwaitq / 2) {
+        /* a queue that never empties (a slow next stage) must not grow */
+        memmove(L->waitq, L->waitq + L->waitq_head, (L->nwaitq - L->waitq_head) * sizeof(*L->waitq));
+        L->nwaitq -= L->waitq_head;
+        L->waitq_head = 0;
+    }
 }
 
 /* stage_out_room - how many more messages stage_emit takes now. */
