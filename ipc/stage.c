@@ -38,6 +38,7 @@ static struct stage_loop {
     int code;
     int sigfd;
     int had_in;                      /* the stage started with an input */
+    struct loop *loop;               /* the stage's loop, kept at exit (stage_main) */
     struct strmap *waiting;          /* tracker name -> the latest message that met a full queue */
     char **waitq;                    /* their names, in arrival order, from waitq_head */
     size_t waitq_head, nwaitq, capwaitq;
@@ -707,7 +708,11 @@ out:
         store_close(st.store);
     if (L->sigfd >= 0)
         close(L->sigfd);
-    loop_free(st.loop);
+    /* The loop is not freed: work still in flight at exit (a plugin being
+     * reaped, a retry waiting) is held by its timers only, and freeing them
+     * would turn what the process still holds into leaks. It stays reachable
+     * from here until the process ends, as the loop's state always was. */
+    L->loop = st.loop;
     config_free(&st.cfg);
     metrics_free();
     free(in_ep);
