@@ -2,7 +2,11 @@
  * (STATE/trigger/NAME.json: each test's idempotency key, provider and run)
  * and the promoter records (STATE/promoter/NAME.json: each hop's Argo CD
  * application) are read, never written, into an index by key, by run id
- * and by application. Each record's entries are known by the record, so
+ * and by application. They are read as every other reader reads them, with
+ * their one strict decoder (domain/rec_trigger.h, domain/rec_promoter.h):
+ * a record its decoder refuses is absent here, as it is to the view, so a
+ * webhook never hints about what the stages themselves would not act on.
+ * Each record's entries are known by the record, so
  * when inotify names a record as changed only that record is read again,
  * before the next lookup. Everything is read at start, when inotify's queue
  * overflowed, and - without inotify - on a miss (at most every
@@ -18,10 +22,11 @@
 
 #include "util/log.h"
 #include "util/util.h"
+#include "domain/rec_promoter.h"
+#include "domain/rec_trigger.h"
+#include "domain/store.h"
 #include "webhook/webhook.h"
-#include "util/json.h"
 
-#define WEBHOOK_RECORD_MAX  (4 << 20)
 #define WEBHOOK_CHANGED_MAX 4096      /* more changed records than this: read them all */
 
 static const char *const webhook_areas[2] = { "trigger", "promoter" };
@@ -146,23 +151,20 @@ static void webhook_index_drop(struct webhook_index *ix, const char *owner)
     webhook_owned_free(o);
 }
 
-/* webhook_index_trigger - index the tests of one trigger record. */
+/* webhook_index_trigger - index the tests of one decoded trigger record
+ * (the tests of its hops; a superseded run no longer decides anything). */
 static void webhook_index_trigger(struct webhook_index *ix, struct webhook_owned *o, const char *owner,
-                                  const cJSON *rec)
+                                  const struct rec_trigger *rec)
 {
-    const cJSON *hop, *te;
     char k[400];
+    int h, i;
 
-    cJSON_ArrayForEach(hop, cJSON_GetObjectItemCaseSensitive(rec, "hops")) {
-        cJSON_ArrayForEach(te, cJSON_GetObjectItemCaseSensitive(hop, "tests")) {
-            const cJSON *run = cJSON_GetObjectItemCaseSensitive(te, "run");
-            const char *url = json_str(run, "url", ""), *q;
-            const char *f[WT_N] = { owner, json_str(rec, "name", ""), json_str(te, "name", ""),
-                                    json_str(te, "key", ""), json_str(run, "id", ""),
-                                    json_str(te, "provider", ""), NULL, NULL };
+    for (h = 0; h < rec->nhops; h++) {
+        for (i = 0; i < rec->hops[h].ntests; i++) {
+            const struct rec_trigger_test *te = &rec->hops[h].tests[i];
+            const char *f[WT_N] = { owner, rec->name, te->name, te->key, te->run.id, te->provider, NULL, NULL };
+            const char *q;
 
-            if (!f[WT_TRACKER][0] || !f[WT_TEST][0])
-                continue;
             if (f[WT_KEY][0]) {
                 snprintf(k, sizeof(k), "key:%s", f[WT_KEY]);
                 webhook_index_put(ix, o, k, f);
@@ -172,7 +174,9 @@ static void webhook_index_trigger(struct webhook_index *ix, struct webhook_owned
                          (int)webhook_target_max[WT_RUN_ID], f[WT_RUN_ID]);
                 webhook_index_put(ix, o, k, f);
             }
-            if (strcmp(f[WT_PROVIDER], "jenkins") == 0 && (q = strstr(url, "/queue/item/")) != NULL) {
+            /* a Jenkins run that is still a queue item is known by the
+             * item's number until it has a build number */
+            if (strcmp(f[WT_PROVIDER], "jenkins") == 0 && (q = strstr(te->run.url, "/queue/item/")) != NULL) {
                 long id = strtol(q + 12, NULL, 10);
                 if (id > 0) {
                     snprintf(k, sizeof(k), "run:jenkins:%ld", id);
@@ -183,21 +187,21 @@ static void webhook_index_trigger(struct webhook_index *ix, struct webhook_owned
     }
 }
 
-/* webhook_index_promoter - index the Argo CD applications of one promoter record. */
+/* webhook_index_promoter - index the Argo CD applications of one decoded
+ * promoter record. */
 static void webhook_index_promoter(struct webhook_index *ix, struct webhook_owned *o, const char *owner,
-                                   const cJSON *rec)
+                                   const struct rec_promoter *rec)
 {
-    const cJSON *hop;
     char k[400];
+    int h;
 
-    cJSON_ArrayForEach(hop, cJSON_GetObjectItemCaseSensitive(rec, "hops")) {
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(hop, "argocd");
-        const char *f[WT_N] = { owner, json_str(rec, "name", ""), NULL, NULL, NULL, "argocd",
-                                json_str(a, "application", ""), json_str(a, "cluster", "") };
+    for (h = 0; h < rec->nhops; h++) {
+        const struct rec_promoter_hop *hop = &rec->hops[h];
+        const char *f[WT_N] = { owner, rec->name, NULL, NULL, NULL, "argocd", hop->application, hop->cluster };
 
-        if (!f[WT_TRACKER][0] || !f[WT_APPLICATION][0])
+        if (!hop->application[0])
             continue;
-        snprintf(k, sizeof(k), "app:%.*s", (int)webhook_target_max[WT_APPLICATION], f[WT_APPLICATION]);
+        snprintf(k, sizeof(k), "app:%.*s", (int)webhook_target_max[WT_APPLICATION], hop->application);
         webhook_index_put(ix, o, k, f);
     }
 }
@@ -211,34 +215,48 @@ static int webhook_record_name(const char *file)
 }
 
 /* webhook_index_load - read record area/file (again): its old entries go,
- * its present ones come in; a record gone or unreadable leaves none. */
+ * its present ones come in; a record gone, unreadable, corrupt (the store
+ * quarantines it) or refused by its decoder leaves none. */
 static void webhook_index_load(struct stage *st, struct webhook_index *ix, int area, const char *file)
 {
-    char dir[4096], path[4400], owner[300];
+    char owner[300], name[REC_MAX_NAME + 1], err[256];
     struct webhook_owned *o;
-    size_t len;
-    cJSON *rec;
-    char *buf;
+    size_t n = strlen(file) - 5;      /* webhook_record_name: it ends in ".json" */
+    cJSON *doc = NULL;
+    int rc;
 
     if ((size_t)snprintf(owner, sizeof(owner), "%s/%s", webhook_areas[area], file) >= sizeof(owner))
         return;
     webhook_index_drop(ix, owner);
-    if (!st->store || !store_area_path(st->store, webhook_areas[area], dir, sizeof(dir)))
+    if (n > REC_MAX_NAME || !st->store)
         return;
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
-    if (read_file(path, WEBHOOK_RECORD_MAX, &buf, &len) != 0)
+    memcpy(name, file, n);
+    name[n] = '\0';
+    if (store_read(st->store, webhook_areas[area], name, &doc) < 0)
         return;
-    rec = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    if (cJSON_IsObject(rec)) {
-        o = xcalloc(1, sizeof(*o));
-        if (area == 0)
-            webhook_index_trigger(ix, o, owner, rec);
-        else
-            webhook_index_promoter(ix, o, owner, rec);
-        strmap_put(ix->owned, owner, o);
+    o = xcalloc(1, sizeof(*o));
+    if (area == 0) {
+        struct rec_trigger rec;
+
+        if ((rc = rec_trigger_decode(doc, name, &rec, err, sizeof(err))) == 0)
+            webhook_index_trigger(ix, o, owner, &rec);
+        rec_trigger_free(&rec);
+    } else {
+        struct rec_promoter rec;
+
+        if ((rc = rec_promoter_decode(doc, name, &rec, err, sizeof(err))) == 0)
+            webhook_index_promoter(ix, o, owner, &rec);
+        rec_promoter_free(&rec);
     }
-    cJSON_Delete(rec);
+    cJSON_Delete(doc);
+    if (rc < 0) {
+        /* as domain/view.c: the stages ignore it, so no webhook names it */
+        log_debug("record_invalid", "area=%s tracker=%s error=%s effect=%s", webhook_areas[area], log_q(name),
+                  log_q(err), log_q("not indexed"));
+        webhook_owned_free(o);
+        return;
+    }
+    strmap_put(ix->owned, owner, o);
 }
 
 /* webhook_index_scan - read every record into a new index. */

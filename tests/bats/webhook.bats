@@ -501,23 +501,52 @@ post_body() {
     ! grep -q 'effect="poll now"' "$T/monitor.log"
 }
 
+# promoter_done NAME APP - the record promo-promoter leaves once tracker
+# NAME's dev -> staging hop has promoted APP (docs/state.md, "The promoter
+# record"; promoter/promoter_record.c): at the generation and head SHA of
+# the tracker as promoctl track left it, so the strict decoder promo-webhook
+# reads it with (domain/rec_promoter.c) takes it as the stages do; renamed
+# into place, as the store writes.
+promoter_done() {
+    local key tkey
+    key="pk-$(sha_of "promotion $1" | cut -c1-24)"
+    tkey="pk-$(sha_of "test $1" | cut -c1-24)"
+    jq -c --arg app "$2" --arg key "$key" --arg tkey "$tkey" --arg at 2026-12-01T10:00:00.000Z '
+        {name: .metadata.name, generation: .metadata.generation, headSHA: .spec.headSHA,
+         hops: {dev: {source: "dev", target: "staging", policy: "dev-to-staging", key: $key,
+                      argocd: {cluster: "default", application: $app},
+                      phase: "done", phaseAt: $at, doneAt: $at, statusPending: false, commentId: 1001,
+                      attempts: 0, lastError: null, nextRetryAt: null, approvedBy: null, testKeys: [$tkey],
+                      steps: {argocdUpdated: true, argocdSynced: true, labels: true, status: true,
+                              comment: true, recorded: true, audited: true}}},
+         promotions: [{outcome: "Promoted", sourceEnvironment: "dev", targetEnvironment: "staging",
+                       headSHA: .spec.headSHA, generation: .metadata.generation, promotedAt: $at,
+                       promotedBy: "promo-promoter", policy: "dev-to-staging", key: $key,
+                       testRuns: [{name: "t", provider: "jenkins", required: true, status: "passed",
+                                   url: "http://127.0.0.1:9/job/t/1/", durationMs: 2500, key: $tkey}]}]}' \
+        "$T/state/trackers/$1.json" > "$T/state/promoter/.tmp-$1"
+    mv "$T/state/promoter/.tmp-$1" "$T/state/promoter/$1.json"
+}
+
 @test "Argo CD notification for an application two trackers promote to: both get a hint, from records changed after start" {
     mkdir -p "$T/state/promoter" "$T/state/trigger"
     promo_start hints "$PROMO_BIN/promo-pipe" --in "ipc://$T/run/hints.sock" --out none -- sh -c "cat >> '$T/hints.ndjson'"
     webhook_up
     promo_stop webhook
-    promo_start webhook promo-webhook --port-file "$T/webhook.port" --watcher "ipc://$T/run/hints.sock"
+    promo_start webhook promo-webhook -v --port-file "$T/webhook.port" --watcher "ipc://$T/run/hints.sock"
     rm -f "$T/webhook.port"
     wait_for 10 test -s "$T/webhook.port"
     WH="http://127.0.0.1:$(cat "$T/webhook.port")"
-    # the records appear after promo-webhook started: it learns of them by inotify
-    for n in 1 2; do
-        jq -n --arg n "acme-shop-$n" '{name: $n, generation: 1, headSHA: "abc",
-            hops: {dev: {argocd: {application: "shop-staging", cluster: "default"}}}}' \
-            > "$T/state/promoter/.tmp-$n" && mv "$T/state/promoter/.tmp-$n" "$T/state/promoter/acme-shop-$n.json"
+    local n
+    for n in 1 2 3; do
+        promoctl track --repo acme/shop --pr "$n" --sha "$(sha_of "$n")" --env dev --app shop --ref "feature/$n" \
+            --state synced >/dev/null
     done
-    jq -n '{name: "acme-shop-3", generation: 1, headSHA: "abc",
-        hops: {dev: {argocd: {application: "other-staging"}}}}' > "$T/state/promoter/acme-shop-3.json"
+    # the records appear after promo-webhook started: it learns of them by
+    # inotify; two trackers promoted to shop-staging, the third elsewhere
+    promoter_done acme-shop-1 shop-staging
+    promoter_done acme-shop-2 shop-staging
+    promoter_done acme-shop-3 other-staging
     local code
     code=$(curl -s -o "$T/resp.json" -w '%{http_code}' -X POST -H 'X-Promo-Token: ar-webhook-token' \
         -H 'Content-Type: application/json' --data-binary '{"app":"shop-staging","sync":"Synced","health":"Healthy"}' "$WH/argocd")
@@ -527,9 +556,21 @@ post_body() {
     [ "$(jq -r .name "$T/hints.ndjson" | sort | tr '\n' ' ')" = "acme-shop-1 acme-shop-2 " ]
     [ "$(jq -r .application "$T/hints.ndjson" | sort -u)" = shop-staging ]
     grep -q 'trackers=2' "$T/webhook.log"
-    # a record rewritten without the application leaves the index with it
-    jq -n '{name: "acme-shop-2", generation: 2, headSHA: "def", hops: {}}' > "$T/state/promoter/.tmp" &&
-        mv "$T/state/promoter/.tmp" "$T/state/promoter/acme-shop-2.json"
+    # a new commit on acme-shop-2: the promoter makes its record current for
+    # the new generation (promoter_record_for: no hop yet, the history kept),
+    # and a record rewritten without the application leaves the index with it
+    promoctl track --repo acme/shop --pr 2 --sha "$(sha_of 2b)" --env dev --app shop --ref feature/2 \
+        --state synced >/dev/null
+    jq -c --slurpfile tr "$T/state/trackers/acme-shop-2.json" \
+        '{name, generation: $tr[0].metadata.generation, headSHA: $tr[0].spec.headSHA, hops: {}, promotions}' \
+        "$T/state/promoter/acme-shop-2.json" > "$T/state/promoter/.tmp"
+    [ "$(jq .generation "$T/state/promoter/.tmp")" = 2 ]
+    mv "$T/state/promoter/.tmp" "$T/state/promoter/acme-shop-2.json"
+    # a record its decoder refuses (no 40-hex head SHA, a hop with no
+    # phase) is absent to promo-webhook, as to the stages: no hint for it
+    jq -n '{name: "acme-shop-3", generation: 1, headSHA: "abc",
+        hops: {dev: {argocd: {application: "shop-staging"}}}}' > "$T/state/promoter/.tmp"
+    mv "$T/state/promoter/.tmp" "$T/state/promoter/acme-shop-3.json"
     code=$(curl -s -o "$T/resp.json" -w '%{http_code}' -X POST -H 'X-Promo-Token: ar-webhook-token' \
         --data-binary '{"app":"shop-staging","sync":"Synced","health":"Degraded"}' "$WH/argocd")
     [ "$code" = 200 ]
@@ -537,4 +578,5 @@ post_body() {
     sleep 0.3
     [ "$(tail -n 1 "$T/hints.ndjson" | jq -r .name)" = acme-shop-1 ]
     [ "$(wc -l < "$T/hints.ndjson")" -eq 3 ]
+    grep 'event=record_invalid' "$T/webhook.log" | grep -q 'area=promoter tracker=acme-shop-3 error="headSHA'
 }
