@@ -5,7 +5,7 @@
  * idempotency key, find a run by that key (after a crash between intent and
  * answer), read a run's status, and cancel a run. Each operation runs inside
  * the stage's event loop (HTTP through util/http.h, child processes through
- * stage_watch_fd_cb) and ends with exactly one call of the done callback,
+ * loop_watch_fd) and ends with exactly one call of the done callback,
  * never from inside the call that started it.
  *
  * Status mapping is deliberate and lives in each adapter's *_map_status()

@@ -5,7 +5,7 @@
  * holds nothing else, never a secret) with execve, writes one JSON request
  * on its stdin and closes it, and reads one JSON response of at most
  * PLUGIN_MAX_RESPONSE bytes from its stdout, all through the stage loop
- * (non-blocking pipes, stage_watch_fd_cb). A plugin that does not answer
+ * (non-blocking pipes, loop_watch_fd). A plugin that does not answer
  * within the timeout (30 s, $PROMO_PLUGIN_TIMEOUT_MS) is killed with its
  * process group and the operation is a temporary error; one that exits
  * nonzero is a temporary error with its stderr tail; one that answers
