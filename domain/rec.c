@@ -2,6 +2,7 @@
  *
  * Each helper checks one member: its type first, then its size, and names
  * the member in the error, so a decoder reads as a list of its fields. */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <strings.h>
 
 #include "domain/rec.h"
+#include "domain/store.h"
 #include "domain/tracker.h"
 #include "util/util.h"
 
@@ -212,4 +214,29 @@ cJSON *rec_conditions_encode(const struct rec_condition *c, int n)
 int rec_current(int64_t generation, const char *head_sha, int64_t gen, const char *sha)
 {
     return generation == gen && (!head_sha[0] || strcasecmp(head_sha, sha) == 0);
+}
+
+/* rec_read - see rec.h. */
+int rec_read(struct store *s, const char *area, const char *name, cJSON **o, char *err, size_t errlen)
+{
+    int rc;
+
+    *o = NULL;
+    if (errlen)
+        err[0] = '\0';
+    if (!s)
+        return -ENOENT;
+    rc = store_read(s, area, name, o);
+    if (rc == -EBADMSG)
+        snprintf(err, errlen, "corrupt record (quarantined)");
+    return rc < 0 ? rc : 0;
+}
+
+/* rec_stale - see rec.h. */
+int rec_stale(const struct tracker *t, int64_t generation, const char *head_sha, char *err, size_t errlen)
+{
+    if (!t || (head_sha[0] && rec_current(generation, head_sha, t->generation, t->head_sha)))
+        return 0;
+    snprintf(err, errlen, "about generation %lld, head SHA %.12s", (long long)generation, head_sha);
+    return -ESTALE;
 }

@@ -83,4 +83,15 @@ cJSON *rec_conditions_encode(const struct rec_condition *c, int n);
  * SHA sha (a record without a head SHA matches any). */
 int rec_current(int64_t generation, const char *head_sha, int64_t gen, const char *sha);
 
+/* The two halves every rec_X_load shares (around its own decoder):
+ * rec_read - AREA/NAME as JSON into *o (caller frees): 0, -ENOENT with no
+ * store or no file, -EBADMSG for a corrupt (quarantined) file, another
+ * -errno; err is cleared, or says why. */
+struct store;
+struct tracker;
+int rec_read(struct store *s, const char *area, const char *name, cJSON **o, char *err, size_t errlen);
+/* rec_stale - with t, -ESTALE (and why in err) unless the decoded head
+ * (generation, head_sha) is t's current one; 0 otherwise, or without t. */
+int rec_stale(const struct tracker *t, int64_t generation, const char *head_sha, char *err, size_t errlen);
+
 #endif

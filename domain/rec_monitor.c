@@ -172,26 +172,16 @@ int rec_monitor_decided(const struct rec_monitor_hop *h)
 int rec_monitor_load(struct store *s, const char *name, const struct tracker *t, struct rec_monitor *r,
                    char *err, size_t errlen)
 {
-    cJSON *o = NULL;
+    cJSON *o;
     int rc;
 
     memset(r, 0, sizeof(*r));
-    if (errlen)
-        err[0] = '\0';
-    if (!s)
-        return -ENOENT;
-    rc = store_read(s, "monitor", name, &o);
-    if (rc < 0) {
-        if (rc == -EBADMSG)
-            snprintf(err, errlen, "corrupt record (quarantined)");
+    rc = rec_read(s, "monitor", name, &o, err, errlen);
+    if (rc < 0)
         return rc;
-    }
     rc = rec_monitor_decode(o, name, r, err, errlen) < 0 ? -EBADMSG : 0;
     cJSON_Delete(o);
-    if (rc == 0 && t && (!r->head_sha[0] || !rec_current(r->generation, r->head_sha, t->generation, t->head_sha))) {
-        snprintf(err, errlen, "about generation %lld, head SHA %.12s", (long long)r->generation, r->head_sha);
+    if (rc == 0 && (rc = rec_stale(t, r->generation, r->head_sha, err, errlen)) < 0)
         rec_monitor_free(r);
-        return -ESTALE;
-    }
     return rc;
 }
