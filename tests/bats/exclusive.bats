@@ -47,7 +47,7 @@ metadata:
 spec:
   sourceEnvironment: dev
   targetEnvironment: staging
-  timeout: 2m
+  timeout: ${DEV_TIMEOUT:-2m}
   externalTests:
     - name: gate
       provider: exec
@@ -221,4 +221,19 @@ a_holds_staging_b_waits() {
     [ "$(patches shop-pr-1)" = "$SHA_A" ]
     [ "$(patches shop-pr-2)" = "$SHA_B" ]
     [ -z "$(events_of "$B" Queued)" ]
+}
+
+@test "exclusive: a holder quiet for longer than its hold timeout releases it (HoldExpired), the next in line goes" {
+    # the hold timeout is dev-to-staging's timeout (8 s) plus deployTimeout (4 s)
+    printf 'deployTimeout: 4s\n' >> "$T/promo.yaml"
+    DEV_TIMEOUT=8s policies true
+    up
+    a_holds_staging_b_waits            # A's staging test never ends: A is quiet
+    [ "$(jq -r .timeoutMs "$T"/state/targets/shop-staging-*.json)" = 12000 ]
+    wait_at 60 "$B" testing staging
+    [ "$(events_of "$A" HoldExpired | wc -l)" = 1 ]
+    run events_of "$A" HoldExpired
+    assert_output --partial "longer than its hold timeout of 12 s"
+    [ "$(patches shop-staging | tr '\n' ' ')" = "$SHA_A $SHA_B " ]
+    [ "$(holder shop-staging)" = "$B" ]
 }
