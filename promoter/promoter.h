@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "adapters/adapter.h"
+#include "adapters/argocd.h"
 #include "domain/promokey.h"
 #include "domain/rec_approvals.h"
 #include "domain/rec_monitor.h"
@@ -51,6 +52,12 @@ struct prom_plan {
     char key[PROMO_KEY_SIZE];
     char *cluster;               /* "default" when the policy names none */
     char *app;                   /* the target application, variables substituted */
+    char *project;               /* spec.promotion.argocd.project, expanded, or NULL */
+    char *app_namespace;         /* spec.promotion.argocd.appNamespace, expanded, or NULL */
+    struct argocd_change change; /* how the application is changed; its strings are
+                                  * change_name and change_value (owned: the plan
+                                  * is moved by copy, so none points into it) */
+    char *change_name, *change_value;
     char *context;               /* commit status context */
     cJSON *add_labels;           /* array of strings, substituted */
     cJSON *remove_labels;        /* array of strings, substituted */
