@@ -807,11 +807,12 @@ static int argocd_change_source(cJSON *src, const struct argocd_change *ch, cons
         o = cJSON_Duplicate(src, 1);
         o = argocd_merge(o, p);
         cJSON_Delete(p);
-        /* the result replaces src's members */
-        while (src->child)
-            cJSON_Delete(cJSON_DetachItemViaPointer(src, src->child));
-        while (o->child)
-            cJSON_AddItemToObject(src, o->child->string, cJSON_DetachItemViaPointer(o, o->child));
+        /* the result replaces src's members: swap the member lists */
+        {
+            cJSON *old = src->child;
+            src->child = o->child;
+            o->child = old;
+        }
         cJSON_Delete(o);
         return 0;
     }

@@ -207,7 +207,7 @@ enum argocd_change_kind {
 
 #define ARGOCD_MAX_SOURCE   63           /* highest index of spec.sources promo writes */
 #define ARGOCD_MAX_LIST     256          /* entries of images or parameters kept */
-#define ARGOCD_DIGEST_SIZE  24           /* "fnv1a64:" + 16 hex digits + NUL */
+#define ARGOCD_DIGEST_SIZE  32           /* "fnv1a64:" + 16 hex digits + NUL, rounded up */
 
 struct argocd_change {
     enum argocd_change_kind kind;
