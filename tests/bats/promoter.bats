@@ -679,3 +679,27 @@ YAML
     jq -e '.hops.dev.phase == "failed" and (.hops.dev.lastError | test("not found")) and
         .hops.dev.argocd.project == "other"' "$T/state/promoter/$NAME.json"
 }
+
+@test "promo-promoter: --dry-run names the update strategy and its expanded values, and sends nothing" {
+    ARGO='{"project":"shop","appNamespace":"team-apps","source":1,"update":{"helmParameter":{"name":"image.tag","value":"${SHORT_SHA}"}}}'
+    start_sim
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run -0 --separate-stderr promo-promoter --in - --dry-run < "$T/msg.ndjson"
+    echo "$output" | jq -e --arg s "${SHA:0:7}" '.argocd | .project == "shop" and .appNamespace == "team-apps" and
+        .update == "helmParameter" and .source == 1 and .name == "image.tag" and .value == $s and .revision == ""'
+    [ "$(calls)" = 0 ]
+}
+
+@test "promo-promoter: a kustomize tag that does not expand to a tag fails the hop before any Argo CD call" {
+    ARGO='{"update":{"kustomizeImage":{"image":"shop","tag":"${HEAD_REF}"}}}'
+    start_sim
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    [ "$(requests argocd GET /argocd)" = 0 ]
+    jq -e '.hops.dev.phase == "failed" and
+        (.hops.dev.lastError | test("kustomizeImage.tag: \"feature/cart\" is not an image tag"))' \
+        "$T/state/promoter/$NAME.json"
+}
