@@ -37,6 +37,8 @@
                                       * resync interval */
 
 static void hold_arm(struct stage *st);
+static void hold_arm_at(struct stage *st, int64_t period);
+static void hold_sweep_cb(struct loop *l, void *arg);
 
 /* hold_now - the current time as ISO into buf. */
 static const char *hold_now(char *buf, size_t len)
@@ -274,7 +276,7 @@ static int hold_release(struct stage *st, struct target_rec *r, const char *reas
     crash_point("promoter.after_release");
     if (got)
         hold_kick(st, granted.tracker);
-    hold_arm(st);
+    hold_arm_at(st, r->nwaiting ? HOLD_SWEEP_WAITING_MS : st->cfg.resync_interval_ms);
     return 0;
 }
 
@@ -394,27 +396,36 @@ static void hold_count_one(const char *key, void *val, void *arg)
     n->waiting += r->nwaiting;
 }
 
-/* hold_arm - (re)schedule the sweep for what there is to watch. */
+/* hold_arm_at - the next sweep in at most period ms (0: none needed). */
+static void hold_arm_at(struct stage *st, int64_t period)
+{
+    struct promoter_stage *ps = st->data;
+
+    if (!ps->targets || ps->stopping || period <= 0)
+        return;
+    if (ps->hold_tmr && period < ps->hold_period) {
+        loop_cancel(st->loop, ps->hold_tmr);
+        ps->hold_tmr = NULL;
+    }
+    if (!ps->hold_tmr) {
+        ps->hold_period = period;
+        ps->hold_tmr = loop_after(st->loop, period, hold_sweep_cb, NULL);
+    }
+}
+
+/* hold_arm - count what there is to watch (one pass: after a sweep and at
+ * start), publish it, and schedule the next sweep for it. */
 static void hold_arm(struct stage *st)
 {
     struct promoter_stage *ps = st->data;
     struct hold_counts n = { 0, 0 };
-    int64_t period;
 
     if (!ps->targets || ps->stopping)
         return;
     strmap_each(ps->targets, hold_count_one, &n);
     metrics_set("promo_targets_held", NULL, NULL, (double)n.held);
     metrics_set("promo_targets_waiting", NULL, NULL, (double)n.waiting);
-    period = n.waiting ? HOLD_SWEEP_WAITING_MS : n.held ? st->cfg.resync_interval_ms : 0;
-    if (ps->hold_tmr && (period == 0 || period < ps->hold_period)) {
-        loop_cancel(st->loop, ps->hold_tmr);
-        ps->hold_tmr = NULL;
-    }
-    if (period && !ps->hold_tmr) {
-        ps->hold_period = period;
-        ps->hold_tmr = loop_after(st->loop, period, hold_sweep_cb, NULL);
-    }
+    hold_arm_at(st, n.waiting ? HOLD_SWEEP_WAITING_MS : n.held ? st->cfg.resync_interval_ms : 0);
 }
 
 /* hold_target - the record of p's target application (created in memory,
@@ -498,7 +509,7 @@ int promoter_hold_acquire(struct stage *st, const struct prom_plan *p, const cJS
                  r->application, me.key);
         crash_point("promoter.after_hold");
         cJSON_Delete(strmap_del(ps->hold_msgs, me.tracker));
-        hold_arm(st);
+        hold_arm_at(st, st->cfg.resync_interval_ms);
         return 1;
     }
     /* held by another (or others were ready first): wait in line */
@@ -531,7 +542,7 @@ int promoter_hold_acquire(struct stage *st, const struct prom_plan *p, const cJS
                  r->nwaiting, r->holder.tracker, r->holder.at);
     else
         snprintf(why, whylen, "waiting for %s (position %d of %d)", r->application, i + 1, r->nwaiting);
-    hold_arm(st);
+    hold_arm_at(st, HOLD_SWEEP_WAITING_MS);
     return 0;
 }
 
