@@ -388,6 +388,11 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
         v->state = TS_FAILED;     /* active again: the promoter retries it */
         snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to retry the promotion from %s to %s "
                  "(promoctl retry, attempt %d)", env, tgt, h->retry_attempt);
+    } else if (pphase == PH_FAILED && strcmp(h->failure, "tests") == 0 && decided && rec_monitor_voided(mhop)) {
+        v->state = TS_FAILED;
+        v->failure_reported = 1;
+        snprintf(v->waiting, sizeof(v->waiting), "an operator: the test results in %s do not count: %s", env,
+                 mhop->check.reason);
     } else if (pphase == PH_FAILED && strcmp(h->failure, "tests") == 0) {
         v->state = TS_FAILED;
         v->failure_reported = 1;
@@ -407,6 +412,10 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
     } else if (pphase == PH_AWAITING_APPROVAL && !h->approved_by[0]) {
         v->state = TS_AWAITING_APPROVAL;
         snprintf(v->waiting, sizeof(v->waiting), "approval: promoctl approve %s", v->t.name);
+    } else if (decided && agg->any_failed && rec_monitor_voided(mhop)) {
+        v->state = TS_FAILED;
+        snprintf(v->waiting, sizeof(v->waiting), "an operator: the test results in %s do not count: %s", env,
+                 mhop->check.reason);
     } else if (decided && agg->any_failed) {
         v->state = TS_FAILED;
         snprintf(v->waiting, sizeof(v->waiting), "an operator: a required test failed in %s%s%s", env,
@@ -426,6 +435,12 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
     } else if (thop && (base == TS_SYNCED || base == TS_TESTING)) {
         v->state = TS_TESTING;
         view_wait_tests(v);
+        if (!decided && mhop && mhop->check.outcome == RMR_PENDING && view_agg_current(thop, mhop))
+            snprintf(v->waiting, sizeof(v->waiting), "Argo CD to confirm that %s (%s) in %s runs %.7s, "
+                     "before the passed tests count%s%s%s", mhop->check.application[0] ? mhop->check.application
+                     : "the source application", mhop->check.cluster[0] ? mhop->check.cluster : "default", env,
+                     v->t.head_sha, mhop->check.error[0] ? " (last: " : "", mhop->check.error,
+                     mhop->check.error[0] ? ")" : "");
     } else if (base == TS_SYNCED || base == TS_TESTING) {
         v->state = TS_SYNCED;
         if (v->policy[0])

@@ -85,6 +85,7 @@ supervisorctl -c "$REPO/supervisor.conf" status
 
 SHA=$(printf 'demo %s' "$$" | sha1sum | cut -c1-40)
 say "PR acme/shop#42 is deployed and synced in dev"
+curl -fsS -X POST "$SIM/_sim/deploy?app=shop-dev&revision=$SHA" >/dev/null   # what deployed it there
 "$BIN/promoctl" track --repo acme/shop --pr 42 --sha "$SHA" --ref feature/checkout --env dev --app shop-dev --state synced
 
 say "progress, live"
