@@ -607,7 +607,11 @@ void monitor_evaluate(struct stage *st, struct mon_hop *hop)
     if (hop->state == MH_OPEN && a.decided && a.all_passed && !a.any_failed &&
         !monitor_revision_settled(st, hop)) {
         /* the tests passed: they count once Argo CD confirms the source
-         * application still runs the SHA (monitor_revision.c) */
+         * application still runs the SHA (monitor_revision.c). Until then
+         * the recorded aggregate is not decided, nor passed: nobody (the
+         * promoter, the view, this stage after a restart) may act on it. */
+        a.decided = 0;
+        a.all_passed = 0;
         monitor_record_save(st, hop, &a, 0);
         aggregate_free(&a);
         return;
