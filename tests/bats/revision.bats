@@ -110,6 +110,12 @@ argocd_requests() {
         "$T/requests.ndjson"
 }
 
+# failure_status_is DESCRIPTION - promo-sim's GitHub got a failure commit status saying it.
+failure_status_is() {
+    jq -r 'select(.system == "github" and .method == "POST" and (.path | test("/statuses/"))) |
+        .body.state + " " + .body.description' "$T/requests.ndjson" | grep -qxF "failure $1"
+}
+
 # events REASON - how many audit events of acme-shop-1 have that reason.
 events() {
     promoctl events --json --tracker acme-shop-1 | jq -s --arg r "$1" 'map(select(.reason == $r)) | length'
@@ -165,6 +171,8 @@ events() {
     # the promoter reports it as a failed hop and never promotes it
     wait_for 20 sh -c "[ \"\$(jq -r .hops.dev.phase '$T/state/promoter/acme-shop-1.json')\" = failed ]"
     [ "$(jq -r .hops.dev.failure "$T/state/promoter/acme-shop-1.json")" = tests ]
+    # the commit status says why, not "required test failed"
+    wait_for 20 failure_status_is "DeployedRevisionChanged: source application shop runs fedcba9, not 0123456"
     run promoctl show acme-shop-1
     assert_success
     assert_output --partial "DeployedRevisionChanged: source application shop runs fedcba9, not 0123456"
