@@ -246,6 +246,8 @@ static int view_promotion(const struct view_recs *r, const char *env, const char
     return 0;
 }
 
+static int view_agg_current(const struct rec_trigger_hop *thop, const struct rec_monitor_hop *mhop);
+
 /* view_hop_fill - what every record says of the hop from env into h. */
 static void view_hop_fill(const struct view_recs *r, const char *env, struct view_hop *h)
 {
@@ -271,6 +273,18 @@ static void view_hop_fill(const struct view_recs *r, const char *env, struct vie
     }
     if (mhop)
         view_tests_from_monitor(h->tests, &h->ntests, VIEW_MAX_HOP_TESTS, mhop);
+    if (mhop && mhop->check.outcome != RMR_NONE && view_agg_current(thop, mhop)) {
+        const struct rec_monitor_check *c = &mhop->check;
+        if (c->outcome == RMR_CHANGED || c->outcome == RMR_UNVERIFIED)
+            snprintf(h->revision_check, sizeof(h->revision_check), "%s: %s", rec_monitor_rev_name(c->outcome),
+                     c->reason);
+        else
+            snprintf(h->revision_check, sizeof(h->revision_check), "%s: %s (Argo CD %s) %s and %s at %.7s%s%s%s%s",
+                     rec_monitor_rev_name(c->outcome), c->application, c->cluster[0] ? c->cluster : "default",
+                     c->sync[0] ? c->sync : "unknown", c->health[0] ? c->health : "unknown",
+                     c->revision[0] ? c->revision : "no revision", c->checked_at[0] ? " at " : "", c->checked_at,
+                     c->error[0] ? "; last error: " : "", c->error);
+    }
     if (phop) {
         if (!h->target[0])
             str_copy(h->target, phop->target, sizeof(h->target));
@@ -588,6 +602,7 @@ cJSON *view_to_json(const struct view *v)
         cJSON_AddStringToObject(j, "approvedBy", h->approved_by);
         cJSON_AddStringToObject(j, "approvedAt", h->approved_at);
         cJSON_AddStringToObject(j, "syncedAt", h->synced_at);
+        cJSON_AddStringToObject(j, "revisionCheck", h->revision_check);
         a = cJSON_AddObjectToObject(j, "argocd");
         cJSON_AddStringToObject(a, "cluster", h->argocd_cluster);
         cJSON_AddStringToObject(a, "application", h->argocd_app);

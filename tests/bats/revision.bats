@@ -140,6 +140,10 @@ events() {
     [ "$(argocd_requests PATCH shop-staging | jq -s 'map(select(.status == 200)) | length')" = 1 ]
     [ "$(events Promoted)" = 1 ]
     [ "$(events DeployedRevisionChanged)" = 0 ]
+    run promoctl show acme-shop-1
+    assert_output --partial "revision       confirmed: shop (Argo CD default) Synced and Healthy at 0123456"
+    run promoctl show acme-shop-1 --json
+    [[ "$(jq -r '.view.hops[0].revisionCheck' <<<"$output")" == "confirmed: shop (Argo CD default) Synced and Healthy at 0123456"* ]]
 }
 
 @test "DeployedRevisionChanged: another revision deployed while the tests ran voids them; failed, audited once, shown, never patched" {
@@ -176,6 +180,7 @@ events() {
     run promoctl show acme-shop-1
     assert_success
     assert_output --partial "DeployedRevisionChanged: source application shop runs fedcba9, not 0123456"
+    assert_output --partial "revision       changed: DeployedRevisionChanged: source application shop runs fedcba9"
     run promoctl get acme-shop-1
     assert_output --partial "DeployedRevisionChanged"
     [ "$(events DeployedRevisionChanged)" = 1 ]
