@@ -32,6 +32,7 @@
 #define MONITOR_HINT_LIVE_MS  600000      /* webhooks count as arriving this long after the last hint */
 
 struct mon_hop;
+struct monitor_rev_req;
 
 /* The lifecycle of a hop's decision (monitor_hop.c; docs/state.md has the
  * table): undecided, then decided and written before it is forwarded, and
@@ -145,6 +146,7 @@ struct monitor_stage {
     struct strmap *trackers;     /* name -> struct mon_tracker */
     int nreq;                    /* adapter requests in flight */
     struct mon_test *orphans;    /* freed tests whose requests are still in flight */
+    struct monitor_rev_req *rev_reqs;   /* reads of Argo CD in flight (monitor_revision.c) */
     int stopping;                /* at exit: free everything, whatever is in flight */
     int want_fill;               /* some hop may wait for room: fill looks (else it costs nothing) */
     struct wasync *wa;           /* the record writes (domain/wasync.h) */
@@ -203,6 +205,9 @@ void monitor_revision_restore(struct mon_hop *hop, const cJSON *o);
  * Returns 0 when it is in the log (or not needed), -1 when it could not be
  * appended (the caller does not forward yet). */
 int monitor_revision_audit(struct stage *st, struct mon_hop *hop);
+/* monitor_revision_stop - at exit, once the HTTP client is freed (no
+ * callback runs any more): free the reads that were still in flight. */
+void monitor_revision_stop(struct stage *st);
 /* monitor_revision_waiting - one line for waitingOn while pending, or NULL. */
 cJSON *monitor_revision_waiting(const struct mon_hop *hop);
 

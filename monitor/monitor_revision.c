@@ -52,6 +52,7 @@ static const char *const monitor_rev_names[MR_COUNT] = {
 /* What a read of the application was for: its hop is found again by name,
  * generation, source and sequence (it may be gone by then). */
 struct monitor_rev_req {
+    struct monitor_rev_req *next;     /* in monitor_stage.rev_reqs */
     struct stage *st;
     int64_t gen;
     unsigned seq;
@@ -166,9 +167,15 @@ static void monitor_revision_done(void *arg, const struct argocd_result *res)
     struct monitor_stage *ms = st->data;
     struct mon_hop *hop;
     const struct argocd_app *app = &res->app;
+    struct monitor_rev_req **pp;
     char a[16], b[16];
     int64_t delay;
 
+    for (pp = &ms->rev_reqs; *pp; pp = &(*pp)->next)
+        if (*pp == rq) {
+            *pp = rq->next;
+            break;
+        }
     ms->nreq--;
     hop = ms->stopping ? NULL : monitor_revision_hop(st, rq);
     free(rq);
@@ -256,6 +263,8 @@ static void monitor_revision_ask(struct stage *st, struct mon_hop *hop)
     rq->seq = hop->rev_seq = ++monitor_rev_seq;
     str_copy(rq->source, hop->source, sizeof(rq->source));
     memcpy(rq->name, hop->tr->name, n);
+    rq->next = ms->rev_reqs;
+    ms->rev_reqs = rq;
     hop->rev_inflight = 1;
     ms->nreq++;
     log_debug("revision_check", "tracker=%s env=%s cluster=%s app=%s sha=%.12s", hop->tr->name, hop->source,
@@ -419,4 +428,16 @@ cJSON *monitor_revision_waiting(const struct mon_hop *hop)
              : "default", hop->source, monitor_revision_short(hop->tr->sha, a, sizeof(a)),
              hop->rev_error[0] ? " (last: " : "", hop->rev_error, hop->rev_error[0] ? ")" : "");
     return cJSON_CreateString(line);
+}
+
+/* monitor_revision_stop - see monitor.h. */
+void monitor_revision_stop(struct stage *st)
+{
+    struct monitor_stage *ms = st->data;
+
+    while (ms->rev_reqs) {
+        struct monitor_rev_req *rq = ms->rev_reqs;
+        ms->rev_reqs = rq->next;
+        free(rq);
+    }
 }

@@ -848,6 +848,7 @@ static void promo_monitor_stop(struct stage *st)
     if (ms->actx.http)
         http_free(ms->actx.http);     /* no callback runs after this */
     ms->actx.http = NULL;
+    monitor_revision_stop(st);        /* reads of Argo CD that never answered */
     ms->nreq = 0;
     strmap_free(ms->trackers, promo_monitor_tracker_free);
     ms->trackers = NULL;
