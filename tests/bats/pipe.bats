@@ -297,7 +297,6 @@ promoted() {
 
 @test "pipe e2e: acme-ci-stage swapped in under supervisord promotes a tracker; a restart repeats no run" {
     e2e_up
-    sim_deploy "$SIM" shop "$SHA1"
     promoctl track --repo acme/shop --pr 1 --sha "$SHA1" --env dev --app shop --ref feature/x --state synced >/dev/null
     # the slow smoke run is under way: kill the script; promo-pipe exits with
     # its status (137) and supervisord restarts both
@@ -346,7 +345,6 @@ promoted() {
     wait_for 10 sh -c "! test -S '$T/run/promoter.sock'" || rm -f "$T/run/promoter.sock"
     promo_start tap promo-pipe --in "ipc://$T/run/promoter.sock" -- tee "$T/tap"
     wait_for 10 grep -q event=child_start "$T/tap.log"
-    sim_deploy "$SIM" shop "$SHA1"
     promoctl track --repo acme/shop --pr 1 --sha "$SHA1" --env dev --app shop --ref feature/x --state synced >/dev/null
     wait_for 60 test -s "$T/tap"
     head -n 1 "$T/tap" | jq -e --arg sha "$SHA1" '.from == "acme-ci-stage" and .name == "acme-shop-1"
@@ -362,7 +360,6 @@ promoted() {
         --scenario "$T/scenario.yaml"
     wait_for 10 test -s "$T/sim.port"
     printf 'acme-ci-token\n' > "$T/acme-ci.token"
-    sim_deploy "$SIM" shop "$SHA1"
     promoctl track --repo acme/shop --pr 1 --sha "$SHA1" --env dev --app shop --ref feature/x --state synced >/dev/null
     jq -c '{v: 1, kind: "tracker", name: .metadata.name, generation: .metadata.generation, tracker: .,
             policy: {apiVersion: "promo.dev/v1alpha1", kind: "PromotionPolicy", metadata: {name: "dev-to-staging"},
