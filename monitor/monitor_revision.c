@@ -26,6 +26,7 @@
  * forwarded. Without a state dir (a standalone debugging run) nothing can be
  * promoted and there is no view to name the application: the check is
  * skipped with a warning. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,9 +98,24 @@ static int monitor_revision_app(struct stage *st, struct mon_hop *hop)
     char err[256];
     int i, rc = view_load(st->store, hop->tr->name, v, err, sizeof(err));
 
+    if (rc == -ENOENT || rc == -EBADMSG) {
+        /* gone or quarantined: nothing can be confirmed (fail closed); the
+         * stages drop it anyway once they re-read it */
+        monitor_revision_fail(hop, MR_UNVERIFIED, "DeployedRevisionUnverified: the tracker cannot be read: %s",
+                              err[0] ? err : strerror(-rc));
+        free(v);
+        return 0;
+    }
     if (rc < 0) {
         snprintf(hop->rev_error, sizeof(hop->rev_error), "cannot read the tracker: %s",
                  err[0] ? err : strerror(-rc));
+        free(v);
+        return -1;
+    }
+    if (v->t.generation != hop->tr->generation || strcasecmp(v->t.head_sha, hop->tr->sha) != 0) {
+        /* a new commit: its message resets this hop; until then, nothing */
+        snprintf(hop->rev_error, sizeof(hop->rev_error), "the tracker moved on to generation %lld at %.12s",
+                 (long long)v->t.generation, v->t.head_sha);
         free(v);
         return -1;
     }
