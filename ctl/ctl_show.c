@@ -63,6 +63,8 @@ static void show_hop(const struct view_hop *h)
     if (h->promoted_at[0] || h->promoted_by[0])
         printf("    promoted       %s%s%s\n", h->promoted_at[0] ? h->promoted_at : "(time unknown)",
                h->promoted_by[0] ? " by " : "", h->promoted_by);
+    if (h->revision_check[0])
+        printf("    revision       %s\n", h->revision_check);
     if (h->argocd_app[0])
         printf("    argo cd        %s on cluster %s\n", h->argocd_app, h->argocd_cluster[0] ? h->argocd_cluster : "default");
     if (h->synced_at[0])

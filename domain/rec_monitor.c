@@ -71,12 +71,57 @@ static int rec_monitor_aggregate(const cJSON *o, const char *hpath, struct rec_m
     return 0;
 }
 
+static const char *const rec_monitor_revs[] = {
+    [RMR_NONE] = "", [RMR_PENDING] = "pending", [RMR_CONFIRMED] = "confirmed",
+    [RMR_CHANGED] = "changed", [RMR_UNVERIFIED] = "unverified",
+};
+
+/* rec_monitor_rev_name - the word of r. */
+const char *rec_monitor_rev_name(enum rec_monitor_rev r)
+{
+    return (int)r >= 0 && (size_t)r < ARRAY_LEN(rec_monitor_revs) ? rec_monitor_revs[r] : "";
+}
+
+/* rec_monitor_check - a hop's "revisionCheck": outcome required and one of
+ * the words; a failed one (changed, unverified) must say why. */
+static int rec_monitor_check(const cJSON *o, const char *hpath, struct rec_monitor_check *c, struct rec_pool *p,
+                             char *err, size_t errlen)
+{
+    char path[REC_MAX_NAME + 32];
+    const char *outcome;
+    size_t i;
+
+    snprintf(path, sizeof(path), "%s.revisionCheck", hpath);
+    if (rec_str(o, path, "outcome", 1, REC_MAX_ID, p, &outcome, err, errlen) < 0 ||
+        rec_str(o, path, "cluster", 0, REC_MAX_NAME, p, &c->cluster, err, errlen) < 0 ||
+        rec_str(o, path, "application", 0, REC_MAX_NAME, p, &c->application, err, errlen) < 0 ||
+        rec_str(o, path, "expected", 0, REC_MAX_ID, p, &c->expected, err, errlen) < 0 ||
+        rec_str(o, path, "revision", 0, REC_MAX_ID, p, &c->revision, err, errlen) < 0 ||
+        rec_str(o, path, "sync", 0, REC_MAX_ID, p, &c->sync, err, errlen) < 0 ||
+        rec_str(o, path, "health", 0, REC_MAX_ID, p, &c->health, err, errlen) < 0 ||
+        rec_str(o, path, "checkedAt", 0, REC_MAX_ID, p, &c->checked_at, err, errlen) < 0 ||
+        rec_str(o, path, "error", 0, REC_MAX_TEXT, p, &c->error, err, errlen) < 0 ||
+        rec_str(o, path, "reason", 0, REC_MAX_TEXT, p, &c->reason, err, errlen) < 0 ||
+        rec_int(o, path, "attempts", 0, 0, 1000000000, 0, &c->attempts, err, errlen) < 0)
+        return -1;
+    for (i = 1; i < ARRAY_LEN(rec_monitor_revs); i++)
+        if (strcmp(outcome, rec_monitor_revs[i]) == 0)
+            break;
+    if (i == ARRAY_LEN(rec_monitor_revs))
+        return rec_err(err, errlen, path, "outcome: must be pending, confirmed, changed or unverified, not \"%.64s\"",
+                       outcome);
+    c->outcome = (enum rec_monitor_rev)i;
+    if ((c->outcome == RMR_CHANGED || c->outcome == RMR_UNVERIFIED) && !c->reason[0])
+        return rec_err(err, errlen, path, "reason: required when the outcome is %s", outcome);
+    return 0;
+}
+
 /* rec_monitor_hop_decode - one entry of "hops". */
 static int rec_monitor_hop_decode(const cJSON *o, struct rec_monitor_hop *h, struct rec_pool *p,
                                   char *err, size_t errlen)
 {
     char path[REC_MAX_NAME + 16];
-    const cJSON *tests, *te, *agg, *wait;
+    const cJSON *tests, *te, *agg, *wait, *check;
     const char *src;
 
     if (strlen(o->string) > REC_MAX_NAME)
@@ -92,7 +137,10 @@ static int rec_monitor_hop_decode(const cJSON *o, struct rec_monitor_hop *h, str
         rec_str(o, path, "policyDeadline", 0, REC_MAX_ID, p, &h->policy_deadline, err, errlen) < 0 ||
         rec_member(o, path, "tests", cJSON_Object, REC_MONITOR_MAX_TESTS, &tests, err, errlen) < 0 ||
         rec_member(o, path, "aggregate", cJSON_Object, 64, &agg, err, errlen) < 0 ||
-        rec_member(o, path, "waitingOn", cJSON_Array, REC_MONITOR_MAX_TESTS, &wait, err, errlen) < 0)
+        rec_member(o, path, "waitingOn", cJSON_Array, REC_MONITOR_MAX_TESTS + 1, &wait, err, errlen) < 0 ||
+        rec_member(o, path, "revisionCheck", cJSON_Object, 16, &check, err, errlen) < 0)
+        return -1;
+    if (check && rec_monitor_check(check, path, &h->check, p, err, errlen) < 0)
         return -1;
     h->decided_at = "";
     h->has_tests = tests != NULL;
@@ -160,6 +208,12 @@ const struct rec_monitor_test *rec_monitor_hop_test(const struct rec_monitor_hop
         if (strcmp(h->tests[i].name, name) == 0)
             return &h->tests[i];
     return NULL;
+}
+
+/* rec_monitor_voided - the check voided the results. */
+int rec_monitor_voided(const struct rec_monitor_hop *h)
+{
+    return h && (h->check.outcome == RMR_CHANGED || h->check.outcome == RMR_UNVERIFIED);
 }
 
 /* rec_monitor_decided - a decided aggregate. */

@@ -26,6 +26,23 @@ struct rec_monitor_test {
     int64_t duration_ms;         /* -1 when unknown */
 };
 
+/* A hop's "revisionCheck": promo-monitor asked Argo CD whether the source
+ * application still runs the head SHA before the passed tests count
+ * (docs/state.md, "The monitor record"). */
+enum rec_monitor_rev {
+    RMR_NONE = 0,                /* no check recorded */
+    RMR_PENDING,                 /* asked, not decided (temporary errors) */
+    RMR_CONFIRMED,               /* Synced and Healthy at the SHA */
+    RMR_CHANGED,                 /* another revision: DeployedRevisionChanged */
+    RMR_UNVERIFIED,              /* could not be asked for good: DeployedRevisionUnverified */
+};
+
+struct rec_monitor_check {
+    enum rec_monitor_rev outcome;
+    const char *cluster, *application, *expected, *revision, *sync, *health, *checked_at, *error, *reason;
+    int64_t attempts;
+};
+
 /* One hop (keyed by its source environment). */
 struct rec_monitor_hop {
     const char *source, *target, *policy, *started_at, *policy_deadline;
@@ -35,6 +52,7 @@ struct rec_monitor_hop {
     int has_aggregate;
     struct aggregate aggregate;  /* with has_aggregate */
     const char *decided_at;      /* the aggregate's decidedAt, "" while undecided */
+    struct rec_monitor_check check;   /* outcome RMR_NONE when absent */
 };
 
 struct rec_monitor {
@@ -55,6 +73,11 @@ void rec_monitor_free(struct rec_monitor *r);
 const struct rec_monitor_hop *rec_monitor_hop(const struct rec_monitor *r, const char *source);
 /* rec_monitor_hop_test - the test named name of hop h (may be NULL), or NULL. */
 const struct rec_monitor_test *rec_monitor_hop_test(const struct rec_monitor_hop *h, const char *name);
+/* rec_monitor_rev_name - "pending", "confirmed", "changed", "unverified" ("" for none). */
+const char *rec_monitor_rev_name(enum rec_monitor_rev r);
+/* rec_monitor_voided - 1 when h's results were voided by its revision
+ * check (changed or unverified): the reason is h->check.reason. */
+int rec_monitor_voided(const struct rec_monitor_hop *h);
 /* rec_monitor_decided - 1 when h has a decided aggregate. */
 int rec_monitor_decided(const struct rec_monitor_hop *h);
 

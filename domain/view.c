@@ -246,6 +246,8 @@ static int view_promotion(const struct view_recs *r, const char *env, const char
     return 0;
 }
 
+static int view_agg_current(const struct rec_trigger_hop *thop, const struct rec_monitor_hop *mhop);
+
 /* view_hop_fill - what every record says of the hop from env into h. */
 static void view_hop_fill(const struct view_recs *r, const char *env, struct view_hop *h)
 {
@@ -271,6 +273,18 @@ static void view_hop_fill(const struct view_recs *r, const char *env, struct vie
     }
     if (mhop)
         view_tests_from_monitor(h->tests, &h->ntests, VIEW_MAX_HOP_TESTS, mhop);
+    if (mhop && mhop->check.outcome != RMR_NONE && view_agg_current(thop, mhop)) {
+        const struct rec_monitor_check *c = &mhop->check;
+        if (c->outcome == RMR_CHANGED || c->outcome == RMR_UNVERIFIED)
+            snprintf(h->revision_check, sizeof(h->revision_check), "%s: %s", rec_monitor_rev_name(c->outcome),
+                     c->reason);
+        else
+            snprintf(h->revision_check, sizeof(h->revision_check), "%s: %s (Argo CD %s) %s and %s at %.7s%s%s%s%s",
+                     rec_monitor_rev_name(c->outcome), c->application, c->cluster[0] ? c->cluster : "default",
+                     c->sync[0] ? c->sync : "unknown", c->health[0] ? c->health : "unknown",
+                     c->revision[0] ? c->revision : "no revision", c->checked_at[0] ? " at " : "", c->checked_at,
+                     c->error[0] ? "; last error: " : "", c->error);
+    }
     if (phop) {
         if (!h->target[0])
             str_copy(h->target, phop->target, sizeof(h->target));
@@ -391,6 +405,11 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
         v->state = TS_FAILED;     /* active again: the promoter retries it */
         snprintf(v->waiting, sizeof(v->waiting), "promo-promoter to retry the promotion from %s to %s "
                  "(promoctl retry, attempt %d)", env, tgt, h->retry_attempt);
+    } else if (pphase == PH_FAILED && strcmp(h->failure, "tests") == 0 && decided && rec_monitor_voided(mhop)) {
+        v->state = TS_FAILED;
+        v->failure_reported = 1;
+        snprintf(v->waiting, sizeof(v->waiting), "an operator: the test results in %s do not count: %s", env,
+                 mhop->check.reason);
     } else if (pphase == PH_FAILED && strcmp(h->failure, "tests") == 0) {
         v->state = TS_FAILED;
         v->failure_reported = 1;
@@ -410,6 +429,10 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
     } else if (pphase == PH_AWAITING_APPROVAL && !h->approved_by[0]) {
         v->state = TS_AWAITING_APPROVAL;
         snprintf(v->waiting, sizeof(v->waiting), "approval: promoctl approve %s", v->t.name);
+    } else if (decided && agg->any_failed && rec_monitor_voided(mhop)) {
+        v->state = TS_FAILED;
+        snprintf(v->waiting, sizeof(v->waiting), "an operator: the test results in %s do not count: %s", env,
+                 mhop->check.reason);
     } else if (decided && agg->any_failed) {
         v->state = TS_FAILED;
         snprintf(v->waiting, sizeof(v->waiting), "an operator: a required test failed in %s%s%s", env,
@@ -429,6 +452,12 @@ static void view_decide(struct view *v, const struct view_recs *r, enum tracker_
     } else if (thop && (base == TS_SYNCED || base == TS_TESTING)) {
         v->state = TS_TESTING;
         view_wait_tests(v);
+        if (!decided && mhop && mhop->check.outcome == RMR_PENDING && view_agg_current(thop, mhop))
+            snprintf(v->waiting, sizeof(v->waiting), "Argo CD to confirm that %s (%s) in %s runs %.7s, "
+                     "before the passed tests count%s%s%s", mhop->check.application[0] ? mhop->check.application
+                     : "the source application", mhop->check.cluster[0] ? mhop->check.cluster : "default", env,
+                     v->t.head_sha, mhop->check.error[0] ? " (last: " : "", mhop->check.error,
+                     mhop->check.error[0] ? ")" : "");
     } else if (base == TS_SYNCED || base == TS_TESTING) {
         v->state = TS_SYNCED;
         if (v->policy[0])
@@ -579,6 +608,7 @@ cJSON *view_to_json(const struct view *v)
         cJSON_AddStringToObject(j, "approvedBy", h->approved_by);
         cJSON_AddStringToObject(j, "approvedAt", h->approved_at);
         cJSON_AddStringToObject(j, "syncedAt", h->synced_at);
+        cJSON_AddStringToObject(j, "revisionCheck", h->revision_check);
         a = cJSON_AddObjectToObject(j, "argocd");
         cJSON_AddStringToObject(a, "cluster", h->argocd_cluster);
         cJSON_AddStringToObject(a, "application", h->argocd_app);

@@ -76,6 +76,9 @@ struct view_hop {
     char retry_at[40];       /* when it was asked, "" when never */
     char failed_at[40];      /* when the promoter recorded the hop failed, "" */
     char failure[16];        /* what failed, per the promoter: "tests" or "promotion", "" */
+    char revision_check[384];/* the monitor's Argo CD check of the source application before the
+                              * passed tests counted, in words ("confirmed: shop (Argo CD default)
+                              * Synced and Healthy at 0123456"), "" when none */
     struct view_test tests[VIEW_MAX_HOP_TESTS];
     int ntests;
 };
@@ -125,7 +128,7 @@ int view_load(struct store *s, const char *name, struct view *v, char *err, size
 /* view_to_json - {environment, state, waitingOn, policy, target, tests: [{name,
  * provider, required, attempt, key, status, url, durationMs, deadline, detail}],
  * hops: [{source, target, policy, state, startedAt, promotedAt, promotedBy,
- * approvedBy, approvedAt, syncedAt, argocd, lastError, retryAttempt, tests}]}. */
+ * approvedBy, approvedAt, syncedAt, argocd, lastError, retryAttempt, revisionCheck, tests}]}. */
 cJSON *view_to_json(const struct view *v);
 
 /* view_active - 1 while the pipeline still has work for it: synced,

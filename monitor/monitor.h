@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "adapters/adapter.h"
+#include "adapters/argocd.h"
 #include "domain/aggregate.h"
 #include "util/strmap.h"
 #include "domain/tracker.h"
@@ -31,6 +32,7 @@
 #define MONITOR_HINT_LIVE_MS  600000      /* webhooks count as arriving this long after the last hint */
 
 struct mon_hop;
+struct monitor_rev_req;
 
 /* The lifecycle of a hop's decision (monitor_hop.c; docs/state.md has the
  * table): undecided, then decided and written before it is forwarded, and
@@ -90,6 +92,19 @@ struct mon_test {
     struct mon_test *orphan_next;   /* in monitor_stage.orphans once orphaned */
 };
 
+/* The Argo CD check of a hop whose required tests passed (monitor_revision.c):
+ * does the source application still run the head SHA? Results count only
+ * once it says so (docs/protocol.md, "The deployed revision"). */
+enum mon_rev {
+    MR_NONE = 0,                 /* not asked (tests not passed yet, or an older record) */
+    MR_PENDING,                  /* asked, no answer that decides yet (temporary errors) */
+    MR_CONFIRMED,                /* Synced and Healthy at the head SHA: the results count */
+    MR_CHANGED,                  /* another revision runs (or is being synced): results void */
+    MR_UNVERIFIED,               /* cannot be asked for good (not found, permission, config) */
+    MR_SKIPPED,                  /* no state dir: a standalone debugging run, logged */
+    MR_COUNT
+};
+
 /* One hop (a tracker in one source environment, under one policy). */
 struct mon_hop {
     struct mon_tracker *tr;
@@ -101,6 +116,18 @@ struct mon_hop {
     cJSON *msg;                  /* the last message for it, tracker from disk, runs from the record */
     enum mon_hop_state state;    /* changed only by monitor_hop_move */
     cJSON *agg;                  /* the frozen decided aggregate (with decidedAt), or NULL */
+    enum mon_rev rev;            /* the revision check (monitor_revision.c) */
+    unsigned rev_seq;            /* bumped by a reset: an answer to an older read is ignored */
+    int rev_inflight;            /* a read of the application is out */
+    int rev_attempts;            /* temporary errors of the check so far */
+    int rev_audited;             /* the audit event of a void result is in the log */
+    int64_t rev_at;              /* wall: the last answer (or error) */
+    struct loop_timer *rev_tmr;  /* the next read after a temporary error */
+    char rev_cluster[64], rev_app[254];
+    char rev_seen[ARGOCD_REV_MAX + 1];    /* status.sync.revision as Argo CD said it */
+    char rev_sync[32], rev_health[32];
+    char rev_error[512];         /* the last error ("" when none) */
+    char rev_reason[AGGREGATE_MAX_REASON];   /* with MR_CHANGED/MR_UNVERIFIED: the failure reason */
     struct mon_hop *next;
 };
 
@@ -119,6 +146,7 @@ struct monitor_stage {
     struct strmap *trackers;     /* name -> struct mon_tracker */
     int nreq;                    /* adapter requests in flight */
     struct mon_test *orphans;    /* freed tests whose requests are still in flight */
+    struct monitor_rev_req *rev_reqs;   /* reads of Argo CD in flight (monitor_revision.c) */
     int stopping;                /* at exit: free everything, whatever is in flight */
     int want_fill;               /* some hop may wait for room: fill looks (else it costs nothing) */
     struct wasync *wa;           /* the record writes (domain/wasync.h) */
@@ -154,6 +182,34 @@ int monitor_poll_hint(struct stage *st, struct mon_test *t);
 int64_t monitor_poll_stretched(struct stage *st, int64_t ms);
 /* monitor_poll_stop - disarm t's timers. */
 void monitor_poll_stop(struct stage *st, struct mon_test *t);
+
+/* monitor_revision.c */
+/* monitor_revision_settled - 1 when hop's passed results may be decided on:
+ * the check confirmed or voided them (or, without a state dir, was skipped,
+ * logged). 0 while it is pending: the check is started (or stays under way)
+ * and the caller decides nothing. */
+int monitor_revision_settled(struct stage *st, struct mon_hop *hop);
+/* monitor_revision_void - with MR_CHANGED or MR_UNVERIFIED, turn a's pass
+ * into a failure: anyFailed, not allPassed, the reason first. */
+void monitor_revision_void(const struct mon_hop *hop, struct aggregate *a);
+/* monitor_revision_reset - forget the check (a new attempt of a test);
+ * an answer still out is ignored. */
+void monitor_revision_reset(struct stage *st, struct mon_hop *hop);
+/* monitor_revision_json - the record's "revisionCheck" of hop, or NULL
+ * with MR_NONE and MR_SKIPPED. */
+cJSON *monitor_revision_json(const struct mon_hop *hop);
+/* monitor_revision_restore - the check of a decided hop from the record's
+ * "revisionCheck" (o may be NULL: an older record; nothing then). */
+void monitor_revision_restore(struct mon_hop *hop, const cJSON *o);
+/* monitor_revision_audit - the audit event of a void result, once (by key).
+ * Returns 0 when it is in the log (or not needed), -1 when it could not be
+ * appended (the caller does not forward yet). */
+int monitor_revision_audit(struct stage *st, struct mon_hop *hop);
+/* monitor_revision_stop - at exit, once the HTTP client is freed (no
+ * callback runs any more): free the reads that were still in flight. */
+void monitor_revision_stop(struct stage *st);
+/* monitor_revision_waiting - one line for waitingOn while pending, or NULL. */
+cJSON *monitor_revision_waiting(const struct mon_hop *hop);
 
 /* monitor_hop.c */
 /* monitor_hop_move - the state after ev; an event that does not apply in

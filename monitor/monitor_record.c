@@ -207,7 +207,7 @@ static cJSON *monitor_record_waiting(const struct mon_hop *hop)
 /* monitor_record_hop_json - the hop's entry in the record. */
 cJSON *monitor_record_hop_json(const struct mon_hop *hop, const struct aggregate *a)
 {
-    cJSON *o = cJSON_CreateObject(), *tests = cJSON_CreateObject();
+    cJSON *o = cJSON_CreateObject(), *tests = cJSON_CreateObject(), *rc;
     int i;
 
     cJSON_AddStringToObject(o, "source", hop->source);
@@ -223,8 +223,14 @@ cJSON *monitor_record_hop_json(const struct mon_hop *hop, const struct aggregate
         cJSON_AddItemToObject(o, "aggregate", cJSON_Duplicate(hop->agg, 1));
     else
         cJSON_AddItemToObject(o, "aggregate", aggregate_to_json(a));
-    if (!monitor_hop_decided(hop))
-        cJSON_AddItemToObject(o, "waitingOn", monitor_record_waiting(hop));
+    if ((rc = monitor_revision_json(hop)) != NULL)
+        cJSON_AddItemToObject(o, "revisionCheck", rc);
+    if (!monitor_hop_decided(hop)) {
+        cJSON *w = monitor_record_waiting(hop), *r = monitor_revision_waiting(hop);
+        if (r)
+            cJSON_AddItemToArray(w, r);
+        cJSON_AddItemToObject(o, "waitingOn", w);
+    }
     return o;
 }
 

@@ -100,6 +100,7 @@ static void promo_monitor_hop_free(struct stage *st, struct mon_hop *hop)
 
     for (i = 0; i < hop->ntests; i++)
         monitor_test_free(st, hop->tests[i]);
+    monitor_revision_reset(st, hop);          /* a read still out finds no hop */
     free(hop->tests);
     free(hop->source); free(hop->target); free(hop->policy);
     cJSON_Delete(hop->msg);
@@ -425,6 +426,7 @@ static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, str
             monitor_hop_move(hop, MHE_RESET);
             cJSON_Delete(hop->agg);
             hop->agg = NULL;
+            monitor_revision_reset(st, hop);
         }
         if (!mt) {
             mt = promo_monitor_test_new(st, hop, t, te);
@@ -442,6 +444,8 @@ static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, str
     if (hop->state == MH_OPEN && !hop->agg) {
         hop->agg = monitor_record_restore_agg(tr->rec, hop);
         if (hop->agg) {
+            monitor_revision_restore(hop, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(tr->rec, "hops"), hop->source), "revisionCheck"));
             monitor_hop_move(hop, MHE_RESTORE);
             log_info("restored", "tracker=%s env=%s decided=true", t->name, hop->source);
         }
@@ -533,15 +537,19 @@ static cJSON *promo_monitor_results(const struct mon_hop *hop)
 static void promo_monitor_forward(struct stage *st, struct mon_hop *hop)
 {
     struct monitor_stage *ms = st->data;
-    cJSON *out, *agg;
+    cJSON *out, *agg, *check;
     int rc;
 
     if (!hop->msg || !hop->agg || (hop->state != MH_RECORDED && hop->state != MH_TO_FORWARD)) {
         ms->want_fill |= hop->state == MH_TO_FORWARD;
         return;
     }
+    if (monitor_revision_audit(st, hop) < 0)
+        return;                   /* forwarded once the audit event is in the log */
     out = stage_forward(st, hop->msg);
     agg = cJSON_Duplicate(hop->agg, 1);
+    if ((check = monitor_revision_json(hop)) != NULL)
+        cJSON_AddItemToObject(agg, "revisionCheck", check);
     cJSON_AddStringToObject(agg, "source", hop->source);
     cJSON_AddStringToObject(agg, "target", hop->target);
     cJSON_AddStringToObject(agg, "policy", hop->policy);
@@ -596,6 +604,20 @@ void monitor_evaluate(struct stage *st, struct mon_hop *hop)
 
     aggregate_compute(at, (size_t)hop->ntests, &a);
     free(at);
+    if (hop->state == MH_OPEN && a.decided && a.all_passed && !a.any_failed &&
+        !monitor_revision_settled(st, hop)) {
+        /* the tests passed: they count once Argo CD confirms the source
+         * application still runs the SHA (monitor_revision.c). Until then
+         * the recorded aggregate is not decided, nor passed: nobody (the
+         * promoter, the view, this stage after a restart) may act on it. */
+        a.decided = 0;
+        a.all_passed = 0;
+        monitor_record_save(st, hop, &a, 0);
+        aggregate_free(&a);
+        return;
+    }
+    if (hop->state == MH_OPEN && a.decided)
+        monitor_revision_void(hop, &a);          /* another revision ran: the pass is void */
     if (hop->state == MH_OPEN && a.decided) {
         monitor_hop_move(hop, MHE_DECIDE);
         cJSON_Delete(hop->agg);
@@ -826,6 +848,7 @@ static void promo_monitor_stop(struct stage *st)
     if (ms->actx.http)
         http_free(ms->actx.http);     /* no callback runs after this */
     ms->actx.http = NULL;
+    monitor_revision_stop(st);        /* reads of Argo CD that never answered */
     ms->nreq = 0;
     strmap_free(ms->trackers, promo_monitor_tracker_free);
     ms->trackers = NULL;

@@ -87,6 +87,8 @@ supervisorctl -c "$REPO/supervisor.conf" status
 SHA=$(printf 'demo %s' "$$" | sha1sum | cut -c1-40)
 SHA2=$(printf 'demo %s second' "$$" | sha1sum | cut -c1-40)
 say "PRs acme/shop#42 and #43 are deployed and synced in dev (each in its own preview app)"
+curl -fsS -X POST "$SIM/_sim/deploy?app=shop-pr-42&revision=$SHA" >/dev/null    # what deployed them there
+curl -fsS -X POST "$SIM/_sim/deploy?app=shop-pr-43&revision=$SHA2" >/dev/null
 "$BIN/promoctl" track --repo acme/shop --pr 42 --sha "$SHA" --ref feature/checkout --env dev --app shop-pr-42 --state synced
 "$BIN/promoctl" track --repo acme/shop --pr 43 --sha "$SHA2" --ref feature/search --env dev --app shop-pr-43 --state synced
 

@@ -193,6 +193,7 @@ void sim_argocd_error(struct sim_resp *rp, int status, int code, const char *msg
 void sim_argocd_load(struct sim *s);
 void sim_argocd_advance(struct sim *s, int64_t now);
 int sim_argocd_complete(struct sim *s, const char *name, const char *result, int64_t now);
+int sim_argocd_deploy(struct sim *s, const char *name, const char *revision, int64_t now, char *err, size_t errlen);
 
 /* sim_webhook.c - with --webhook-url, a thread sends the webhooks the real
  * systems send when a run finishes or an Argo CD operation ends. */

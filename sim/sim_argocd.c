@@ -217,6 +217,8 @@ static struct sim_app *sim_argocd_find(struct sim *s, const char *name, const ch
     return NULL;
 }
 
+static void sim_argocd_bump(struct sim_app *a, int spec_changed);
+
 /* sim_argocd_finish - end the running operation of a with outcome (healthy,
  * degraded, failed) at time t. */
 static void sim_argocd_finish(struct sim_app *a, const char *outcome, int64_t t)
@@ -304,6 +306,63 @@ int sim_argocd_complete(struct sim *s, const char *name, const char *result, int
         return 0;
     }
     sim_argocd_finish(a, result, now);
+    return 0;
+}
+
+/* sim_argocd_deploy - /_sim/deploy: application name (created when absent,
+ * in namespace argocd, project default) now runs revision, Synced and
+ * Healthy, as if something other than promo had deployed it (the tracker's
+ * first environment, or another PR): spec.source.targetRevision, the sync
+ * status, a finished operation and a history entry at revision; a running
+ * operation is replaced. Returns 0, or -1 (err set) for a bad name or revision. */
+int sim_argocd_deploy(struct sim *s, const char *name, const char *revision, int64_t now, char *err, size_t errlen)
+{
+    struct sim_app *a;
+    cJSON *st, *src, *sync, *hist, *e;
+    size_t i, n = name ? strlen(name) : 0, m = revision ? strlen(revision) : 0;
+    char ts[40];
+
+    for (i = 0; i < n; i++)
+        if (!(name[i] == '-' || name[i] == '.' || name[i] == '_' || (name[i] >= '0' && name[i] <= '9') ||
+              (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z')))
+            break;
+    if (!n || n > 253 || i < n) {
+        snprintf(err, errlen, "app: 1 to 253 characters of [A-Za-z0-9._-] required");
+        return -1;
+    }
+    for (i = 0; i < m; i++)
+        if ((unsigned char)revision[i] <= ' ' || (unsigned char)revision[i] >= 0x7f)
+            break;
+    if (!m || m > 255 || i < m) {
+        snprintf(err, errlen, "revision: 1 to 255 printable characters without spaces required");
+        return -1;
+    }
+    sim_argocd_advance(s, now);
+    a = sim_argocd_find(s, name, NULL);
+    if (!a)
+        a = sim_argocd_app_new(s, name, "argocd", "default", NULL);
+    st = cJSON_GetObjectItem(a->app, "status");
+    src = cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "spec"), "source");
+    cJSON_ReplaceItemInObject(src, "targetRevision", cJSON_CreateString(revision));
+    sync = cJSON_GetObjectItem(st, "sync");
+    cJSON_ReplaceItemInObject(sync, "status", cJSON_CreateString("Synced"));
+    cJSON_ReplaceItemInObject(sync, "revision", cJSON_CreateString(revision));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(st, "health"), "status", cJSON_CreateString("Healthy"));
+    cJSON_ReplaceItemInObject(st, "operationState",
+                              sim_argocd_op_state(src, revision, "Succeeded", "successfully synced (all tasks run)",
+                                                  now, now));
+    hist = cJSON_GetObjectItem(st, "history");
+    e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "revision", revision);
+    cJSON_AddStringToObject(e, "deployedAt", sim_time_gh(now, ts, sizeof ts));
+    cJSON_AddNumberToObject(e, "id", cJSON_GetArraySize(hist));
+    cJSON_AddItemToObject(e, "source", cJSON_Duplicate(src, 1));
+    cJSON_AddItemToArray(hist, e);
+    cJSON_ReplaceItemInObject(st, "reconciledAt", cJSON_CreateString(sim_time_gh(now, ts, sizeof ts)));
+    cJSON_DeleteItemFromObject(a->app, "operation");
+    a->op_start = 0;
+    a->notify = 1;
+    sim_argocd_bump(a, 1);
     return 0;
 }
 

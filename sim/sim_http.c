@@ -315,6 +315,16 @@ static void sim_http_control(struct sim *s, struct sim_req *rq, struct sim_resp 
         else
             cJSON_AddStringToObject(o, "error", err);
         sim_resp_json(rp, st, o);
+    } else if (strcmp(what, "deploy") == 0 && post) {
+        char err[256];
+        cJSON *o = cJSON_CreateObject();
+        if (sim_argocd_deploy(s, sim_req_arg(rq, "app"), sim_req_arg(rq, "revision"), rq->now, err, sizeof err) == 0) {
+            cJSON_AddBoolToObject(o, "deployed", 1);
+            sim_resp_json(rp, 200, o);
+        } else {
+            cJSON_AddStringToObject(o, "error", err);
+            sim_resp_json(rp, 400, o);
+        }
     } else if (strcmp(what, "state") == 0 && get) {
         sim_resp_json(rp, 200, sim_state_json(s, rq->now));
     } else if (strcmp(what, "health") == 0 && get) {

@@ -44,3 +44,12 @@ sim_yaml() {
         esac
     done
 }
+
+# sim_deploy URL APP REVISION - promo-sim's Argo CD application APP (created
+# when absent) now runs REVISION, Synced and Healthy (POST /_sim/deploy), as
+# whatever deployed the PR in its first environment would leave it (or as
+# another revision deployed meanwhile). promo-monitor counts passed tests
+# only once Argo CD confirms the hop's source application runs the head SHA.
+sim_deploy() {
+    curl -fsS -X POST "$1/_sim/deploy?app=$2&revision=$3" >/dev/null
+}

@@ -88,8 +88,15 @@ up() {
     for p in promoter monitor trigger policy watcher; do
         promo_start "$p" "promo-$p" -c "$PROMO_CONFIG" -v
     done
-    promoctl track --repo acme/shop --pr 1 --sha "$SHA_A" --env dev --app shop --state synced >/dev/null
-    promoctl track --repo acme/shop --pr 2 --sha "$SHA_B" --env dev --app shop --state synced >/dev/null
+    track 1 "$SHA_A"
+    track 2 "$SHA_B"
+}
+
+# track PR SHA - acme/shop#PR deployed (its own dev application shop-pr-PR,
+# at SHA in promo-sim's Argo CD) and synced in dev.
+track() {
+    sim_deploy "$SIM" "shop-pr-$1" "$2"
+    promoctl track --repo acme/shop --pr "$1" --sha "$2" --env dev --app "shop-pr-$1" --state synced >/dev/null
 }
 
 # gate TRACKER ENV RESULT - let that test end (0 pass, 1 fail).
@@ -195,7 +202,7 @@ a_holds_staging_b_waits() {
     policies true
     up
     a_holds_staging_b_waits
-    promoctl track --repo acme/shop --pr 1 --sha "$(sha_of a2)" --env dev --app shop --state synced >/dev/null
+    track 1 "$(sha_of a2)"
     wait_at 60 "$B" testing staging
     grep -q 'event=released .*tracker='"$A"'.*reason=Superseded' "$T/promoter.log"
     [ "$(patches shop-staging | tr '\n' ' ')" = "$SHA_A $SHA_B " ]
@@ -214,14 +221,14 @@ a_holds_staging_b_waits() {
 }
 
 @test "exclusive: per-PR preview applications never wait for each other" {
-    policies true true 'shop-pr-${PR_NUMBER}'
+    policies true true 'shop-staging-pr-${PR_NUMBER}'
     up
     gate "$A" dev 0
     gate "$B" dev 0
     wait_at 60 "$A" testing staging
     wait_at 60 "$B" testing staging
-    [ "$(patches shop-pr-1)" = "$SHA_A" ]
-    [ "$(patches shop-pr-2)" = "$SHA_B" ]
+    [ "$(patches shop-staging-pr-1)" = "$SHA_A" ]
+    [ "$(patches shop-staging-pr-2)" = "$SHA_B" ]
     [ -z "$(events_of "$B" Queued)" ]
 }
 

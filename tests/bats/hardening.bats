@@ -95,6 +95,7 @@ YAML
     promo_start trigger promo-trigger -c "$PROMO_CONFIG" -v --out "ipc://$T/run/tap-monitor.sock"
     promo_start policy promo-policy -c "$PROMO_CONFIG" -v --out "ipc://$T/run/tap-trigger.sock"
     promo_start watcher promo-watcher -c "$PROMO_CONFIG" -v --out "ipc://$T/run/tap-policy.sock"
+    sim_deploy "http://127.0.0.1:$PORT" shop "$(sha_of 1)"
     promoctl track --repo acme/shop --pr 1 --sha "$(sha_of 1)" --env dev --app shop --ref feature/x --state synced >/dev/null
     # argv of every running stage, while they work
     for s in watcher policy trigger monitor promoter; do

@@ -182,6 +182,7 @@ YAML
     for p in promoter monitor trigger policy watcher; do
         promo_start "$p" "promo-$p" -c "$PROMO_CONFIG"
     done
+    sim_deploy "$SIM" shop "$(sha_of 1)"
     promoctl track --repo acme/shop --pr 1 --sha "$(sha_of 1)" --env dev --app shop --ref feature/x --state synced >/dev/null
     M="$T/state/metrics"
     promoted() { metric_ge "$M/promo_promoter.prom" 'promo_promotions_total{stage="promoter",target="staging"}' 1; }

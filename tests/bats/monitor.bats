@@ -21,7 +21,7 @@ teardown() {
 # promo.yaml point at it. $SIM is its base URL.
 start_sim() {
     sim_start --log "$T/requests.ndjson" ${1:+--scenario "$1"}
-    sim_yaml "$SIM" "$T" jenkins github gitlab >> "$T/promo.yaml"
+    sim_yaml "$SIM" "$T" jenkins github gitlab argocd >> "$T/promo.yaml"
 }
 
 # policy TEST-YAML... - the dev-to-staging policy with these externalTests
@@ -76,6 +76,7 @@ start_monitor() {
 
 # track PR - a synced tracker acme-shop-PR in dev.
 track() {
+    [ -z "${SIM:-}" ] || sim_deploy "$SIM" shop "$(sha_of "$1")"
     promoctl track --repo acme/shop --pr "$1" --sha "$(sha_of "$1")" --env dev --app shop --ref feature/cart --state synced >/dev/null
 }
 

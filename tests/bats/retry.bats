@@ -67,8 +67,10 @@ pipeline_up() {
     done
 }
 
-# track SHA - acme-shop-1 synced in dev at SHA.
+# track SHA - acme-shop-1 synced in dev at SHA (its application shop runs
+# SHA in the sim's Argo CD: the monitor confirms it before tests count).
 track() {
+    sim_deploy "$SIM" shop "$1"
     promoctl track --repo acme/shop --pr 1 --sha "$1" --env dev --app shop --ref feature/x --state synced >/dev/null
 }
 

@@ -100,6 +100,7 @@ pipeline_up() {
 }
 
 track() {
+    sim_deploy "$SIM" shop "$(sha_of 1)"
     promoctl track --repo acme/shop --pr 1 --sha "$(sha_of 1)" --env dev --app shop --ref feature/x --state synced >/dev/null
 }
 

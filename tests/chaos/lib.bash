@@ -232,6 +232,7 @@ chaos_group() {
 chaos_track() {
     local n
     for n in "$@"; do
+        sim_deploy "http://127.0.0.1:$SIM_PORT" "shop-$n-dev" "$(chaos_sha "$n")" || return 1
         PROMO_CONFIG="$T/promo.yaml" "$PROMO_BIN/promoctl" track --repo "acme/g$(chaos_group "$n")" --name "acme-shop-$n" \
             --pr "$n" --sha "$(chaos_sha "$n")" --ref "feature/$n" \
             --env dev --app "shop-$n-dev" --state synced > /dev/null || return 1

@@ -46,7 +46,10 @@ static const char monitor_good[] =
     "\"finishedAt\":\"2026-11-28T04:31:00.000Z\",\"durationMs\":5300,\"lastPolledAt\":null,\"error\":null,"
     "\"cancelled\":false}},\"aggregate\":{\"decided\":true,\"allPassed\":true,\"anyFailed\":false,"
     "\"anyRunning\":false,\"anyTimeout\":false,\"optionalTestsFailed\":true,"
-    "\"failureReasons\":[\"lint (optional): failed\"],\"decidedAt\":\"2026-11-28T04:31:00.100Z\"}}}}";
+    "\"failureReasons\":[\"lint (optional): failed\"],\"decidedAt\":\"2026-11-28T04:31:00.100Z\"},"
+    "\"revisionCheck\":{\"outcome\":\"confirmed\",\"cluster\":\"default\",\"application\":\"shop\","
+    "\"expected\":\"" SHA "\",\"revision\":\"" SHA "\",\"sync\":\"Synced\",\"health\":\"Healthy\","
+    "\"checkedAt\":\"2026-11-28T04:31:00.090Z\",\"attempts\":2,\"error\":null,\"reason\":null}}}}";
 
 static const char promoter_good[] =
     "{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA "\",\"hops\":{\"dev\":{"
@@ -178,6 +181,20 @@ static const struct bad_case bad_cases[] = {
     { "monitor", "hops.dev.aggregate.decided", "1", "hops.dev.aggregate.decided: must be true or false" },
     { "monitor", "hops.dev.aggregate.failureReasons", "[1]", "failureReasons: each must be a string" },
     { "monitor", "hops.dev.aggregate.failureReasons", "\"x\"", "failureReasons: must be an array" },
+    { "monitor", "hops.dev.revisionCheck", "[]", "hops.dev.revisionCheck: must be an object" },
+    { "monitor", "hops.dev.revisionCheck.outcome", NULL, "hops.dev.revisionCheck.outcome: required" },
+    { "monitor", "hops.dev.revisionCheck.outcome", "\"maybe\"",
+      "hops.dev.revisionCheck: outcome: must be pending, confirmed, changed or unverified, not \"maybe\"" },
+    { "monitor", "hops.dev.revisionCheck.outcome", "\"changed\"",
+      "hops.dev.revisionCheck: reason: required when the outcome is changed" },
+    { "monitor", "hops.dev.revisionCheck.outcome", "\"unverified\"",
+      "hops.dev.revisionCheck: reason: required when the outcome is unverified" },
+    { "monitor", "hops.dev.revisionCheck.application", "LONG", "hops.dev.revisionCheck.application: longer than" },
+    { "monitor", "hops.dev.revisionCheck.revision", "7", "hops.dev.revisionCheck.revision: must be a string" },
+    { "monitor", "hops.dev.revisionCheck.attempts", "-1", "hops.dev.revisionCheck.attempts" },
+    { "monitor", "hops.dev.revisionCheck.attempts", "1.5", "hops.dev.revisionCheck.attempts: must be an integer" },
+    { "monitor", "hops.dev.revisionCheck.reason", "LONG", "hops.dev.revisionCheck.reason: longer than" },
+    { "monitor", "hops.dev.revisionCheck.error", "{}", "hops.dev.revisionCheck.error: must be a string" },
     { "monitor", "generation", NULL, "generation: required" },
     { "promoter", "hops.dev.phase", NULL, "hops.dev.phase: required" },
     { "promoter", "hops.dev.phase", "\"promoting\"", "hops.dev: phase \"promoting\" is not one of" },
@@ -325,7 +342,29 @@ static void test_values(void)
     unit_ok(rec_monitor_decided(rec_monitor_hop(&m, "dev")) &&
             rec_monitor_hop(&m, "dev")->aggregate.nreasons == 1 &&
             rec_monitor_hop(&m, "dev")->aggregate.optional_failed, "monitor: the aggregate");
+    unit_ok(rec_monitor_hop(&m, "dev")->check.outcome == RMR_CONFIRMED &&
+            strcmp(rec_monitor_hop(&m, "dev")->check.application, "shop") == 0 &&
+            rec_monitor_hop(&m, "dev")->check.attempts == 2 && !rec_monitor_voided(rec_monitor_hop(&m, "dev")) &&
+            strcmp(rec_monitor_rev_name(RMR_CONFIRMED), "confirmed") == 0, "monitor: the revision check");
     rec_monitor_free(&m);
+    cJSON_Delete(o);
+    o = cJSON_Parse(monitor_good);
+    {
+        cJSON *rc = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "hops"), "dev"), "revisionCheck");
+        cJSON_ReplaceItemInObject(rc, "outcome", cJSON_CreateString("changed"));
+        cJSON_ReplaceItemInObject(rc, "reason",
+                                  cJSON_CreateString("DeployedRevisionChanged: source application shop runs fedcba9, not 0123456"));
+        unit_ok(rec_monitor_decode(o, "acme-shop-42", &m, err, sizeof(err)) == 0 &&
+                rec_monitor_voided(rec_monitor_hop(&m, "dev")) &&
+                strncmp(rec_monitor_hop(&m, "dev")->check.reason, "DeployedRevisionChanged: ", 25) == 0,
+                "monitor: a changed revision voids the hop, with its reason");
+        rec_monitor_free(&m);
+        cJSON_DeleteItemFromObject(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "hops"), "dev"), "revisionCheck");
+        unit_ok(rec_monitor_decode(o, "acme-shop-42", &m, err, sizeof(err)) == 0 &&
+                rec_monitor_hop(&m, "dev")->check.outcome == RMR_NONE && !rec_monitor_voided(rec_monitor_hop(&m, "dev")),
+                "monitor: a record without revisionCheck (older promo) decodes, no check");
+        rec_monitor_free(&m);
+    }
     cJSON_Delete(o);
 
     o = cJSON_Parse(promoter_good);

@@ -351,6 +351,25 @@ int main(void)
             "aggregate anyFailed: failed, active until the promoter reports it");
     unit_ok(strstr(v->waiting, "smoke: failed (FAILURE)") != NULL, "failed says why: %s", v->waiting);
 
+    /* the tests passed; Argo CD has not confirmed the source application's revision yet */
+    monitor_rec(s, "passed", "{\"decided\":false,\"allPassed\":false,\"anyFailed\":false},\"revisionCheck\":{"
+                "\"outcome\":\"pending\",\"cluster\":\"default\",\"application\":\"shop\",\"attempts\":1,"
+                "\"error\":\"argocd default: HTTP 503\"}");
+    {
+        char want[128];
+        snprintf(want, sizeof(want), "Argo CD to confirm that shop (default) in dev runs %.7s", SHA1);
+        unit_ok(load(s, v) == 0 && v->state == TS_TESTING && strstr(v->waiting, want) &&
+                strstr(v->waiting, "HTTP 503"), "revision check pending: testing, waits on Argo CD: %s", v->waiting);
+    }
+    /* another revision ran meanwhile: the pass is void */
+    monitor_rec(s, "passed", "{\"decided\":true,\"allPassed\":false,\"anyFailed\":true,\"failureReasons\":["
+                "\"DeployedRevisionChanged: source application shop runs fedcba9, not 0123456\"]},\"revisionCheck\":{"
+                "\"outcome\":\"changed\",\"application\":\"shop\",\"reason\":"
+                "\"DeployedRevisionChanged: source application shop runs fedcba9, not 0123456\"}");
+    unit_ok(load(s, v) == 0 && v->state == TS_FAILED && view_active(v) &&
+            strstr(v->waiting, "the test results in dev do not count: DeployedRevisionChanged: source application "
+                   "shop runs fedcba9, not 0123456") != NULL, "revision changed: failed, says why: %s", v->waiting);
+
     monitor_rec(s, "passed", "{\"decided\":true,\"allPassed\":true,\"anyFailed\":false}");
     unit_ok(load(s, v) == 0 && v->state == TS_PROMOTING && view_active(v), "allPassed, autoPromote: promoting");
 
