@@ -69,6 +69,8 @@ static void show_hop(const struct view_hop *h)
         printf("    synced         %s in %s\n", h->synced_at, h->target);
     if (h->last_error[0])
         printf("    last error     %s\n", h->last_error);
+    if (h->outcome[0])
+        printf("    outcome        %s\n", h->outcome);
 }
 
 /* ctl_show - promoctl show TRACKER [--json]. */
@@ -126,6 +128,15 @@ int ctl_show(struct ctl *c, int argc, char **argv)
         printf("\nTimeline:\n");
         for (i = 0; i < v->nhops; i++)
             show_hop(&v->hops[i]);
+        if (v->noutcomes) {
+            printf("\nOutcomes:%s\n", v->outcomes_total > v->noutcomes ? " (the last ones)" : "");
+            for (i = 0; i < v->noutcomes; i++) {
+                const struct view_outcome *e = &v->outcomes[i];
+                printf("  %-24s %s -> %s at %.7s (generation %lld)  %s%s%s\n", e->at[0] ? e->at : "-",
+                       e->source, e->target[0] ? e->target : "?", e->head_sha, (long long)e->generation, e->text,
+                       e->by[0] ? " by " : "", e->by);
+            }
+        }
     }
     cJSON_Delete(doc);
     free(v);
