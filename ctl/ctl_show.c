@@ -7,7 +7,10 @@
  * approval, when it was promoted and by whom, when the target was seen
  * synced; then, in plain words, what the tracker waits on now. Everything
  * comes from domain/view.c, so it answers with every stage down. --json
- * prints the tracker document with the view (hops included) under "view". */
+ * prints the tracker document with the view (hops included) under "view".
+ * Each hop shows its last outcome (the PromotionRecord: promoted, failed:
+ * WHY, superseded by SHORTSHA, aborted), and "Outcomes:" the whole history
+ * of the promoter record, every generation. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
