@@ -239,7 +239,9 @@ check_promoted_once() {
     [ "$(audit_count TestsFailed)" = 1 ]
     jq -se '[.[] | select(.reason == "TestsFailed")][0] | .type == "Warning" and (.message | contains("smoke: failed"))' \
         "$T/state/audit.log"
-    jq -e '.hops.dev.phase == "failed" and .hops.dev.failure == "tests" and (.promotions | length == 0)' \
+    # no promotion, but the failure has its record (outcome Failed, not promoted)
+    jq -e '.hops.dev.phase == "failed" and .hops.dev.failure == "tests" and (.promotions | length == 1) and
+        .promotions[0].outcome == "Failed" and .promotions[0].promoted == false' \
         "$T/state/promoter/$NAME.json"
     run promote
     assert_success
