@@ -9,11 +9,19 @@
 #include "domain/config.h"
 #include "domain/store.h"
 
+#include "domain/rec_target.h"
+
 struct ctl {
     struct config cfg;
     struct store *store;     /* opened (created) state dir */
     int json;                /* --json given to the subcommand */
+    struct target_table *targets;   /* STATE/targets, read once when first needed */
 };
+
+struct view;
+/* ctl_targets_apply - v's waiting text names the target it waits in line
+ * for, if it does (domain/rec_target.h); the records are read once. */
+void ctl_targets_apply(struct ctl *c, struct view *v);
 
 /* ctl_usage_error - "promoctl: usage: ..." on stderr; returns EXIT_PERM. */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -192,6 +192,8 @@ int ctl_get(struct ctl *c, int argc, char **argv)
         return rc == -EBADMSG ? EXIT_PERM : EXIT_TEMP;
     }
     rc = view_load(c->store, name, v, err, sizeof(err));
+    if (rc == 0)
+        ctl_targets_apply(c, v);
     if ((out == GET_YAML || out == GET_JSON) && rc == 0) {
         rc = get_object(c, name, doc, v, out);
         free(v);
@@ -228,6 +230,15 @@ int ctl_get(struct ctl *c, int argc, char **argv)
     return EXIT_OK;
 }
 
+void ctl_targets_apply(struct ctl *c, struct view *v)
+{
+    if (!c->targets) {
+        c->targets = xcalloc(1, sizeof(*c->targets));
+        target_table_load(c->store, c->targets);
+    }
+    target_table_apply(c->targets, v);
+}
+
 /* ctl_list - promoctl list [--json]. */
 int ctl_list(struct ctl *c, int argc, char **argv)
 {
@@ -252,6 +263,8 @@ int ctl_list(struct ctl *c, int argc, char **argv)
         const struct tracker *tp = &v->t;
 
         rc = view_load(c->store, names[i], v, err, sizeof(err));
+        if (rc == 0)
+            ctl_targets_apply(c, v);
         if (rc < 0) {
             if (rc == -EBADMSG && !c->json)
                 printf("%-40s %-12s %-18s %-8s invalid: %s\n", names[i], "-", "-", "-", err);

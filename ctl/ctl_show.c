@@ -104,6 +104,8 @@ int ctl_show(struct ctl *c, int argc, char **argv)
     rc = view_load(c->store, name, v, err, sizeof(err));
     if (rc == 0)
         rc = tracker_read(c->store, name, &doc, &t, err, sizeof(err));
+    if (rc == 0)
+        ctl_targets_apply(c, v);
     if (rc < 0) {
         if (rc == -ENOENT)
             fprintf(stderr, "promoctl: fatal: no tracker named %s\n", name);

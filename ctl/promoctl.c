@@ -147,6 +147,10 @@ int main(int argc, char **argv)
     cmd = optind;
     optind = 0;     /* full getopt reset: the command parses its own argv */
     rc = ctl_commands[i].run(&c, argc - cmd, argv + cmd);
+    if (c.targets) {
+        target_table_free(c.targets);
+        free(c.targets);
+    }
     store_close(c.store);
     config_free(&c.cfg);
     return rc;

@@ -37,7 +37,7 @@ static const char *const policy_spec_fields[] = { "sourceEnvironment", "targetEn
     "autoPromote", "timeout", "externalTests", "promotion", NULL };
 static const char *const policy_test_fields[] = { "name", "provider", "job", "required", "timeout",
     "parameters", NULL };
-static const char *const policy_promo_fields[] = { "argocd", "github", NULL };
+static const char *const policy_promo_fields[] = { "argocd", "github", "exclusive", NULL };
 static const char *const policy_argo_fields[] = { "cluster", "application", NULL };
 static const char *const policy_gh_fields[] = { "addLabels", "removeLabels", "commitStatus", "comment", NULL };
 
@@ -497,6 +497,7 @@ static void policy_check_promotion(struct policy_check *c, const cJSON *spec)
         return;
     }
     policy_check_unknown(c, pr, "spec.promotion", policy_promo_fields);
+    policy_check_bool(c, pr, "exclusive", "spec.promotion");
     a = cJSON_GetObjectItemCaseSensitive(pr, "argocd");
     if (a && !cJSON_IsObject(a)) {
         policy_report(c, 1, a, 0, "spec.promotion.argocd", "must be a mapping, not %s",
@@ -625,6 +626,7 @@ static void policy_bind(struct policy *p)
         pt->parameters = cJSON_GetObjectItemCaseSensitive(t, "parameters");
     }
     pr = cJSON_GetObjectItemCaseSensitive(spec, "promotion");
+    p->exclusive = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(pr, "exclusive"));
     o = cJSON_GetObjectItemCaseSensitive(pr, "argocd");
     p->argocd_cluster = json_str(o, "cluster", NULL);
     p->argocd_application = json_str(o, "application", NULL);

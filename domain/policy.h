@@ -11,7 +11,8 @@
  *     timeout                                     duration > 0, default 1h
  *     externalTests: [{name, provider, job, required (default true),
  *                      timeout (default spec.timeout), parameters {str: str}}]
- *     promotion: {argocd: {cluster, application},
+ *     promotion: {exclusive (bool, default true: the target application
+ *                 is held by one tracker at a time), argocd: {cluster, application},
  *                 github: {addLabels, removeLabels, commitStatus, comment}}
  *
  * docs/policy.md is the reference. Every error of a file is reported, each as
@@ -65,6 +66,7 @@ struct policy {
     const char *name;
     const char *source, *target;
     int auto_promote;
+    int exclusive;               /* spec.promotion.exclusive, default 1 */
     int64_t timeout_ms;
     struct policy_test *tests;
     int ntests;

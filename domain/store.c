@@ -32,7 +32,7 @@ struct store {
 
 /* The record areas; quarantine/ is apart (see store_area_ok). */
 static const char *const store_areas[] = {
-    "trackers", "watcher", "policy", "trigger", "monitor", "promoter", "approvals",
+    "trackers", "watcher", "policy", "trigger", "monitor", "promoter", "approvals", "targets",
 };
 
 static unsigned long store_bytes_counter;

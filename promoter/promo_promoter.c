@@ -135,6 +135,8 @@ static int promo_promoter_plan(const struct tracker *t, const struct policy *pol
     p->aggregate = aggregate_to_json(agg);
     promo_key(t->name, t->head_sha, pol->source, pol->target, "promote", attempt, p->key, sizeof(p->key));
     p->cluster = xstrdup(pol->argocd_cluster && pol->argocd_cluster[0] ? pol->argocd_cluster : "default");
+    p->exclusive = pol->exclusive;
+    p->timeout_ms = pol->timeout_ms;
     p->add_labels = promo_promoter_labels(p, pol->add_labels, "addLabels");
     p->remove_labels = promo_promoter_labels(p, pol->remove_labels, "removeLabels");
     if (pol->commit_status && pol->commit_status[0])
@@ -199,6 +201,40 @@ static void promo_promoter_dry(const struct prom_plan *p, const char *action, co
     cJSON_Delete(o);
 }
 
+static void promo_promoter_none(struct stage *st, struct prom_plan *p, cJSON *rec, const char *why);
+
+/* promo_promoter_leave - a promotion onward, or a reported failure, of
+ * the hop from p->source: the tracker leaves that environment, so what it
+ * holds there goes to the next in line (promoter_hold.c). */
+static void promo_promoter_leave(struct stage *st, const struct prom_plan *p)
+{
+    char why[512];
+
+    if (p->mode == PM_PROMOTE) {
+        snprintf(why, sizeof(why), "%s is being promoted from %s to %s", p->t.name, p->source, p->target);
+        promoter_hold_leave(st, p->t.name, p->source, "PromotedOnward", why);
+    } else if (p->mode == PM_REPORT_FAILURE) {
+        snprintf(why, sizeof(why), "a required test of %s failed in %s", p->t.name, p->source);
+        promoter_hold_leave(st, p->t.name, p->source, "TestsFailed", why);
+    }
+}
+
+/* promo_promoter_hold - before a promotion into p's target: 1 when this
+ * tracker holds it (go on); else nothing is done now (it waits in line, or
+ * the target record cannot be written), rec and p are consumed and the why
+ * is logged. */
+static int promo_promoter_hold(struct stage *st, struct prom_plan *p, cJSON *rec)
+{
+    struct promoter_stage *ps = st->data;
+    char why[1024];
+    int rc = promoter_hold_acquire(st, p, ps->cur_msg, why, sizeof(why));
+
+    if (rc > 0)
+        return 1;
+    promo_promoter_none(st, p, rec, why);
+    return 0;
+}
+
 /* promo_promoter_go - act on the decision: with phase, a fresh hop entry in
  * that phase is persisted first (the intent); then the job runs (or, in
  * --dry-run, the line is printed). plan and rec are consumed. */
@@ -246,6 +282,7 @@ static void promo_promoter_go(struct stage *st, struct prom_plan *p, cJSON *rec,
         if (mode == PM_PROMOTE)
             crash_point("promoter.after_intent");
     }
+    promo_promoter_leave(st, p);
     promoter_job_start(st, p, rec);
 }
 
@@ -296,7 +333,8 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
         else {
             if (approved)
                 p->approved_by = xstrdup(by);
-            promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_NONE, PHE_PROMOTE), "promote");
+            if (promo_promoter_hold(st, p, rec))
+                promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_NONE, PHE_PROMOTE), "promote");
         }
         return;
     }
@@ -306,7 +344,8 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
     if (phase == PH_DONE) {
         promo_promoter_none(st, p, rec, "already promoted");
     } else if (phase == PH_INTENT) {
-        promo_promoter_go(st, p, rec, PM_PROMOTE, PH_NONE, "promote");
+        if (promo_promoter_hold(st, p, rec))
+            promo_promoter_go(st, p, rec, PM_PROMOTE, PH_NONE, "promote");
     } else if (phase == PH_AWAITING_APPROVAL) {
         if (approved) {
             log_info("approved", "tracker=%s hop=%s by=%s", p->t.name, p->source, log_q(by));
@@ -317,6 +356,8 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
                                   "promote");
                 return;
             }
+            if (!promo_promoter_hold(st, p, rec))
+                return;
             promoter_phase_move(hop, PHE_APPROVED);
             promoter_set(hop, "phaseAt", cJSON_CreateString(time_format_iso(wall_ms(), ts, sizeof(ts))));
             promoter_set(hop, "approvedBy", cJSON_CreateString(by));
@@ -341,7 +382,8 @@ static void promo_promoter_decide(struct stage *st, struct prom_plan *p, cJSON *
                promoter_retry_requested(approvals, &p->t, p->source, json_str(hop, "failedAt", ""))) {
         log_info("retry", "tracker=%s hop=%s last_error=%s", p->t.name, p->source,
                  log_q(json_str(hop, "lastError", "")));
-        promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_FAILED, PHE_RETRY), "promote");
+        if (promo_promoter_hold(st, p, rec))
+            promo_promoter_go(st, p, rec, PM_PROMOTE, prom_phase_next(PH_FAILED, PHE_RETRY), "promote");
     } else {
         char *why = xasprintf("promotion failed: %s (promoctl retry)", json_str(hop, "lastError", ""));
         promo_promoter_none(st, p, rec, why);
@@ -452,13 +494,20 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
         rec = NULL;
         goto out;
     }
+    ps->cur_msg = msg;
     promo_promoter_decide(st, &plan, rec, agg, rc == 0 ? &appr : NULL, pol.auto_promote);
+    ps->cur_msg = NULL;
     rec = NULL;
 out:
     rec_approvals_free(&appr);
     rec_monitor_free(&mon);
     rec_trigger_free(&trig);
     policy_free(&pol);
+}
+
+void promoter_message_again(struct stage *st, cJSON *msg)
+{
+    promo_promoter_message(st, msg);
 }
 
 /* promo_promoter_busy - a job is in flight. */
@@ -487,6 +536,8 @@ static int promo_promoter_start(struct stage *st)
         log_error("http_init_failed", "effect=%s", log_q("cannot promote"));
         return EXIT_TEMP;
     }
+    if (promoter_hold_init(st) < 0)
+        return EXIT_TEMP;
     return 0;
 }
 
@@ -509,6 +560,7 @@ static void promo_promoter_stop(struct stage *st)
         http_free(ps->actx.http);     /* no callback runs after this */
     ps->actx.http = NULL;
     promoter_job_free_all(st);
+    promoter_hold_free(st);
 }
 
 int main(int argc, char **argv)

@@ -51,6 +51,9 @@ struct prom_plan {
     char key[PROMO_KEY_SIZE];
     char *cluster;               /* "default" when the policy names none */
     char *app;                   /* the target application, variables substituted */
+    char *app_namespace;         /* its namespace, or NULL */
+    int exclusive;               /* spec.promotion.exclusive: one tracker at a time */
+    int64_t timeout_ms;          /* the policy's spec.timeout */
     char *context;               /* commit status context */
     cJSON *add_labels;           /* array of strings, substituted */
     cJSON *remove_labels;        /* array of strings, substituted */
@@ -86,6 +89,12 @@ struct promoter_stage {
     struct wasync *wa;           /* the record writes of the jobs' steps */
     int stopping;
     uint64_t promoted, failed, stale, awaiting;
+    struct strmap *targets;      /* target key -> struct target_rec (promoter_hold.c) */
+    struct strmap *hold_msgs;    /* tracker -> its last message while it waits */
+    struct loop_timer *hold_tmr; /* the sweep of the holders */
+    int64_t hold_period;
+    struct view *hold_view;      /* one view, for judging holders and waiters */
+    const cJSON *cur_msg;        /* the message being handled */
 };
 
 /* ---- promoter_record.c ---- */
@@ -246,6 +255,27 @@ int promoter_record_outcome(cJSON *rec, const char *source, enum prom_outcome ou
 
 /* promoter_plan_free - release what p owns (p is zeroed). */
 void promoter_plan_free(struct prom_plan *p);
+
+/* promoter_message_again - handle msg as if it had just come in (a waiter
+ * granted its target; promo_promoter.c). msg is not consumed. */
+void promoter_message_again(struct stage *st, cJSON *msg);
+
+/* ---- promoter_hold.c ---- */
+
+/* promoter_hold_init - read STATE/targets back and arm the sweep. 0 or -1. */
+int promoter_hold_init(struct stage *st);
+/* promoter_hold_free - at exit. */
+void promoter_hold_free(struct stage *st);
+/* promoter_hold_acquire - before plan p promotes into its target: 1 when it
+ * holds the target application (or it is not exclusive, or --dry-run): go
+ * on; 0 when it waits in line (recorded, Queued; why says for what and
+ * whom; msg is kept to be handled again when its turn comes); -1 when the
+ * record cannot be written (why says so; the next message tries again). */
+int promoter_hold_acquire(struct stage *st, const struct prom_plan *p, const cJSON *msg, char *why, size_t whylen);
+/* promoter_hold_leave - tracker leaves env (reason: PromotedOnward,
+ * TestsFailed, ...): what it holds there is released and granted on. */
+void promoter_hold_leave(struct stage *st, const char *tracker, const char *env, const char *reason,
+                         const char *why);
 
 /* ---- promoter_job.c ---- */
 

@@ -572,6 +572,7 @@ void promoter_plan_free(struct prom_plan *p)
     free(p->policy);
     free(p->cluster);
     free(p->app);
+    free(p->app_namespace);
     free(p->context);
     cJSON_Delete(p->add_labels);
     cJSON_Delete(p->remove_labels);

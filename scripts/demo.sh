@@ -3,8 +3,9 @@
 #
 # Starts promo-sim (playing Jenkins, GitHub, GitLab and Argo CD) and the five
 # stages under supervisord with supervisor.conf, loads a three-environment
-# chain (dev -> staging -> prod), tracks one PR, shows its progress live,
-# approves the last hop as an operator would, prints the audit trail, and
+# chain (dev -> staging -> prod), tracks two PRs that take turns in the shared
+# staging and prod applications, shows their progress live, approves the
+# last hop as an operator would, prints the audit trail, and
 # stops everything it started (by PID). PROMO_KEEP=1 keeps the temp dir.
 set -eu
 cd "$(dirname "$0")/.."
@@ -84,32 +85,33 @@ done
 supervisorctl -c "$REPO/supervisor.conf" status
 
 SHA=$(printf 'demo %s' "$$" | sha1sum | cut -c1-40)
-say "PR acme/shop#42 is deployed and synced in dev"
-"$BIN/promoctl" track --repo acme/shop --pr 42 --sha "$SHA" --ref feature/checkout --env dev --app shop-dev --state synced
+SHA2=$(printf 'demo %s second' "$$" | sha1sum | cut -c1-40)
+say "PRs acme/shop#42 and #43 are deployed and synced in dev (each in its own preview app)"
+"$BIN/promoctl" track --repo acme/shop --pr 42 --sha "$SHA" --ref feature/checkout --env dev --app shop-pr-42 --state synced
+"$BIN/promoctl" track --repo acme/shop --pr 43 --sha "$SHA2" --ref feature/search --env dev --app shop-pr-43 --state synced
 
-say "progress, live"
-last= approved= start=$(date +%s)
+say "progress, live: staging and prod hold one PR at a time, the other waits its turn"
+last= approved=' ' start=$(date +%s)
 while :; do
-    line=$("$BIN/promoctl" list | awk 'NR == 2')
-    if [ "$line" != "$last" ]; then
-        printf '%5ss  %s\n' "$(( $(date +%s) - start ))" "$line"
-        last=$line
+    lines=$("$BIN/promoctl" list | awk 'NR > 1')
+    if [ "$lines" != "$last" ]; then
+        printf '%s\n' "$lines" | sed "s/^/$(printf '%5ss' "$(( $(date +%s) - start ))")  /"
+        last=$lines
     fi
-    case "$line" in
-        *awaiting-approval*)
-            if [ -z "$approved" ]; then
-                say "an operator approves the promotion to prod"
-                "$BIN/promoctl" approve acme-shop-42 --by "demo-operator"
-                approved=1
-            fi ;;
-        *" done "*|*" failed "*) break ;;
-    esac
-    [ $(( $(date +%s) - start )) -lt 50 ] || { echo "demo: no end after 50 s" >&2; break; }
+    for t in $(printf '%s\n' "$lines" | awk '$3 == "awaiting-approval" { print $1 }'); do
+        case "$approved" in *" $t "*) continue ;; esac
+        say "an operator approves the promotion of $t to prod"
+        "$BIN/promoctl" approve "$t" --by "demo-operator"
+        approved="$approved$t "
+    done
+    [ "$(printf '%s\n' "$lines" | grep -cE ' (done|failed) ')" -ge 2 ] && break
+    [ $(( $(date +%s) - start )) -lt 120 ] || { echo "demo: no end after 120 s" >&2; break; }
     sleep 0.2
 done
 
-say "the tracker"
+say "the trackers"
 "$BIN/promoctl" show acme-shop-42
+"$BIN/promoctl" show acme-shop-43
 
 say "the audit trail"
 "$BIN/promoctl" events
@@ -118,8 +120,9 @@ say "what the simulated CI and Argo CD received"
 jq -r '"\(.system)\t\(.method)\t\(.path)\t\(.status)"' "$D/requests.ndjson" |
     awk -F'\t' '{ n[$1" "$2" "$3" -> "$4]++ } END { for (k in n) printf "%4d  %s\n", n[k], k }' | sort -k2 | head -40
 
-case "$last" in
-    *" done "*) say "PR acme/shop#42 is in prod"; status=0 ;;
-    *) say "the demo did not reach prod"; status=1 ;;
-esac
+if [ "$(printf '%s\n' "$last" | grep -cE ' prod +done ')" = 2 ]; then
+    say "PRs acme/shop#42 and #43 are in prod, one after the other"; status=0
+else
+    say "the demo did not reach prod"; status=1
+fi
 exit $status

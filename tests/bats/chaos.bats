@@ -18,5 +18,5 @@ setup() {
     run bash "$REPO/tests/chaos/run.sh" --bin "$PROMO_BIN" --kills 20 --trackers 5 --duration 20 --settle 120
     echo "# ${lines[0]}" >&3
     [ "$status" -eq 0 ] || { printf '# %s\n' "${lines[@]}" >&3; false; }
-    assert_line --regexp '^chaos: kills=20 trackers=5 done=5 promotions=10 duplicates=0 losses=0 '
+    assert_line --regexp '^chaos: kills=20 trackers=5 done=5 promotions=10 duplicates=0 losses=0 intrusions=0 '
 }

@@ -36,12 +36,15 @@ teardown() {
 }
 
 # crash_session STAGE=POINT... - arm each point once in its stage, run two
-# trackers through the chain, check everything happened exactly once.
+# trackers (CRASH_TRACKERS of them) through the chain, check everything
+# happened exactly once. The trackers share their staging and prod
+# applications in groups of CHAOS_GROUP (tests/chaos/lib.bash): with the
+# default 2, the second waits for the first in each environment.
 crash_session() {
-    local arg stage point
+    local arg stage point ntr=${CRASH_TRACKERS:-2}
     chaos_sup_conf "$@"
     chaos_sup_start
-    chaos_track 1 2
+    chaos_track $(seq 1 "$ntr")
     if ! chaos_wait_done 120; then
         crash_explain "not every tracker reached prod"
         return 1
@@ -57,12 +60,12 @@ crash_session() {
         grep -q "event=crash_point point=$point" "$T/supervise/$stage.log" ||
             { crash_explain "promo-$stage did not log its crash at $point"; return 1; }
     done
-    if [ "$(jq -r '.duplicates + .losses' "$T/check.json")" != 0 ]; then
+    if [ "$(jq -r '.duplicates + .losses + .intrusions' "$T/check.json")" != 0 ]; then
         crash_explain "duplicates or losses"
         return 1
     fi
-    [ "$(jq -r .done "$T/check.json")" = 2 ]
-    [ "$(jq -r .promotions "$T/check.json")" = 4 ]
+    [ "$(jq -r .done "$T/check.json")" = "$ntr" ]
+    [ "$(jq -r .promotions "$T/check.json")" = $((2 * ntr)) ]
 }
 
 # crash_explain WHY - what went wrong, on the test's output.
@@ -70,7 +73,7 @@ crash_explain() {
     {
         echo "# $1"
         [ -s "$T/check.json" ] || chaos_check > "$T/check.json" 2>/dev/null
-        jq -r '"# duplicates=\(.duplicates) losses=\(.losses)", (.problems[] | "#   " + .)' "$T/check.json" 2>/dev/null
+        jq -r '"# duplicates=\(.duplicates) losses=\(.losses) intrusions=\(.intrusions)", (.problems[] | "#   " + .)' "$T/check.json" 2>/dev/null
         PROMO_CONFIG="$T/promo.yaml" promoctl list 2>&1 | sed 's/^/# /'
         ls "$T/once" | sed 's/^/# hit: /'
         grep -h 'crash_point\|level=error' "$T"/supervise/*.log 2>/dev/null | tail -20 | sed 's/^/# /'
@@ -141,6 +144,20 @@ crash_explain() {
     crash_session promoter=atomic.before_rename
 }
 
+# The hold of a shared application (promoter/promoter_hold.c): three
+# trackers share staging and prod, so two wait while one holds.
+@test "crash session 12: promoter.before_hold, three trackers sharing their applications" {
+    CRASH_TRACKERS=3 CHAOS_GROUP=3 crash_session promoter=promoter.before_hold
+}
+
+@test "crash session 13: promoter.after_hold, three trackers sharing their applications" {
+    CRASH_TRACKERS=3 CHAOS_GROUP=3 crash_session promoter=promoter.after_hold
+}
+
+@test "crash session 14: promoter.after_release, three trackers sharing their applications" {
+    CRASH_TRACKERS=3 CHAOS_GROUP=3 crash_session promoter=promoter.after_release
+}
+
 # --- supervision: restarts, the in-use endpoint, backoff -------------------
 
 # now_ms - wall clock in milliseconds.
@@ -169,7 +186,7 @@ log_has() {
         # promoter get it promoted to staging
         case "$s" in
             watcher|policy|trigger) want="$(chaos_sha "$n").*PROMO_KEY" ;;
-            *) want="\"PATCH\",\"path\":\"/argocd/api/v1/applications/shop-$n-staging\"" ;;
+            *) want="\"PATCH\",\"path\":\"/argocd/api/v1/applications/shop-g$(chaos_group "$n")-staging\"" ;;
         esac
         wait_for 5 log_has "$want" || { echo "# promo-$s: nothing for tracker $n within 5 s of the kill" >&3; false; }
         t1="$(now_ms)"
@@ -300,6 +317,7 @@ in_staging_testing() {
     chaos_sup_start
     areas=(watcher policy trigger monitor promoter)
     kinds=(truncated garbage empty)
+    CHAOS_GROUP=1                      # each its own applications: all 15 in staging at once
     chaos_track $(seq 1 15)
     wait_for 60 in_staging_testing $(seq 1 15) || { crash_explain "not every tracker got to staging"; false; }
     sleep 1.5                          # the monitor has polled every run
@@ -337,7 +355,7 @@ in_staging_testing() {
     chaos_wait_done 90 || { crash_explain "not every tracker reached prod"; false; }
     sleep 2.5
     chaos_check > "$T/check.json"
-    if [ "$(jq -r '.duplicates + .losses' "$T/check.json")" != 0 ]; then
+    if [ "$(jq -r '.duplicates + .losses + .intrusions' "$T/check.json")" != 0 ]; then
         crash_explain "duplicates or losses"
         false
     fi

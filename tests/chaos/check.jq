@@ -7,16 +7,23 @@
 # $shas "N SHA\n" per tracker. The chain is tests/chaos/lib.bash's
 # chaos_policies: dev -> staging tested by jenkins promo/smoke, GitHub
 # Actions e2e.yml and GitLab acme/api; staging -> prod by jenkins
-# promo/smoke-staging; applications shop-N-ENV; labels promoted:ENV, commit
-# status context promo/ENV, one comment per PR (edited on the second hop).
+# promo/smoke-staging; applications shop-gG-ENV shared by the trackers of
+# group G ($groups "N G\n" per tracker); labels promoted:ENV, commit status
+# context promo/ENV, one comment per PR (edited on the second hop).
 #
-# Output: {trackers, done, promotions, triggers, duplicates, losses, problems}.
+# Output: {trackers, done, promotions, triggers, duplicates, losses,
+# intrusions, problems}. An intrusion is a PR deployed into an application
+# another PR still held: for consecutive PATCHes of one application by two
+# trackers a then b, a must have left first: in staging, a's prod PATCH comes
+# before b's staging PATCH; in prod (the end of the chain), a's prod sync
+# comes before b's prod PATCH.
 
 def ok: .status >= 200 and .status < 300;
 def count(f): map(select(f)) | length;
 
 ($shas | split("\n") | map(select(length > 0) | split(" ") | {key: .[1], value: .[0]}) | from_entries) as $bysha
 | ($trackers | split("\n") | map(select(length > 0))) as $ns
+| ($groups | split("\n") | map(select(length > 0) | split(" ") | {key: .[0], value: .[1]}) | from_entries) as $grp
 | [$reqs[] | select(ok)] as $ok
 
 # every CI trigger accepted: tracker, test, key
@@ -35,7 +42,7 @@ def count(f): map(select(f)) | length;
 # every Argo CD write accepted: app, op, revision
 | [ $ok[] | select(.system == "argocd") |
     select(.method == "PATCH" or (.method == "POST" and (.path | test("/sync$")))) |
-    {app: (.path | capture("/applications/(?<a>[^/?]+)").a),
+    {seq: .seq, app: (.path | capture("/applications/(?<a>[^/?]+)").a),
      op: (if .method == "PATCH" then "patch" else "sync" end),
      rev: (if .method == "PATCH" then ((.body.patch // "") | tostring | (try (fromjson | .spec.source.targetRevision) catch null))
            else .body.revision end)} ] as $argo
@@ -63,12 +70,11 @@ def count(f): map(select(f)) | length;
                  why: "acme-shop-\($n): test \($t) triggered \($ts | length) times (keys \($ts | map(.key) | unique | join(",")))"}
             else empty end ),
         ( ["staging", "prod"][] as $env
-          | "shop-\($n)-\($env)" as $app
+          | "shop-g\($grp[$n])-\($env)" as $app
           | (["patch", "sync"][] as $op
-             | ($argo | map(select(.app == $app and .op == $op))) as $a
-             | if ($a | length) == 0 then {loss: 1, why: "\($app): no Argo CD \($op)"}
-               elif ($a | length) > 1 then {dup: (($a | length) - 1), why: "\($app): \($a | length) Argo CD \($op) requests"}
-               elif $a[0].rev != $sha then {loss: 1, why: "\($app): Argo CD \($op) at \($a[0].rev), not \($sha)"}
+             | ($argo | map(select(.app == $app and .op == $op and .rev == $sha))) as $a
+             | if ($a | length) == 0 then {loss: 1, why: "acme-shop-\($n): no Argo CD \($op) of \($app) at its SHA"}
+               elif ($a | length) > 1 then {dup: (($a | length) - 1), why: "acme-shop-\($n): \($a | length) Argo CD \($op) requests of \($app)"}
                else empty end),
             ( ["label promoted:\($env)", "status promo/\($env) success"][] as $w
               | ($gh | count(.n == $n and .what == $w)) as $c
@@ -90,10 +96,23 @@ def count(f): map(select(f)) | length;
             else empty end ) )
   ] as $p
 
+# intrusions: per shared application, consecutive PATCHes by two trackers
+| ($argo | map(select(.op == "patch")) | map(. + {n: ($bysha[.rev] // "?")})) as $patches
+| [ $patches | group_by(.app)[] | sort_by(.seq) as $ps
+    | range(1; $ps | length) as $i
+    | $ps[$i - 1] as $a | $ps[$i] as $b
+    | select($a.n != $b.n)
+    | ($a.app | test("-staging$")) as $staging
+    | ([ $argo[] | select(.rev == $a.rev and (.app | test("-prod$"))
+                          and .op == (if $staging then "patch" else "sync" end)) | .seq ] | min) as $left
+    | select($left == null or $left > $b.seq)
+    | "\($b.app): acme-shop-\($b.n) deployed (seq \($b.seq)) while acme-shop-\($a.n) still held it" ] as $intr
+
 | { trackers: ($ns | length),
     done: ($view | count(.state == "done" and .environment == "prod")),
-    promotions: ($argo | map(select(.op == "sync")) | map(.app) | unique | length),
+    promotions: ($argo | map(select(.op == "sync")) | map(.app + " " + (.rev // "")) | unique | length),
     triggers: ($trig | length),
     duplicates: ($p | map(.dup // 0) | add // 0),
     losses: ($p | map(.loss // 0) | add // 0),
-    problems: ($p | map(.why)) }
+    intrusions: ($intr | length),
+    problems: (($p | map(.why)) + $intr) }

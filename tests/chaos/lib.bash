@@ -47,8 +47,12 @@ YAML
 
 # chaos_policies - the chain: dev -> staging tested on Jenkins, GitHub
 # Actions and GitLab; staging -> prod on Jenkins; both promote automatically
-# and label, set a commit status and comment on the PR. Each tracker has its
-# own Argo CD applications: shop-<PR>-<env>.
+# and label, set a commit status and comment on the PR. The trackers share
+# their staging and prod Argo CD applications in groups of $CHAOS_GROUP
+# (default 2): acme/shop#N is tracked as repository acme/gG (G = its group,
+# chaos_group) under the name acme-shop-N, and the applications are
+# shop-gG-<env>, so the trackers of a group take turns in each environment
+# (issue 14: one PR at a time in a shared application).
 chaos_policies() {
     cat > "$T/policies/dev-to-staging.yaml" <<'YAML'
 apiVersion: promo.dev/v1alpha1
@@ -79,7 +83,7 @@ spec:
   promotion:
     argocd:
       cluster: default
-      application: shop-${PR_NUMBER}-${TARGET_ENV}
+      application: shop-${REPO_NAME}-${TARGET_ENV}
     github:
       addLabels: ["promoted:${TARGET_ENV}"]
       removeLabels: ["promoted:${SOURCE_ENV}"]
@@ -105,7 +109,7 @@ spec:
   promotion:
     argocd:
       cluster: default
-      application: shop-${PR_NUMBER}-${TARGET_ENV}
+      application: shop-${REPO_NAME}-${TARGET_ENV}
     github:
       addLabels: ["promoted:${TARGET_ENV}"]
       removeLabels: ["promoted:${SOURCE_ENV}"]
@@ -218,11 +222,18 @@ chaos_sha() {
     printf 'chaos %s' "$1" | sha1sum | cut -c1-40
 }
 
-# chaos_track N... - acme/shop#N deployed and synced in dev at chaos_sha N.
+# chaos_group N - the group of tracker N: trackers 1..G are group 1, and so on.
+chaos_group() {
+    echo $(( ($1 + ${CHAOS_GROUP:-2} - 1) / ${CHAOS_GROUP:-2} ))
+}
+
+# chaos_track N... - PR N of acme/gG (its group), named acme-shop-N,
+# deployed and synced in dev (its own application shop-N-dev) at chaos_sha N.
 chaos_track() {
     local n
     for n in "$@"; do
-        PROMO_CONFIG="$T/promo.yaml" "$PROMO_BIN/promoctl" track --repo acme/shop --pr "$n" --sha "$(chaos_sha "$n")" --ref "feature/$n" \
+        PROMO_CONFIG="$T/promo.yaml" "$PROMO_BIN/promoctl" track --repo "acme/g$(chaos_group "$n")" --name "acme-shop-$n" \
+            --pr "$n" --sha "$(chaos_sha "$n")" --ref "feature/$n" \
             --env dev --app "shop-$n-dev" --state synced > /dev/null || return 1
         echo "$n" >> "$T/trackers"
     done
@@ -262,5 +273,6 @@ chaos_check() {
     jq -n --slurpfile reqs "$T/requests.ndjson" --slurpfile list "$T/list.json" \
         --slurpfile events "$T/events.json" --rawfile trackers "$T/trackers" \
         --arg shas "$(while read -r n; do printf '%s %s\n' "$n" "$(chaos_sha "$n")"; done < "$T/trackers")" \
+        --arg groups "$(while read -r n; do printf '%s %s\n' "$n" "$(chaos_group "$n")"; done < "$T/trackers")" \
         -f "$REPO/tests/chaos/check.jq"
 }

@@ -117,9 +117,9 @@ restarts=$(grep -c 'spawned: ' "$T/supervise/supervisord.log" 2>/dev/null)
 restarts=$(( ${restarts:-5} - 5 ))
 jq -r --arg k "$kills" --arg s "$SEED" --arg st "$stages" --arg sec "$((END - START))" \
     --arg settle "$((END - KILLED_AT))" --arg skip "$skipped" --arg rs "$restarts" \
-    '"chaos: kills=\($k) trackers=\(.trackers) done=\(.done) promotions=\(.promotions) duplicates=\(.duplicates) losses=\(.losses) triggers=\(.triggers) seconds=\($sec) settle=\($settle)s restarts=\($rs) skipped=\($skip) seed=\($s) killed:\($st)"' \
+    '"chaos: kills=\($k) trackers=\(.trackers) done=\(.done) promotions=\(.promotions) duplicates=\(.duplicates) losses=\(.losses) intrusions=\(.intrusions) triggers=\(.triggers) seconds=\($sec) settle=\($settle)s restarts=\($rs) skipped=\($skip) seed=\($s) killed:\($st)"' \
     "$T/check.json"
 jq -r '.problems[] | "chaos: problem: " + .' "$T/check.json"
 grep -l 'ERROR: AddressSanitizer\|runtime error:' "$T"/supervise/*.log 2>/dev/null | sed 's/^/chaos: sanitizer report in /'
-[ "$(jq -r '.duplicates + .losses' "$T/check.json")" = 0 ] &&
+[ "$(jq -r '.duplicates + .losses + .intrusions' "$T/check.json")" = 0 ] &&
     [ "$(jq -r '.done == .trackers' "$T/check.json")" = true ]
