@@ -236,6 +236,10 @@ int promoter_hop_unfinished(const cJSON *hop);
  *   PO_ABORTED     the tracker is removed or aborted (promoctl abort, to
  *                  come) while the hop was unfinished; successor may be NULL.
  *
+ * promoter_hold.c calls it for both when it releases a held target
+ * application because its holder was removed or superseded
+ * (hold_record_outcome), before the release is written.
+ *
  * The record carries rec's generation and headSHA (the hop's, not the
  * successor's), the hop's source, target, policy and key, the runs the hop
  * was decided on (its "testRuns"), recordedAt now_ms, recordedBy by (NULL:
