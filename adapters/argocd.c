@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "util/util.h"
 #include "util/loop.h"
+#include "util/json.h"
 
 #define ARGOCD_IN_PROGRESS "another operation is already in progress"
 
@@ -572,6 +573,424 @@ int argocd_app_syncing(const struct argocd_app *app, const char *revision)
     return app->phase == ARGOCD_PHASE_RUNNING && strcasecmp(app->op_revision, revision) == 0;
 }
 
+/* ---- changes of the application (see argocd.h) ---- */
+
+static const char *const argocd_change_words[] = {
+    "targetRevision", "kustomizeImage", "helmParameter", "mergePatch"
+};
+
+/* argocd_change_kind_name - the policy's word for k. */
+const char *argocd_change_kind_name(enum argocd_change_kind k)
+{
+    return (unsigned)k < ARRAY_LEN(argocd_change_words) ? argocd_change_words[k] : "?";
+}
+
+/* argocd_change_tracked - anything but the default. */
+int argocd_change_tracked(const struct argocd_change *ch)
+{
+    return ch->kind != ARGOCD_CHANGE_TARGET_REVISION || ch->source >= 0;
+}
+
+/* argocd_image_name - the NAME of a kustomize images entry. */
+int argocd_image_name(const char *entry, char *out, size_t outlen)
+{
+    const char *eq = strchr(entry, '='), *slash, *colon, *at;
+    size_t n;
+
+    if (eq) {
+        n = (size_t)(eq - entry);
+    } else {
+        at = strchr(entry, '@');
+        n = at ? (size_t)(at - entry) : strlen(entry);
+        slash = memrchr(entry, '/', n);
+        colon = memrchr(entry, ':', n);
+        if (colon && (!slash || colon > slash))   /* a tag, not a registry's port */
+            n = (size_t)(colon - entry);
+    }
+    if (n == 0 || n >= outlen)
+        return -1;
+    memcpy(out, entry, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* argocd_merge - RFC 7386: target merged with patch (target consumed). */
+static cJSON *argocd_merge(cJSON *target, const cJSON *patch)
+{
+    const cJSON *p;
+
+    if (!cJSON_IsObject(patch)) {
+        cJSON_Delete(target);
+        return cJSON_Duplicate(patch, 1);
+    }
+    if (!cJSON_IsObject(target)) {
+        cJSON_Delete(target);
+        target = cJSON_CreateObject();
+    }
+    cJSON_ArrayForEach(p, patch) {
+        if (cJSON_IsNull(p)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
+        } else {
+            cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(target, p->string);
+            cJSON_AddItemToObject(target, p->string, argocd_merge(old, p));
+        }
+    }
+    return target;
+}
+
+/* argocd_source_path - the source ch is about in app: its JSON pointer
+ * (into path) and the object; NULL with err when it is not there. */
+static const cJSON *argocd_source_of(const cJSON *app, int source, char *path, size_t pathlen,
+                                     char *err, size_t errlen)
+{
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(app, "spec");
+    const cJSON *srcs = cJSON_GetObjectItemCaseSensitive(spec, "sources");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(spec, "source"), *s;
+    int n = cJSON_IsArray(srcs) ? cJSON_GetArraySize(srcs) : 0;
+
+    if (!cJSON_IsObject(spec)) {
+        snprintf(err, errlen, "the application has no spec");
+        return NULL;
+    }
+    if (source < 0) {
+        if (n > 0) {
+            snprintf(err, errlen, "a multi-source application (%d entries in spec.sources): the policy "
+                     "must name the source (spec.promotion.argocd.source)", n);
+            return NULL;
+        }
+        if (!cJSON_IsObject(src)) {
+            snprintf(err, errlen, "spec.source: missing or not an object");
+            return NULL;
+        }
+        snprintf(path, pathlen, "/spec/source");
+        return src;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "the policy names source %d, but the application has no spec.sources "
+                 "(not multi-source)", source);
+        return NULL;
+    }
+    if (source >= n) {
+        snprintf(err, errlen, "the policy names source %d, but spec.sources has %d entr%s", source, n,
+                 n == 1 ? "y" : "ies");
+        return NULL;
+    }
+    s = cJSON_GetArrayItem(srcs, source);
+    if (!cJSON_IsObject(s)) {
+        snprintf(err, errlen, "spec.sources[%d]: not an object", source);
+        return NULL;
+    }
+    snprintf(path, pathlen, "/spec/sources/%d", source);
+    return s;
+}
+
+/* argocd_list - parent.key as an array (created when absent); NULL with
+ * err when it is something else or too long. */
+static cJSON *argocd_list(cJSON *parent, const char *key, const char *what, char *err, size_t errlen)
+{
+    cJSON *l = cJSON_GetObjectItemCaseSensitive(parent, key);
+
+    if (!l || cJSON_IsNull(l)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
+        return cJSON_AddArrayToObject(parent, key);
+    }
+    if (!cJSON_IsArray(l)) {
+        snprintf(err, errlen, "%s: must be an array, not %s", what, argocd_type(l));
+        return NULL;
+    }
+    if (cJSON_GetArraySize(l) >= ARGOCD_MAX_LIST) {
+        snprintf(err, errlen, "%s: more than %d entries", what, ARGOCD_MAX_LIST - 1);
+        return NULL;
+    }
+    return l;
+}
+
+/* argocd_obj_in - parent.key as an object (created when absent or null). */
+static cJSON *argocd_obj_in(cJSON *parent, const char *key, const char *what, char *err, size_t errlen)
+{
+    cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
+
+    if (!o || cJSON_IsNull(o)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
+        return cJSON_AddObjectToObject(parent, key);
+    }
+    if (!cJSON_IsObject(o)) {
+        snprintf(err, errlen, "%s: must be an object, not %s", what, argocd_type(o));
+        return NULL;
+    }
+    return o;
+}
+
+/* argocd_change_source - apply ch to src (a copy, changed in place).
+ * Returns 0, or -1 with err. */
+static int argocd_change_source(cJSON *src, const struct argocd_change *ch, const char *where,
+                                char *err, size_t errlen)
+{
+    char what[96], name[ARGOCD_NAME_MAX + 1];
+    cJSON *o, *l, *e, *p;
+    int i = 0;
+
+    switch (ch->kind) {
+    case ARGOCD_CHANGE_TARGET_REVISION:
+        cJSON_DeleteItemFromObjectCaseSensitive(src, "targetRevision");
+        cJSON_AddStringToObject(src, "targetRevision", ch->value);
+        return 0;
+    case ARGOCD_CHANGE_KUSTOMIZE_IMAGE: {
+        const char *eq;
+        char *entry;
+
+        snprintf(what, sizeof(what), "%s.kustomize", where);
+        if (!(o = argocd_obj_in(src, "kustomize", what, err, errlen)))
+            return -1;
+        snprintf(what, sizeof(what), "%s.kustomize.images", where);
+        if (!(l = argocd_list(o, "images", what, err, errlen)))
+            return -1;
+        cJSON_ArrayForEach(e, l) {
+            if (!cJSON_IsString(e)) {
+                snprintf(err, errlen, "%s[%d]: must be a string, not %s", what, i, argocd_type(e));
+                return -1;
+            }
+            if (argocd_image_name(e->valuestring, name, sizeof(name)) == 0 && strcmp(name, ch->name) == 0)
+                break;
+            i++;
+        }
+        /* NAME=NEWNAME:TAG keeps its new name; its tag (or digest) is replaced */
+        if (e && (eq = strchr(e->valuestring, '=')) != NULL) {
+            char newname[ARGOCD_NAME_MAX + 1];
+            if (argocd_image_name(eq + 1, newname, sizeof(newname)) < 0) {
+                snprintf(err, errlen, "%s[%d]: \"%s\" names no image after '='", what, i, e->valuestring);
+                return -1;
+            }
+            entry = xasprintf("%s=%s:%s", ch->name, newname, ch->value);
+        } else {
+            entry = xasprintf("%s:%s", ch->name, ch->value);
+        }
+        if (e)
+            cJSON_ReplaceItemInArray(l, i, cJSON_CreateString(entry));
+        else
+            cJSON_AddItemToArray(l, cJSON_CreateString(entry));
+        free(entry);
+        return 0;
+    }
+    case ARGOCD_CHANGE_HELM_PARAMETER:
+        snprintf(what, sizeof(what), "%s.helm", where);
+        if (!(o = argocd_obj_in(src, "helm", what, err, errlen)))
+            return -1;
+        snprintf(what, sizeof(what), "%s.helm.parameters", where);
+        if (!(l = argocd_list(o, "parameters", what, err, errlen)))
+            return -1;
+        cJSON_ArrayForEach(e, l) {
+            const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
+            if (!cJSON_IsObject(e) || !cJSON_IsString(n)) {
+                snprintf(err, errlen, "%s[%d]: must be an object with a string name", what, i);
+                return -1;
+            }
+            if (strcmp(n->valuestring, ch->name) == 0)
+                break;
+            i++;
+        }
+        if (!e) {
+            e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "name", ch->name);
+            cJSON_AddItemToArray(l, e);
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(e, "value");
+        cJSON_AddStringToObject(e, "value", ch->value);   /* forceString, if any, is kept */
+        return 0;
+    case ARGOCD_CHANGE_MERGE_PATCH:
+        p = cJSON_Parse(ch->patch ? ch->patch : "");
+        if (!cJSON_IsObject(p)) {
+            cJSON_Delete(p);
+            snprintf(err, errlen, "mergePatch: not a JSON object");
+            return -1;
+        }
+        o = cJSON_Duplicate(src, 1);
+        o = argocd_merge(o, p);
+        cJSON_Delete(p);
+        /* the result replaces src's members: swap the member lists */
+        {
+            cJSON *old = src->child;
+            src->child = o->child;
+            o->child = old;
+        }
+        cJSON_Delete(o);
+        return 0;
+    }
+    snprintf(err, errlen, "unknown change");
+    return -1;
+}
+
+/* argocd_print - compact text of j (heap), or NULL over ARGOCD_PATCH_MAX. */
+static char *argocd_print(const cJSON *j, char *err, size_t errlen)
+{
+    char *s = cJSON_PrintUnformatted(j);
+
+    if (!s)
+        log_fatal(EXIT_TEMP, "argocd_print", "msg=%s", log_q("out of memory"));
+    if (strlen(s) > ARGOCD_PATCH_MAX) {
+        snprintf(err, errlen, "the patch would be larger than %d bytes", ARGOCD_PATCH_MAX);
+        cJSON_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* argocd_change_patch - see argocd.h. */
+int argocd_change_patch(const cJSON *app, const struct argocd_change *ch, char **patch,
+                        const char **patch_type, char *err, size_t errlen)
+{
+    char path[48], where[48];
+    const cJSON *src;
+    cJSON *want, *ops, *op;
+    int rc;
+
+    *patch = NULL;
+    *patch_type = NULL;
+    if (ch->source > ARGOCD_MAX_SOURCE) {
+        snprintf(err, errlen, "source %d: above %d", ch->source, ARGOCD_MAX_SOURCE);
+        return -1;
+    }
+    if (ch->kind == ARGOCD_CHANGE_MERGE_PATCH && ch->source < 0) {
+        /* a merge patch of the whole application, sent as it is */
+        cJSON *p = cJSON_Parse(ch->patch ? ch->patch : "");
+        if (!cJSON_IsObject(p)) {
+            cJSON_Delete(p);
+            snprintf(err, errlen, "mergePatch: not a JSON object");
+            return -1;
+        }
+        want = argocd_merge(cJSON_Duplicate(app, 1), p);
+        rc = cJSON_Compare(want, app, 1);
+        cJSON_Delete(want);
+        if (rc) {
+            cJSON_Delete(p);
+            return 1;
+        }
+        *patch = argocd_print(p, err, errlen);
+        cJSON_Delete(p);
+        *patch_type = "merge";
+        return *patch ? 0 : -1;
+    }
+    if (!(src = argocd_source_of(app, ch->source, path, sizeof(path), err, errlen)))
+        return -1;
+    snprintf(where, sizeof(where), ch->source < 0 ? "spec.source" : "spec.sources[%d]", ch->source);
+    want = cJSON_Duplicate(src, 1);
+    if (argocd_change_source(want, ch, where, err, errlen) < 0) {
+        cJSON_Delete(want);
+        return -1;
+    }
+    if (ch->kind == ARGOCD_CHANGE_TARGET_REVISION) {
+        const char *old = json_str(src, "targetRevision", "");
+        if (strcasecmp(old, ch->value) == 0) {      /* SHAs: any case */
+            cJSON_Delete(want);
+            return 1;
+        }
+    } else if (cJSON_Compare(want, src, 1)) {
+        cJSON_Delete(want);
+        return 1;
+    }
+    ops = cJSON_CreateArray();
+    op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "test");
+    cJSON_AddStringToObject(op, "path", path);
+    cJSON_AddItemToObject(op, "value", cJSON_Duplicate(src, 1));
+    cJSON_AddItemToArray(ops, op);
+    op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "replace");
+    cJSON_AddStringToObject(op, "path", path);
+    cJSON_AddItemToObject(op, "value", want);
+    cJSON_AddItemToArray(ops, op);
+    *patch = argocd_print(ops, err, errlen);
+    cJSON_Delete(ops);
+    *patch_type = "json";
+    return *patch ? 0 : -1;
+}
+
+/* argocd_key_cmp - qsort: object members by key. */
+static int argocd_key_cmp(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+
+    return strcmp(x->string ? x->string : "", y->string ? y->string : "");
+}
+
+/* argocd_canon - sort the members of every object of j, in place. */
+static void argocd_canon(cJSON *j, int depth)
+{
+    cJSON *c, **v;
+    int n = 0, i;
+
+    if (depth > 64 || (!cJSON_IsObject(j) && !cJSON_IsArray(j)))
+        return;
+    for (c = j->child; c; c = c->next) {
+        argocd_canon(c, depth + 1);
+        n++;
+    }
+    if (!cJSON_IsObject(j) || n < 2)
+        return;
+    v = xcalloc((size_t)n, sizeof(*v));
+    for (i = 0, c = j->child; c; c = c->next)
+        v[i++] = c;
+    qsort(v, (size_t)n, sizeof(*v), argocd_key_cmp);
+    for (i = 0; i < n; i++) {
+        v[i]->prev = i ? v[i - 1] : v[n - 1];    /* cJSON: the head's prev is the tail */
+        v[i]->next = i + 1 < n ? v[i + 1] : NULL;
+    }
+    j->child = v[0];
+    free(v);
+}
+
+/* argocd_sources_digest - see argocd.h. */
+int argocd_sources_digest(const cJSON *app, int compared, char *out, size_t outlen)
+{
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(app, "spec"), *s;
+    uint64_t h = 1469598103934665603ULL;
+    cJSON *c;
+    char *text, *p;
+
+    out[0] = '\0';
+    if (compared)
+        base = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(app, "status"), "sync"),
+            "comparedTo");
+    s = cJSON_GetObjectItemCaseSensitive(base, "sources");
+    if (!cJSON_IsArray(s) || cJSON_GetArraySize(s) == 0)
+        s = cJSON_GetObjectItemCaseSensitive(base, "source");
+    if (!cJSON_IsObject(s) && !cJSON_IsArray(s))
+        return -1;
+    c = cJSON_Duplicate(s, 1);
+    argocd_canon(c, 0);
+    text = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    if (!text)
+        return -1;
+    for (p = text; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    }
+    cJSON_free(text);
+    snprintf(out, outlen, "fnv1a64:%016llx", (unsigned long long)h);
+    return 0;
+}
+
+/* argocd_app_reached - see argocd.h. */
+int argocd_app_reached(const cJSON *app, const struct argocd_app *a, const char *digest)
+{
+    char spec[ARGOCD_DIGEST_SIZE], cmp[ARGOCD_DIGEST_SIZE];
+
+    if (!app || !digest || !*digest || a->sync != ARGOCD_SYNC_SYNCED || a->health != ARGOCD_HEALTH_HEALTHY)
+        return 0;
+    if (argocd_sources_digest(app, 0, spec, sizeof(spec)) < 0 ||
+        argocd_sources_digest(app, 1, cmp, sizeof(cmp)) < 0)
+        return 0;
+    return strcmp(spec, digest) == 0 && strcmp(cmp, digest) == 0;
+}
+
+/* argocd_app_busy - an operation requested or running. */
+int argocd_app_busy(const struct argocd_app *a)
+{
+    return a->op_requested || a->phase == ARGOCD_PHASE_RUNNING;
+}
+
 /* ---- the asynchronous operations ---- */
 
 enum argocd_op { ARGOCD_OP_GET, ARGOCD_OP_UPDATE, ARGOCD_OP_SYNC };
@@ -585,6 +1004,7 @@ struct argocd_call {
     char *cluster, *app;
     int with_project;
     struct argocd_result res;
+    cJSON *doc;                  /* res.doc, owned */
 };
 
 static const char *const argocd_op_names[] = { "get", "update", "sync" };
@@ -592,6 +1012,7 @@ static const char *const argocd_op_names[] = { "get", "update", "sync" };
 /* argocd_call_free - release a call (done is not called). */
 static void argocd_call_free(struct argocd_call *c)
 {
+    cJSON_Delete(c->doc);
     free(c->cluster);
     free(c->app);
     free(c);
@@ -651,6 +1072,8 @@ static void argocd_http_done(void *arg, const struct http_resp *resp)
         /* Get, Patch and Sync all answer with the Application. */
         if (argocd_parse_app(resp->body, resp->len, &c->res.app, err, sizeof(err)) == 0) {
             c->res.have_app = 1;
+            c->doc = cJSON_ParseWithLength(resp->body, resp->len);
+            c->res.doc = c->doc;
         } else {
             /* An odd answer is not a success we can build on; every
              * operation here is safe to repeat after a fresh get. */

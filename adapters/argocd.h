@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <cjson/cJSON.h>
 #include "adapter.h"
 
 #define ARGOCD_NAME_MAX  253          /* application, namespace, project names */
@@ -93,6 +94,8 @@ struct argocd_result {
     int64_t retry_after_ms;      /* Argo CD (or a proxy) asked to wait this long, else 0 */
     int have_app;                /* app is filled (get, and the answers of update and sync) */
     struct argocd_app app;
+    const cJSON *doc;            /* with have_app: the whole answer, parsed; valid only
+                                  * during the done callback (argocd_change_*) */
 };
 
 typedef void (*argocd_done_fn)(void *arg, const struct argocd_result *res);
@@ -178,6 +181,77 @@ char *argocd_patch_default(const char *revision);
  * unknown patch type). */
 char *argocd_patch_template(const char *patch, const char *patch_type,
                             char *err, size_t errlen);
+
+/* ---- how a promotion changes an application (spec.promotion.argocd.update) ----
+ *
+ * The default, a targetRevision change of a single-source application, is
+ * the merge patch of argocd_patch_default and a sync of the revision; its
+ * target is "Synced and Healthy at the revision" (argocd_app_at). Every other
+ * change is "spec-tracked": it is computed from the application as just read
+ * (the lists of images and parameters, and spec.sources, are replaced whole
+ * by a merge patch, so they cannot be merged blindly) and sent as an RFC 6902
+ * JSON patch that first tests the source object as read and then replaces
+ * it: a concurrent edit of that source makes Argo CD refuse the patch rather
+ * than lose either change. A mergePatch without a source is sent as the
+ * merge patch it is. The sync then names no revision (the application's own
+ * target revisions), and the target is reached when the spec still carries
+ * the change, status.sync.comparedTo holds the spec's source(s) (Argo CD
+ * compared the live state with exactly those: argocd_sources_digest) and the
+ * application is Synced and Healthy (argocd_app_reached). */
+enum argocd_change_kind {
+    ARGOCD_CHANGE_TARGET_REVISION = 0,   /* value: the revision */
+    ARGOCD_CHANGE_KUSTOMIZE_IMAGE,       /* name: the image, value: its tag */
+    ARGOCD_CHANGE_HELM_PARAMETER,        /* name, value: one helm parameter */
+    ARGOCD_CHANGE_MERGE_PATCH            /* patch: a JSON object (text) */
+};
+
+#define ARGOCD_MAX_SOURCE   63           /* highest index of spec.sources promo writes */
+#define ARGOCD_MAX_LIST     256          /* entries of images or parameters kept */
+#define ARGOCD_DIGEST_SIZE  32           /* "fnv1a64:" + 16 hex digits + NUL, rounded up */
+
+struct argocd_change {
+    enum argocd_change_kind kind;
+    int source;                  /* -1: spec.source; N: spec.sources[N] */
+    const char *name;
+    const char *value;
+    const char *patch;
+};
+
+/* argocd_change_kind_name - "targetRevision", "kustomizeImage",
+ * "helmParameter", "mergePatch" (the policy's words). */
+const char *argocd_change_kind_name(enum argocd_change_kind k);
+
+/* argocd_change_tracked - 1 when ch is spec-tracked (anything but a
+ * targetRevision change of spec.source). */
+int argocd_change_tracked(const struct argocd_change *ch);
+
+/* argocd_change_patch - what ch needs of app (an Application document):
+ * 1 when app already carries it (nothing to send); 0 with *patch (heap) and
+ * *patch_type ("merge" or "json") to send; -1 with the reason in err (the
+ * source does not exist, app is multi-source and no source was named, a
+ * list entry of the wrong shape, a list over ARGOCD_MAX_LIST, a patch that
+ * is not an object, a result over ARGOCD_PATCH_MAX). */
+int argocd_change_patch(const cJSON *app, const struct argocd_change *ch, char **patch,
+                        const char **patch_type, char *err, size_t errlen);
+
+/* argocd_sources_digest - a digest of app's spec.sources (or spec.source
+ * when it has none), or with compared of status.sync.comparedTo's, over a
+ * canonical form (object keys sorted, compact): "fnv1a64:<16 hex>" into out
+ * (ARGOCD_DIGEST_SIZE bytes). Returns 0, or -1 when there is none. */
+int argocd_sources_digest(const cJSON *app, int compared, char *out, size_t outlen);
+
+/* argocd_app_reached - a spec-tracked promotion has reached the target:
+ * the spec's source(s) still have digest (taken when the change was done),
+ * comparedTo has it too, and a is Synced and Healthy. */
+int argocd_app_reached(const cJSON *app, const struct argocd_app *a, const char *digest);
+
+/* argocd_app_busy - an operation is requested or Running (any revision). */
+int argocd_app_busy(const struct argocd_app *a);
+
+/* argocd_image_name - the image an entry of kustomize.images is about:
+ * "NAME" of "NAME", "NAME:TAG", "NAME@DIGEST", "NAME=NEW:TAG" (into out).
+ * Returns 0, or -1 when it does not fit. */
+int argocd_image_name(const char *entry, char *out, size_t outlen);
 
 /* argocd_name_ok - an application, namespace or project name promo accepts:
  * 1..253 bytes of [A-Za-z0-9._-] (Kubernetes names, and no byte that needs

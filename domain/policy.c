@@ -38,7 +38,12 @@ static const char *const policy_spec_fields[] = { "sourceEnvironment", "targetEn
 static const char *const policy_test_fields[] = { "name", "provider", "job", "required", "timeout",
     "parameters", NULL };
 static const char *const policy_promo_fields[] = { "argocd", "github", "exclusive", NULL };
-static const char *const policy_argo_fields[] = { "cluster", "application", NULL };
+static const char *const policy_argo_fields[] = { "cluster", "application", "project", "appNamespace",
+    "update", "source", NULL };
+static const char *const policy_update_fields[] = { "targetRevision", "kustomizeImage", "helmParameter",
+    "mergePatch", NULL };
+static const char *const policy_image_fields[] = { "image", "tag", NULL };
+static const char *const policy_helm_fields[] = { "name", "value", NULL };
 static const char *const policy_gh_fields[] = { "addLabels", "removeLabels", "commitStatus", "comment", NULL };
 
 /* One validation run over one document. */
@@ -55,6 +60,12 @@ const char *policy_provider_name(enum policy_provider p)
     if ((int)p < 0 || p >= PP_COUNT)
         return "?";
     return policy_providers[p];
+}
+
+/* policy_update_name - the policy's word for u. */
+const char *policy_update_name(enum policy_update u)
+{
+    return (unsigned)u <= PU_MERGE_PATCH ? policy_update_fields[u] : "?";
 }
 
 /* policy_provider_parse - exact, case-sensitive match. */
@@ -485,6 +496,147 @@ static void policy_check_labels(struct policy_check *c, const cJSON *gh, const c
     }
 }
 
+/* policy_check_kname - obj.key, when present, is an Argo CD project or
+ * namespace: a template, or a Kubernetes name when it names no variable. */
+static void policy_check_kname(struct policy_check *c, const cJSON *obj, const char *key)
+{
+    const cJSON *n = policy_check_string(c, obj, key, "spec.promotion.argocd", 0, 253, 1);
+    char path[80];
+
+    if (!n || !n->valuestring[0] || strlen(n->valuestring) > 253 || strchr(n->valuestring, '$'))
+        return;
+    if (!policy_word_valid(n->valuestring, 253, 0))
+        policy_report(c, 1, n, 0, policy_path(path, sizeof(path), "spec.promotion.argocd", key),
+                      "\"%s\" is not a valid Argo CD name (letters, digits, '.', '_', '-', at most 253 "
+                      "bytes)", n->valuestring);
+}
+
+/* policy_check_plain - s holds no control byte, space or any of bad. */
+static int policy_check_plain(const char *s, const char *bad)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f || strchr(bad, *s))
+            return 0;
+    return 1;
+}
+
+/* policy_check_merge_patch - a template that, its variables filled with
+ * sample values escaped as JSON, is a JSON object. */
+static void policy_check_merge_patch(struct policy_check *c, const cJSON *n, const char *path)
+{
+    struct subst_ctx sc;
+    char err[256], *text;
+    cJSON *doc;
+    int v;
+
+    subst_ctx_init(&sc);
+    for (v = 0; v < SV_COUNT; v++)
+        subst_ctx_set(&sc, (enum subst_var)v, "x");
+    if (!(text = subst_expand(n->valuestring, &sc, SUBST_JSON, err, sizeof(err))))
+        return;                          /* policy_check_template reported it */
+    doc = cJSON_Parse(text);
+    if (!doc)
+        policy_report(c, 1, n, 0, path, "not valid JSON once its variables are filled in (write the "
+                      "variables inside JSON strings: \"tag\": \"${SHORT_SHA}\")");
+    else if (!cJSON_IsObject(doc))
+        policy_report(c, 1, n, 0, path, "a merge patch must be a JSON object, not %s",
+                      cJSON_IsArray(doc) ? "an array" : "a scalar");
+    cJSON_Delete(doc);
+    free(text);
+}
+
+/* policy_check_update - spec.promotion.argocd.update: "targetRevision", or
+ * a mapping with exactly one strategy. */
+static void policy_check_update(struct policy_check *c, const cJSON *a)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(a, "update"), *it, *o, *n;
+    const char *P = "spec.promotion.argocd.update";
+    char path[120], e2[256];
+    int count = 0;
+
+    if (!u)
+        return;
+    if (cJSON_IsString(u)) {
+        if (strcmp(u->valuestring, "targetRevision") != 0)
+            policy_report(c, 1, u, 0, P, "\"%s\": only targetRevision is written as a word; the others are "
+                          "mappings (kustomizeImage: {image, tag}, helmParameter: {name, value}, mergePatch: "
+                          "\"{...}\")", u->valuestring);
+        return;
+    }
+    if (!cJSON_IsObject(u)) {
+        policy_report(c, 1, u, 0, P, "must be targetRevision or a mapping with one of targetRevision, "
+                      "kustomizeImage, helmParameter, mergePatch, not %s", policy_type_name(u));
+        return;
+    }
+    policy_check_unknown(c, u, P, policy_update_fields);
+    cJSON_ArrayForEach(it, u) {
+        int i;
+        for (i = 0; policy_update_fields[i]; i++)
+            if (strcmp(it->string, policy_update_fields[i]) == 0)
+                count++;
+    }
+    if (count != 1) {
+        policy_report(c, 1, u, 0, P, "must hold exactly one of targetRevision, kustomizeImage, helmParameter, "
+                      "mergePatch (found %d)", count);
+        return;
+    }
+    if ((o = cJSON_GetObjectItemCaseSensitive(u, "targetRevision"))) {
+        if (!cJSON_IsNull(o) && !(cJSON_IsObject(o) && !o->child))
+            policy_report(c, 1, o, 0, "spec.promotion.argocd.update.targetRevision",
+                          "takes no settings (write {} or the word targetRevision), not %s", policy_type_name(o));
+    } else if ((o = cJSON_GetObjectItemCaseSensitive(u, "kustomizeImage"))) {
+        snprintf(path, sizeof(path), "%s.kustomizeImage", P);
+        if (!cJSON_IsObject(o)) {
+            policy_report(c, 1, o, 0, path, "must be a mapping {image, tag}, not %s", policy_type_name(o));
+            return;
+        }
+        policy_check_unknown(c, o, path, policy_image_fields);
+        n = policy_check_string(c, o, "image", path, 1, 253, 0);
+        if (n && n->valuestring[0] && strlen(n->valuestring) <= 253 && !policy_check_plain(n->valuestring, "=@$"))
+            policy_report(c, 1, n, 0, "spec.promotion.argocd.update.kustomizeImage.image",
+                          "\"%s\" is not an image name (no spaces, '=', '@', '$'; no variables)", n->valuestring);
+        policy_check_string(c, o, "tag", path, 1, 128, 1);
+    } else if ((o = cJSON_GetObjectItemCaseSensitive(u, "helmParameter"))) {
+        snprintf(path, sizeof(path), "%s.helmParameter", P);
+        if (!cJSON_IsObject(o)) {
+            policy_report(c, 1, o, 0, path, "must be a mapping {name, value}, not %s", policy_type_name(o));
+            return;
+        }
+        policy_check_unknown(c, o, path, policy_helm_fields);
+        n = policy_check_string(c, o, "name", path, 1, 253, 0);
+        if (n && n->valuestring[0] && strlen(n->valuestring) <= 253 && !policy_check_plain(n->valuestring, "$"))
+            policy_report(c, 1, n, 0, "spec.promotion.argocd.update.helmParameter.name",
+                          "\"%s\" is not a parameter name (no spaces, no control bytes, no variables)",
+                          n->valuestring);
+        policy_check_string(c, o, "value", path, 1, 4096, 1);
+    } else if ((o = cJSON_GetObjectItemCaseSensitive(u, "mergePatch"))) {
+        snprintf(path, sizeof(path), "%s.mergePatch", P);
+        n = policy_check_string(c, u, "mergePatch", P, 1, POLICY_MAX_STRING, 1);
+        if (n && n->valuestring[0] && strlen(n->valuestring) <= POLICY_MAX_STRING &&
+            subst_check(n->valuestring, e2, sizeof(e2)) == 0)
+            policy_check_merge_patch(c, n, path);
+    }
+}
+
+/* policy_check_source - spec.promotion.argocd.source: 0..POLICY_MAX_SOURCE. */
+static void policy_check_source(struct policy_check *c, const cJSON *a)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(a, "source");
+    const char *P = "spec.promotion.argocd.source";
+
+    if (!n)
+        return;
+    if (!cJSON_IsNumber(n)) {
+        policy_report(c, 1, n, 0, P, "must be an index of spec.sources (an integer 0 to %d), not %s",
+                      POLICY_MAX_SOURCE, policy_type_name(n));
+        return;
+    }
+    if (n->valuedouble != (double)(int)n->valuedouble || n->valuedouble < 0 ||
+        n->valuedouble > POLICY_MAX_SOURCE)
+        policy_report(c, 1, n, 0, P, "must be an integer from 0 to %d, not %g", POLICY_MAX_SOURCE,
+                      n->valuedouble);
+}
+
 /* policy_check_promotion - spec.promotion.argocd and .github. */
 static void policy_check_promotion(struct policy_check *c, const cJSON *spec)
 {
@@ -509,6 +661,10 @@ static void policy_check_promotion(struct policy_check *c, const cJSON *spec)
             policy_report(c, 1, cl, 0, "spec.promotion.argocd.cluster",
                           "\"%s\" is not a valid cluster name", cl->valuestring);
         policy_check_string(c, a, "application", "spec.promotion.argocd", 0, 253, 1);
+        policy_check_kname(c, a, "project");
+        policy_check_kname(c, a, "appNamespace");
+        policy_check_update(c, a);
+        policy_check_source(c, a);
     }
     g = cJSON_GetObjectItemCaseSensitive(pr, "github");
     if (g && !cJSON_IsObject(g)) {
@@ -630,6 +786,26 @@ static void policy_bind(struct policy *p)
     o = cJSON_GetObjectItemCaseSensitive(pr, "argocd");
     p->argocd_cluster = json_str(o, "cluster", NULL);
     p->argocd_application = json_str(o, "application", NULL);
+    p->argocd_project = json_str(o, "project", NULL);
+    p->argocd_app_namespace = json_str(o, "appNamespace", NULL);
+    p->argocd_source = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "source"))
+                           ? cJSON_GetObjectItemCaseSensitive(o, "source")->valueint : -1;
+    p->argocd_update = PU_TARGET_REVISION;
+    {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "update"), *k;
+        if ((k = cJSON_GetObjectItemCaseSensitive(u, "kustomizeImage"))) {
+            p->argocd_update = PU_KUSTOMIZE_IMAGE;
+            p->argocd_update_name = json_str(k, "image", NULL);
+            p->argocd_update_value = json_str(k, "tag", NULL);
+        } else if ((k = cJSON_GetObjectItemCaseSensitive(u, "helmParameter"))) {
+            p->argocd_update = PU_HELM_PARAMETER;
+            p->argocd_update_name = json_str(k, "name", NULL);
+            p->argocd_update_value = json_str(k, "value", NULL);
+        } else if ((k = cJSON_GetObjectItemCaseSensitive(u, "mergePatch"))) {
+            p->argocd_update = PU_MERGE_PATCH;
+            p->argocd_update_value = k->valuestring;
+        }
+    }
     o = cJSON_GetObjectItemCaseSensitive(pr, "github");
     p->add_labels = cJSON_GetObjectItemCaseSensitive(o, "addLabels");
     p->remove_labels = cJSON_GetObjectItemCaseSensitive(o, "removeLabels");

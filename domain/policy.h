@@ -12,7 +12,11 @@
  *     externalTests: [{name, provider, job, required (default true),
  *                      timeout (default spec.timeout), parameters {str: str}}]
  *     promotion: {exclusive (bool, default true: the target application
- *                 is held by one tracker at a time), argocd: {cluster, application},
+ *                 is held by one tracker at a time),
+ *                 argocd: {cluster, application, project, appNamespace,
+ *                          update: targetRevision | {kustomizeImage: {image, tag}}
+ *                                  | {helmParameter: {name, value}} | {mergePatch: "{...}"},
+ *                          source},
  *                 github: {addLabels, removeLabels, commitStatus, comment}}
  *
  * docs/policy.md is the reference. Every error of a file is reported, each as
@@ -41,6 +45,15 @@ struct yj_doc;
 #define POLICY_SET_MAX_FILES   1024     /* files read from a directory */
 #define POLICY_FILE_MAX        (1 << 20)  /* bytes in one policy file */
 #define POLICY_DIAG_MAX        200      /* messages kept (the rest only counted) */
+#define POLICY_MAX_SOURCE      63       /* spec.promotion.argocd.source: 0..63 */
+
+/* spec.promotion.argocd.update: how the target application is changed. */
+enum policy_update {
+    PU_TARGET_REVISION = 0,      /* spec.source(s[N]).targetRevision = HEAD_SHA (default) */
+    PU_KUSTOMIZE_IMAGE,          /* an entry of kustomize.images: name image, tag template */
+    PU_HELM_PARAMETER,           /* an entry of helm.parameters: name, value template */
+    PU_MERGE_PATCH               /* a JSON merge patch template (SUBST_JSON) */
+};
 
 enum policy_provider {
     PP_JENKINS = 0,
@@ -72,6 +85,13 @@ struct policy {
     int ntests;
     const char *argocd_cluster;      /* NULL: the cluster named "default" */
     const char *argocd_application;  /* NULL: the tracker's spec.application */
+    const char *argocd_project;      /* template, or NULL: none sent */
+    const char *argocd_app_namespace;/* template, or NULL: none sent */
+    enum policy_update argocd_update;
+    const char *argocd_update_name;  /* kustomizeImage.image, helmParameter.name, else NULL */
+    const char *argocd_update_value; /* kustomizeImage.tag, helmParameter.value or the
+                                      * mergePatch (templates), else NULL */
+    int argocd_source;               /* spec.sources index, -1: spec.source */
     const cJSON *add_labels;         /* array of strings, or NULL */
     const cJSON *remove_labels;      /* array of strings, or NULL */
     const char *commit_status;       /* status context, or NULL: none */
@@ -92,6 +112,9 @@ struct policy_diag {
     int n, cap;
     int nerrors, nwarnings;      /* all, including those past POLICY_DIAG_MAX */
 };
+
+/* policy_update_name - "kustomizeImage" for PU_KUSTOMIZE_IMAGE. */
+const char *policy_update_name(enum policy_update u);
 
 /* policy_provider_name - "github-actions" for PP_GITHUB_ACTIONS. */
 const char *policy_provider_name(enum policy_provider p);

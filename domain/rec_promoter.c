@@ -148,10 +148,16 @@ static int rec_promoter_hop_decode(const cJSON *o, struct rec_promoter_hop *h, s
     if (argo) {
         snprintf(path, sizeof(path), "hops.%s.argocd", o->string);
         if (rec_str(argo, path, "cluster", 0, REC_MAX_NAME, p, &h->cluster, err, errlen) < 0 ||
-            rec_str(argo, path, "application", 0, REC_MAX_NAME, p, &h->application, err, errlen) < 0)
+            rec_str(argo, path, "application", 0, REC_MAX_NAME, p, &h->application, err, errlen) < 0 ||
+            rec_str(argo, path, "project", 0, REC_MAX_NAME, p, &h->project, err, errlen) < 0 ||
+            rec_str(argo, path, "appNamespace", 0, REC_MAX_NAME, p, &h->app_namespace, err, errlen) < 0 ||
+            rec_str(argo, path, "update", 0, REC_MAX_ID, p, &h->update, err, errlen) < 0 ||
+            rec_int(argo, path, "source", 0, -1, 63, -1, &h->argocd_source, err, errlen) < 0 ||
+            rec_str(argo, path, "specDigest", 0, REC_MAX_ID, p, &h->spec_digest, err, errlen) < 0)
             return -1;
     } else {
-        h->cluster = h->application = "";
+        h->cluster = h->application = h->project = h->app_namespace = h->update = h->spec_digest = "";
+        h->argocd_source = -1;
     }
     cJSON_ArrayForEach(s, steps) {
         for (i = 0; i < PS_FINISH; i++)

@@ -74,6 +74,11 @@ const char *prom_step_name(int s);
 struct rec_promoter_hop {
     const char *source, *target, *policy, *key;
     const char *cluster, *application;       /* "argocd" */
+    const char *project, *app_namespace;     /* argocd.project, .appNamespace ("" when none) */
+    const char *update;                      /* argocd.update: the strategy ("" = targetRevision) */
+    int64_t argocd_source;                   /* argocd.source, -1 when absent */
+    const char *spec_digest;                 /* argocd.specDigest ("" until the update of a
+                                              * spec-tracked strategy is done) */
     enum prom_phase phase;
     const char *phase_at, *done_at;
     const char *failure;                     /* "tests", "promotion" or "" */

@@ -42,6 +42,8 @@ struct target_rec {
     int64_t timeout_ms;          /* holder: quiet this long, the hold expires */
     struct target_entry *waiting;   /* ready first, first */
     int nwaiting, capwaiting;
+    uint64_t sig;                /* in memory only (promo-promoter): the holder's
+                                  * records as last judged (promoter_hold.c) */
 };
 
 /* target_key - the record name of an application: its name lowercased

@@ -361,6 +361,9 @@ static void view_hop_fill(const struct view_recs *r, const char *env, struct vie
         str_copy(h->failure, phop->failure, sizeof(h->failure));
         str_copy(h->argocd_cluster, phop->cluster, sizeof(h->argocd_cluster));
         str_copy(h->argocd_app, phop->application, sizeof(h->argocd_app));
+        str_copy(h->argocd_project, phop->project, sizeof(h->argocd_project));
+        str_copy(h->argocd_namespace, phop->app_namespace, sizeof(h->argocd_namespace));
+        str_copy(h->argocd_digest, phop->spec_digest, sizeof(h->argocd_digest));
     }
     view_hop_outcome(r, env, h);
     if (ahop && ahop->approved_by[0]) {
@@ -557,6 +560,9 @@ int view_load(struct store *s, const char *name, struct view *v, char *err, size
             break;                /* a cycle in the records: stop here */
         str_copy(v->argocd_cluster, h->argocd_cluster, sizeof(v->argocd_cluster));
         str_copy(v->argocd_app, h->argocd_app, sizeof(v->argocd_app));
+        str_copy(v->argocd_project, h->argocd_project, sizeof(v->argocd_project));
+        str_copy(v->argocd_namespace, h->argocd_namespace, sizeof(v->argocd_namespace));
+        str_copy(v->argocd_digest, h->argocd_digest, sizeof(v->argocd_digest));
         str_copy(v->promoted_at, h->promoted_at, sizeof(v->promoted_at));
         str_copy(v->env, h->target, sizeof(v->env));
         v->deploy_promoted = 1;
@@ -656,6 +662,10 @@ cJSON *view_to_json(const struct view *v)
         a = cJSON_AddObjectToObject(j, "argocd");
         cJSON_AddStringToObject(a, "cluster", h->argocd_cluster);
         cJSON_AddStringToObject(a, "application", h->argocd_app);
+        if (h->argocd_project[0])
+            cJSON_AddStringToObject(a, "project", h->argocd_project);
+        if (h->argocd_namespace[0])
+            cJSON_AddStringToObject(a, "appNamespace", h->argocd_namespace);
         cJSON_AddStringToObject(j, "lastError", h->last_error);
         cJSON_AddNumberToObject(j, "retryAttempt", h->retry_attempt);
         cJSON_AddStringToObject(j, "outcome", h->outcome);

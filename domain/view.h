@@ -71,6 +71,9 @@ struct view_hop {
     char synced_at[40];      /* when the target was seen Synced and Healthy (watcher), "" */
     char argocd_cluster[64]; /* the target's application, from the promoter */
     char argocd_app[254];
+    char argocd_project[254];    /* its project and appNamespace ("" when none) */
+    char argocd_namespace[254];
+    char argocd_digest[32];      /* argocd.specDigest: "" when the hop is tracked by revision */
     char last_error[256];    /* the promoter's lastError, "" when none */
     int retry_attempt;       /* the attempt `promoctl retry` asked for, 0 when none */
     char retry_at[40];       /* when it was asked, "" when never */
@@ -114,6 +117,11 @@ struct view {
                                   * promo-watcher reads argocd_cluster/argocd_app */
     char argocd_cluster[64];     /* with deploy_promoted: the target application */
     char argocd_app[254];
+    char argocd_project[254];    /* sent on the watcher's reads ("" when none) */
+    char argocd_namespace[254];
+    char argocd_digest[32];      /* "": Synced and Healthy at the head SHA; else the
+                                  * digest of the source(s) the promotion left
+                                  * (adapters/argocd.h, argocd_app_reached) */
     char promoted_at[40];        /* with deploy_promoted: when the promotion was done */
     struct view_outcome outcomes[VIEW_MAX_OUTCOMES];   /* the promoter record's history
                                                         * (every generation), oldest first */

@@ -1,7 +1,9 @@
 /* fuzz_argocd.c - libFuzzer harness of the Argo CD client's decoders
  * (adapters/argocd.h): argocd_parse_app on an Application answer,
- * argocd_parse_error and argocd_classify on an error answer, and
- * argocd_patch_template on a policy's own patch.
+ * argocd_parse_error and argocd_classify on an error answer,
+ * argocd_patch_template on a policy's own patch, and the update strategies
+ * (argocd_change_patch, argocd_sources_digest, argocd_app_reached) on the
+ * Application.
  *
  * Input: byte 0 picks the HTTP status given to argocd_classify; the rest is
  * the body.
@@ -9,12 +11,58 @@
  * Invariants: every string of a decoded app is NUL-terminated inside its
  * buffer and its enums are in range; argocd_app_at implies Synced and
  * Healthy; a classified error has a message; a patch accepted is JSON of
- * the right shape and at most ARGOCD_PATCH_MAX bytes. */
+ * the right shape and at most ARGOCD_PATCH_MAX bytes; a change patch is a
+ * JSON object (merge) or a test-then-replace array (json), and applying a
+ * change twice finds it there the second time. */
 #include <string.h>
 #include <cjson/cJSON.h>
 
 #include "adapters/argocd.h"
 #include "fuzz/fuzz.h"
+
+/* fuzz_changes - every update strategy on the decoded application doc. */
+static void fuzz_changes(const char *body, size_t size, const struct argocd_app *app, long status)
+{
+    static const struct argocd_change chs[] = {
+        { ARGOCD_CHANGE_TARGET_REVISION, 0, NULL, "0123456789abcdef0123456789abcdef01234567", NULL },
+        { ARGOCD_CHANGE_KUSTOMIZE_IMAGE, -1, "ghcr.io/acme/shop", "abc1234", NULL },
+        { ARGOCD_CHANGE_KUSTOMIZE_IMAGE, 1, "redis", "8", NULL },
+        { ARGOCD_CHANGE_HELM_PARAMETER, -1, "image.tag", "v2", NULL },
+        { ARGOCD_CHANGE_HELM_PARAMETER, 0, "image.tag", "v2", NULL },
+        { ARGOCD_CHANGE_MERGE_PATCH, -1, NULL, NULL, "{\"spec\":{\"source\":{\"path\":\"x\"}}}" },
+        { ARGOCD_CHANGE_MERGE_PATCH, 1, NULL, NULL, "{\"helm\":{\"valuesObject\":{\"a\":1}},\"path\":null}" },
+    };
+    cJSON *doc = cJSON_ParseWithLength(body, size);
+    char err[256], d[ARGOCD_DIGEST_SIZE], *patch;
+    const char *type;
+    size_t i;
+
+    if (!doc)
+        return;
+    if (argocd_sources_digest(doc, 0, d, sizeof(d)) == 0)
+        FUZZ_CHECK(strlen(d) == 24 && strncmp(d, "fnv1a64:", 8) == 0);
+    if (argocd_app_reached(doc, app, d))
+        FUZZ_CHECK(app->sync == ARGOCD_SYNC_SYNCED && app->health == ARGOCD_HEALTH_HEALTHY);
+    (void)argocd_sources_digest(doc, 1, d, sizeof(d));
+    for (i = 0; i < sizeof(chs) / sizeof(chs[0]); i++) {
+        int rc = argocd_change_patch(doc, &chs[i], &patch, &type, err, sizeof(err));
+        FUZZ_CHECK(rc >= -1 && rc <= 1);
+        if (rc == 0) {
+            cJSON *j = cJSON_Parse(patch);
+            FUZZ_CHECK(j && strlen(patch) <= ARGOCD_PATCH_MAX);
+            FUZZ_CHECK(strcmp(type, "merge") == 0 ? cJSON_IsObject(j)
+                       : cJSON_IsArray(j) && cJSON_GetArraySize(j) == 2);
+            cJSON_Delete(j);
+            free(patch);
+        } else {
+            FUZZ_CHECK(patch == NULL);
+            if (rc < 0)
+                FUZZ_CHECK(err[0] != '\0');
+        }
+    }
+    (void)status;
+    cJSON_Delete(doc);
+}
 
 /* LLVMFuzzerTestOneInput - one Argo CD answer through every decoder. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)argocd_sync_name(app->sync);
         (void)argocd_health_name(app->health);
         (void)argocd_phase_name(app->phase);
+        fuzz_changes(body, size, app, status);
     } else {
         FUZZ_CHECK(err[0] != '\0');
     }

@@ -80,6 +80,106 @@ static char *promo_promoter_expand(const struct prom_plan *p, const char *tmpl, 
     return subst_expand(tmpl, &c, SUBST_RAW, err, errlen);
 }
 
+/* promo_promoter_kname - an Argo CD project or namespace template, expanded
+ * and checked (argocd_name_ok); NULL when the policy has none. Returns 0, or
+ * -1 with err. */
+static int promo_promoter_kname(const struct prom_plan *p, const char *tmpl, const char *field, char **out,
+                                char *err, size_t errlen)
+{
+    char e2[256];
+
+    *out = NULL;
+    if (!tmpl || !tmpl[0])
+        return 0;
+    if (!(*out = promo_promoter_expand(p, tmpl, e2, sizeof(e2)))) {
+        snprintf(err, errlen, "promotion.argocd.%s: %s", field, e2);
+        return -1;
+    }
+    if (!argocd_name_ok(*out)) {
+        snprintf(err, errlen, "promotion.argocd.%s: \"%.64s\" is not a valid Argo CD name", field, *out);
+        return -1;
+    }
+    return 0;
+}
+
+/* promo_promoter_tag_ok - an image tag: 1..128 of [A-Za-z0-9_.-], not
+ * starting with '.' or '-'. */
+static int promo_promoter_tag_ok(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n < 1 || n > 128 || s[0] == '.' || s[0] == '-')
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '_' || s[i] == '.' || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* promo_promoter_change - p->change from the policy: the strategy, its
+ * values expanded and checked. Returns 0, or -1 with err (a permanent error
+ * of the hop). */
+static int promo_promoter_change(struct prom_plan *p, const struct policy *pol, char *err, size_t errlen)
+{
+    struct subst_ctx c;
+    char e2[256], *chk;
+    const char *s;
+
+    memset(&p->change, 0, sizeof(p->change));
+    p->change.source = pol->argocd_source;
+    switch (pol->argocd_update) {
+    case PU_TARGET_REVISION:
+        p->change.kind = ARGOCD_CHANGE_TARGET_REVISION;
+        p->change_value = xstrdup(p->t.head_sha);   /* the plan moves: no pointer into it */
+        p->change.value = p->change_value;
+        return 0;
+    case PU_KUSTOMIZE_IMAGE:
+    case PU_HELM_PARAMETER:
+        p->change.kind = pol->argocd_update == PU_KUSTOMIZE_IMAGE ? ARGOCD_CHANGE_KUSTOMIZE_IMAGE
+                                                                  : ARGOCD_CHANGE_HELM_PARAMETER;
+        p->change_name = xstrdup(pol->argocd_update_name ? pol->argocd_update_name : "");
+        p->change_value = promo_promoter_expand(p, pol->argocd_update_value ? pol->argocd_update_value : "",
+                                                e2, sizeof(e2));
+        if (!p->change_value) {
+            snprintf(err, errlen, "promotion.argocd.update.%s: %s", argocd_change_kind_name(p->change.kind), e2);
+            return -1;
+        }
+        if (p->change.kind == ARGOCD_CHANGE_KUSTOMIZE_IMAGE && !promo_promoter_tag_ok(p->change_value)) {
+            snprintf(err, errlen, "promotion.argocd.update.kustomizeImage.tag: \"%.64s\" is not an image tag "
+                     "(1 to 128 of letters, digits, '_', '.', '-')", p->change_value);
+            return -1;
+        }
+        for (s = p->change_value; *s; s++)
+            if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+                snprintf(err, errlen, "promotion.argocd.update.helmParameter.value: holds a control byte");
+                return -1;
+            }
+        p->change.name = p->change_name;
+        p->change.value = p->change_value;
+        return 0;
+    case PU_MERGE_PATCH:
+        p->change.kind = ARGOCD_CHANGE_MERGE_PATCH;
+        subst_ctx_from_tracker(&c, &p->t, p->source, p->target, p->key);
+        p->change_value = subst_expand(pol->argocd_update_value ? pol->argocd_update_value : "", &c, SUBST_JSON,
+                                       e2, sizeof(e2));
+        if (!p->change_value) {
+            snprintf(err, errlen, "promotion.argocd.update.mergePatch: %s", e2);
+            return -1;
+        }
+        if (!(chk = argocd_patch_template(p->change_value, "merge", e2, sizeof(e2)))) {
+            snprintf(err, errlen, "promotion.argocd.update.mergePatch: once expanded: %s", e2);
+            return -1;
+        }
+        free(p->change_value);
+        p->change_value = chk;       /* compacted */
+        p->change.patch = p->change_value;
+        return 0;
+    }
+    snprintf(err, errlen, "promotion.argocd.update: unknown strategy");
+    return -1;
+}
+
 /* promo_promoter_labels - the policy's labels, expanded (one that cannot be
  * is left out, with a warning). */
 static cJSON *promo_promoter_labels(const struct prom_plan *p, const cJSON *list, const char *what)
@@ -157,6 +257,10 @@ static int promo_promoter_plan(const struct tracker *t, const struct policy *pol
     } else {
         p->app = xstrdup(t->application);
     }
+    if (promo_promoter_kname(p, pol->argocd_project, "project", &p->project, err, errlen) < 0 ||
+        promo_promoter_kname(p, pol->argocd_app_namespace, "appNamespace", &p->app_namespace, err, errlen) < 0 ||
+        promo_promoter_change(p, pol, err, errlen) < 0)
+        return -1;
     return 0;
 }
 
@@ -184,7 +288,20 @@ static void promo_promoter_dry(const struct prom_plan *p, const char *action, co
             cJSON *a = cJSON_AddObjectToObject(o, "argocd");
             cJSON_AddStringToObject(a, "cluster", p->cluster);
             cJSON_AddStringToObject(a, "application", p->app ? p->app : "");
-            cJSON_AddStringToObject(a, "revision", p->t.head_sha);
+            if (p->project)
+                cJSON_AddStringToObject(a, "project", p->project);
+            if (p->app_namespace)
+                cJSON_AddStringToObject(a, "appNamespace", p->app_namespace);
+            cJSON_AddStringToObject(a, "update", argocd_change_kind_name(p->change.kind));
+            if (p->change.source >= 0)
+                cJSON_AddNumberToObject(a, "source", p->change.source);
+            if (p->change.name)
+                cJSON_AddStringToObject(a, "name", p->change.name);
+            if (p->change.kind != ARGOCD_CHANGE_MERGE_PATCH)
+                cJSON_AddStringToObject(a, "value", p->change.value ? p->change.value : "");
+            else
+                cJSON_AddStringToObject(a, "mergePatch", p->change.patch ? p->change.patch : "");
+            cJSON_AddStringToObject(a, "revision", argocd_change_tracked(&p->change) ? "" : p->t.head_sha);
             cJSON_AddItemToObject(o, "addLabels", cJSON_Duplicate(p->add_labels, 1));
             cJSON_AddItemToObject(o, "removeLabels", cJSON_Duplicate(p->remove_labels, 1));
             cJSON_AddStringToObject(o, "promotedBy", p->approved_by ? p->approved_by : PROMOTER_BY);

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "adapters/adapter.h"
+#include "adapters/argocd.h"
 #include "domain/promokey.h"
 #include "domain/rec_approvals.h"
 #include "domain/rec_monitor.h"
@@ -51,7 +52,12 @@ struct prom_plan {
     char key[PROMO_KEY_SIZE];
     char *cluster;               /* "default" when the policy names none */
     char *app;                   /* the target application, variables substituted */
-    char *app_namespace;         /* its namespace, or NULL */
+    char *project;               /* spec.promotion.argocd.project, expanded, or NULL */
+    char *app_namespace;         /* spec.promotion.argocd.appNamespace, expanded, or NULL */
+    struct argocd_change change; /* how the application is changed; its strings are
+                                  * change_name and change_value (owned: the plan
+                                  * is moved by copy, so none points into it) */
+    char *change_name, *change_value;
     int exclusive;               /* spec.promotion.exclusive: one tracker at a time */
     int64_t timeout_ms;          /* the policy's spec.timeout */
     char *context;               /* commit status context */

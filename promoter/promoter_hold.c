@@ -18,7 +18,9 @@
  * crash in between repeats the same decision, and the event is not doubled.
  * docs/state.md ("The target record") and docs/crash-points.md. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,8 +34,9 @@
 #include "util/util.h"
 #include "util/json.h"
 
-#define HOLD_SWEEP_WAITING_MS 1000   /* sweep period while someone waits */
-#define HOLD_SWEEP_HELD_MS    5000   /* ... while something is held, nobody waits */
+#define HOLD_SWEEP_WAITING_MS 1000   /* sweep period while someone waits; while
+                                      * something is held and nobody waits, the
+                                      * resync interval */
 
 static void hold_arm(struct stage *st);
 
@@ -51,13 +54,22 @@ static struct view *hold_view(struct promoter_stage *ps)
     return ps->hold_view;
 }
 
-/* hold_write - r on disk. Returns 0 or -errno (logged). */
+/* hold_write - r on disk; a record neither held nor waited for is removed
+ * (it says nothing a missing one would not). Returns 0 or -errno (logged). */
 static int hold_write(struct stage *st, const struct target_rec *r)
 {
-    cJSON *o = target_encode(r);
-    int rc = store_write(st->store, TARGET_AREA, r->key, o);
+    cJSON *o;
+    int rc;
 
-    cJSON_Delete(o);
+    if (!r->held && r->nwaiting == 0) {
+        rc = store_remove(st->store, TARGET_AREA, r->key);
+        if (rc == -ENOENT)
+            rc = 0;
+    } else {
+        o = target_encode(r);
+        rc = store_write(st->store, TARGET_AREA, r->key, o);
+        cJSON_Delete(o);
+    }
     if (rc < 0)
         log_error("record_write_failed", "area=%s name=%s error=%s effect=%s", TARGET_AREA, r->key,
                   log_q(strerror(-rc)), log_q("nothing changed; the next message or sweep tries again"));
@@ -71,6 +83,39 @@ static void hold_audit(struct stage *st, const char *tracker, const char *type, 
     if (key[0] && audit_has_key(st->store, key, reason) != 0)
         return;                       /* there (1), or the log unreadable (<0): not doubled */
     audit_append(st->store, tracker, type, reason, message, key);
+}
+
+/* hold_sig - a digest of what the records of tracker say about it: the
+ * inode, size and change time of each of its files. A holder whose digest
+ * has not changed since it was last judged is not judged again (a view
+ * reads seven files; a sweep over many holders stats them only). */
+static uint64_t hold_sig(struct stage *st, const char *tracker)
+{
+    static const char *const areas[] = { "trackers", "watcher", "policy", "trigger", "monitor", "promoter",
+                                         "approvals" };
+    char dir[PATH_MAX], path[PATH_MAX + 300];
+    uint64_t h = 1469598103934665603ULL;
+    struct stat sb;
+    size_t i;
+
+    for (i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
+        uint64_t v[4] = { 0, 0, 0, 0 };
+        size_t b;
+
+        store_area_path(st->store, areas[i], dir, sizeof(dir));
+        snprintf(path, sizeof(path), "%s/%s.json", dir, tracker);
+        if (stat(path, &sb) == 0) {
+            v[0] = (uint64_t)sb.st_ino;
+            v[1] = (uint64_t)sb.st_size;
+            v[2] = (uint64_t)sb.st_ctim.tv_sec;
+            v[3] = (uint64_t)sb.st_ctim.tv_nsec;
+        }
+        for (b = 0; b < sizeof(v); b++) {
+            h ^= ((const unsigned char *)v)[b];
+            h *= 1099511628211ULL;
+        }
+    }
+    return h;
 }
 
 /* hold_judge - why the tracker of entry e no longer holds (holder) or waits
@@ -285,6 +330,35 @@ static int hold_release(struct stage *st, struct target_rec *r, const char *reas
     return 0;
 }
 
+/* hold_forget_free - records neither held nor waited for (their files are
+ * gone: hold_write) are dropped from memory too. */
+static void hold_empty_one(const char *key, void *val, void *arg)
+{
+    const struct target_rec *r = val;
+    char **list = arg;
+
+    if (!r->held && r->nwaiting == 0) {
+        while (*list)
+            list++;
+        *list = (char *)key;
+    }
+}
+
+static void hold_forget_free(struct stage *st)
+{
+    struct promoter_stage *ps = st->data;
+    char **keys = xcalloc(strmap_count(ps->targets) + 1, sizeof(*keys)), **k;
+
+    strmap_each(ps->targets, hold_empty_one, keys);
+    for (k = keys; *k; k++) {
+        struct target_rec *r = strmap_del(ps->targets, *k);   /* *k: the map's copy, freed by this call after its lookup */
+
+        target_free(r);
+        free(r);
+    }
+    free(keys);
+}
+
 /* hold_sweep - judge every holder: release those that left, expire those
  * quiet for longer than their timeout, note the progress of the others. */
 struct hold_sweep_ctx {
@@ -300,6 +374,7 @@ static void hold_sweep_one(const char *key, void *val, void *arg)
     char why[512], observed[128];
     const char *reason;
     int64_t since;
+    uint64_t sig;
 
     (void)key;
     if (!r->held) {
@@ -309,10 +384,16 @@ static void hold_sweep_one(const char *key, void *val, void *arg)
             hold_kick(c->st, g.tracker);
         return;
     }
-    reason = hold_judge(c->st, r, &r->holder, 1, why, sizeof(why), observed, sizeof(observed));
-    if (reason) {
-        hold_release(c->st, r, reason, why);
-        return;
+    sig = hold_sig(c->st, r->holder.tracker);
+    if (sig != r->sig || !r->observed[0]) {
+        reason = hold_judge(c->st, r, &r->holder, 1, why, sizeof(why), observed, sizeof(observed));
+        if (reason) {
+            hold_release(c->st, r, reason, why);
+            return;
+        }
+        r->sig = sig;
+    } else {
+        snprintf(observed, sizeof(observed), "%s", r->observed);   /* nothing changed */
     }
     if (!observed[0] || strmap_get(ps->jobs, r->holder.tracker))
         return;                       /* unreadable, or a job of it runs: not quiet */
@@ -346,6 +427,7 @@ static void hold_sweep_cb(struct loop *l, void *arg)
     if (ps->stopping)
         return;
     strmap_each(ps->targets, hold_sweep_one, &c);
+    hold_forget_free(st);
     hold_arm(st);
 }
 
@@ -376,7 +458,7 @@ static void hold_arm(struct stage *st)
     strmap_each(ps->targets, hold_count_one, &n);
     metrics_set("promo_targets_held", NULL, NULL, (double)n.held);
     metrics_set("promo_targets_waiting", NULL, NULL, (double)n.waiting);
-    period = n.waiting ? HOLD_SWEEP_WAITING_MS : n.held ? HOLD_SWEEP_HELD_MS : 0;
+    period = n.waiting ? HOLD_SWEEP_WAITING_MS : n.held ? st->cfg.resync_interval_ms : 0;
     if (ps->hold_tmr && (period == 0 || period < ps->hold_period)) {
         loop_cancel(st->loop, ps->hold_tmr);
         ps->hold_tmr = NULL;

@@ -6,9 +6,18 @@
  *
  *   promote   argocdUpdated  GET the target application; PATCH it to the
  *                            head SHA unless spec.source.targetRevision is it
+ *                            (the default); or, for the other strategies of
+ *                            spec.promotion.argocd.update (adapters/argocd.h,
+ *                            argocd_change_patch), PATCH what the application
+ *                            as read lacks, and keep the digest of its
+ *                            source(s) then in the hop's argocd.specDigest
  *             argocdSynced   GET it again; POST a sync of the SHA unless it is
  *                            Synced+Healthy there or an operation for the SHA
- *                            is under way
+ *                            is under way; for the other strategies a sync
+ *                            naming no revision, unless the target is reached
+ *                            (argocd_app_reached) or an operation is under way
+ *                            Every Argo CD call names the policy's project and
+ *                            appNamespace (when given).
  *             labels         add the policy's labels, remove the others
  *             status         commit status success on the head SHA
  *             comment        the summary comment, edited in place
@@ -328,11 +337,36 @@ static int promoter_job_guard(struct prom_job *j)
     return 0;
 }
 
+/* promoter_job_digest - keep the digest of app's source(s) as the change
+ * left them in the hop (argocd.specDigest): what the sync step and
+ * promo-watcher compare status.sync.comparedTo with. Returns 0, or -1 (why
+ * in err) when the answer has no source. */
+static int promoter_job_digest(struct prom_job *j, const cJSON *app, char *err, size_t errlen)
+{
+    cJSON *a = cJSON_GetObjectItemCaseSensitive(promoter_job_hop(j), "argocd");
+    char d[ARGOCD_DIGEST_SIZE];
+
+    if (!argocd_change_tracked(&j->plan.change))
+        return 0;
+    if (!app || argocd_sources_digest(app, 0, d, sizeof(d)) < 0) {
+        snprintf(err, errlen, "argocd: cluster %s: application %s: the answer has no spec.source(s)",
+                 j->plan.cluster, j->plan.app);
+        return -1;
+    }
+    if (!cJSON_IsObject(a)) {
+        a = cJSON_CreateObject();
+        promoter_set(promoter_job_hop(j), "argocd", a);
+    }
+    promoter_set(a, "specDigest", cJSON_CreateString(d));
+    return 0;
+}
+
 /* promoter_job_argocd_write_done - the answer to the update or the sync. */
 static void promoter_job_argocd_write_done(void *arg, const struct argocd_result *res)
 {
     struct prom_job *j = arg;
     int update = j->step == PS_ARGOCD_UPDATED;
+    char err[256];
 
     j->inflight = 0;
     if (res->error) {
@@ -340,9 +374,74 @@ static void promoter_job_argocd_write_done(void *arg, const struct argocd_result
         return;
     }
     crash_point(update ? "promoter.after_argocd_update" : "promoter.after_argocd_sync");
-    log_info(update ? "argocd_updated" : "argocd_sync_started", "tracker=%s cluster=%s app=%s revision=%s",
-             j->plan.t.name, j->plan.cluster, j->plan.app, j->plan.t.head_sha);
+    if (update) {
+        char *patch = NULL;
+        const char *type;
+        /* the answer is the patched application: it must carry the change now */
+        if (argocd_change_tracked(&j->plan.change) &&
+            argocd_change_patch(res->doc, &j->plan.change, &patch, &type, err, sizeof(err)) != 1) {
+            free(patch);
+            promoter_job_error(j, ADAPTER_ETEMP, "argocd: the patched application does not carry the change; "
+                               "looking again", 0);
+            return;
+        }
+        if (promoter_job_digest(j, res->doc, err, sizeof(err)) < 0) {
+            promoter_job_error(j, ADAPTER_ETEMP, err, 0);
+            return;
+        }
+    }
+    log_info(update ? "argocd_updated" : "argocd_sync_started", "tracker=%s cluster=%s app=%s update=%s revision=%s",
+             j->plan.t.name, j->plan.cluster, j->plan.app, argocd_change_kind_name(j->plan.change.kind),
+             argocd_change_tracked(&j->plan.change) && !update ? "(the application's)" : j->plan.change.value
+             ? j->plan.change.value : "");
     promoter_job_step_ok(j);
+}
+
+/* promoter_job_update - the update step, the application read: the change
+ * is there (done), or PATCH it. */
+static void promoter_job_update(struct prom_job *j, const struct argocd_result *res)
+{
+    struct promoter_stage *ps = j->st->data;
+    const char *sha = j->plan.t.head_sha, *type = "merge";
+    char *patch, err[256];
+    int rc;
+
+    if (!argocd_change_tracked(&j->plan.change)) {
+        if (strcasecmp(res->app.target_revision, sha) == 0) {
+            log_info("argocd_at_revision", "tracker=%s app=%s revision=%s effect=%s", j->plan.t.name,
+                     j->plan.app, sha, log_q("no update needed"));
+            promoter_job_step_ok(j);
+            return;
+        }
+        patch = argocd_patch_default(sha);
+    } else {
+        rc = argocd_change_patch(res->doc, &j->plan.change, &patch, &type, err, sizeof(err));
+        if (rc < 0) {
+            char *why = xasprintf("argocd: cluster %s: application %s: %s", j->plan.cluster, j->plan.app, err);
+            promoter_job_error(j, ADAPTER_EPERM, why, 0);
+            free(why);
+            return;
+        }
+        if (rc == 1) {
+            if (promoter_job_digest(j, res->doc, err, sizeof(err)) < 0) {
+                promoter_job_error(j, ADAPTER_ETEMP, err, 0);
+                return;
+            }
+            log_info("argocd_has_change", "tracker=%s app=%s update=%s effect=%s", j->plan.t.name, j->plan.app,
+                     argocd_change_kind_name(j->plan.change.kind), log_q("no update needed"));
+            promoter_job_step_ok(j);
+            return;
+        }
+    }
+    if (!promoter_job_guard(j)) {
+        free(patch);
+        return;
+    }
+    crash_point("promoter.before_argocd_update");
+    j->inflight = 1;
+    argocd_update(&ps->actx, j->plan.cluster, j->plan.app, j->plan.app_namespace, j->plan.project, patch, type,
+                  promoter_job_argocd_write_done, j);
+    free(patch);
 }
 
 /* promoter_job_get_done - the application as read before the update or the sync. */
@@ -351,35 +450,31 @@ static void promoter_job_get_done(void *arg, const struct argocd_result *res)
     struct prom_job *j = arg;
     struct promoter_stage *ps = j->st->data;
     const char *sha = j->plan.t.head_sha;
-    char *patch;
+    int tracked = argocd_change_tracked(&j->plan.change);
+    const char *digest = json_str(cJSON_GetObjectItemCaseSensitive(promoter_job_hop(j), "argocd"), "specDigest", "");
 
     j->inflight = 0;
-    if (res->error || !res->have_app) {
+    if (res->error || !res->have_app || !res->doc) {
         promoter_job_error(j, res->error ? res->error : ADAPTER_ETEMP,
                            res->error ? res->errmsg : "Argo CD answered without an application",
                            res->retry_after_ms);
         return;
     }
     if (j->step == PS_ARGOCD_UPDATED) {
-        if (strcasecmp(res->app.target_revision, sha) == 0) {
-            log_info("argocd_at_revision", "tracker=%s app=%s revision=%s effect=%s", j->plan.t.name,
-                     j->plan.app, sha, log_q("no update needed"));
-            promoter_job_step_ok(j);
-            return;
-        }
-        if (!promoter_job_guard(j))
-            return;
-        patch = argocd_patch_default(sha);
-        crash_point("promoter.before_argocd_update");
-        j->inflight = 1;
-        argocd_update(&ps->actx, j->plan.cluster, j->plan.app, NULL, NULL, patch, "merge",
-                      promoter_job_argocd_write_done, j);
-        free(patch);
+        promoter_job_update(j, res);
         return;
     }
-    if (argocd_app_at(&res->app, sha) || argocd_app_syncing(&res->app, sha)) {
+    if (tracked && !digest[0]) {
+        /* updated by a promoter that kept no digest: the update step again */
+        cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(promoter_job_hop(j), "steps"),
+                                                prom_step_name(PS_ARGOCD_UPDATED));
+        promoter_job_run(j);
+        return;
+    }
+    if (tracked ? argocd_app_reached(res->doc, &res->app, digest) || argocd_app_busy(&res->app)
+                : argocd_app_at(&res->app, sha) || argocd_app_syncing(&res->app, sha)) {
         log_info("argocd_sync_skipped", "tracker=%s app=%s revision=%s sync=%s health=%s phase=%s effect=%s",
-                 j->plan.t.name, j->plan.app, sha, argocd_sync_name(res->app.sync),
+                 j->plan.t.name, j->plan.app, tracked ? res->app.revision : sha, argocd_sync_name(res->app.sync),
                  argocd_health_name(res->app.health), argocd_phase_name(res->app.phase),
                  log_q("already there or under way"));
         promoter_job_step_ok(j);
@@ -389,7 +484,8 @@ static void promoter_job_get_done(void *arg, const struct argocd_result *res)
         return;
     crash_point("promoter.before_argocd_sync");
     j->inflight = 1;
-    argocd_sync(&ps->actx, j->plan.cluster, j->plan.app, NULL, NULL, sha, promoter_job_argocd_write_done, j);
+    argocd_sync(&ps->actx, j->plan.cluster, j->plan.app, j->plan.app_namespace, j->plan.project,
+                tracked ? NULL : sha, promoter_job_argocd_write_done, j);
 }
 
 /* promoter_job_gh_done - the answer to a GitHub step. */
@@ -640,7 +736,8 @@ static void promoter_job_run(struct prom_job *j)
     case PS_ARGOCD_UPDATED:
     case PS_ARGOCD_SYNCED:
         j->inflight = 1;
-        argocd_get(&ps->actx, j->plan.cluster, j->plan.app, NULL, NULL, promoter_job_get_done, j);
+        argocd_get(&ps->actx, j->plan.cluster, j->plan.app, j->plan.app_namespace, j->plan.project,
+                   promoter_job_get_done, j);
         return;
     case PS_LABELS:
         promoter_job_labels(j);

@@ -93,6 +93,13 @@ cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, enum prom_phase p
     a = cJSON_AddObjectToObject(h, "argocd");
     cJSON_AddStringToObject(a, "cluster", p->cluster ? p->cluster : "default");
     cJSON_AddStringToObject(a, "application", p->app ? p->app : "");
+    if (p->project)
+        cJSON_AddStringToObject(a, "project", p->project);
+    if (p->app_namespace)
+        cJSON_AddStringToObject(a, "appNamespace", p->app_namespace);
+    cJSON_AddStringToObject(a, "update", argocd_change_kind_name(p->change.kind));
+    if (p->change.source >= 0)
+        cJSON_AddNumberToObject(a, "source", p->change.source);
     cJSON_AddStringToObject(h, "phase", prom_phase_name(phase));
     cJSON_AddStringToObject(h, "phaseAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
     cJSON_AddBoolToObject(h, "statusPending", 0);
@@ -572,7 +579,10 @@ void promoter_plan_free(struct prom_plan *p)
     free(p->policy);
     free(p->cluster);
     free(p->app);
+    free(p->project);
     free(p->app_namespace);
+    free(p->change_name);
+    free(p->change_value);
     free(p->context);
     cJSON_Delete(p->add_labels);
     cJSON_Delete(p->remove_labels);

@@ -25,6 +25,26 @@ void sim_argocd_error(struct sim_resp *rp, int status, int code, const char *msg
     sim_resp_json(rp, status, o);
 }
 
+/* sim_argocd_revisions - the targetRevision of each of sources (kept as
+ * given, like a single source's: a branch is not resolved). */
+static cJSON *sim_argocd_revisions(const cJSON *sources)
+{
+    cJSON *a = cJSON_CreateArray();
+    const cJSON *e;
+
+    cJSON_ArrayForEach(e, sources)
+        cJSON_AddItemToArray(a, cJSON_CreateString(json_str(e, "targetRevision", "HEAD")));
+    return a;
+}
+
+/* sim_argocd_src - spec.sources when the application is multi-source, else spec.source. */
+static cJSON *sim_argocd_src(const cJSON *app)
+{
+    cJSON *spec = cJSON_GetObjectItem(app, "spec"), *srcs = cJSON_GetObjectItem(spec, "sources");
+
+    return cJSON_IsArray(srcs) && cJSON_GetArraySize(srcs) > 0 ? srcs : cJSON_GetObjectItem(spec, "source");
+}
+
 /* sim_argocd_op_state - a finished operation state at revision. */
 static cJSON *sim_argocd_op_state(const cJSON *source, const char *rev, const char *phase,
                                   const char *message, int64_t started, int64_t finished)
@@ -41,9 +61,19 @@ static cJSON *sim_argocd_op_state(const cJSON *source, const char *rev, const ch
     if (finished) {
         cJSON_AddStringToObject(o, "finishedAt", sim_time_gh(finished, ts, sizeof ts));
         sr = cJSON_AddObjectToObject(o, "syncResult");
-        cJSON_AddStringToObject(sr, "revision", rev);
-        cJSON_AddItemToObject(sr, "source", cJSON_Duplicate(source, 1));
+        if (cJSON_IsArray(source)) {
+            cJSON_AddItemToObject(sr, "revisions", sim_argocd_revisions(source));
+            cJSON_AddItemToObject(sr, "sources", cJSON_Duplicate(source, 1));
+        } else {
+            cJSON_AddStringToObject(sr, "revision", rev);
+            cJSON_AddItemToObject(sr, "source", cJSON_Duplicate(source, 1));
+        }
         cJSON_AddItemToObject(sr, "resources", cJSON_CreateArray());
+    }
+    if (cJSON_IsArray(source)) {          /* a multi-source sync names revisions[] */
+        cJSON *sy = cJSON_GetObjectItem(op, "sync");
+        cJSON_DeleteItemFromObject(sy, "revision");
+        cJSON_AddItemToObject(sy, "revisions", sim_argocd_revisions(source));
     }
     return o;
 }
@@ -72,26 +102,58 @@ static struct sim_app *sim_argocd_app_new(struct sim *s, const char *name, const
     cJSON_AddStringToObject(md, "creationTimestamp", sim_time_gh(now, ts, sizeof ts));
     spec = cJSON_AddObjectToObject(app, "spec");
     cJSON_AddStringToObject(spec, "project", json_str(conf, "project", project));
-    src = cJSON_AddObjectToObject(spec, "source");
-    cJSON_AddStringToObject(src, "repoURL", json_str(conf, "repoURL", dflt_repo));
-    cJSON_AddStringToObject(src, "path", json_str(conf, "path", "."));
-    cJSON_AddStringToObject(src, "targetRevision", json_str(conf, "targetRevision", "HEAD"));
+    if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(conf, "sources"))) {
+        /* a multi-source application: spec.sources as given (no spec.source) */
+        const cJSON *e;
+        cJSON *srcs = cJSON_AddArrayToObject(spec, "sources");
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(conf, "sources"))
+            if (cJSON_IsObject(e))
+                cJSON_AddItemToArray(srcs, cJSON_Duplicate(e, 1));
+        src = srcs;
+    } else {
+        src = cJSON_AddObjectToObject(spec, "source");
+        cJSON_AddStringToObject(src, "repoURL", json_str(conf, "repoURL", dflt_repo));
+        cJSON_AddStringToObject(src, "path", json_str(conf, "path", "."));
+        cJSON_AddStringToObject(src, "targetRevision", json_str(conf, "targetRevision", "HEAD"));
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(conf, "chart")))
+            cJSON_AddStringToObject(src, "chart", json_str(conf, "chart", ""));
+        if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(conf, "kustomize")))
+            cJSON_AddItemToObject(src, "kustomize",
+                                  cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(conf, "kustomize"), 1));
+        if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(conf, "helm")))
+            cJSON_AddItemToObject(src, "helm", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(conf, "helm"), 1));
+    }
     dst = cJSON_AddObjectToObject(spec, "destination");
     cJSON_AddStringToObject(dst, "server", json_str(d, "server", "https://kubernetes.default.svc"));
     cJSON_AddStringToObject(dst, "namespace", json_str(d, "namespace", name));
     cJSON_AddItemToObject(spec, "syncPolicy", cJSON_CreateObject());
     st = cJSON_AddObjectToObject(app, "status");
-    seed = xasprintf("%s@%s", cJSON_GetStringValue(cJSON_GetObjectItem(src, "repoURL")),
-                     cJSON_GetStringValue(cJSON_GetObjectItem(src, "targetRevision")));
+    {
+        const cJSON *first = cJSON_IsArray(src) ? cJSON_GetArrayItem(src, 0) : src;
+        seed = xasprintf("%s@%s", json_str(first, "repoURL", ""), json_str(first, "targetRevision", "HEAD"));
+    }
     sim_fake_sha(seed, sha);
     free(seed);
     rev = json_str(conf, "revision", sha);
     sync = cJSON_AddObjectToObject(st, "sync");
     cJSON_AddStringToObject(sync, "status", json_str(conf, "syncStatus", "Synced"));
-    cJSON_AddStringToObject(sync, "revision", rev);
+    if (cJSON_IsArray(src)) {
+        /* one revision per source (revisions[]), as Argo CD reports them */
+        const cJSON *e;
+        cJSON *revs = cJSON_AddArrayToObject(sync, "revisions");
+        cJSON_ArrayForEach(e, src) {
+            char esha[41];
+            seed = xasprintf("%s@%s", json_str(e, "repoURL", ""), json_str(e, "targetRevision", "HEAD"));
+            sim_fake_sha(seed, esha);
+            free(seed);
+            cJSON_AddItemToArray(revs, cJSON_CreateString(esha));
+        }
+    } else {
+        cJSON_AddStringToObject(sync, "revision", rev);
+    }
     {
         cJSON *cmp = cJSON_AddObjectToObject(sync, "comparedTo");
-        cJSON_AddItemToObject(cmp, "source", cJSON_Duplicate(src, 1));
+        cJSON_AddItemToObject(cmp, cJSON_IsArray(src) ? "sources" : "source", cJSON_Duplicate(src, 1));
         cJSON_AddItemToObject(cmp, "destination", cJSON_Duplicate(dst, 1));
     }
     cJSON_AddStringToObject(cJSON_AddObjectToObject(st, "health"), "status",
@@ -160,7 +222,7 @@ static struct sim_app *sim_argocd_find(struct sim *s, const char *name, const ch
 static void sim_argocd_finish(struct sim_app *a, const char *outcome, int64_t t)
 {
     cJSON *st = cJSON_GetObjectItem(a->app, "status"), *ops = cJSON_GetObjectItem(st, "operationState");
-    cJSON *src = cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "spec"), "source"), *h, *sync;
+    cJSON *src = sim_argocd_src(a->app), *h, *sync;
     const char *rev = cJSON_GetStringValue(cJSON_GetObjectItem(
         cJSON_GetObjectItem(cJSON_GetObjectItem(ops, "operation"), "sync"), "revision"));
     char *revc = xstrdup(rev ? rev : "");
@@ -177,10 +239,18 @@ static void sim_argocd_finish(struct sim_app *a, const char *outcome, int64_t t)
                                                   started, t));
     sync = cJSON_GetObjectItem(st, "sync");
     cJSON_ReplaceItemInObject(sync, "status", cJSON_CreateString(failed ? "OutOfSync" : "Synced"));
-    if (!failed)
-        cJSON_ReplaceItemInObject(sync, "revision", cJSON_CreateString(revc));
+    if (!failed && cJSON_IsArray(src)) {
+        cJSON_DeleteItemFromObject(sync, "revision");
+        cJSON_DeleteItemFromObject(sync, "revisions");
+        cJSON_AddItemToObject(sync, "revisions", sim_argocd_revisions(src));
+    } else if (!failed) {
+        cJSON_DeleteItemFromObject(sync, "revisions");
+        cJSON_DeleteItemFromObject(sync, "revision");
+        cJSON_AddStringToObject(sync, "revision", revc);
+    }
     cJSON_ReplaceItemInObject(sync, "comparedTo", cJSON_CreateObject());
-    cJSON_AddItemToObject(cJSON_GetObjectItem(sync, "comparedTo"), "source", cJSON_Duplicate(src, 1));
+    cJSON_AddItemToObject(cJSON_GetObjectItem(sync, "comparedTo"), cJSON_IsArray(src) ? "sources" : "source",
+                          cJSON_Duplicate(src, 1));
     cJSON_AddItemToObject(cJSON_GetObjectItem(sync, "comparedTo"), "destination",
                           cJSON_Duplicate(cJSON_GetObjectItem(cJSON_GetObjectItem(a->app, "spec"),
                                                               "destination"), 1));
@@ -189,10 +259,13 @@ static void sim_argocd_finish(struct sim_app *a, const char *outcome, int64_t t)
         strcasecmp(outcome, "healthy") == 0 ? "Healthy" : "Degraded"));
     if (!failed) {
         cJSON *hist = cJSON_GetObjectItem(st, "history"), *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "revision", revc);
+        if (cJSON_IsArray(src))
+            cJSON_AddItemToObject(e, "revisions", sim_argocd_revisions(src));
+        else
+            cJSON_AddStringToObject(e, "revision", revc);
         cJSON_AddStringToObject(e, "deployedAt", sim_time_gh(t, ts, sizeof ts));
         cJSON_AddNumberToObject(e, "id", cJSON_GetArraySize(hist));
-        cJSON_AddItemToObject(e, "source", cJSON_Duplicate(src, 1));
+        cJSON_AddItemToObject(e, cJSON_IsArray(src) ? "sources" : "source", cJSON_Duplicate(src, 1));
         cJSON_AddItemToArray(hist, e);
     }
     cJSON_ReplaceItemInObject(st, "reconciledAt", cJSON_CreateString(sim_time_gh(t, ts, sizeof ts)));
@@ -279,6 +352,54 @@ static void sim_argocd_bump(struct sim_app *a, int spec_changed)
     }
 }
 
+/* sim_argocd_source_check - one ApplicationSource as Argo CD decodes it
+ * (the parts promo writes): an object; kustomize.images strings; helm
+ * parameters objects with a string name and value. */
+static int sim_argocd_source_check(const cJSON *src, const char *where, char *err, size_t errlen)
+{
+    const cJSON *k, *l, *e;
+
+    if (!cJSON_IsObject(src))
+        return snprintf(err, errlen, "json: cannot unmarshal %s into Go struct field %s of type "
+                        "v1alpha1.ApplicationSource", cJSON_IsArray(src) ? "array" : "value", where), -1;
+    k = cJSON_GetObjectItem(src, "kustomize");
+    l = cJSON_GetObjectItem(k, "images");
+    if ((k && !cJSON_IsObject(k) && !cJSON_IsNull(k)) || (l && !cJSON_IsArray(l) && !cJSON_IsNull(l)))
+        return snprintf(err, errlen, "json: cannot unmarshal into Go struct field %s.kustomize", where), -1;
+    cJSON_ArrayForEach(e, l)
+        if (!cJSON_IsString(e))
+            return snprintf(err, errlen, "json: cannot unmarshal into Go struct field %s.kustomize.images of "
+                            "type v1alpha1.KustomizeImage", where), -1;
+    k = cJSON_GetObjectItem(src, "helm");
+    l = cJSON_GetObjectItem(k, "parameters");
+    if ((k && !cJSON_IsObject(k) && !cJSON_IsNull(k)) || (l && !cJSON_IsArray(l) && !cJSON_IsNull(l)))
+        return snprintf(err, errlen, "json: cannot unmarshal into Go struct field %s.helm", where), -1;
+    cJSON_ArrayForEach(e, l)
+        if (!cJSON_IsObject(e) || !cJSON_IsString(cJSON_GetObjectItem(e, "name")) ||
+            (cJSON_GetObjectItem(e, "value") && !cJSON_IsString(cJSON_GetObjectItem(e, "value"))))
+            return snprintf(err, errlen, "json: cannot unmarshal into Go struct field %s.helm.parameters of "
+                            "type v1alpha1.HelmParameter", where), -1;
+    return 0;
+}
+
+/* sim_argocd_spec_check - the spec after a patch decodes (source, sources). */
+static int sim_argocd_spec_check(const cJSON *spec, char *err, size_t errlen)
+{
+    const cJSON *src = cJSON_GetObjectItem(spec, "source"), *srcs = cJSON_GetObjectItem(spec, "sources"), *e;
+
+    if (src && !cJSON_IsNull(src) && sim_argocd_source_check(src, "spec.source", err, errlen) < 0)
+        return -1;
+    if (srcs && !cJSON_IsNull(srcs) && !cJSON_IsArray(srcs))
+        return snprintf(err, errlen, "json: cannot unmarshal into Go struct field ApplicationSpec.spec.sources "
+                        "of type v1alpha1.ApplicationSources"), -1;
+    cJSON_ArrayForEach(e, srcs)
+        if (sim_argocd_source_check(e, "spec.sources", err, errlen) < 0)
+            return -1;
+    if ((!src || cJSON_IsNull(src)) && cJSON_GetArraySize(srcs) == 0)
+        return snprintf(err, errlen, "application spec is invalid: spec.source or spec.sources is required"), -1;
+    return 0;
+}
+
 /* sim_argocd_patch - PATCH /api/v1/applications/{name}. */
 static void sim_argocd_patch(struct sim_req *rq, struct sim_resp *rp, struct sim_app *a)
 {
@@ -322,6 +443,11 @@ static void sim_argocd_patch(struct sim_req *rq, struct sim_resp *rp, struct sim
         cJSON_Delete(work);
         return;
     }
+    if (sim_argocd_spec_check(cJSON_GetObjectItem(work, "spec"), err, sizeof err) < 0) {
+        sim_argocd_error(rp, 400, 3, err);
+        cJSON_Delete(work);
+        return;
+    }
     /* the name and namespace cannot change; the rest of metadata is the server's */
     cJSON_ReplaceItemInObject(work, "metadata", cJSON_Duplicate(md, 1));
     old_spec = cJSON_GetObjectItem(a->app, "spec");
@@ -339,19 +465,24 @@ static void sim_argocd_patch(struct sim_req *rq, struct sim_resp *rp, struct sim
 static void sim_argocd_sync(struct sim_req *rq, struct sim_resp *rp, struct sim_app *a)
 {
     const char *rev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->json, "revision"));
-    cJSON *spec = cJSON_GetObjectItem(a->app, "spec"), *src = cJSON_GetObjectItem(spec, "source");
+    cJSON *src = sim_argocd_src(a->app);
     cJSON *op, *st = cJSON_GetObjectItem(a->app, "status");
 
     if (a->op_start) {
         sim_argocd_error(rp, 400, 9, "another operation is already in progress");
         return;
     }
-    if (!rev || !*rev)
+    if (cJSON_IsArray(src))
+        rev = "";                 /* multi-source: every source at its targetRevision */
+    else if (!rev || !*rev)
         rev = cJSON_GetStringValue(cJSON_GetObjectItem(src, "targetRevision"));
     if (!rev)
         rev = "HEAD";
     op = cJSON_CreateObject();
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(op, "sync"), "revision", rev);
+    if (cJSON_IsArray(src))
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(op, "sync"), "revisions", sim_argocd_revisions(src));
+    else
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(op, "sync"), "revision", rev);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(op, "initiatedBy"), "username", "admin");
     cJSON_AddItemToObject(op, "retry", cJSON_CreateObject());
     cJSON_DeleteItemFromObject(a->app, "operation");

@@ -54,6 +54,8 @@ struct watcher_deploy {
     char sha[65];
     char env[64];                /* the target environment */
     char cluster[64], app[254];  /* its Argo CD application (promoter hop "argocd") */
+    char project[254], ns[254];  /* sent on every read ("" when the policy named none) */
+    char digest[32];             /* "": at the SHA; else argocd_app_reached (view.h) */
     int64_t deadline_ms;         /* wall: promotedAt + deployTimeout */
     struct loop_timer *tmr;       /* the next poll, or NULL */
     int inflight;                /* an argocd_get is outstanding */
@@ -289,7 +291,8 @@ static void watcher_deploy_done(void *arg, const struct argocd_result *res)
         watcher_deploy_drop(st, d->name);
         return;
     }
-    if (!res->error && res->have_app && argocd_app_at(&res->app, d->sha)) {
+    if (!res->error && res->have_app &&
+        (d->digest[0] ? argocd_app_reached(res->doc, &res->app, d->digest) : argocd_app_at(&res->app, d->sha))) {
         if (watcher_record_write(st, d, "synced", NULL) < 0) {
             d->tmr = loop_after(st->loop, delay, watcher_deploy_poll, d);
             return;
@@ -350,7 +353,7 @@ static void watcher_deploy_poll(struct loop *l, void *arg)
     if (d->inflight)
         return;
     d->inflight = 1;
-    argocd_get(&w->actx, d->cluster[0] ? d->cluster : NULL, d->app, NULL, NULL, watcher_deploy_done, d);
+    argocd_get(&w->actx, d->cluster[0] ? d->cluster : NULL, d->app, d->ns, d->project, watcher_deploy_done, d);
 }
 
 /* watcher_deploy_watch - make sure v's promoted deployment is watched. */
@@ -378,6 +381,9 @@ static void watcher_deploy_watch(struct stage *st, const struct view *v)
     str_copy(d->env, v->environment, sizeof(d->env));
     str_copy(d->cluster, v->argocd_cluster, sizeof(d->cluster));
     str_copy(d->app, v->argocd_app, sizeof(d->app));
+    str_copy(d->project, v->argocd_project, sizeof(d->project));
+    str_copy(d->ns, v->argocd_namespace, sizeof(d->ns));
+    str_copy(d->digest, v->argocd_digest, sizeof(d->digest));
     d->deadline_ms = (promoted > 0 ? promoted : wall_ms()) + st->cfg.deploy_timeout_ms;
     strmap_put(w->deploys, d->name, d);
     watcher_record_write(st, d, "deploying", NULL);

@@ -241,3 +241,60 @@ argocd_requests() {
     [ "$(promoctl events --json | jq -r 'select(.reason == "DeployTimeout") | .type')" = "Warning" ]
     [ -z "$(argocd_requests POST shop-prod)" ]
 }
+
+@test "spec-tracked promotions: a kustomize image into staging, a helm parameter of source 1 into prod; project and appNamespace on every call; the watcher sees each reached" {
+    policies true
+    # the dev -> staging policy sets an image of a kustomize app; staging ->
+    # prod a helm parameter of the second source of a multi-source app
+    python3 - "$T/policies" <<'PY'
+import sys
+d = sys.argv[1]
+for f, extra in (("dev-to-staging.yaml",
+                  "      project: shop\n      appNamespace: team-apps\n"
+                  "      update:\n        kustomizeImage: {image: ghcr.io/acme/shop, tag: \"${SHORT_SHA}\"}\n"),
+                 ("staging-to-prod.yaml",
+                  "      project: shop\n      appNamespace: team-apps\n      source: 1\n"
+                  "      update:\n        helmParameter: {name: image.tag, value: \"${HEAD_SHA}\"}\n")):
+    p = d + "/" + f
+    open(p, "a").write(extra)
+PY
+    sim_up "$(cat <<'YAML'
+queueMs: 50
+argocd:
+  autoCreate: false
+  applications:
+    shop-staging:
+      namespace: team-apps
+      project: shop
+      kustomize: {images: ["ghcr.io/acme/shop:old"]}
+    shop-prod:
+      namespace: team-apps
+      project: shop
+      sources:
+        - {repoURL: https://git.example.com/cfg.git, path: envs/prod, targetRevision: main}
+        - {repoURL: https://charts.example.com, chart: shop, targetRevision: 1.2.0, helm: {parameters: [{name: image.tag, value: old}]}}
+YAML
+)"
+    promo-policy --validate "$T/policies"
+    pipeline_up
+    track "$SHA1"
+    wait_state 90 done prod
+    # every Argo CD request about the two applications named the project and the namespace
+    [ "$(jq -s '[.[] | select(.system == "argocd" and (.path | test("/applications/shop-(staging|prod)")))] |
+        length > 0 and all(.[]; .status == 200 and ((.query.project == "shop" and .query.appNamespace == "team-apps") or
+                                                    (.body.project == "shop" and .body.appNamespace == "team-apps")))' \
+        "$T/requests.ndjson")" = true ]
+    [ "$(argocd_requests PATCH shop-staging | jq -s 'length')" = 1 ]
+    [ "$(argocd_requests PATCH shop-prod | jq -s 'length')" = 1 ]
+    [ "$(argocd_requests POST shop-prod | jq -s 'map(select(.status == 200)) | length')" = 1 ]
+    [ "$(argocd_requests POST shop-prod | jq -r '.body | has("revision")')" = false ]
+    curl -fsS "$SIM/_sim/state" | jq -e --arg s "$SHA1" '.argocd.applications[] |
+        select(.metadata.name == "shop-prod") | .spec.sources[1].helm.parameters == [{name:"image.tag",value:$s}] and
+        .status.sync.status == "Synced" and .status.sync.comparedTo.sources == .spec.sources'
+    curl -fsS "$SIM/_sim/state" | jq -e --arg t "ghcr.io/acme/shop:${SHA1:0:7}" '.argocd.applications[] |
+        select(.metadata.name == "shop-staging") | .spec.source.kustomize.images == [$t]'
+    run jq -r '.state + " " + .environment' "$T/state/watcher/acme-shop-1.json"
+    assert_output "synced prod"
+    run promoctl show acme-shop-1 --json
+    [ "$(jq -r '.view.hops[1].argocd.project + "/" + .view.hops[1].argocd.appNamespace' <<<"$output")" = "shop/team-apps" ]
+}

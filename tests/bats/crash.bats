@@ -158,6 +158,25 @@ crash_explain() {
     CRASH_TRACKERS=3 CHAOS_GROUP=3 crash_session promoter=promoter.after_release
 }
 
+@test "the intrusion check can fail: with exclusive: false the second PR is deployed into staging while the first's tests run" {
+    sed -i 's/^  promotion:$/  promotion:\n    exclusive: false/' "$T/policies/dev-to-staging.yaml"
+    grep -q 'exclusive: false' "$T/policies/dev-to-staging.yaml"
+    chaos_stop_all
+    : > "$T/pids"
+    sed -i '/^jenkins:/,$d' "$PROMO_CONFIG"
+    chaos_sim_up "$(printf 'queueMs: 50\njenkins:\n  jobs:\n    promo/smoke-staging: {runMs: 4000}\n')"
+    chaos_sup_conf
+    chaos_sup_start
+    chaos_track 1 2
+    # both PATCHed into shop-g1-staging (the first is then left deploying
+    # there: the application runs the second's SHA)
+    wait_for 90 sh -c "[ \$(grep -c '\"PATCH\",\"path\":\"/argocd/api/v1/applications/shop-g1-staging\"' '$T/requests.ndjson') -ge 2 ]"
+    chaos_check > "$T/check.json"
+    [ "$(jq -r .duplicates "$T/check.json")" = 0 ]
+    [ "$(jq -r .intrusions "$T/check.json")" -ge 1 ]
+    jq -r '.problems[]' "$T/check.json" | grep -q 'shop-g1-staging: acme-shop-[12] deployed at .* while acme-shop-[12] still held it'
+}
+
 # --- supervision: restarts, the in-use endpoint, backoff -------------------
 
 # now_ms - wall clock in milliseconds.

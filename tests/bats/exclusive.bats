@@ -116,13 +116,15 @@ patches() {
         | .body.patch | fromjson | .spec.source.targetRevision' "$T/requests.ndjson"
 }
 
-# holder APP - the tracker holding it, per its target record.
+# holder APP - the tracker holding it, per its target record ("none" when
+# free: a record neither held nor waited for is removed).
 holder() {
-    local f
+    local f h=
     for f in "$T"/state/targets/*.json; do
         [ -e "$f" ] || continue
-        jq -r --arg a "$1" 'select(.target.application == $a) | .holder.tracker // "none"' "$f"
+        h="$h$(jq -r --arg a "$1" 'select(.target.application == $a) | .holder.tracker // "none"' "$f")"
     done
+    echo "${h:-none}"
 }
 
 holder_is() { [ "$(holder "$1")" = "$2" ]; }
@@ -259,6 +261,7 @@ a_holds_staging_b_waits() {
     up
     a_holds_staging_b_waits            # A's staging test never ends: A is quiet
     [ "$(jq -r .timeoutMs "$T"/state/targets/shop-staging-*.json)" = 12000 ]
+    [ "$(jq -r '.waiting | map(.tracker) | join(" ")' "$T"/state/targets/shop-staging-*.json)" = "$B" ]
     wait_at 60 "$B" testing staging
     [ "$(events_of "$A" HoldExpired | wc -l)" = 1 ]
     run events_of "$A" HoldExpired

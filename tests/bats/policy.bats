@@ -101,6 +101,82 @@ YAML
     printf '%s\n' "$stderr" | grep -q "^$T/bad.yaml:12:12: spec.externalTests\[0\].job: unknown variable '\${ENV}'"
 }
 
+# argo_policy FILE ARGOCD-YAML - a dev-to-staging policy whose
+# spec.promotion.argocd is ARGOCD-YAML (indented by the caller under "argocd:").
+argo_policy() {
+    cat > "$1" <<YAML
+apiVersion: promo.dev/v1alpha1
+kind: PromotionPolicy
+metadata:
+  name: argo
+spec:
+  sourceEnvironment: dev
+  targetEnvironment: staging
+  externalTests:
+    - {name: smoke, provider: jenkins, job: promo/smoke}
+  promotion:
+    argocd:
+$2
+YAML
+}
+
+@test "--validate: each Argo CD update strategy, with project, appNamespace and source, is valid" {
+    argo_policy "$T/kust.yaml" '      application: shop-${TARGET_ENV}
+      project: shop
+      appNamespace: team-apps
+      update:
+        kustomizeImage: {image: ghcr.io/acme/shop, tag: "${SHORT_SHA}"}'
+    argo_policy "$T/helm.yaml" '      project: "${REPO_OWNER}"
+      source: 1
+      update:
+        helmParameter: {name: image.tag, value: "${HEAD_SHA}"}'
+    argo_policy "$T/merge.yaml" '      update:
+        mergePatch: |
+          {"spec": {"source": {"helm": {"valuesObject": {"image": {"tag": "${SHORT_SHA}"}}}}}}'
+    argo_policy "$T/rev.yaml" '      source: 0
+      update: targetRevision'
+    for f in kust helm merge rev; do
+        run --separate-stderr promo-policy --validate "$T/$f.yaml"
+        assert_success
+        [ -z "$stderr" ]
+    done
+}
+
+@test "--validate: bad Argo CD update settings exit 100, each error as file:line:col: field.path: message" {
+    argo_policy "$T/bad.yaml" '      project: "shop team"
+      appNamespace: "${NAMESPACE}"
+      source: 64
+      update:
+        kustomizeImage: {image: "a=b"}'
+    run --separate-stderr promo-policy --validate "$T/bad.yaml"
+    assert_failure 100
+    [ "$(printf '%s\n' "$stderr" | grep -c "^$T/bad.yaml:[0-9]*:[0-9]*: ")" -eq 5 ]
+    printf '%s\n' "$stderr" | grep -q "^$T/bad.yaml:12:16: spec.promotion.argocd.project: \"shop team\" is not a valid Argo CD name"
+    printf '%s\n' "$stderr" | grep -q "^$T/bad.yaml:13:21: spec.promotion.argocd.appNamespace: unknown variable '\${NAMESPACE}'"
+    printf '%s\n' "$stderr" | grep -q "^$T/bad.yaml:14:15: spec.promotion.argocd.source: must be an integer from 0 to 63, not 64"
+    printf '%s\n' "$stderr" | grep -q "^$T/bad.yaml:16:33: spec.promotion.argocd.update.kustomizeImage.image: \"a=b\" is not an image name"
+    printf '%s\n' "$stderr" | grep -q "^$T/bad.yaml:16:[0-9]*: spec.promotion.argocd.update.kustomizeImage.tag: required field is missing"
+    argo_policy "$T/two.yaml" '      update:
+        targetRevision: {}
+        mergePatch: "{}"'
+    run --separate-stderr promo-policy --validate "$T/two.yaml"
+    assert_failure 100
+    printf '%s\n' "$stderr" | grep -q "^$T/two.yaml:[0-9]*:[0-9]*: spec.promotion.argocd.update: must hold exactly one of targetRevision, kustomizeImage, helmParameter, mergePatch (found 2)"
+    argo_policy "$T/json.yaml" '      source: "1"
+      update:
+        mergePatch: "{\"spec\": ${SHORT_SHA}}"'
+    run --separate-stderr promo-policy --validate "$T/json.yaml"
+    assert_failure 100
+    printf '%s\n' "$stderr" | grep -q "^$T/json.yaml:12:15: spec.promotion.argocd.source: must be an index of spec.sources (an integer 0 to 63), not a string"
+    printf '%s\n' "$stderr" | grep -q "^$T/json.yaml:14:21: spec.promotion.argocd.update.mergePatch: not valid JSON once its variables are filled in"
+    argo_policy "$T/helm.yaml" '      update:
+        helmParameter: {name: replicas, value: 3, forceString: true}'
+    run --separate-stderr promo-policy --validate "$T/helm.yaml"
+    assert_failure 100
+    printf '%s\n' "$stderr" | grep -q "spec.promotion.argocd.update.helmParameter.value: must be a string, not a number"
+    printf '%s\n' "$stderr" | grep -q "warning: spec.promotion.argocd.update.helmParameter: unknown field \"forceString\" ignored"
+}
+
 @test "--validate: cross-policy errors (ambiguous source, cycle) exit 100" {
     sed 's/name: staging-to-prod/name: other/; s/sourceEnvironment: staging/sourceEnvironment: dev/' \
         "$T/policies/staging-to-prod.yaml" > "$T/policies/other.yaml"

@@ -52,14 +52,15 @@ tracker_doc() {
           status:{environment:"dev",state:"testing"}}'
 }
 
-# policy_doc AUTO - the dev-to-staging policy (autoPromote AUTO).
+# policy_doc AUTO - the dev-to-staging policy (autoPromote AUTO); $ARGO (a
+# JSON object) is merged into its spec.promotion.argocd.
 policy_doc() {
-    jq -nc --argjson auto "$1" --arg app "$APP" \
+    jq -nc --argjson auto "$1" --arg app "$APP" --argjson argo "${ARGO:-"{}"}" \
         '{apiVersion:"promo.dev/v1alpha1",kind:"PromotionPolicy",metadata:{name:"dev-to-staging"},
           spec:{sourceEnvironment:"dev",targetEnvironment:"staging",autoPromote:$auto,timeout:"1h",
                 externalTests:[{name:"smoke",provider:"jenkins",job:"promo/smoke"},
                                {name:"lint",provider:"gitlab",job:"acme/shop",required:false}],
-                promotion:{argocd:{application:$app},
+                promotion:{argocd:({application:$app} + $argo),
                            github:{addLabels:["promoted/${TARGET_ENV}"],removeLabels:["needs-promotion"],
                                    commitStatus:"promo/staging"}}}}'
 }
@@ -640,4 +641,185 @@ add_timed_out_e2e() {
         .status.state == "deploying" and ([.status.promotions[].outcome] == ["Superseded", "Promoted"]) and
         ([.status.conditions[] | select(.type == "Promoted")][0] | .status == "True" and (.lastTransitionTime | type == "string"))' \
         "$T/get.json"
+
+# ---- Argo CD update strategies (spec.promotion.argocd.update, source, project, appNamespace) ----
+
+# argo_once SCENARIO-YAML - start the sim on SCENARIO-YAML, promote with a
+# crash right after the Argo CD update, then again: promoted once.
+argo_once() {
+    printf '%s\n' "$1" > "$T/scenario.yaml"
+    start_sim "$T/scenario.yaml"
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote PROMO_CRASH_AT=promoter.after_argocd_update PROMO_CRASH_ONCE="$T/crashed"
+    assert_equal "$status" 111
+    grep -q "point=promoter.after_argocd_update" "$T/promoter.log"
+    run promote PROMO_CRASH_AT=promoter.after_argocd_update PROMO_CRASH_ONCE="$T/crashed"
+    assert_success
+    [ "$(patches)" = 1 ]
+    [ "$(syncs)" = 1 ]
+    [ "$(promotions)" = 1 ]
+    [ "$(audit_count Promoted)" = 1 ]
+    jq -e '.hops.dev.phase == "done" and .hops.dev.steps.argocdUpdated and .hops.dev.steps.argocdSynced' \
+        "$T/state/promoter/$NAME.json"
+    grep -q 'event=argocd_has_change' "$T/promoter.log"
+    # the sync names no revision: the application's own target revision(s)
+    curl -fsS "$SIM/_sim/requests?system=argocd&method=POST" | jq -e '.[0].body | has("revision") | not'
+}
+
+# patch_body - the sim's one PATCH request body.
+patch_body() {
+    curl -fsS "$SIM/_sim/requests?system=argocd&method=PATCH" | jq -c '.[0].body'
+}
+
+# app_state - the application as the sim holds it now.
+app_state() {
+    sim_state | jq -c --arg a "$APP" '.argocd.applications[] | select(.metadata.name == $a)'
+}
+
+# every_call_names PROJECT NAMESPACE - every Argo CD request carried both
+# (GET in its query, PATCH and POST in the body).
+every_call_names() {
+    curl -fsS "$SIM/_sim/requests?system=argocd" | jq -e --arg p "$1" --arg n "$2" \
+        'length > 0 and all(.[]; (.query.project == $p and .query.appNamespace == $n) or
+                                  (.body.project == $p and .body.appNamespace == $n))'
+}
+
+@test "promo-promoter: kustomizeImage with project and appNamespace -> a JSON patch of the image entry, once across a crash" {
+    ARGO='{"project":"shop","appNamespace":"team-apps","update":{"kustomizeImage":{"image":"ghcr.io/acme/shop","tag":"pr-${PR_NUMBER}-${SHORT_SHA}"}}}'
+    argo_once "argocd:
+  autoCreate: false
+  applications:
+    $APP:
+      namespace: team-apps
+      project: shop
+      path: envs/staging
+      kustomize: {images: [\"redis:7\", \"ghcr.io/acme/shop:old\"]}"
+    tag="pr-42-${SHA:0:7}"
+    patch_body | jq -e --arg tag "$tag" '.patchType == "json" and .name == "shop-staging" and
+        .project == "shop" and .appNamespace == "team-apps" and
+        (.patch | fromjson | length == 2 and .[0].op == "test" and .[0].path == "/spec/source" and
+         .[0].value.kustomize.images == ["redis:7", "ghcr.io/acme/shop:old"] and
+         .[1].op == "replace" and .[1].path == "/spec/source" and
+         .[1].value.kustomize.images == ["redis:7", ("ghcr.io/acme/shop:" + $tag)] and
+         .[1].value.targetRevision == "HEAD" and .[1].value.path == "envs/staging")'
+    app_state | jq -e --arg tag "$tag" '.spec.source.kustomize.images == ["redis:7", ("ghcr.io/acme/shop:" + $tag)] and
+        .spec.source.targetRevision == "HEAD"'
+    every_call_names shop team-apps
+    jq -e '.hops.dev.argocd | .project == "shop" and .appNamespace == "team-apps" and
+        .update == "kustomizeImage" and (.specDigest | test("^fnv1a64:[0-9a-f]{16}$"))' "$T/state/promoter/$NAME.json"
+}
+
+@test "promo-promoter: helmParameter of source 1 of a multi-source application -> that source's list replaced whole, once across a crash" {
+    ARGO='{"source":1,"update":{"helmParameter":{"name":"image.tag","value":"${HEAD_SHA}"}}}'
+    argo_once "argocd:
+  autoCreate: false
+  applications:
+    $APP:
+      sources:
+        - {repoURL: https://git.example.com/cfg.git, path: envs/staging, targetRevision: main}
+        - repoURL: https://charts.example.com
+          chart: shop
+          targetRevision: 1.2.0
+          helm:
+            parameters:
+              - {name: image.tag, value: old, forceString: true}
+              - {name: replicas, value: \"2\"}"
+    patch_body | jq -e --arg sha "$SHA" '.patchType == "json" and (has("project") | not) and
+        (.patch | fromjson | .[0].op == "test" and .[0].path == "/spec/sources/1" and
+         .[1].path == "/spec/sources/1" and
+         .[1].value.helm.parameters == [{name:"image.tag",value:$sha,forceString:true},{name:"replicas",value:"2"}])'
+    app_state | jq -e --arg sha "$SHA" '(.spec | has("source") | not) and
+        .spec.sources[0] == {repoURL:"https://git.example.com/cfg.git",path:"envs/staging",targetRevision:"main"} and
+        .spec.sources[1].helm.parameters[0] == {name:"image.tag",value:$sha,forceString:true}'
+    # the sync runs each source at its targetRevision; then comparedTo is the spec's sources
+    sleep 0.4
+    curl -fsS -H 'Authorization: Bearer sekrit' "$SIM/argocd/api/v1/applications/$APP" | jq -e '
+        .status.sync.status == "Synced" and .status.sync.revisions == ["main", "1.2.0"] and
+        .status.sync.comparedTo.sources == .spec.sources and .status.operationState.phase == "Succeeded" and
+        .status.operationState.operation.sync.revisions == ["main", "1.2.0"]'
+    jq -e '.hops.dev.argocd | .update == "helmParameter" and .source == 1' "$T/state/promoter/$NAME.json"
+}
+
+@test "promo-promoter: targetRevision of source 1 -> a JSON patch of that source only, a sync without revision" {
+    ARGO='{"source":1}'
+    argo_once "argocd:
+  applications:
+    $APP:
+      sources:
+        - {repoURL: https://charts.example.com, chart: shop, targetRevision: 1.2.0}
+        - {repoURL: https://git.example.com/cfg.git, path: envs/staging, targetRevision: main}"
+    patch_body | jq -e --arg sha "$SHA" '.patchType == "json" and
+        (.patch | fromjson | .[1].path == "/spec/sources/1" and .[1].value.targetRevision == $sha)'
+    app_state | jq -e --arg sha "$SHA" '.spec.sources[1].targetRevision == $sha and .spec.sources[0].targetRevision == "1.2.0"'
+}
+
+@test "promo-promoter: mergePatch -> the template expanded with JSON escapes, sent as a merge patch, once across a crash" {
+    ARGO='{"update":{"mergePatch":"{\"spec\":{\"source\":{\"helm\":{\"valuesObject\":{\"image\":{\"tag\":\"${SHORT_SHA}\"},\"ref\":\"${HEAD_REF}\"}}}}}"}}'
+    argo_once "argocd:
+  applications:
+    $APP:
+      repoURL: https://git.example.com/shop.git
+      path: chart"
+    patch_body | jq -e --arg s "${SHA:0:7}" '.patchType == "merge" and
+        (.patch | fromjson == {spec:{source:{helm:{valuesObject:{image:{tag:$s},ref:"feature/cart"}}}}})'
+    app_state | jq -e --arg s "${SHA:0:7}" '.spec.source.helm.valuesObject.image.tag == $s and
+        .spec.source.path == "chart" and .spec.source.targetRevision == "HEAD"'
+}
+
+@test "promo-promoter: a multi-source application and a policy naming no source -> the hop fails, nothing patched" {
+    cat > "$T/scenario.yaml" <<YAML
+argocd:
+  applications:
+    $APP:
+      sources:
+        - {repoURL: https://git.example.com/cfg.git, path: envs/staging, targetRevision: main}
+YAML
+    ARGO='{"update":{"kustomizeImage":{"image":"shop","tag":"${SHORT_SHA}"}}}'
+    start_sim "$T/scenario.yaml"
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    [ "$(patches)" = 0 ]
+    jq -e '.hops.dev.phase == "failed" and (.hops.dev.lastError | test("multi-source application"))' \
+        "$T/state/promoter/$NAME.json"
+    [ "$(audit_count PromotionFailed)" = 1 ]
+}
+
+@test "promo-promoter: a project the application is not in -> 404 not found, the hop fails with the reason" {
+    printf 'argocd:\n  autoCreate: false\n  applications:\n    %s: {project: shop}\n' "$APP" > "$T/scenario.yaml"
+    ARGO='{"project":"other"}'
+    start_sim "$T/scenario.yaml"
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    curl -fsS "$SIM/_sim/requests?system=argocd" | jq -e '.[0].status == 404 and .[0].query.project == "other"'
+    jq -e '.hops.dev.phase == "failed" and (.hops.dev.lastError | test("not found")) and
+        .hops.dev.argocd.project == "other"' "$T/state/promoter/$NAME.json"
+}
+
+@test "promo-promoter: --dry-run names the update strategy and its expanded values, and sends nothing" {
+    ARGO='{"project":"shop","appNamespace":"team-apps","source":1,"update":{"helmParameter":{"name":"image.tag","value":"${SHORT_SHA}"}}}'
+    start_sim
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run -0 --separate-stderr promo-promoter --in - --dry-run < "$T/msg.ndjson"
+    echo "$output" | jq -e --arg s "${SHA:0:7}" '.argocd | .project == "shop" and .appNamespace == "team-apps" and
+        .update == "helmParameter" and .source == 1 and .name == "image.tag" and .value == $s and .revision == ""'
+    [ "$(calls)" = 0 ]
+}
+
+@test "promo-promoter: a kustomize tag that does not expand to a tag fails the hop before any Argo CD call" {
+    ARGO='{"update":{"kustomizeImage":{"image":"shop","tag":"${HEAD_REF}"}}}'
+    start_sim
+    records 2 "$SHA" passed passed
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    [ "$(requests argocd GET /argocd)" = 0 ]
+    jq -e '.hops.dev.phase == "failed" and
+        (.hops.dev.lastError | test("kustomizeImage.tag: \"feature/cart\" is not an image tag"))' \
+        "$T/state/promoter/$NAME.json"
 }

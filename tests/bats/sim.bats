@@ -475,6 +475,43 @@ sim_stop_and_start_slow_queue() {
     [ "$(jq -r .code "$T/o")" = 3 ]
 }
 
+@test "argocd: multi-source, kustomize and helm applications from the scenario; JSON patch test guards; a spec that does not decode is 400" {
+    sim_start --scenario "$(scn 'argocd:\n  syncDelay: 50ms\n  applications:\n    multi:\n      sources:\n        - {repoURL: https://charts.example.com, chart: shop, targetRevision: 1.2.0, helm: {parameters: [{name: image.tag, value: old}]}}\n        - {repoURL: https://git.example.com/cfg.git, path: envs/prod, targetRevision: main}\n    kust:\n      kustomize: {images: [\"redis:7\"]}\n    chart:\n      chart: shop\n      helm: {parameters: [{name: replicas, value: \"2\"}]}\n')"
+    M="$B/argocd/api/v1/applications/multi"
+    run ar "$M"
+    jq -e '(.spec | has("source") | not) and (.spec.sources | length == 2) and
+        (.status.sync.revisions | length == 2) and (.status.sync | has("revision") | not) and
+        .status.sync.comparedTo.sources == .spec.sources' <<<"$output"
+    ar "$B/argocd/api/v1/applications/kust" | jq -e '.spec.source.kustomize.images == ["redis:7"]'
+    ar "$B/argocd/api/v1/applications/chart" | jq -e '.spec.source.chart == "shop" and
+        .spec.source.helm.parameters == [{name:"replicas",value:"2"}]'
+    # a JSON patch of one source, guarded by a test of it as read
+    old="$(ar "$M" | jq -c '.spec.sources[1]')"
+    jp="$(jq -nc --argjson o "$old" '{patchType:"json", patch:([{op:"test",path:"/spec/sources/1",value:$o},
+        {op:"replace",path:"/spec/sources/1",value:($o + {targetRevision:"v2"})}] | tojson)}')"
+    [ "$(code "$T/o" -H 'Authorization: Bearer t' -X PATCH "$M" -d "$jp")" = 200 ]
+    jq -e '.spec.sources[1].targetRevision == "v2" and .spec.sources[0].targetRevision == "1.2.0" and
+        .status.sync.status == "OutOfSync"' "$T/o"
+    # the same patch again: the source is no longer what was read -> 400, nothing changed
+    [ "$(code "$T/o" -H 'Authorization: Bearer t' -X PATCH "$M" -d "$jp")" = 400 ]
+    jq -e '.code == 3 and (.message | test("test failed"))' "$T/o"
+    # a sync of a multi-source app: every source at its targetRevision
+    [ "$(code "$T/o" -H 'Authorization: Bearer t' -X POST "$M/sync" -d '{}')" = 200 ]
+    jq -e '.operation.sync.revisions == ["1.2.0", "v2"]' "$T/o"
+    wait_for 3 sh -c "[ \"\$(curl -s -H 'Authorization: Bearer t' $M | jq -r .status.operationState.phase)\" = Succeeded ]"
+    ar "$M" | jq -e '.status.sync.status == "Synced" and .status.sync.revisions == ["1.2.0", "v2"] and
+        .status.sync.comparedTo.sources == .spec.sources and .status.operationState.syncResult.revisions == ["1.2.0", "v2"]'
+    # a patch leaving a spec Argo CD cannot decode: 400, the app unchanged
+    bad="$(jq -nc '{patchType:"merge", patch:({spec:{source:{kustomize:{images:[7]}}}} | tojson)}')"
+    [ "$(code "$T/o" -H 'Authorization: Bearer t' -X PATCH "$B/argocd/api/v1/applications/kust" -d "$bad")" = 400 ]
+    jq -e '.code == 3 and (.message | test("kustomize.images"))' "$T/o"
+    bad="$(jq -nc '{patchType:"merge", patch:({spec:{source:{helm:{parameters:[{value:"x"}]}}}} | tojson)}')"
+    [ "$(code "$T/o" -H 'Authorization: Bearer t' -X PATCH "$B/argocd/api/v1/applications/chart" -d "$bad")" = 400 ]
+    bad="$(jq -nc '{patchType:"json", patch:([{op:"remove",path:"/spec/source"}] | tojson)}')"
+    [ "$(code "$T/o" -H 'Authorization: Bearer t' -X PATCH "$B/argocd/api/v1/applications/kust" -d "$bad")" = 400 ]
+    ar "$B/argocd/api/v1/applications/kust" | jq -e '.spec.source.kustomize.images == ["redis:7"]'
+}
+
 @test "argocd: scenario sync outcomes degraded and failed; flaky app 503 then recovery" {
     sim_start --scenario "$(scn 'argocd:\n  syncDelay: 50ms\n  applications:\n    bad: {syncOutcome: degraded}\n    worse: {syncOutcome: failed}\n    wobbly: {flaky: 1}\n')"
     ar -X POST "$B/argocd/api/v1/applications/bad/sync" -d '{"revision":"r1"}' >/dev/null

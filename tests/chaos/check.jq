@@ -42,7 +42,7 @@ def count(f): map(select(f)) | length;
 # every Argo CD write accepted: app, op, revision
 | [ $ok[] | select(.system == "argocd") |
     select(.method == "PATCH" or (.method == "POST" and (.path | test("/sync$")))) |
-    {seq: .seq, app: (.path | capture("/applications/(?<a>[^/?]+)").a),
+    {seq: .seq, time: .time, app: (.path | capture("/applications/(?<a>[^/?]+)").a),
      op: (if .method == "PATCH" then "patch" else "sync" end),
      rev: (if .method == "PATCH" then ((.body.patch // "") | tostring | (try (fromjson | .spec.source.targetRevision) catch null))
            else .body.revision end)} ] as $argo
@@ -98,15 +98,16 @@ def count(f): map(select(f)) | length;
 
 # intrusions: per shared application, consecutive PATCHes by two trackers
 | ($argo | map(select(.op == "patch")) | map(. + {n: ($bysha[.rev] // "?")})) as $patches
+| ($left[0] // {}) as $lefts
 | [ $patches | group_by(.app)[] | sort_by(.seq) as $ps
     | range(1; $ps | length) as $i
     | $ps[$i - 1] as $a | $ps[$i] as $b
     | select($a.n != $b.n)
     | ($a.app | test("-staging$")) as $staging
-    | ([ $argo[] | select(.rev == $a.rev and (.app | test("-prod$"))
-                          and .op == (if $staging then "patch" else "sync" end)) | .seq ] | min) as $left
-    | select($left == null or $left > $b.seq)
-    | "\($b.app): acme-shop-\($b.n) deployed (seq \($b.seq)) while acme-shop-\($a.n) still held it" ] as $intr
+    | ($lefts[$a.n] // {}) as $l
+    | (if $staging then $l.stagingDecidedAt else $l.prodSyncedAt end) as $gone
+    | select($gone == null or $gone == "" or $gone > $b.time)
+    | "\($b.app): acme-shop-\($b.n) deployed at \($b.time) while acme-shop-\($a.n) still held it (\(if $staging then "its staging tests decided" else "verified in prod" end) at \($gone // "never"))" ] as $intr
 
 | { trackers: ($ns | length),
     done: ($view | count(.state == "done" and .environment == "prod")),

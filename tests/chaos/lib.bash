@@ -270,7 +270,14 @@ chaos_wait_done() {
 chaos_check() {
     PROMO_CONFIG="$T/promo.yaml" "$PROMO_BIN/promoctl" list --json > "$T/list.json" 2>/dev/null || echo '[]' > "$T/list.json"
     PROMO_CONFIG="$T/promo.yaml" "$PROMO_BIN/promoctl" events --json 2>/dev/null | jq -s . > "$T/events.json" || echo '[]' > "$T/events.json"
-    jq -n --slurpfile reqs "$T/requests.ndjson" --slurpfile list "$T/list.json" \
+    while read -r n; do
+        jq -n --arg n "$n" --slurpfile m "$T/state/monitor/acme-shop-$n.json" \
+            --slurpfile w "$T/state/watcher/acme-shop-$n.json" \
+            '{($n): {stagingDecidedAt: ($m[0].hops.staging.aggregate.decidedAt // null),
+                     prodSyncedAt: (if $w[0].environment == "prod" and $w[0].state == "synced"
+                                    then $w[0].observedAt else null end)}}' 2>/dev/null || echo '{}'
+    done < "$T/trackers" | jq -s 'add // {}' > "$T/left.json"
+    jq -n --slurpfile reqs "$T/requests.ndjson" --slurpfile list "$T/list.json" --slurpfile left "$T/left.json" \
         --slurpfile events "$T/events.json" --rawfile trackers "$T/trackers" \
         --arg shas "$(while read -r n; do printf '%s %s\n' "$n" "$(chaos_sha "$n")"; done < "$T/trackers")" \
         --arg groups "$(while read -r n; do printf '%s %s\n' "$n" "$(chaos_group "$n")"; done < "$T/trackers")" \

@@ -14,10 +14,11 @@
 # quarters of the kills, so kills land on every step of their way. After the
 # last kill, every tracker must reach done in prod within SETTLE seconds.
 # Then promo-sim's request log is checked (tests/chaos/check.jq): each test of
-# each hop triggered exactly once, each hop promoted exactly once.
+# each hop triggered exactly once, each hop promoted exactly once, and no PR
+# deployed into a shared application another PR still held.
 #
 # Prints one summary line and exits 0 when every tracker is done in prod with
-# no duplicate and no loss, 1 otherwise (the problems are listed), 2 when the
+# no duplicate, no loss and no intrusion, 1 otherwise (the problems are listed), 2 when the
 # session could not start:
 #   chaos: kills=1000 trackers=50 done=50 promotions=100 duplicates=0 losses=0 ...
 # Everything runs in its own temp dir; only the processes started here are

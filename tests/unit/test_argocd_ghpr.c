@@ -1027,6 +1027,181 @@ static void test_live(void)
     waitpid(pid, &status, 0);
 }
 
+/* change_patch - run argocd_change_patch on app (JSON text); the patch
+ * parsed into *out (NULL when none). Returns its rc; err in errbuf. */
+static int change_patch(const char *app, const struct argocd_change *ch, cJSON **out, const char **type,
+                        char *errbuf, size_t errlen)
+{
+    cJSON *doc = cJSON_Parse(app);
+    char *patch = NULL;
+    int rc = argocd_change_patch(doc, ch, &patch, type, errbuf, errlen);
+
+    *out = patch ? cJSON_Parse(patch) : NULL;
+    free(patch);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+/* json_is - j equals the JSON text want. */
+static int json_is(const cJSON *j, const char *want)
+{
+    cJSON *w = cJSON_Parse(want);
+    int eq = j && w && cJSON_Compare(j, w, 1);
+
+    cJSON_Delete(w);
+    return eq;
+}
+
+static void test_argocd_changes(void)
+{
+    static const char kapp[] =
+        "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"project\":\"p\",\"source\":{\"repoURL\":\"r\",\"path\":\"k\","
+        "\"targetRevision\":\"main\",\"kustomize\":{\"images\":[\"redis:7\",\"ghcr.io/acme/shop=reg:5000/shop:old\"]}}}}";
+    static const char happ[] =
+        "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"source\":{\"repoURL\":\"r\",\"chart\":\"shop\",\"targetRevision\":\"1.0\","
+        "\"helm\":{\"parameters\":[{\"name\":\"image.tag\",\"value\":\"old\",\"forceString\":true},"
+        "{\"name\":\"replicas\",\"value\":\"2\"}]}}}}";
+    static const char mapp[] =
+        "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"sources\":[{\"repoURL\":\"charts\",\"chart\":\"c\",\"targetRevision\":\"1.0\"},"
+        "{\"repoURL\":\"cfg\",\"path\":\"envs/staging\",\"targetRevision\":\"main\"}]},"
+        "\"status\":{\"sync\":{\"status\":\"Synced\",\"comparedTo\":{\"sources\":[{\"targetRevision\":\"1.0\",\"repoURL\":\"charts\",\"chart\":\"c\"},"
+        "{\"repoURL\":\"cfg\",\"path\":\"envs/staging\",\"targetRevision\":\"main\"}]}},\"health\":{\"status\":\"Healthy\"}}}";
+    struct argocd_change ch = { ARGOCD_CHANGE_KUSTOMIZE_IMAGE, -1, "redis", "8", NULL };
+    char err[256], name[64], d1[ARGOCD_DIGEST_SIZE], d2[ARGOCD_DIGEST_SIZE];
+    const char *type;
+    cJSON *p, *doc;
+    struct argocd_app a;
+
+    unit_ok(argocd_image_name("redis", name, sizeof(name)) == 0 && strcmp(name, "redis") == 0 &&
+            argocd_image_name("redis:7", name, sizeof(name)) == 0 && strcmp(name, "redis") == 0 &&
+            argocd_image_name("reg:5000/shop", name, sizeof(name)) == 0 && strcmp(name, "reg:5000/shop") == 0 &&
+            argocd_image_name("reg:5000/shop:v1@sha256:ab", name, sizeof(name)) == 0 &&
+            strcmp(name, "reg:5000/shop") == 0 &&
+            argocd_image_name("a=b:1", name, sizeof(name)) == 0 && strcmp(name, "a") == 0 &&
+            argocd_image_name(":x", name, sizeof(name)) < 0 && argocd_image_name("=x", name, sizeof(name)) < 0,
+            "argocd_image_name: name, tag, registry port, digest, NAME=NEW");
+
+    unit_ok(change_patch(kapp, &ch, &p, &type, err, sizeof(err)) == 0 && strcmp(type, "json") == 0 &&
+            cJSON_GetArraySize(p) == 2 &&
+            json_is(cJSON_GetArrayItem(p, 0), "{\"op\":\"test\",\"path\":\"/spec/source\",\"value\":{\"repoURL\":\"r\","
+                    "\"path\":\"k\",\"targetRevision\":\"main\",\"kustomize\":{\"images\":[\"redis:7\","
+                    "\"ghcr.io/acme/shop=reg:5000/shop:old\"]}}}") &&
+            json_is(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "value"), "{\"repoURL\":\"r\",\"path\":\"k\","
+                    "\"targetRevision\":\"main\",\"kustomize\":{\"images\":[\"redis:8\","
+                    "\"ghcr.io/acme/shop=reg:5000/shop:old\"]}}"),
+            "kustomizeImage: the entry replaced, the others kept; test then replace of spec.source");
+    cJSON_Delete(p);
+    ch.name = "ghcr.io/acme/shop";
+    ch.value = "abc1234";
+    unit_ok(change_patch(kapp, &ch, &p, &type, err, sizeof(err)) == 0 &&
+            strcmp(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "value"), "kustomize"), "images"), 1)),
+                   "ghcr.io/acme/shop=reg:5000/shop:abc1234") == 0,
+            "kustomizeImage: NAME=NEWNAME:TAG keeps its new name");
+    cJSON_Delete(p);
+    ch.name = "nginx";
+    ch.value = "1.27";
+    unit_ok(change_patch(kapp, &ch, &p, &type, err, sizeof(err)) == 0 &&
+            cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+                cJSON_GetArrayItem(p, 1), "value"), "kustomize"), "images")) == 3,
+            "kustomizeImage: an image not listed is added");
+    cJSON_Delete(p);
+    ch.name = "redis";
+    ch.value = "7";
+    unit_ok(change_patch(kapp, &ch, &p, &type, err, sizeof(err)) == 1 && !p,
+            "kustomizeImage: already there -> 1, no patch");
+    unit_ok(change_patch("{\"metadata\":{\"name\":\"a\"},\"spec\":{\"source\":{\"repoURL\":\"r\"}}}", &ch, &p,
+                         &type, err, sizeof(err)) == 0 &&
+            json_is(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "value"),
+                    "{\"repoURL\":\"r\",\"kustomize\":{\"images\":[\"redis:7\"]}}"),
+            "kustomizeImage: no kustomize yet -> created");
+    cJSON_Delete(p);
+    unit_ok(change_patch("{\"metadata\":{\"name\":\"a\"},\"spec\":{\"source\":{\"kustomize\":{\"images\":[7]}}}}",
+                         &ch, &p, &type, err, sizeof(err)) == -1 &&
+            strstr(err, "spec.source.kustomize.images[0]: must be a string"), "kustomizeImage: a bad entry: %s", err);
+    cJSON_Delete(p);
+
+    ch.kind = ARGOCD_CHANGE_HELM_PARAMETER;
+    ch.name = "image.tag";
+    ch.value = "abc1234";
+    unit_ok(change_patch(happ, &ch, &p, &type, err, sizeof(err)) == 0 &&
+            json_is(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "value"),
+                                                            "helm"), "parameters"),
+                    "[{\"name\":\"image.tag\",\"value\":\"abc1234\",\"forceString\":true},"
+                    "{\"name\":\"replicas\",\"value\":\"2\"}]"),
+            "helmParameter: replaced in place, forceString kept, others kept");
+    cJSON_Delete(p);
+    ch.name = "replicas";
+    ch.value = "2";
+    unit_ok(change_patch(happ, &ch, &p, &type, err, sizeof(err)) == 1, "helmParameter: already there -> 1");
+    ch.name = "new.one";
+    unit_ok(change_patch(happ, &ch, &p, &type, err, sizeof(err)) == 0 &&
+            cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+                cJSON_GetArrayItem(p, 1), "value"), "helm"), "parameters")) == 3, "helmParameter: added");
+    cJSON_Delete(p);
+
+    ch.kind = ARGOCD_CHANGE_TARGET_REVISION;
+    ch.name = NULL;
+    ch.value = SHA;
+    ch.source = 1;
+    unit_ok(argocd_change_tracked(&ch), "a targetRevision of a source is spec-tracked");
+    unit_ok(change_patch(mapp, &ch, &p, &type, err, sizeof(err)) == 0 &&
+            strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 0), "path")), "/spec/sources/1") == 0 &&
+            json_is(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "value"),
+                    "{\"repoURL\":\"cfg\",\"path\":\"envs/staging\",\"targetRevision\":\"" SHA "\"}"),
+            "multi-source, source 1: test and replace /spec/sources/1");
+    cJSON_Delete(p);
+    ch.source = 2;
+    unit_ok(change_patch(mapp, &ch, &p, &type, err, sizeof(err)) == -1 &&
+            strstr(err, "source 2, but spec.sources has 2 entries"), "source out of range: %s", err);
+    ch.source = -1;
+    unit_ok(change_patch(mapp, &ch, &p, &type, err, sizeof(err)) == -1 && strstr(err, "multi-source application"),
+            "multi-source without a source: %s", err);
+    ch.source = 0;
+    unit_ok(change_patch(happ, &ch, &p, &type, err, sizeof(err)) == -1 && strstr(err, "not multi-source"),
+            "a source of a single-source app: %s", err);
+    ch.source = 1;
+    ch.value = "main";
+    unit_ok(change_patch(mapp, &ch, &p, &type, err, sizeof(err)) == 1, "multi-source: already there -> 1");
+    ch.source = -1;
+    unit_ok(!argocd_change_tracked(&ch), "the default is not spec-tracked");
+
+    ch.kind = ARGOCD_CHANGE_MERGE_PATCH;
+    ch.patch = "{\"metadata\":{\"annotations\":{\"pr\":\"42\"}}}";
+    unit_ok(change_patch(happ, &ch, &p, &type, err, sizeof(err)) == 0 && strcmp(type, "merge") == 0 &&
+            json_is(p, ch.patch), "mergePatch: sent as the merge patch it is");
+    cJSON_Delete(p);
+    ch.patch = "{\"spec\":{\"source\":{\"chart\":\"shop\"}}}";
+    unit_ok(change_patch(happ, &ch, &p, &type, err, sizeof(err)) == 1, "mergePatch: already there -> 1");
+    ch.patch = "{\"helm\":{\"valuesObject\":{\"tag\":\"x\"}},\"path\":null}";
+    ch.source = 1;
+    unit_ok(change_patch(mapp, &ch, &p, &type, err, sizeof(err)) == 0 && strcmp(type, "json") == 0 &&
+            json_is(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "value"),
+                    "{\"repoURL\":\"cfg\",\"targetRevision\":\"main\",\"helm\":{\"valuesObject\":{\"tag\":\"x\"}}}"),
+            "mergePatch of a source: merged into it (null removes), test and replace");
+    cJSON_Delete(p);
+    ch.patch = "[1]";
+    unit_ok(change_patch(mapp, &ch, &p, &type, err, sizeof(err)) == -1 && strstr(err, "not a JSON object"),
+            "mergePatch: not an object: %s", err);
+    ch.source = ARGOCD_MAX_SOURCE + 1;
+    unit_ok(change_patch(mapp, &ch, &p, &type, err, sizeof(err)) == -1, "source above the limit");
+
+    doc = cJSON_Parse(mapp);
+    unit_ok(argocd_sources_digest(doc, 0, d1, sizeof(d1)) == 0 && argocd_sources_digest(doc, 1, d2, sizeof(d2)) == 0 &&
+            strcmp(d1, d2) == 0 && strncmp(d1, "fnv1a64:", 8) == 0 && strlen(d1) == 24,
+            "digest: the spec's and comparedTo's sources agree, whatever the key order (%s)", d1);
+    unit_ok(argocd_parse_app(mapp, strlen(mapp), &a, err, sizeof(err)) == 0 && argocd_app_reached(doc, &a, d1) &&
+            !argocd_app_reached(doc, &a, "fnv1a64:0000000000000000") && !argocd_app_reached(doc, &a, ""),
+            "argocd_app_reached: Synced, Healthy, comparedTo is the spec at the digest");
+    a.health = ARGOCD_HEALTH_PROGRESSING;
+    unit_ok(!argocd_app_reached(doc, &a, d1), "argocd_app_reached: not while Progressing");
+    cJSON_Delete(doc);
+    doc = cJSON_Parse(kapp);
+    unit_ok(argocd_sources_digest(doc, 0, d2, sizeof(d2)) == 0 && strcmp(d1, d2) != 0 &&
+            argocd_sources_digest(doc, 1, d2, sizeof(d2)) == -1, "digest: another source differs; none compared");
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     log_init("test_argocd_ghpr", LOG_FATAL);
@@ -1035,6 +1210,7 @@ int main(void)
     test_argocd_errors();
     test_argocd_classify();
     test_argocd_builders();
+    test_argocd_changes();
     test_ghpr_comments();
     test_ghpr_lookups();
     test_ghpr_links();

@@ -120,6 +120,76 @@ static const struct {
     { "argocd application template", GOOD "  promotion:\n    argocd: {application: \"shop-${ENV}\"}\n",
       "spec.promotion.argocd.application: unknown variable",
       GOOD "  promotion:\n    argocd: {application: \"shop-${TARGET_ENV}\"}\n" },
+    { "argocd project a string", GOOD "  promotion:\n    argocd: {project: 3}\n",
+      "spec.promotion.argocd.project: must be a string, not a number",
+      GOOD "  promotion:\n    argocd: {project: shop}\n" },
+    { "argocd project a name", GOOD "  promotion:\n    argocd: {project: \"shop team\"}\n",
+      "spec.promotion.argocd.project: \"shop team\" is not a valid Argo CD name",
+      GOOD "  promotion:\n    argocd: {project: \"team-${REPO_NAME}\"}\n" },
+    { "argocd project template", GOOD "  promotion:\n    argocd: {project: \"${TEAM}\"}\n",
+      "spec.promotion.argocd.project: unknown variable",
+      GOOD "  promotion:\n    argocd: {project: \"${REPO_OWNER}\"}\n" },
+    { "argocd appNamespace a name", GOOD "  promotion:\n    argocd: {appNamespace: \"ns/x\"}\n",
+      "spec.promotion.argocd.appNamespace: \"ns/x\" is not a valid Argo CD name",
+      GOOD "  promotion:\n    argocd: {appNamespace: team-apps}\n" },
+    { "update a strategy", GOOD "  promotion:\n    argocd: {update: kustomizeImage}\n",
+      "spec.promotion.argocd.update: \"kustomizeImage\": only targetRevision is written as a word",
+      GOOD "  promotion:\n    argocd: {update: targetRevision}\n" },
+    { "update a mapping or word", GOOD "  promotion:\n    argocd: {update: [targetRevision]}\n",
+      "spec.promotion.argocd.update: must be targetRevision or a mapping",
+      GOOD "  promotion:\n    argocd: {update: {targetRevision: {}}}\n" },
+    { "update exactly one", GOOD "  promotion:\n    argocd:\n      update:\n        targetRevision: {}\n"
+      "        helmParameter: {name: image.tag, value: x}\n",
+      "spec.promotion.argocd.update: must hold exactly one of targetRevision, kustomizeImage, helmParameter, "
+      "mergePatch (found 2)",
+      GOOD "  promotion:\n    argocd:\n      update:\n        helmParameter: {name: image.tag, value: x}\n" },
+    { "update none", GOOD "  promotion:\n    argocd: {update: {}}\n", "(found 0)",
+      GOOD "  promotion:\n    argocd: {}\n" },
+    { "targetRevision takes no settings", GOOD "  promotion:\n    argocd: {update: {targetRevision: main}}\n",
+      "spec.promotion.argocd.update.targetRevision: takes no settings",
+      GOOD "  promotion:\n    argocd: {update: {targetRevision: null}}\n" },
+    { "kustomizeImage a mapping", GOOD "  promotion:\n    argocd: {update: {kustomizeImage: nginx}}\n",
+      "spec.promotion.argocd.update.kustomizeImage: must be a mapping {image, tag}",
+      GOOD "  promotion:\n    argocd: {update: {kustomizeImage: {image: nginx, tag: \"${SHORT_SHA}\"}}}\n" },
+    { "kustomizeImage image required", GOOD "  promotion:\n    argocd: {update: {kustomizeImage: {tag: v1}}}\n",
+      "spec.promotion.argocd.update.kustomizeImage.image: required field is missing",
+      GOOD "  promotion:\n    argocd: {update: {kustomizeImage: {image: \"registry:5000/shop\", tag: v1}}}\n" },
+    { "kustomizeImage image plain", GOOD "  promotion:\n    argocd: {update: {kustomizeImage: {image: \"a=b\", tag: v1}}}\n",
+      "kustomizeImage.image: \"a=b\" is not an image name",
+      GOOD "  promotion:\n    argocd: {update: {kustomizeImage: {image: ghcr.io/acme/shop, tag: v1}}}\n" },
+    { "kustomizeImage tag template", GOOD "  promotion:\n    argocd: {update: {kustomizeImage: {image: x, tag: \"${SHA}\"}}}\n",
+      "spec.promotion.argocd.update.kustomizeImage.tag: unknown variable",
+      GOOD "  promotion:\n    argocd: {update: {kustomizeImage: {image: x, tag: \"pr-${PR_NUMBER}\"}}}\n" },
+    { "helmParameter fields", GOOD "  promotion:\n    argocd: {update: {helmParameter: {name: image.tag}}}\n",
+      "spec.promotion.argocd.update.helmParameter.value: required field is missing",
+      GOOD "  promotion:\n    argocd: {update: {helmParameter: {name: image.tag, value: \"${HEAD_SHA}\"}}}\n" },
+    { "helmParameter value a string", GOOD "  promotion:\n    argocd: {update: {helmParameter: {name: replicas, value: 3}}}\n",
+      "spec.promotion.argocd.update.helmParameter.value: must be a string, not a number",
+      GOOD "  promotion:\n    argocd: {update: {helmParameter: {name: replicas, value: \"3\"}}}\n" },
+    { "mergePatch a string", GOOD "  promotion:\n    argocd: {update: {mergePatch: {spec: {}}}}\n",
+      "spec.promotion.argocd.update.mergePatch: must be a string, not a mapping",
+      GOOD "  promotion:\n    argocd: {update: {mergePatch: '{\"spec\":{}}'}}\n" },
+    { "mergePatch JSON", GOOD "  promotion:\n    argocd: {update: {mergePatch: '{\"spec\": ${SHORT_SHA}}'}}\n",
+      "spec.promotion.argocd.update.mergePatch: not valid JSON once its variables are filled in",
+      GOOD "  promotion:\n    argocd: {update: {mergePatch: '{\"spec\": \"${SHORT_SHA}\"}'}}\n" },
+    { "mergePatch an object", GOOD "  promotion:\n    argocd: {update: {mergePatch: '[1]'}}\n",
+      "spec.promotion.argocd.update.mergePatch: a merge patch must be a JSON object, not an array",
+      GOOD "  promotion:\n    argocd: {update: {mergePatch: '{}'}}\n" },
+    { "mergePatch variables", GOOD "  promotion:\n    argocd: {update: {mergePatch: '{\"a\": \"${X}\"}'}}\n",
+      "spec.promotion.argocd.update.mergePatch: unknown variable",
+      GOOD "  promotion:\n    argocd: {update: {mergePatch: '{\"a\": \"${HEAD_REF}\"}'}}\n" },
+    { "source an integer", GOOD "  promotion:\n    argocd: {source: \"1\"}\n",
+      "spec.promotion.argocd.source: must be an index of spec.sources (an integer 0 to 63), not a string",
+      GOOD "  promotion:\n    argocd: {source: 1}\n" },
+    { "source not negative", GOOD "  promotion:\n    argocd: {source: -1}\n",
+      "spec.promotion.argocd.source: must be an integer from 0 to 63, not -1",
+      GOOD "  promotion:\n    argocd: {source: 0}\n" },
+    { "source bounded", GOOD "  promotion:\n    argocd: {source: 64}\n",
+      "spec.promotion.argocd.source: must be an integer from 0 to 63, not 64",
+      GOOD "  promotion:\n    argocd: {source: 63}\n" },
+    { "source integral", GOOD "  promotion:\n    argocd: {source: 1.5}\n",
+      "spec.promotion.argocd.source: must be an integer from 0 to 63, not 1.5",
+      GOOD "  promotion:\n    argocd: {source: 2}\n" },
     { "github a mapping", GOOD "  promotion:\n    github: true\n", "spec.promotion.github: must be a mapping",
       GOOD "  promotion:\n    github: {}\n" },
     { "addLabels a list", GOOD "  promotion:\n    github: {addLabels: promoted}\n",
@@ -336,6 +406,40 @@ static void test_defaults_and_doc(void)
     ", externalTests: [{name: t, provider: exec, job: /bin/true}]}\n---\n"
 #define HEAD_N(name) "apiVersion: promo.dev/v1alpha1\nkind: PromotionPolicy\nmetadata: {name: " name "}\n"
 
+/* The decoded spec.promotion.argocd: the strategy, its values, source, names. */
+static void test_argocd_fields(void)
+{
+    struct policy_set s;
+    const struct policy *p;
+
+    load(&s, GOOD "  promotion:\n    argocd:\n      application: shop-${TARGET_ENV}\n      project: shop\n"
+         "      appNamespace: team-apps\n      source: 1\n"
+         "      update: {kustomizeImage: {image: ghcr.io/acme/shop, tag: \"${SHORT_SHA}\"}}\n");
+    p = s.n == 1 ? s.pol[0] : NULL;
+    unit_ok(p && p->argocd_update == PU_KUSTOMIZE_IMAGE && strcmp(p->argocd_update_name, "ghcr.io/acme/shop") == 0 &&
+            strcmp(p->argocd_update_value, "${SHORT_SHA}") == 0 && p->argocd_source == 1 &&
+            strcmp(p->argocd_project, "shop") == 0 && strcmp(p->argocd_app_namespace, "team-apps") == 0,
+            "argocd: kustomizeImage, source, project, appNamespace decoded");
+    policy_set_free(&s);
+    load(&s, GOOD "  promotion:\n    argocd: {update: {helmParameter: {name: image.tag, value: \"${HEAD_SHA}\"}}}\n");
+    p = s.n == 1 ? s.pol[0] : NULL;
+    unit_ok(p && p->argocd_update == PU_HELM_PARAMETER && strcmp(p->argocd_update_name, "image.tag") == 0 &&
+            p->argocd_source == -1 && !p->argocd_project && !p->argocd_app_namespace,
+            "argocd: helmParameter decoded; no source, project, namespace");
+    policy_set_free(&s);
+    load(&s, GOOD "  promotion:\n    argocd: {update: {mergePatch: '{\"metadata\":{\"annotations\":{\"pr\":\"${PR_NUMBER}\"}}}'}}\n");
+    p = s.n == 1 ? s.pol[0] : NULL;
+    unit_ok(p && p->argocd_update == PU_MERGE_PATCH && strstr(p->argocd_update_value, "${PR_NUMBER}") &&
+            !p->argocd_update_name, "argocd: mergePatch decoded (a template)");
+    policy_set_free(&s);
+    load(&s, GOOD);
+    p = s.n == 1 ? s.pol[0] : NULL;
+    unit_ok(p && p->argocd_update == PU_TARGET_REVISION && p->argocd_source == -1,
+            "argocd: the default is targetRevision of spec.source");
+    unit_ok(strcmp(policy_update_name(PU_HELM_PARAMETER), "helmParameter") == 0, "policy_update_name");
+    policy_set_free(&s);
+}
+
 static void test_sets(void)
 {
     struct policy_set s;
@@ -539,6 +643,7 @@ int main(void)
     test_rules();
     test_positions_and_multi();
     test_defaults_and_doc();
+    test_argocd_fields();
     test_sets();
     test_dir();
     test_hostile();

@@ -76,7 +76,9 @@ static const char monitor_good[] =
 static const char promoter_good[] =
     "{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA "\",\"hops\":{\"dev\":{"
     "\"source\":\"dev\",\"target\":\"staging\",\"policy\":\"dev-to-staging\",\"key\":\"pk-9\","
-    "\"argocd\":{\"cluster\":\"default\",\"application\":\"shop-staging\"},\"phase\":\"done\","
+    "\"argocd\":{\"cluster\":\"default\",\"application\":\"shop-staging\",\"project\":\"shop\","
+    "\"appNamespace\":\"team-apps\",\"update\":\"helmParameter\",\"source\":1,"
+    "\"specDigest\":\"fnv1a64:0123456789abcdef\"},\"phase\":\"done\","
     "\"phaseAt\":\"2026-11-28T04:31:00.000Z\",\"statusPending\":true,\"commentId\":1234567,\"attempts\":1,"
     "\"lastError\":null,\"nextRetryAt\":null,\"approvedBy\":null,\"testKeys\":[\"pk-1\"],"
     "\"githubErrors\":{\"labels\":\"HTTP 422\"},\"steps\":{\"argocdUpdated\":true,\"argocdSynced\":true,"
@@ -209,6 +211,11 @@ static const struct bad_case bad_cases[] = {
     { "promoter", "hops.dev.phase", "\"\"", "hops.dev: phase \"\" is not one of" },
     { "promoter", "hops.dev.argocd", "\"default\"", "hops.dev.argocd: must be an object" },
     { "promoter", "hops.dev.argocd.application", "{}", "hops.dev.argocd.application: must be a string" },
+    { "promoter", "hops.dev.argocd.project", "7", "hops.dev.argocd.project: must be a string" },
+    { "promoter", "hops.dev.argocd.appNamespace", "LONG", "hops.dev.argocd.appNamespace: longer than" },
+    { "promoter", "hops.dev.argocd.source", "64", "hops.dev.argocd.source:" },
+    { "promoter", "hops.dev.argocd.source", "\"1\"", "hops.dev.argocd.source: must be a number" },
+    { "promoter", "hops.dev.argocd.specDigest", "[]", "hops.dev.argocd.specDigest: must be a string" },
     { "promoter", "hops.dev.steps", "[]", "hops.dev.steps: must be an object" },
     { "promoter", "hops.dev.steps.labels", "\"done\"", "hops.dev.steps: labels must be true or false" },
     { "promoter", "hops.dev.attempts", "1e300", "hops.dev.attempts: must be an integer" },
@@ -395,6 +402,10 @@ static void test_values(void)
     unit_ok(ph && ph->phase == PH_DONE && strcmp(ph->application, "shop-staging") == 0 &&
             (ph->steps & (1u << PS_ARGOCD_SYNCED)) && !(ph->steps & (1u << PS_AWAIT_AUDIT)) &&
             ph->approved_by[0] == '\0', "promoter: the hop, its steps");
+    unit_ok(ph && strcmp(ph->project, "shop") == 0 && strcmp(ph->app_namespace, "team-apps") == 0 &&
+            strcmp(ph->update, "helmParameter") == 0 && ph->argocd_source == 1 &&
+            strcmp(ph->spec_digest, "fnv1a64:0123456789abcdef") == 0,
+            "promoter: the hop's argocd project, appNamespace, update, source, specDigest");
     unit_ok(p.npromotions == 4 && strcmp(p.promotions[0].target, "staging") == 0 && p.promotions[0].generation == 2,
             "promoter: the promotions");
     unit_ok(p.promotions[0].kind == PO_PROMOTED && p.promotions[0].promoted && p.promotions[0].outcome[0] &&

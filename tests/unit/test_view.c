@@ -89,7 +89,8 @@ static void promoter_rec(struct store *s, const char *sha, const char *hops, con
 
 #define PHOP_DEV(phase, err) \
     "\"dev\":{\"source\":\"dev\",\"target\":\"staging\",\"policy\":\"dev-to-staging\",\"key\":\"pk-p1\"," \
-    "\"argocd\":{\"cluster\":\"east\",\"application\":\"shop-staging\"},\"phase\":\"" phase "\"," \
+    "\"argocd\":{\"cluster\":\"east\",\"application\":\"shop-staging\",\"project\":\"shop\"," \
+    "\"appNamespace\":\"team-apps\",\"specDigest\":\"fnv1a64:0123456789abcdef\"},\"phase\":\"" phase "\"," \
     "\"lastError\":" err ",\"approvedBy\":null}"
 #define PROMO_DEV \
     "{\"outcome\":\"Promoted\",\"sourceEnvironment\":\"dev\",\"targetEnvironment\":\"staging\"," \
@@ -187,6 +188,9 @@ static void chain_cases(struct store *s, struct view *v)
             v->deploy_promoted && !view_active(v), "promoted: deploying in staging, not active");
     unit_ok(strcmp(v->argocd_cluster, "east") == 0 && strcmp(v->argocd_app, "shop-staging") == 0 &&
             strcmp(v->promoted_at, "2026-11-28T04:31:02.000Z") == 0, "the target application for the watcher");
+    unit_ok(strcmp(v->argocd_project, "shop") == 0 && strcmp(v->argocd_namespace, "team-apps") == 0 &&
+            strcmp(v->argocd_digest, "fnv1a64:0123456789abcdef") == 0,
+            "the watcher's project, appNamespace and digest come from the promoter hop");
     unit_ok(strstr(v->waiting, "shop-staging (Argo CD east) in staging") != NULL, "waits on Argo CD: %s", v->waiting);
     unit_ok(v->nhops == 2 && strcmp(v->hops[0].state, "promoted") == 0 && strcmp(v->hops[0].target, "staging") == 0 &&
             strcmp(v->hops[0].promoted_by, "promo-promoter") == 0 && v->hops[0].ntests == 2 &&
