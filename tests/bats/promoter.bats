@@ -641,6 +641,7 @@ add_timed_out_e2e() {
         .status.state == "deploying" and ([.status.promotions[].outcome] == ["Superseded", "Promoted"]) and
         ([.status.conditions[] | select(.type == "Promoted")][0] | .status == "True" and (.lastTransitionTime | type == "string"))' \
         "$T/get.json"
+}
 
 # ---- Argo CD update strategies (spec.promotion.argocd.update, source, project, appNamespace) ----
 
