@@ -12,6 +12,8 @@
 #include "util/log.h"
 #include "domain/tracker.h"
 #include "util/util.h"
+#include "util/yamljson.h"
+#include "domain/rec_promoter.h"
 #include "domain/view.h"
 #include "ctl/ctl.h"
 
@@ -90,17 +92,90 @@ static void get_tests(const struct view *v)
     }
 }
 
-/* ctl_get - promoctl get NAME [--json]. */
+/* The output of promoctl get. */
+enum get_output { GET_TEXT = 0, GET_JSON_VIEW, GET_YAML, GET_JSON };
+
+/* get_options - NAME [--json | -o yaml|json]; returns 0 or an exit code. */
+static int get_options(int argc, char **argv, const char **name, enum get_output *out)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "output", required_argument, NULL, 'o' },
+        { 0, 0, 0, 0 },
+    };
+    int ch, json = 0, o = 0;
+
+    *out = GET_TEXT;
+    while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (ch == 'j') {
+            json = 1;
+        } else if (ch == 'o') {
+            if (strcmp(optarg, "yaml") == 0)
+                *out = GET_YAML;
+            else if (strcmp(optarg, "json") == 0)
+                *out = GET_JSON;
+            else
+                return ctl_usage_error("get: -o takes yaml or json, not '%s'", optarg);
+            o = 1;
+        } else {
+            return ctl_usage_error("get: unknown option (get NAME [--json | -o yaml|json])");
+        }
+    }
+    if (json && o)
+        return ctl_usage_error("get: --json and -o cannot be given together");
+    if (json)
+        *out = GET_JSON_VIEW;
+    if (argc - optind != 1)
+        return ctl_usage_error("get: expected one tracker NAME");
+    *name = argv[optind];
+    return 0;
+}
+
+/* get_object - the PullRequestTracker as the original controller's users
+ * know it: doc (consumed) with "status" replaced by view_status_json, the
+ * promotions from the promoter record's history. Printed as YAML or JSON. */
+static int get_object(struct ctl *c, const char *name, cJSON *doc, const struct view *v, enum get_output out)
+{
+    struct rec_promoter prom;
+    char err[256], *text = NULL;
+    int rc = rec_promoter_load(c->store, name, NULL, &prom, err, sizeof(err));
+
+    if (rc < 0 && rc != -ENOENT)
+        fprintf(stderr, "promoctl: warning: the promoter record of %s is not used: %s\n", name,
+                err[0] ? err : strerror(-rc));
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "status");
+    cJSON_AddItemToObject(doc, "status", view_status_json(v, rc == 0 ? &prom : NULL));
+    rec_promoter_free(&prom);
+    if (out == GET_YAML) {
+        if (yj_emit(doc, 0, &text, NULL, err, sizeof(err)) < 0) {
+            fprintf(stderr, "promoctl: fatal: cannot write tracker %s as YAML: %s\n", name, err);
+            cJSON_Delete(doc);
+            return EXIT_TEMP;
+        }
+        fputs(text, stdout);
+        free(text);
+    } else {
+        text = cJSON_Print(doc);
+        printf("%s\n", text);
+        cJSON_free(text);
+    }
+    cJSON_Delete(doc);
+    return EXIT_OK;
+}
+
+/* ctl_get - promoctl get NAME [--json | -o yaml|json]. */
 int ctl_get(struct ctl *c, int argc, char **argv)
 {
     const char *name = NULL;
+    enum get_output out;
     struct view *v;
     char err[256], age[32];
     cJSON *doc;
     int rc;
 
-    if ((rc = get_json_flag(c, argc, argv, "get", 1, &name)) != 0)
+    if ((rc = get_options(argc, argv, &name, &out)) != 0)
         return rc;
+    c->json = out == GET_JSON_VIEW;
     if (!name_valid(name))
         return ctl_usage_error("get: '%s' is not a tracker name", name);
     v = xcalloc(1, sizeof(*v));
@@ -119,6 +194,11 @@ int ctl_get(struct ctl *c, int argc, char **argv)
     rc = view_load(c->store, name, v, err, sizeof(err));
     if (rc == 0)
         ctl_targets_apply(c, v);
+    if ((out == GET_YAML || out == GET_JSON) && rc == 0) {
+        rc = get_object(c, name, doc, v, out);
+        free(v);
+        return rc;
+    }
     if (c->json) {
         char *s;
         if (rc == 0)

@@ -7,7 +7,10 @@
  * approval, when it was promoted and by whom, when the target was seen
  * synced; then, in plain words, what the tracker waits on now. Everything
  * comes from domain/view.c, so it answers with every stage down. --json
- * prints the tracker document with the view (hops included) under "view". */
+ * prints the tracker document with the view (hops included) under "view".
+ * Each hop shows its last outcome (the PromotionRecord: promoted, failed:
+ * WHY, superseded by SHORTSHA, aborted), and "Outcomes:" the whole history
+ * of the promoter record, every generation. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -71,6 +74,8 @@ static void show_hop(const struct view_hop *h)
         printf("    synced         %s in %s\n", h->synced_at, h->target);
     if (h->last_error[0])
         printf("    last error     %s\n", h->last_error);
+    if (h->outcome[0])
+        printf("    outcome        %s\n", h->outcome);
 }
 
 /* ctl_show - promoctl show TRACKER [--json]. */
@@ -130,6 +135,15 @@ int ctl_show(struct ctl *c, int argc, char **argv)
         printf("\nTimeline:\n");
         for (i = 0; i < v->nhops; i++)
             show_hop(&v->hops[i]);
+        if (v->noutcomes) {
+            printf("\nOutcomes:%s\n", v->outcomes_total > v->noutcomes ? " (the last ones)" : "");
+            for (i = 0; i < v->noutcomes; i++) {
+                const struct view_outcome *e = &v->outcomes[i];
+                printf("  %-24s %s -> %s at %.7s (generation %lld)  %s%s%s\n", e->at[0] ? e->at : "-",
+                       e->source, e->target[0] ? e->target : "?", e->head_sha, (long long)e->generation, e->text,
+                       e->by[0] ? " by " : "", e->by);
+            }
+        }
     }
     cJSON_Delete(doc);
     free(v);

@@ -173,11 +173,114 @@ static int rec_promoter_hop_decode(const cJSON *o, struct rec_promoter_hop *h, s
     return 0;
 }
 
+static const char *const prom_outcomes[PO_COUNT] = {
+    [PO_PROMOTED] = "Promoted",
+    [PO_FAILED] = "Failed",
+    [PO_SUPERSEDED] = "Superseded",
+    [PO_ABORTED] = "Aborted",
+};
+
+/* prom_outcome_name - the record's word. */
+const char *prom_outcome_name(enum prom_outcome o)
+{
+    return (int)o >= 0 && o < PO_COUNT ? prom_outcomes[o] : "";
+}
+
+/* prom_outcome_parse - word to outcome (exact case). */
+int prom_outcome_parse(const char *s)
+{
+    int i;
+
+    for (i = 0; s && i < PO_COUNT; i++)
+        if (strcmp(s, prom_outcomes[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* rec_promotion_names - o[key], an optional array of at most
+ * REC_PROMOTION_MAX_NAMES strings (names: REC_MAX_NAME bytes; reasons:
+ * REC_MAX_TEXT), into *out (xcalloc'd, NULL when absent). */
+static int rec_promotion_names(const cJSON *o, const char *path, const char *key, size_t max, struct rec_pool *p,
+                               const char ***out, int *n, char *err, size_t errlen)
+{
+    const cJSON *a, *it;
+    char ipath[96];
+    int i = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (rec_member(o, path, key, cJSON_Array, REC_PROMOTION_MAX_NAMES, &a, err, errlen) < 0)
+        return -1;
+    if (!a)
+        return 0;
+    *out = xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(**out));
+    cJSON_ArrayForEach(it, a) {
+        snprintf(ipath, sizeof(ipath), "%s.%s[%d]", path, key, i++);
+        if (!cJSON_IsString(it))
+            return rec_err(err, errlen, ipath, "must be a string");
+        if (strlen(it->valuestring) > max)
+            return rec_err(err, errlen, ipath, "longer than %zu bytes", max);
+        (*out)[(*n)++] = rec_pool_add(p, it->valuestring);
+    }
+    return 0;
+}
+
+/* rec_promotion_results_decode - "testResults" (an object). */
+static int rec_promotion_results_decode(const cJSON *o, const char *path, struct rec_test_results *r,
+                                        struct rec_pool *p, char *err, size_t errlen)
+{
+    if (rec_bool(o, path, "allPassed", 0, &r->all_passed, err, errlen) < 0 ||
+        rec_bool(o, path, "anyFailed", 0, &r->any_failed, err, errlen) < 0 ||
+        rec_bool(o, path, "anyRunning", 0, &r->any_running, err, errlen) < 0 ||
+        rec_bool(o, path, "anyTimeout", 0, &r->any_timeout, err, errlen) < 0 ||
+        rec_bool(o, path, "optionalTestsFailed", 0, &r->optional_failed, err, errlen) < 0 ||
+        rec_promotion_names(o, path, "failureReasons", REC_MAX_TEXT, p, &r->reasons, &r->nreasons,
+                            err, errlen) < 0 ||
+        rec_promotion_names(o, path, "requiredFailed", REC_MAX_NAME, p, &r->required_failed,
+                            &r->nrequired_failed, err, errlen) < 0 ||
+        rec_promotion_names(o, path, "requiredTimedOut", REC_MAX_NAME, p, &r->required_timed_out,
+                            &r->nrequired_timed_out, err, errlen) < 0 ||
+        rec_promotion_names(o, path, "optionalFailed", REC_MAX_NAME, p, &r->optional_failed_names,
+                            &r->noptional_failed, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* rec_promotion_run_decode - one element of "testRuns". */
+static int rec_promotion_run_decode(const cJSON *o, const char *path, struct rec_promotion_run *r,
+                                    struct rec_pool *p, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(o))
+        return rec_err(err, errlen, path, "must be an object");
+    if (rec_str(o, path, "name", 1, REC_MAX_NAME, p, &r->name, err, errlen) < 0 ||
+        rec_str(o, path, "provider", 0, REC_MAX_ID, p, &r->provider, err, errlen) < 0 ||
+        rec_str(o, path, "status", 0, REC_MAX_ID, p, &r->status, err, errlen) < 0 ||
+        rec_str(o, path, "url", 0, REC_MAX_URL, p, &r->url, err, errlen) < 0 ||
+        rec_str(o, path, "key", 0, REC_MAX_ID, p, &r->key, err, errlen) < 0 ||
+        rec_bool(o, path, "required", 1, &r->required, err, errlen) < 0 ||
+        rec_int(o, path, "durationMs", 0, 0, INT64_MAX / 2, -1, &r->duration_ms, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* rec_promotion_free - what one decoded entry allocated (its strings are
+ * the record's pool's). */
+static void rec_promotion_free(struct rec_promotion *e)
+{
+    free(e->runs);
+    free(e->results.reasons);
+    free(e->results.required_failed);
+    free(e->results.required_timed_out);
+    free(e->results.optional_failed_names);
+}
+
 /* rec_promoter_promotion_decode - one entry of "promotions". */
 static int rec_promoter_promotion_decode(const cJSON *o, int i, struct rec_promotion *e, struct rec_pool *p,
                                          char *err, size_t errlen)
 {
-    char path[40];
+    char path[40], rpath[64];
+    const cJSON *sup, *res, *runs, *it;
+    int kind, promoted, j = 0;
 
     snprintf(path, sizeof(path), "promotions[%d]", i);
     if (!cJSON_IsObject(o))
@@ -190,9 +293,138 @@ static int rec_promoter_promotion_decode(const cJSON *o, int i, struct rec_promo
         rec_str(o, path, "promotedBy", 0, REC_MAX_ID, p, &e->promoted_by, err, errlen) < 0 ||
         rec_str(o, path, "policy", 0, REC_MAX_NAME, p, &e->policy, err, errlen) < 0 ||
         rec_str(o, path, "key", 0, REC_MAX_ID, p, &e->key, err, errlen) < 0 ||
-        rec_int(o, path, "generation", 0, 0, INT64_MAX / 2, 0, &e->generation, err, errlen) < 0)
+        rec_int(o, path, "generation", 0, 0, INT64_MAX / 2, 0, &e->generation, err, errlen) < 0 ||
+        rec_str(o, path, "recordedAt", 0, REC_MAX_ID, p, &e->recorded_at, err, errlen) < 0 ||
+        rec_str(o, path, "recordedBy", 0, REC_MAX_ID, p, &e->recorded_by, err, errlen) < 0 ||
+        rec_str(o, path, "failure", 0, REC_MAX_ID, p, &e->failure, err, errlen) < 0 ||
+        rec_str(o, path, "error", 0, REC_MAX_TEXT, p, &e->error, err, errlen) < 0 ||
+        rec_member(o, path, "supersededBy", cJSON_Object, 16, &sup, err, errlen) < 0 ||
+        rec_member(o, path, "testResults", cJSON_Object, 64, &res, err, errlen) < 0 ||
+        rec_member(o, path, "testRuns", cJSON_Array, REC_PROMOTION_MAX_RUNS, &runs, err, errlen) < 0)
         return -1;
+    if (!e->outcome[0]) {
+        kind = PO_PROMOTED;           /* written before outcomes existed */
+    } else if ((kind = prom_outcome_parse(e->outcome)) < 0) {
+        return rec_err(err, errlen, path, "outcome \"%s\" is not one of Promoted, Failed, Superseded, Aborted",
+                       e->outcome);
+    }
+    e->kind = (enum prom_outcome)kind;
+    if (rec_bool(o, path, "promoted", kind == PO_PROMOTED, &promoted, err, errlen) < 0)
+        return -1;
+    if (promoted != (kind == PO_PROMOTED))
+        return rec_err(err, errlen, path, "promoted is %s but the outcome is %s", promoted ? "true" : "false",
+                       prom_outcome_name(e->kind));
+    e->promoted = promoted;
+    if (kind == PO_FAILED && strcmp(e->failure, "tests") != 0 && strcmp(e->failure, "promotion") != 0)
+        return rec_err(err, errlen, path, "a Failed record needs failure \"tests\" or \"promotion\", not \"%s\"",
+                       e->failure);
+    if (kind != PO_FAILED && e->failure[0])
+        return rec_err(err, errlen, path, "failure \"%s\" on a %s record", e->failure, prom_outcome_name(e->kind));
+    e->superseded_by_sha = "";
+    if (sup) {
+        snprintf(rpath, sizeof(rpath), "%s.supersededBy", path);
+        if (rec_str(sup, rpath, "headSHA", 1, 64, p, &e->superseded_by_sha, err, errlen) < 0 ||
+            rec_int(sup, rpath, "generation", 0, 0, INT64_MAX / 2, 0, &e->superseded_by_gen, err, errlen) < 0)
+            return -1;
+    }
+    if (res) {
+        snprintf(rpath, sizeof(rpath), "%s.testResults", path);
+        e->has_results = 1;
+        if (rec_promotion_results_decode(res, rpath, &e->results, p, err, errlen) < 0)
+            return -1;
+    }
+    if (runs) {
+        e->has_runs = 1;
+        e->runs = xcalloc((size_t)cJSON_GetArraySize(runs) + 1, sizeof(*e->runs));
+        cJSON_ArrayForEach(it, runs) {
+            snprintf(rpath, sizeof(rpath), "%s.testRuns[%d]", path, j++);
+            if (rec_promotion_run_decode(it, rpath, &e->runs[e->nruns++], p, err, errlen) < 0)
+                return -1;
+        }
+    }
     return 0;
+}
+
+/* rec_promotion_str - o[key] = s, or null for "". */
+static void rec_promotion_str(cJSON *o, const char *key, const char *s)
+{
+    if (s && s[0])
+        cJSON_AddStringToObject(o, key, s);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+/* rec_promotion_names_encode - an array of n strings. */
+static cJSON *rec_promotion_names_encode(const char *const *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    int i;
+
+    for (i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+    return a;
+}
+
+/* rec_promotion_encode - the JSON of one PromotionRecord. */
+cJSON *rec_promotion_encode(const struct rec_promotion *e)
+{
+    cJSON *o = cJSON_CreateObject(), *r, *a;
+    int i;
+
+    cJSON_AddStringToObject(o, "outcome", prom_outcome_name(e->kind));
+    cJSON_AddBoolToObject(o, "promoted", e->kind == PO_PROMOTED);
+    cJSON_AddStringToObject(o, "sourceEnvironment", e->source ? e->source : "");
+    cJSON_AddStringToObject(o, "targetEnvironment", e->target ? e->target : "");
+    cJSON_AddStringToObject(o, "headSHA", e->head_sha ? e->head_sha : "");
+    cJSON_AddNumberToObject(o, "generation", (double)e->generation);
+    rec_promotion_str(o, "promotedAt", e->promoted_at);
+    rec_promotion_str(o, "promotedBy", e->promoted_by);
+    rec_promotion_str(o, "recordedAt", e->recorded_at);
+    rec_promotion_str(o, "recordedBy", e->recorded_by);
+    rec_promotion_str(o, "policy", e->policy);
+    rec_promotion_str(o, "key", e->key);
+    rec_promotion_str(o, "failure", e->failure);
+    rec_promotion_str(o, "error", e->error);
+    if (e->superseded_by_sha && e->superseded_by_sha[0]) {
+        r = cJSON_AddObjectToObject(o, "supersededBy");
+        cJSON_AddStringToObject(r, "headSHA", e->superseded_by_sha);
+        cJSON_AddNumberToObject(r, "generation", (double)e->superseded_by_gen);
+    }
+    if (e->has_results) {
+        const struct rec_test_results *t = &e->results;
+        r = cJSON_AddObjectToObject(o, "testResults");
+        cJSON_AddBoolToObject(r, "allPassed", t->all_passed);
+        cJSON_AddBoolToObject(r, "anyFailed", t->any_failed);
+        cJSON_AddBoolToObject(r, "anyRunning", t->any_running);
+        cJSON_AddBoolToObject(r, "anyTimeout", t->any_timeout);
+        cJSON_AddBoolToObject(r, "optionalTestsFailed", t->optional_failed);
+        cJSON_AddItemToObject(r, "failureReasons", rec_promotion_names_encode(t->reasons, t->nreasons));
+        cJSON_AddItemToObject(r, "requiredFailed", rec_promotion_names_encode(t->required_failed,
+                                                                               t->nrequired_failed));
+        cJSON_AddItemToObject(r, "requiredTimedOut", rec_promotion_names_encode(t->required_timed_out,
+                                                                                 t->nrequired_timed_out));
+        cJSON_AddItemToObject(r, "optionalFailed", rec_promotion_names_encode(t->optional_failed_names,
+                                                                               t->noptional_failed));
+    }
+    if (e->has_runs) {
+        a = cJSON_AddArrayToObject(o, "testRuns");
+        for (i = 0; i < e->nruns; i++) {
+            const struct rec_promotion_run *x = &e->runs[i];
+            r = cJSON_CreateObject();
+            cJSON_AddStringToObject(r, "name", x->name);
+            cJSON_AddStringToObject(r, "provider", x->provider ? x->provider : "");
+            cJSON_AddBoolToObject(r, "required", x->required);
+            cJSON_AddStringToObject(r, "status", x->status && x->status[0] ? x->status : "unknown");
+            rec_promotion_str(r, "url", x->url);
+            if (x->duration_ms >= 0)
+                cJSON_AddNumberToObject(r, "durationMs", (double)x->duration_ms);
+            else
+                cJSON_AddNullToObject(r, "durationMs");
+            rec_promotion_str(r, "key", x->key);
+            cJSON_AddItemToArray(a, r);
+        }
+    }
+    return o;
 }
 
 /* rec_promoter_decode - the whole record. */
@@ -227,6 +459,10 @@ fail:
 /* rec_promoter_free - release r. */
 void rec_promoter_free(struct rec_promoter *r)
 {
+    int i;
+
+    for (i = 0; r->promotions && i < r->npromotions; i++)
+        rec_promotion_free(&r->promotions[i]);
     free(r->hops);
     free(r->promotions);
     rec_pool_free(&r->pool);

@@ -87,11 +87,73 @@ struct rec_promoter_hop {
     unsigned steps;                          /* bit (1u << prom_step) when done */
 };
 
-/* One PromotionRecord of "promotions" (the history). */
-struct rec_promotion {
-    const char *outcome, *source, *target, *head_sha, *promoted_at, *promoted_by, *policy, *key;
-    int64_t generation;
+/* The outcome of a hop, one PromotionRecord each ("outcome" of an entry of
+ * "promotions"). A record without "outcome" (written before outcomes
+ * existed) decodes as Promoted. docs/state.md, "The PromotionRecord". */
+enum prom_outcome {
+    PO_PROMOTED = 0,             /* promoted and recorded (the last step) */
+    PO_FAILED,                   /* "failure": "tests" (a required test failed, with the
+                                  * aggregate) or "promotion" (Argo CD, the plan) */
+    PO_SUPERSEDED,               /* a new generation or head SHA came while the hop was
+                                  * unfinished at the promoter ("supersededBy") */
+    PO_ABORTED,                  /* the tracker was removed or aborted while the hop was
+                                  * unfinished (promoctl abort, a later issue) */
+    PO_COUNT
 };
+
+#define REC_PROMOTION_MAX_RUNS   256     /* testRuns of one record */
+#define REC_PROMOTION_MAX_NAMES  256     /* each list of testResults */
+
+/* prom_outcome_name - "Promoted", "Failed", "Superseded", "Aborted" ("" out of range). */
+const char *prom_outcome_name(enum prom_outcome o);
+/* prom_outcome_parse - the outcome named s (exact case), or -1. */
+int prom_outcome_parse(const char *s);
+
+/* One element of a PromotionRecord's "testRuns": a test of the hop as it
+ * stood when the outcome was recorded. */
+struct rec_promotion_run {
+    const char *name, *provider, *status, *url, *key;
+    int required;
+    int64_t duration_ms;                     /* -1 when unknown (null) */
+};
+
+/* A PromotionRecord's "testResults": the original's TestAggregateResult
+ * (domain/aggregate.h) and the names behind it. */
+struct rec_test_results {
+    int all_passed, any_failed, any_running, any_timeout, optional_failed;
+    const char **reasons;                    /* failureReasons */
+    int nreasons;
+    const char **required_failed;            /* required tests failed, cancelled or in error */
+    int nrequired_failed;
+    const char **required_timed_out;         /* required tests timed out */
+    int nrequired_timed_out;
+    const char **optional_failed_names;      /* optional tests not passed (any final failure) */
+    int noptional_failed;
+};
+
+/* One PromotionRecord of "promotions" (the history, every outcome). */
+struct rec_promotion {
+    const char *outcome;                     /* the word as stored ("" for an old record) */
+    enum prom_outcome kind;                  /* PO_PROMOTED for an old record without outcome */
+    int promoted;                            /* "promoted": true only for Promoted */
+    const char *source, *target, *head_sha, *promoted_at, *promoted_by, *policy, *key;
+    int64_t generation;
+    const char *recorded_at, *recorded_by;   /* when and by whom the outcome was recorded */
+    const char *failure;                     /* Failed: "tests" or "promotion"; else "" */
+    const char *error;                       /* why it is not Promoted; "" for Promoted */
+    const char *superseded_by_sha;           /* Superseded: the head SHA that replaced it */
+    int64_t superseded_by_gen;               /* ... and its generation (0 when unknown) */
+    int has_results;                         /* "testResults" present */
+    struct rec_test_results results;
+    int has_runs;                            /* "testRuns" present (may be empty) */
+    struct rec_promotion_run *runs;
+    int nruns;
+};
+
+/* rec_promotion_encode - the JSON of e, exactly the members the decoder
+ * reads (strings "" and unknown numbers as null); with e decoded from x,
+ * decode(encode(e)) is e. A new object. */
+cJSON *rec_promotion_encode(const struct rec_promotion *e);
 
 struct rec_promoter {
     const char *name, *head_sha;

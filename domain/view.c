@@ -52,8 +52,55 @@ static int view_valid(int rc, const char *area, const struct tracker *t, int64_t
     return rec_current(gen, sha, t->generation, t->head_sha);
 }
 
-/* view_records - decode the stages' records of t into r. */
-static void view_records(struct store *s, const struct tracker *t, struct view_recs *r)
+/* view_outcome_text - one line for a PromotionRecord. */
+void view_outcome_text(const struct rec_promotion *e, char *buf, size_t len)
+{
+    switch (e->kind) {
+    case PO_PROMOTED:
+        snprintf(buf, len, "promoted");
+        break;
+    case PO_FAILED:
+        snprintf(buf, len, "failed: %s", e->error[0] ? e->error : e->failure);
+        break;
+    case PO_SUPERSEDED:
+        if (e->superseded_by_gen > 0)
+            snprintf(buf, len, "superseded by %.7s (generation %lld)", e->superseded_by_sha,
+                     (long long)e->superseded_by_gen);
+        else
+            snprintf(buf, len, "superseded by %.7s", e->superseded_by_sha);
+        break;
+    default:
+        snprintf(buf, len, "aborted%s%s", e->error[0] ? ": " : "", e->error);
+        break;
+    }
+}
+
+/* view_outcomes - the history of the promoter record p (any generation)
+ * into v: its last VIEW_MAX_OUTCOMES records. */
+static void view_outcomes(struct view *v, const struct rec_promoter *p)
+{
+    int i = p->npromotions > VIEW_MAX_OUTCOMES ? p->npromotions - VIEW_MAX_OUTCOMES : 0;
+
+    v->outcomes_total = p->npromotions;
+    for (v->noutcomes = 0; i < p->npromotions; i++) {
+        const struct rec_promotion *e = &p->promotions[i];
+        struct view_outcome *o = &v->outcomes[v->noutcomes++];
+
+        str_copy(o->outcome, prom_outcome_name(e->kind), sizeof(o->outcome));
+        str_copy(o->source, e->source, sizeof(o->source));
+        str_copy(o->target, e->target, sizeof(o->target));
+        str_copy(o->head_sha, e->head_sha, sizeof(o->head_sha));
+        o->generation = e->generation;
+        str_copy(o->at, e->promoted_at[0] ? e->promoted_at : e->recorded_at, sizeof(o->at));
+        str_copy(o->by, e->promoted_by[0] ? e->promoted_by : e->recorded_by, sizeof(o->by));
+        str_copy(o->key, e->key, sizeof(o->key));
+        view_outcome_text(e, o->text, sizeof(o->text));
+    }
+}
+
+/* view_records - decode the stages' records of t into r (and the promoter
+ * record's history, whatever its generation, into v). */
+static void view_records(struct store *s, const struct tracker *t, struct view_recs *r, struct view *v)
 {
     char err[256];
     cJSON *o;
@@ -70,7 +117,15 @@ static void view_records(struct store *s, const struct tracker *t, struct view_r
     VIEW_LOAD("policy", pol, rec_policy_decode, rec_policy_free)
     VIEW_LOAD("trigger", trig, rec_trigger_decode, rec_trigger_free)
     VIEW_LOAD("monitor", mon, rec_monitor_decode, rec_monitor_free)
-    VIEW_LOAD("promoter", prom, rec_promoter_decode, rec_promoter_free)
+    if ((o = view_read(s, "promoter", t->name)) != NULL) {
+        int rc_ = rec_promoter_decode(o, t->name, &r->prom, err, sizeof(err));
+        if (rc_ == 0)
+            view_outcomes(v, &r->prom);
+        r->has_prom = view_valid(rc_, "promoter", t, r->prom.generation, r->prom.head_sha, err);
+        if (!r->has_prom)
+            rec_promoter_free(&r->prom);
+        cJSON_Delete(o);
+    }
     VIEW_LOAD("approvals", appr, rec_approvals_decode, rec_approvals_free)
     VIEW_LOAD("watcher", wat, rec_watcher_decode, rec_watcher_free)
 #undef VIEW_LOAD
@@ -135,7 +190,9 @@ static void view_tests_from_trigger(struct view_test *tests, int *n, int max, co
         } else if (te->run.present) {
             str_copy(r->status, te->run.status[0] ? te->run.status : "queued", sizeof(r->status));
             str_copy(r->url, te->run.url, sizeof(r->url));
+            str_copy(r->run_id, te->run.id, sizeof(r->run_id));
         }
+        str_copy(r->started_at, te->triggered_at, sizeof(r->started_at));
     }
 }
 
@@ -167,6 +224,10 @@ static void view_tests_from_monitor(struct view_test *tests, int *n, int max, co
             str_copy(r->detail, te->detail, sizeof(r->detail));
         if (te->duration_ms >= 0)
             r->duration_ms = te->duration_ms;
+        if (te->run_id[0])
+            str_copy(r->run_id, te->run_id, sizeof(r->run_id));
+        if (te->finished_at[0])
+            str_copy(r->completed_at, te->finished_at, sizeof(r->completed_at));
     }
 }
 
@@ -248,6 +309,24 @@ static int view_promotion(const struct view_recs *r, const char *env, const char
 
 static int view_agg_current(const struct rec_trigger_hop *thop, const struct rec_monitor_hop *mhop);
 
+/* view_hop_outcome - the text of the last PromotionRecord of the hop from
+ * env about this generation and head SHA, into h->outcome. */
+static void view_hop_outcome(const struct view_recs *r, const char *env, struct view_hop *h)
+{
+    int i;
+
+    h->outcome[0] = '\0';
+    for (i = r->has_prom ? r->prom.npromotions - 1 : -1; i >= 0; i--) {
+        const struct rec_promotion *e = &r->prom.promotions[i];
+
+        if (strcmp(e->source, env) != 0 || (e->head_sha[0] && strcasecmp(e->head_sha, r->prom.head_sha) != 0) ||
+            (e->generation && e->generation != r->prom.generation))
+            continue;
+        view_outcome_text(e, h->outcome, sizeof(h->outcome));
+        return;
+    }
+}
+
 /* view_hop_fill - what every record says of the hop from env into h. */
 static void view_hop_fill(const struct view_recs *r, const char *env, struct view_hop *h)
 {
@@ -300,6 +379,7 @@ static void view_hop_fill(const struct view_recs *r, const char *env, struct vie
         str_copy(h->argocd_namespace, phop->app_namespace, sizeof(h->argocd_namespace));
         str_copy(h->argocd_digest, phop->spec_digest, sizeof(h->argocd_digest));
     }
+    view_hop_outcome(r, env, h);
     if (ahop && ahop->approved_by[0]) {
         if (!h->approved_by[0])
             str_copy(h->approved_by, ahop->approved_by, sizeof(h->approved_by));
@@ -491,7 +571,7 @@ int view_load(struct store *s, const char *name, struct view *v, char *err, size
     v->environment = v->env;
     base = v->t.state;
 
-    view_records(s, &v->t, &r);
+    view_records(s, &v->t, &r, v);
 
     /* the chain: follow each done promotion from where the tracker is */
     for (;;) {
@@ -618,9 +698,170 @@ cJSON *view_to_json(const struct view *v)
             cJSON_AddStringToObject(a, "appNamespace", h->argocd_namespace);
         cJSON_AddStringToObject(j, "lastError", h->last_error);
         cJSON_AddNumberToObject(j, "retryAttempt", h->retry_attempt);
+        cJSON_AddStringToObject(j, "outcome", h->outcome);
         cJSON_AddItemToObject(j, "tests", view_tests_json(h->tests, h->ntests));
         cJSON_AddItemToArray(arr, j);
     }
+    arr = cJSON_AddArrayToObject(o, "outcomes");
+    for (i = 0; i < v->noutcomes; i++) {
+        const struct view_outcome *e = &v->outcomes[i];
+        cJSON *j = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(j, "outcome", e->outcome);
+        cJSON_AddStringToObject(j, "source", e->source);
+        cJSON_AddStringToObject(j, "target", e->target);
+        cJSON_AddStringToObject(j, "headSHA", e->head_sha);
+        cJSON_AddNumberToObject(j, "generation", (double)e->generation);
+        cJSON_AddStringToObject(j, "at", e->at);
+        cJSON_AddStringToObject(j, "by", e->by);
+        cJSON_AddStringToObject(j, "key", e->key);
+        cJSON_AddStringToObject(j, "text", e->text);
+        cJSON_AddItemToArray(arr, j);
+    }
+    return o;
+}
+
+/* view_str_or_null - o[key] = s, or null for "". */
+static void view_str_or_null(cJSON *o, const char *key, const char *s)
+{
+    if (s && s[0])
+        cJSON_AddStringToObject(o, key, s);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+/* view_condition - one Kubernetes-style condition. */
+static void view_condition(cJSON *arr, const char *type, const char *status, const char *reason, const char *msg,
+                           const char *at)
+{
+    cJSON *c = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(c, "type", type);
+    cJSON_AddStringToObject(c, "status", status);
+    cJSON_AddStringToObject(c, "reason", reason);
+    cJSON_AddStringToObject(c, "message", msg ? msg : "");
+    view_str_or_null(c, "lastTransitionTime", at);
+    cJSON_AddItemToArray(arr, c);
+}
+
+/* view_camel - "awaiting-approval" -> "AwaitingApproval". */
+static void view_camel(const char *s, char *buf, size_t len)
+{
+    size_t n = 0;
+    int up = 1;
+
+    for (; *s && n + 1 < len; s++) {
+        if (*s == '-') {
+            up = 1;
+            continue;
+        }
+        buf[n++] = up && *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
+        up = 0;
+    }
+    buf[n] = '\0';
+}
+
+/* view_conditions - Ready, TestsPassed, AwaitingApproval, Promoted, Failed. */
+static cJSON *view_conditions(const struct view *v)
+{
+    cJSON *arr = cJSON_CreateArray();
+    const struct view_hop *cur = &v->hops[v->nhops > 0 ? v->nhops - 1 : 0];
+    const struct view_hop *last_promoted = NULL;
+    const char *state = tracker_state_name(v->state);
+    char reason[40], msg[1200];
+    int i, failed = 0, pending = 0, required = 0;
+
+    view_camel(state, reason, sizeof(reason));
+    view_condition(arr, "Ready", v->state == TS_DONE ? "True" : "False", reason, v->waiting, NULL);
+
+    for (i = 0; i < v->ntests; i++) {
+        if (!v->tests[i].required)
+            continue;
+        required++;
+        if (view_test_failed(v->tests[i].status))
+            failed++;
+        else if (strcmp(v->tests[i].status, "passed") != 0)
+            pending++;
+    }
+    if (!v->ntests)
+        view_condition(arr, "TestsPassed", "Unknown", "NoTests", "no promotion tests started in this environment",
+                       NULL);
+    else if (failed)
+        view_condition(arr, "TestsPassed", "False", "RequiredTestFailed", v->waiting, cur->failed_at);
+    else if (pending)
+        view_condition(arr, "TestsPassed", "Unknown", "TestsRunning", v->waiting, cur->started_at);
+    else {
+        snprintf(msg, sizeof(msg), "%d required test%s passed in %s", required, required == 1 ? "" : "s",
+                 v->environment);
+        view_condition(arr, "TestsPassed", "True", "AllRequiredPassed", msg, NULL);
+    }
+
+    if (v->state == TS_AWAITING_APPROVAL)
+        view_condition(arr, "AwaitingApproval", "True", "AutoPromoteDisabled", v->waiting, NULL);
+    else
+        view_condition(arr, "AwaitingApproval", "False", cur->approved_by[0] ? "Approved" : "NotAwaiting",
+                       cur->approved_by[0] ? cur->approved_by : "", cur->approved_at);
+
+    for (i = 0; i < v->nhops; i++)
+        if (strcmp(v->hops[i].state, "promoted") == 0)
+            last_promoted = &v->hops[i];
+    if (last_promoted) {
+        snprintf(msg, sizeof(msg), "promoted %s -> %s at %.7s%s%s", last_promoted->source, last_promoted->target,
+                 v->t.head_sha, last_promoted->promoted_by[0] ? " by " : "", last_promoted->promoted_by);
+        view_condition(arr, "Promoted", "True", "Promoted", msg, last_promoted->promoted_at);
+    } else {
+        view_condition(arr, "Promoted", "False", "NotPromoted", "not promoted at this generation and head SHA",
+                       NULL);
+    }
+
+    if (v->state == TS_FAILED)
+        view_condition(arr, "Failed", "True",
+                       strcmp(cur->failure, "tests") == 0 || failed ? "TestsFailed"
+                       : strcmp(cur->failure, "promotion") == 0 ? "PromotionFailed" : "Failed",
+                       v->waiting, cur->failed_at);
+    else
+        view_condition(arr, "Failed", "False", "NotFailed", "", NULL);
+    return arr;
+}
+
+/* view_status_json - the original's status from the view and the history. */
+cJSON *view_status_json(const struct view *v, const struct rec_promoter *prom)
+{
+    cJSON *o = cJSON_CreateObject(), *arr;
+    int i;
+
+    cJSON_AddStringToObject(o, "environment", v->environment ? v->environment : "");
+    cJSON_AddStringToObject(o, "state", tracker_state_name(v->state));
+    arr = cJSON_AddArrayToObject(o, "testRuns");
+    for (i = 0; i < v->ntests; i++) {
+        const struct view_test *r = &v->tests[i];
+        cJSON *t = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(t, "name", r->name);
+        cJSON_AddStringToObject(t, "provider", r->provider);
+        view_str_or_null(t, "runId", r->run_id);
+        view_str_or_null(t, "url", r->url);
+        cJSON_AddStringToObject(t, "status", r->status);
+        if (view_final(r->status))
+            cJSON_AddStringToObject(t, "result", r->status);
+        else
+            cJSON_AddNullToObject(t, "result");
+        cJSON_AddBoolToObject(t, "required", r->required);
+        cJSON_AddNumberToObject(t, "attempt", r->attempt);
+        view_str_or_null(t, "key", r->key);
+        view_str_or_null(t, "startedAt", r->started_at);
+        view_str_or_null(t, "completedAt", r->completed_at);
+        if (r->duration_ms > 0)
+            cJSON_AddNumberToObject(t, "durationMs", (double)r->duration_ms);
+        else
+            cJSON_AddNullToObject(t, "durationMs");
+        view_str_or_null(t, "detail", r->detail);
+        cJSON_AddItemToArray(arr, t);
+    }
+    arr = cJSON_AddArrayToObject(o, "promotions");
+    for (i = 0; prom && i < prom->npromotions; i++)
+        cJSON_AddItemToArray(arr, rec_promotion_encode(&prom->promotions[i]));
+    cJSON_AddItemToObject(o, "conditions", view_conditions(v));
     return o;
 }
 

@@ -52,6 +52,9 @@ struct view_test {
     int64_t duration_ms;     /* 0 when unknown */
     char deadline[40];       /* ISO time, "" when unknown */
     char detail[256];        /* the CI's words or the error, "" when none */
+    char run_id[64];         /* the CI's run id, "" when none yet */
+    char started_at[40];     /* when the run was triggered (trigger record), "" */
+    char completed_at[40];   /* when its final status was seen (monitor record), "" */
 };
 
 /* One hop of the chain, for the timeline (promoctl show). */
@@ -79,8 +82,25 @@ struct view_hop {
     char revision_check[384];/* the monitor's Argo CD check of the source application before the
                               * passed tests counted, in words ("confirmed: shop (Argo CD default)
                               * Synced and Healthy at 0123456"), "" when none */
+    char outcome[320];       /* the last PromotionRecord of this hop, generation and SHA
+                              * (view_outcome_text), "" when none */
     struct view_test tests[VIEW_MAX_HOP_TESTS];
     int ntests;
+};
+
+#define VIEW_MAX_OUTCOMES 32 /* PromotionRecords kept for the history (the last 32) */
+
+/* One PromotionRecord of the promoter record's history (any generation). */
+struct view_outcome {
+    char outcome[16];        /* Promoted, Failed, Superseded, Aborted */
+    char source[64], target[64];
+    char head_sha[65];
+    int64_t generation;
+    char at[40];             /* promotedAt, else recordedAt */
+    char by[128];            /* promotedBy, else recordedBy */
+    char key[40];
+    char text[320];          /* view_outcome_text: "promoted", "failed: required test
+                              * failed: smoke", "superseded by 1234567 (generation 3)" */
 };
 
 /* struct view is large (some hundreds of KiB): allocate it on the heap. */
@@ -106,6 +126,10 @@ struct view {
                                   * digest of the source(s) the promotion left
                                   * (adapters/argocd.h, argocd_app_reached) */
     char promoted_at[40];        /* with deploy_promoted: when the promotion was done */
+    struct view_outcome outcomes[VIEW_MAX_OUTCOMES];   /* the promoter record's history
+                                                        * (every generation), oldest first */
+    int noutcomes;
+    int outcomes_total;          /* records in the history (noutcomes keeps the last ones) */
     struct view_hop hops[VIEW_MAX_HOPS];   /* the timeline, oldest first; the last
                                             * one is the current environment's */
     int nhops;
@@ -125,11 +149,29 @@ struct view {
  * again. A watcher record with a DeployTimeout condition makes it failed. */
 int view_load(struct store *s, const char *name, struct view *v, char *err, size_t errlen);
 
+/* view_outcome_text - one line for a PromotionRecord e (rec_promoter.h):
+ * "promoted", "failed: ERROR", "superseded by SHORTSHA (generation N)",
+ * "aborted: ERROR". */
+struct rec_promotion;
+void view_outcome_text(const struct rec_promotion *e, char *buf, size_t len);
+
 /* view_to_json - {environment, state, waitingOn, policy, target, tests: [{name,
  * provider, required, attempt, key, status, url, durationMs, deadline, detail}],
  * hops: [{source, target, policy, state, startedAt, promotedAt, promotedBy,
- * approvedBy, approvedAt, syncedAt, argocd, lastError, retryAttempt, revisionCheck, tests}]}. */
+ * approvedBy, approvedAt, syncedAt, argocd, lastError, retryAttempt, revisionCheck, outcome, tests}],
+ * outcomes: [{outcome, source, target, headSHA, generation, at, by, key, text}]}. */
 cJSON *view_to_json(const struct view *v);
+
+/* view_status_json - the "status" of the PullRequestTracker as the original
+ * controller's users know it (docs/protocol.md, "promoctl get -o"):
+ * environment, state (the effective ones), testRuns (the current hop's
+ * tests in the TestRun shape: name, provider, runId, url, status, result,
+ * required, attempt, key, startedAt, completedAt, durationMs, detail),
+ * promotions (prom's history, every outcome, as rec_promotion_encode
+ * writes it; prom may be NULL: none) and conditions (Ready, TestsPassed,
+ * AwaitingApproval, Promoted, Failed). A new object. */
+struct rec_promoter;
+cJSON *view_status_json(const struct view *v, const struct rec_promoter *prom);
 
 /* view_active - 1 while the pipeline still has work for it: synced,
  * testing, awaiting-approval, promoting, and failed while the promoter has

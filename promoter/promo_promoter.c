@@ -232,6 +232,7 @@ static int promo_promoter_plan(const struct tracker *t, const struct policy *pol
     p->policy = xstrdup(pol->name);
     p->runs = runs;
     p->reasons = promo_promoter_reasons(agg);
+    p->aggregate = aggregate_to_json(agg);
     promo_key(t->name, t->head_sha, pol->source, pol->target, "promote", attempt, p->key, sizeof(p->key));
     p->cluster = xstrdup(pol->argocd_cluster && pol->argocd_cluster[0] ? pol->argocd_cluster : "default");
     p->exclusive = pol->exclusive;
@@ -599,6 +600,7 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
                 cJSON_AddStringToObject(hop, "failure", "promotion");
                 cJSON_AddStringToObject(hop, "failedAt", json_str(hop, "phaseAt", ""));
                 promoter_set(hop, "lastError", cJSON_CreateString(err));
+                promoter_record_failed(rec, &plan, "promotion", err, wall_ms());
                 if (store_write(st->store, PROMOTER_AREA, t.name, rec) == 0 &&
                     audit_has_key(st->store, plan.key, "PromotionFailed") == 0)
                     audit_append(st->store, t.name, "Warning", "PromotionFailed", err, plan.key);

@@ -67,6 +67,7 @@ struct prom_plan {
     char *approved_by;           /* who approved, or NULL (promoted automatically) */
     cJSON *runs;                 /* the test runs: [{name, provider, required, status,
                                   * url, durationMs, key}] in policy order */
+    cJSON *aggregate;            /* the monitor's aggregate (aggregate_to_json), or NULL */
     char *reasons;               /* the monitor's failure reasons joined by "; " */
     int fresh;                   /* this process wrote the hop's intent just now:
                                   * no step of it can have been done before */
@@ -111,7 +112,9 @@ int promoter_record_current(const cJSON *rec, const struct tracker *t);
 
 /* promoter_record_for - rec (consumed; NULL for none) made current for t: a
  * record of another generation or SHA keeps only its "promotions" (history)
- * and gets empty "hops". Returns the record (never NULL). */
+ * and gets empty "hops"; before that, each of its hops still unfinished
+ * (promoter_hop_unfinished) gets a Superseded record naming t's head SHA
+ * and generation (promoter_record_outcome). Returns the record (never NULL). */
 cJSON *promoter_record_for(cJSON *rec, const struct tracker *t);
 
 /* promoter_hop - rec.hops[source], or NULL. */
@@ -179,8 +182,86 @@ char *promoter_promoted_message(const char *source, const char *target, const ch
  * failure: "required tests failed: a, b" (ghpr cuts it to 140). Heap. */
 char *promoter_failed_description(const cJSON *runs);
 
-/* promoter_promotion_json - the PromotionRecord of plan p at now_ms. */
+/* ---- PromotionRecords: one per hop outcome (docs/state.md, "The
+ * PromotionRecord"), appended to "promotions" of the record, never removed.
+ * Every function below only edits rec in memory: the caller writes it, in
+ * the same write as the change of the hop the outcome is about. */
+
+/* promoter_promotion_json - the Promoted PromotionRecord of plan p at now_ms. */
 cJSON *promoter_promotion_json(const struct prom_plan *p, int64_t now_ms);
+
+/* promoter_outcome_json - the PromotionRecord of plan p with outcome (any),
+ * failure ("tests", "promotion" or NULL) and error (NULL: none): the hop,
+ * promoted/promotedAt/promotedBy (Promoted only, else false and null),
+ * recordedAt/recordedBy, testResults (promoter_test_results) and testRuns. */
+cJSON *promoter_outcome_json(const struct prom_plan *p, enum prom_outcome outcome, const char *failure,
+                             const char *error, int64_t now_ms);
+
+/* promoter_test_results - "testResults": the flags and failureReasons of
+ * agg (aggregate_to_json's shape; NULL: all false, none) and, from runs, the
+ * names of the required tests failed (failed, cancelled, error), the
+ * required tests timed out, and the optional tests not passed. */
+cJSON *promoter_test_results(const cJSON *agg, const cJSON *runs);
+
+/* promoter_failed_error - the error of a Failed (tests) record from its
+ * testResults: "required test failed: a", "required tests failed: a, b;
+ * timed out: c", "required test timed out: c". Heap. */
+char *promoter_failed_error(const cJSON *results);
+
+/* promoter_record_has - 1 when rec's history has a record with key and
+ * outcome (a record without outcome counts as Promoted), and, unless
+ * failure is NULL, that failure. */
+int promoter_record_has(const cJSON *rec, const char *key, enum prom_outcome outcome, const char *failure);
+
+/* promoter_record_append - pr (consumed) appended to rec's "promotions". */
+void promoter_record_append(cJSON *rec, cJSON *pr);
+
+/* promoter_record_failed - append the Failed record of p: failure "tests"
+ * (why NULL: promoter_failed_error names the tests; once per hop key: 0
+ * when the history has it already) or "promotion" (why: lastError; one
+ * per failure, since each is written with the phase change to failed).
+ * Returns 1 when appended. */
+int promoter_record_failed(cJSON *rec, const struct prom_plan *p, const char *failure, const char *why,
+                           int64_t now_ms);
+
+/* promoter_hop_unfinished - 1 when hop is still open at the promoter:
+ * phase intent (promotion under way) or awaiting-approval. done and failed
+ * hops have their outcome recorded already (Promoted, Failed). */
+int promoter_hop_unfinished(const cJSON *hop);
+
+/* promoter_record_outcome - append to rec (a promoter record as read or
+ * being edited: name, generation, headSHA, hops, promotions) the
+ * PromotionRecord saying that the hop rec.hops[source] ends unfinished with
+ * outcome:
+ *
+ *   PO_SUPERSEDED  a new generation or head SHA of the tracker came while
+ *                  the hop was unfinished; successor is the tracker as it is
+ *                  now (required): recorded as supersededBy {headSHA,
+ *                  generation}. promoter_record_for() calls it for every
+ *                  unfinished hop when it resets a record.
+ *   PO_ABORTED     the tracker is removed or aborted (promoctl abort, to
+ *                  come) while the hop was unfinished; successor may be NULL.
+ *
+ * promoter_hold.c calls it for both when it releases a held target
+ * application because its holder was removed or superseded
+ * (hold_record_outcome), before the release is written.
+ *
+ * The record carries rec's generation and headSHA (the hop's, not the
+ * successor's), the hop's source, target, policy and key, the runs the hop
+ * was decided on (its "testRuns"), recordedAt now_ms, recordedBy by (NULL:
+ * promo-promoter) and error why (NULL: "superseded by SHORTSHA (generation
+ * N)" or "aborted while the promotion S -> T was PHASE").
+ *
+ * Idempotent: 0 and nothing appended when the hop is finished (not
+ * promoter_hop_unfinished) or the history already has a record of that
+ * outcome with the hop's key; so a caller that releases a held environment
+ * may call it at every message. Returns 1 when appended, -1 (nothing
+ * changed) when rec has no hop from source, outcome is neither, or
+ * PO_SUPERSEDED comes without successor. It does not change the hop entry
+ * (the caller resets or removes it) and writes nothing: the caller writes
+ * rec, in the same write as what released the hop. */
+int promoter_record_outcome(cJSON *rec, const char *source, enum prom_outcome outcome, const char *by,
+                            const char *why, const struct tracker *successor, int64_t now_ms);
 
 /* promoter_plan_free - release what p owns (p is zeroed). */
 void promoter_plan_free(struct prom_plan *p);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "domain/audit.h"
 #include "domain/rec_target.h"
@@ -31,6 +32,7 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/util.h"
+#include "util/json.h"
 
 #define HOLD_SWEEP_WAITING_MS 1000   /* sweep period while someone waits; while
                                       * something is held and nobody waits, the
@@ -248,6 +250,54 @@ static int hold_grant_next(struct stage *st, struct target_rec *r, struct target
     return 0;
 }
 
+/* hold_record_outcome - the holder e leaves unfinished (reason Aborted: the
+ * tracker was removed; Superseded: it has a new generation or head SHA):
+ * each hop of its promoter record (e's generation and head SHA) still
+ * unfinished gets its PromotionRecord (promoter_record_outcome), written
+ * before the release so that a crash between them repeats it (it is once
+ * per hop key). Not while a job of the tracker runs (its record in memory
+ * would be overwritten; promoter_record_for writes Superseded at the next
+ * message anyway). Best effort: a failure is logged. */
+static void hold_record_outcome(struct stage *st, const struct target_entry *e, const char *reason, const char *why)
+{
+    struct promoter_stage *ps = st->data;
+    enum prom_outcome o;
+    struct tracker now, *succ = NULL;
+    const cJSON *gen;
+    cJSON *rec = NULL, *h;
+    char err[256];
+    int n = 0, rc;
+
+    if (strcmp(reason, "Aborted") == 0)
+        o = PO_ABORTED;
+    else if (strcmp(reason, "Superseded") == 0)
+        o = PO_SUPERSEDED;
+    else
+        return;
+    if (!st->store || strmap_get(ps->jobs, e->tracker))
+        return;
+    if (o == PO_SUPERSEDED) {
+        if (tracker_read(st->store, e->tracker, NULL, &now, err, sizeof(err)) < 0)
+            return;
+        succ = &now;
+    }
+    if (store_read(st->store, PROMOTER_AREA, e->tracker, &rec) < 0)
+        return;
+    gen = cJSON_GetObjectItemCaseSensitive(rec, "generation");
+    if (cJSON_IsNumber(gen) && (int64_t)gen->valuedouble == e->generation &&
+        strcasecmp(json_str(rec, "headSHA", ""), e->head_sha) == 0)
+        cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(rec, "hops"))
+            if (h->string && promoter_record_outcome(rec, h->string, o, NULL, why, succ, wall_ms()) == 1)
+                n++;
+    if (n > 0 && (rc = store_write(st->store, PROMOTER_AREA, e->tracker, rec)) < 0)
+        log_warn("outcome_write_failed", "tracker=%s outcome=%s error=%s", e->tracker, prom_outcome_name(o),
+                 log_q(strerror(-rc)));
+    else if (n > 0)
+        log_info("hop_outcome", "tracker=%s outcome=%s hops=%d why=%s", e->tracker, prom_outcome_name(o), n,
+                 log_q(why));
+    cJSON_Delete(rec);
+}
+
 /* hold_release - the holder of r leaves (reason, why); the next waiter
  * gets it, in one write. Returns 0 or -errno. */
 static int hold_release(struct stage *st, struct target_rec *r, const char *reason, const char *why)
@@ -255,6 +305,8 @@ static int hold_release(struct stage *st, struct target_rec *r, const char *reas
     struct target_entry old = r->holder, granted;
     char msg[1024];
     int got, rc;
+
+    hold_record_outcome(st, &old, reason, why);
 
     if (strcmp(reason, "HoldExpired") == 0) {
         snprintf(msg, sizeof(msg), "released %s (%s): %s", r->application, r->environment, why);

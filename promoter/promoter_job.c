@@ -27,7 +27,8 @@
  *                            it is what moves the tracker on to the target
  *                            (domain/view.c), after which no message for this
  *                            hop comes again to finish anything
- *   failure   status (failure), comment, audited (TestsFailed)
+ *   failure   status (failure), comment, audited (TestsFailed; the Failed
+ *             PromotionRecord is written with this step, once per hop key)
  *   await     awaitAudited (AwaitingApproval), statusPending (status pending)
  *
  * A temporary error (ADAPTER_ETEMP, a record that cannot be written) retries
@@ -186,6 +187,7 @@ static void promoter_job_fail(struct prom_job *j, const char *why)
     promoter_set(hop, "failedAt", cJSON_CreateString(time_format_iso(wall_ms(), ts, sizeof(ts))));
     promoter_set(hop, "lastError", cJSON_CreateString(why));
     promoter_set(hop, "nextRetryAt", cJSON_CreateNull());
+    promoter_record_failed(j->rec, &j->plan, "promotion", why, wall_ms());   /* with the phase, one write */
     promoter_job_save(j);
     msg = xasprintf("promotion %s -> %s at %.7s failed: %s", j->plan.source, j->plan.target,
                     j->plan.t.head_sha, why);
@@ -763,6 +765,8 @@ static void promoter_job_run(struct prom_job *j)
             promoter_job_error(j, ADAPTER_ETEMP, "cannot append to the audit log", 0);
             return;
         }
+        if (j->plan.mode == PM_REPORT_FAILURE)      /* the last reporting step: written with it */
+            promoter_record_failed(j->rec, &j->plan, "tests", NULL, wall_ms());
         promoter_job_step_ok(j);
         return;
     default:

@@ -24,14 +24,29 @@ int promoter_record_current(const cJSON *rec, const struct tracker *t)
            strcasecmp(json_str(rec, "headSHA", ""), t->head_sha) == 0;
 }
 
-/* promoter_record_for - rec for t's generation and SHA, history kept. */
+/* promoter_record_for - rec for t's generation and SHA, history kept; each
+ * hop of the old generation still unfinished at the promoter gets its
+ * Superseded record first. */
 cJSON *promoter_record_for(cJSON *rec, const struct tracker *t)
 {
-    cJSON *fresh, *promotions = NULL;
+    cJSON *fresh, *promotions = NULL, *h;
+    char why[200];
 
     if (rec && promoter_record_current(rec, t) &&
         cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(rec, "hops")))
         return rec;
+    if (cJSON_IsObject(rec) && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(rec, "hops"))) {
+        cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(rec, "hops")) {
+            if (!h->string || !promoter_hop_unfinished(h))
+                continue;
+            snprintf(why, sizeof(why), "superseded by %.7s (generation %lld) before the promotion %s -> %s was done",
+                     t->head_sha, (long long)t->generation, json_str(h, "source", h->string),
+                     json_str(h, "target", ""));
+            if (promoter_record_outcome(rec, h->string, PO_SUPERSEDED, NULL, why, t, wall_ms()) == 1)
+                log_info("hop_superseded", "tracker=%s hop=%s key=%s by=%.12s gen=%lld", t->name, h->string,
+                         json_str(h, "key", ""), t->head_sha, (long long)t->generation);
+        }
+    }
     if (rec && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(rec, "promotions")))
         promotions = cJSON_DetachItemFromObjectCaseSensitive(rec, "promotions");
     cJSON_Delete(rec);
@@ -97,6 +112,7 @@ cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, enum prom_phase p
     else
         cJSON_AddNullToObject(h, "approvedBy");
     cJSON_AddItemToObject(h, "testKeys", promoter_test_keys(p->runs));
+    cJSON_AddItemToObject(h, "testRuns", cJSON_Duplicate(p->runs, 1));   /* for a Superseded/Aborted record */
     cJSON_AddObjectToObject(h, "steps");
     cJSON_DeleteItemFromObjectCaseSensitive(hops, p->source);
     cJSON_AddItemToObject(hops, p->source, h);
@@ -325,24 +341,234 @@ char *promoter_failed_description(const cJSON *runs)
     return d;
 }
 
-/* promoter_promotion_json - the PromotionRecord. */
-cJSON *promoter_promotion_json(const struct prom_plan *p, int64_t now)
+/* promoter_run_failed - a final status that counts as failed (not passed,
+ * not still running). */
+static int promoter_run_failed(const char *status)
+{
+    return strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0 || strcmp(status, "error") == 0 ||
+           strcmp(status, "timed-out") == 0;
+}
+
+/* promoter_test_results - "testResults" of a PromotionRecord. */
+cJSON *promoter_test_results(const cJSON *agg, const cJSON *runs)
+{
+    static const char *const flags[] = { "allPassed", "anyFailed", "anyRunning", "anyTimeout",
+                                         "optionalTestsFailed" };
+    cJSON *o = cJSON_CreateObject(), *rf, *rt, *of, *reasons;
+    const cJSON *r, *it;
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(flags); i++)
+        cJSON_AddBoolToObject(o, flags[i], cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agg, flags[i])));
+    reasons = cJSON_AddArrayToObject(o, "failureReasons");
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(agg, "failureReasons"))
+        if (cJSON_IsString(it) && cJSON_GetArraySize(reasons) < REC_PROMOTION_MAX_NAMES)
+            cJSON_AddItemToArray(reasons, cJSON_CreateString(it->valuestring));
+    rf = cJSON_AddArrayToObject(o, "requiredFailed");
+    rt = cJSON_AddArrayToObject(o, "requiredTimedOut");
+    of = cJSON_AddArrayToObject(o, "optionalFailed");
+    cJSON_ArrayForEach(r, runs) {
+        const char *st = json_str(r, "status", ""), *name = json_str(r, "name", "");
+        cJSON *to;
+
+        if (!promoter_run_failed(st))
+            continue;
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "required")))
+            to = of;
+        else
+            to = strcmp(st, "timed-out") == 0 ? rt : rf;
+        if (cJSON_GetArraySize(to) < REC_PROMOTION_MAX_NAMES)
+            cJSON_AddItemToArray(to, cJSON_CreateString(name));
+    }
+    return o;
+}
+
+/* promoter_join - the strings of array a joined by ", " (heap). */
+static char *promoter_join(const cJSON *a)
+{
+    const cJSON *it;
+    char *out = xstrdup(""), *n;
+
+    cJSON_ArrayForEach(it, a) {
+        n = xasprintf("%s%s%s", out, out[0] ? ", " : "", cJSON_IsString(it) ? it->valuestring : "");
+        free(out);
+        out = n;
+    }
+    return out;
+}
+
+/* promoter_failed_error - the "error" of a Failed (tests) record. */
+char *promoter_failed_error(const cJSON *results)
+{
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(results, "requiredFailed");
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(results, "requiredTimedOut");
+    char *f = promoter_join(rf), *t = promoter_join(rt), *out;
+    int nf = cJSON_GetArraySize(rf), nt = cJSON_GetArraySize(rt);
+
+    if (!f[0] && !t[0])
+        out = xstrdup("a required test failed");
+    else if (!t[0])
+        out = xasprintf("required test%s failed: %s", nf > 1 ? "s" : "", f);
+    else if (!f[0])
+        out = xasprintf("required test%s timed out: %s", nt > 1 ? "s" : "", t);
+    else
+        out = xasprintf("required test%s failed: %s; timed out: %s", nf + nt > 1 ? "s" : "", f, t);
+    free(f);
+    free(t);
+    return out;
+}
+
+/* promoter_outcome_json - the PromotionRecord of plan p. */
+cJSON *promoter_outcome_json(const struct prom_plan *p, enum prom_outcome outcome, const char *failure,
+                             const char *error, int64_t now)
 {
     cJSON *o = cJSON_CreateObject();
     char ts[40];
+    const char *by = p->approved_by ? p->approved_by : PROMOTER_BY;
 
-    cJSON_AddStringToObject(o, "outcome", "Promoted");
+    time_format_iso(now, ts, sizeof(ts));
+    cJSON_AddStringToObject(o, "outcome", prom_outcome_name(outcome));
+    cJSON_AddBoolToObject(o, "promoted", outcome == PO_PROMOTED);
     cJSON_AddStringToObject(o, "sourceEnvironment", p->source);
     cJSON_AddStringToObject(o, "targetEnvironment", p->target);
     cJSON_AddStringToObject(o, "headSHA", p->t.head_sha);
     cJSON_AddNumberToObject(o, "generation", (double)p->t.generation);
-    cJSON_AddStringToObject(o, "promotedAt", time_format_iso(now, ts, sizeof(ts)));
     /* who or what promoted: the approver when a person approved, else us */
-    cJSON_AddStringToObject(o, "promotedBy", p->approved_by ? p->approved_by : PROMOTER_BY);
+    if (outcome == PO_PROMOTED) {
+        cJSON_AddStringToObject(o, "promotedAt", ts);
+        cJSON_AddStringToObject(o, "promotedBy", by);
+    } else {
+        cJSON_AddNullToObject(o, "promotedAt");
+        cJSON_AddNullToObject(o, "promotedBy");
+    }
+    cJSON_AddStringToObject(o, "recordedAt", ts);
+    cJSON_AddStringToObject(o, "recordedBy", outcome == PO_PROMOTED ? by : PROMOTER_BY);
     cJSON_AddStringToObject(o, "policy", p->policy);
     cJSON_AddStringToObject(o, "key", p->key);
+    if (failure && failure[0])
+        cJSON_AddStringToObject(o, "failure", failure);
+    else
+        cJSON_AddNullToObject(o, "failure");
+    if (error && error[0])
+        cJSON_AddStringToObject(o, "error", error);
+    else
+        cJSON_AddNullToObject(o, "error");
+    cJSON_AddItemToObject(o, "testResults", promoter_test_results(p->aggregate, p->runs));
     cJSON_AddItemToObject(o, "testRuns", cJSON_Duplicate(p->runs, 1));
     return o;
+}
+
+/* promoter_promotion_json - the Promoted PromotionRecord. */
+cJSON *promoter_promotion_json(const struct prom_plan *p, int64_t now)
+{
+    return promoter_outcome_json(p, PO_PROMOTED, NULL, NULL, now);
+}
+
+/* promoter_record_has - a PromotionRecord with key and outcome (and, when
+ * failure is not NULL, that failure) is in rec's history. */
+int promoter_record_has(const cJSON *rec, const char *key, enum prom_outcome outcome, const char *failure)
+{
+    const cJSON *e;
+
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rec, "promotions"))
+        if (strcmp(json_str(e, "key", ""), key) == 0 &&
+            strcmp(json_str(e, "outcome", "Promoted"), prom_outcome_name(outcome)) == 0 &&
+            (!failure || strcmp(json_str(e, "failure", ""), failure) == 0))
+            return 1;
+    return 0;
+}
+
+/* promoter_record_append - rec.promotions += pr (consumed). */
+void promoter_record_append(cJSON *rec, cJSON *pr)
+{
+    cJSON *prom = cJSON_GetObjectItemCaseSensitive(rec, "promotions");
+
+    if (!cJSON_IsArray(prom)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "promotions");
+        prom = cJSON_AddArrayToObject(rec, "promotions");
+    }
+    cJSON_AddItemToArray(prom, pr);
+}
+
+/* promoter_record_failed - append the Failed record of plan p (failure
+ * "tests" or "promotion") unless, for "tests", one with its key is there. */
+int promoter_record_failed(cJSON *rec, const struct prom_plan *p, const char *failure, const char *why, int64_t now)
+{
+    cJSON *pr;
+    char *err = NULL;
+
+    if (strcmp(failure, "tests") == 0 && promoter_record_has(rec, p->key, PO_FAILED, "tests"))
+        return 0;
+    pr = promoter_outcome_json(p, PO_FAILED, failure, NULL, now);
+    if (!why) {
+        err = promoter_failed_error(cJSON_GetObjectItemCaseSensitive(pr, "testResults"));
+        why = err;
+    }
+    promoter_set(pr, "error", cJSON_CreateString(why));
+    free(err);
+    promoter_record_append(rec, pr);
+    return 1;
+}
+
+/* promoter_hop_unfinished - the hop is still open at the promoter. */
+int promoter_hop_unfinished(const cJSON *hop)
+{
+    int ph = promoter_phase(hop);
+
+    return ph == PH_INTENT || ph == PH_AWAITING_APPROVAL;
+}
+
+/* promoter_record_outcome - a Superseded or Aborted record of rec's hop
+ * from source; see promoter.h. */
+int promoter_record_outcome(cJSON *rec, const char *source, enum prom_outcome outcome, const char *by,
+                            const char *why, const struct tracker *successor, int64_t now)
+{
+    const cJSON *hop = promoter_hop(rec, source), *k;
+    cJSON *o, *sup, *runs;
+    char ts[40], *dflt = NULL;
+
+    if (!hop || (outcome != PO_SUPERSEDED && outcome != PO_ABORTED) ||
+        (outcome == PO_SUPERSEDED && !successor))
+        return -1;
+    if (!promoter_hop_unfinished(hop) || promoter_record_has(rec, json_str(hop, "key", ""), outcome, NULL))
+        return 0;
+    if (!why || !why[0]) {
+        dflt = outcome == PO_SUPERSEDED
+                   ? xasprintf("superseded by %.7s (generation %lld)", successor->head_sha,
+                               (long long)successor->generation)
+                   : xasprintf("aborted while the promotion %s -> %s was %s", source, json_str(hop, "target", ""),
+                               json_str(hop, "phase", ""));
+        why = dflt;
+    }
+    time_format_iso(now, ts, sizeof(ts));
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "outcome", prom_outcome_name(outcome));
+    cJSON_AddBoolToObject(o, "promoted", 0);
+    cJSON_AddStringToObject(o, "sourceEnvironment", source);
+    cJSON_AddStringToObject(o, "targetEnvironment", json_str(hop, "target", ""));
+    cJSON_AddStringToObject(o, "headSHA", json_str(rec, "headSHA", ""));
+    cJSON_AddNumberToObject(o, "generation", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "generation")));
+    cJSON_AddNullToObject(o, "promotedAt");
+    cJSON_AddNullToObject(o, "promotedBy");
+    cJSON_AddStringToObject(o, "recordedAt", ts);
+    cJSON_AddStringToObject(o, "recordedBy", by && by[0] ? by : PROMOTER_BY);
+    cJSON_AddStringToObject(o, "policy", json_str(hop, "policy", ""));
+    cJSON_AddStringToObject(o, "key", json_str(hop, "key", ""));
+    cJSON_AddNullToObject(o, "failure");
+    cJSON_AddStringToObject(o, "error", why);
+    if (outcome == PO_SUPERSEDED) {
+        sup = cJSON_AddObjectToObject(o, "supersededBy");
+        cJSON_AddStringToObject(sup, "headSHA", successor->head_sha);
+        cJSON_AddNumberToObject(sup, "generation", (double)successor->generation);
+    }
+    /* the runs the hop was decided on, as its entry keeps them */
+    runs = cJSON_AddArrayToObject(o, "testRuns");
+    cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(hop, "testRuns"))
+        if (cJSON_IsObject(k) && cJSON_GetArraySize(runs) < REC_PROMOTION_MAX_RUNS)
+            cJSON_AddItemToArray(runs, cJSON_Duplicate(k, 1));
+    free(dflt);
+    promoter_record_append(rec, o);
+    return 1;
 }
 
 /* promoter_plan_free - release p. */
@@ -363,6 +589,7 @@ void promoter_plan_free(struct prom_plan *p)
     free(p->comment_extra);
     free(p->approved_by);
     cJSON_Delete(p->runs);
+    cJSON_Delete(p->aggregate);
     free(p->reasons);
     memset(p, 0, sizeof(*p));
 }

@@ -807,3 +807,173 @@ void yj_free(struct yj_doc *d)
     free(d->pos);
     memset(d, 0, sizeof(*d));
 }
+
+/* ---- the emitter: cJSON to YAML text, by libyaml's emitter ---- */
+
+/* The output buffer of yj_emit. */
+struct yj_out {
+    char *buf;
+    size_t len, cap;
+};
+
+/* yj_out_write - libyaml's write handler: append to the buffer. */
+static int yj_out_write(void *data, unsigned char *bytes, size_t size)
+{
+    struct yj_out *o = data;
+
+    if (o->len + size + 1 > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (cap < o->len + size + 1)
+            cap *= 2;
+        o->buf = xrealloc(o->buf, cap);
+        o->cap = cap;
+    }
+    memcpy(o->buf + o->len, bytes, size);
+    o->len += size;
+    o->buf[o->len] = '\0';
+    return 1;
+}
+
+/* yj_plain_unsafe - 1 when the string s, written plain, would be read back
+ * as something else than that string: by this parser (the YAML 1.2 core
+ * schema: null, booleans, numbers, "") or by a YAML 1.1 reader (yes/no/
+ * on/off, y/n, numbers with "_" or ":", timestamps: anything that starts
+ * like a number). Such a string is double-quoted; libyaml quotes the rest
+ * when it has to (indicators, ": ", "#", line breaks, spaces at the ends). */
+static int yj_plain_unsafe(const char *s)
+{
+    static const char *const words11[] = { "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+                                            "on", "On", "ON", "off", "Off", "OFF", "=" , "<<" };
+    double d;
+    int b;
+    size_t i;
+
+    if (yj_is_null(s) || yj_is_bool(s, &b) || yj_int(s, &d) != 0 || yj_float(s, &d) != 0)
+        return 1;
+    for (i = 0; i < ARRAY_LEN(words11); i++)
+        if (!strcmp(s, words11[i]))
+            return 1;
+    if (*s == '-' || *s == '+' || *s == '.')
+        s++;
+    return (*s >= '0' && *s <= '9') || *s == '.';
+}
+
+/* yj_emit_fail - the emitter's error into err. Returns -1. */
+static int yj_emit_fail(yaml_emitter_t *e, char *err, size_t errlen)
+{
+    if (!err[0])
+        snprintf(err, errlen, "libyaml: %s", e->problem ? e->problem : "cannot emit");
+    return -1;
+}
+
+/* yj_emit_scalar - one scalar event of text, plain or double-quoted. */
+static int yj_emit_scalar(yaml_emitter_t *e, const char *text, int quoted)
+{
+    yaml_event_t ev;
+
+    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), 1, 1,
+                                      quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE))
+        return -1;
+    return yaml_emitter_emit(e, &ev) ? 0 : -1;
+}
+
+/* yj_emit_node - the events of v (depth: how deep v is). */
+static int yj_emit_node(yaml_emitter_t *e, const cJSON *v, int depth, int max_depth, char *err, size_t errlen)
+{
+    yaml_event_t ev;
+    const cJSON *c;
+    char num[64];
+
+    if (depth > max_depth) {
+        snprintf(err, errlen, "nested deeper than %d levels", max_depth);
+        return -1;
+    }
+    if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+        int map = cJSON_IsObject(v);
+        if (!(map ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE)
+                  : yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE)) ||
+            !yaml_emitter_emit(e, &ev))
+            goto libyaml;
+        cJSON_ArrayForEach(c, v) {
+            if (map && yj_emit_scalar(e, c->string ? c->string : "", yj_plain_unsafe(c->string ? c->string : "")) < 0)
+                goto libyaml;
+            if (yj_emit_node(e, c, depth + 1, max_depth, err, errlen) < 0)
+                return -1;
+        }
+        if (!(map ? yaml_mapping_end_event_initialize(&ev) : yaml_sequence_end_event_initialize(&ev)) ||
+            !yaml_emitter_emit(e, &ev))
+            goto libyaml;
+        return 0;
+    }
+    if (cJSON_IsString(v))
+        return yj_emit_scalar(e, v->valuestring, yj_plain_unsafe(v->valuestring)) < 0 ? yj_emit_fail(e, err, errlen) : 0;
+    if (cJSON_IsBool(v))
+        return yj_emit_scalar(e, cJSON_IsTrue(v) ? "true" : "false", 0) < 0 ? yj_emit_fail(e, err, errlen) : 0;
+    if (cJSON_IsNumber(v)) {
+        if (!isfinite(v->valuedouble)) {
+            snprintf(err, errlen, "a number JSON cannot hold");
+            return -1;
+        }
+        if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) <= (double)YJ_INT_MAX)
+            snprintf(num, sizeof(num), "%lld", (long long)v->valuedouble);
+        else
+            snprintf(num, sizeof(num), "%.17g", v->valuedouble);
+        return yj_emit_scalar(e, num, 0) < 0 ? yj_emit_fail(e, err, errlen) : 0;
+    }
+    if (cJSON_IsNull(v))
+        return yj_emit_scalar(e, "null", 0) < 0 ? yj_emit_fail(e, err, errlen) : 0;
+    snprintf(err, errlen, "a JSON value of unknown type");
+    return -1;
+libyaml:
+    return yj_emit_fail(e, err, errlen);
+}
+
+/* yj_emit - see yamljson.h. */
+int yj_emit(const cJSON *v, int max_depth, char **out, size_t *outlen, char *err, size_t errlen)
+{
+    yaml_emitter_t e;
+    yaml_event_t ev;
+    struct yj_out o = { NULL, 0, 0 };
+    int rc = -1;
+
+    *out = NULL;
+    if (outlen)
+        *outlen = 0;
+    if (errlen)
+        err[0] = '\0';
+    if (!v) {
+        snprintf(err, errlen, "no value");
+        return -1;
+    }
+    if (!yaml_emitter_initialize(&e)) {
+        snprintf(err, errlen, "libyaml: cannot initialize the emitter");
+        return -1;
+    }
+    yaml_emitter_set_output(&e, yj_out_write, &o);
+    yaml_emitter_set_unicode(&e, 1);
+    yaml_emitter_set_width(&e, -1);
+    yaml_emitter_set_indent(&e, 2);
+    if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || !yaml_emitter_emit(&e, &ev) ||
+        !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || !yaml_emitter_emit(&e, &ev)) {
+        yj_emit_fail(&e, err, errlen);
+        goto out;
+    }
+    if (yj_emit_node(&e, v, 1, max_depth > 0 ? max_depth : 64, err, errlen) < 0)
+        goto out;
+    if (!yaml_document_end_event_initialize(&ev, 1) || !yaml_emitter_emit(&e, &ev) ||
+        !yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&e, &ev) || !yaml_emitter_flush(&e)) {
+        yj_emit_fail(&e, err, errlen);
+        goto out;
+    }
+    rc = 0;
+out:
+    yaml_emitter_delete(&e);
+    if (rc < 0) {
+        free(o.buf);
+        return -1;
+    }
+    *out = o.buf ? o.buf : xstrdup("");
+    if (outlen)
+        *outlen = o.len;
+    return 0;
+}

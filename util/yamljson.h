@@ -49,6 +49,16 @@ int yj_parse_file(const char *path, const struct yj_limits *lim,
 /* yj_pos_of - the source position of node, or all zeros. */
 struct yj_pos yj_pos_of(const struct yj_doc *d, const cJSON *node);
 
+/* yj_emit - v as one YAML document (block style, UTF-8, no "---", no line
+ * folding), written by libyaml's emitter: libyaml quotes what needs
+ * quoting, and a string that would read back as another type (null, true,
+ * 12, 1e3, "", and YAML 1.1's yes/no/on/off and number-like or
+ * timestamp-like strings) is double-quoted, so yj_parse (and a YAML 1.1
+ * reader) gives v back. Objects nested deeper than max_depth (<= 0: 64)
+ * are refused. Returns 0 with *out (heap, NUL-terminated; *outlen bytes
+ * when outlen is not NULL), or -1 with err set. */
+int yj_emit(const cJSON *v, int max_depth, char **out, size_t *outlen, char *err, size_t errlen);
+
 /* yj_free - release everything in d (safe on a zeroed or failed doc). */
 void yj_free(struct yj_doc *d);
 

@@ -208,6 +208,35 @@ a_holds_staging_b_waits() {
     [ "$(patches shop-staging | tr '\n' ' ')" = "$SHA_A $SHA_B " ]
 }
 
+@test "exclusive: a holder awaiting approval whose tracker is removed: its hop's PromotionRecord says Aborted, staging goes on" {
+    policies false
+    up
+    a_holds_staging_b_waits
+    gate "$A" staging 0
+    wait_at 60 "$A" awaiting-approval staging
+    rm "$T/state/trackers/$A.json"
+    wait_at 60 "$B" testing staging
+    grep -q 'event=released .*tracker='"$A"'.*reason=Aborted' "$T/promoter.log"
+    jq -e '[.promotions[].outcome] == ["Promoted", "Aborted"] and (.promotions[1] |
+        .sourceEnvironment == "staging" and .targetEnvironment == "prod" and .promoted == false and
+        (.error | contains("removed")) and .recordedBy == "promo-promoter")' "$T/state/promoter/$A.json"
+}
+
+@test "exclusive: a new commit on a holder awaiting approval: its hop's PromotionRecord says Superseded by the new SHA" {
+    policies false
+    up
+    a_holds_staging_b_waits
+    gate "$A" staging 0
+    wait_at 60 "$A" awaiting-approval staging
+    promoctl track --repo acme/shop --pr 1 --sha "$(sha_of a2)" --env dev --app shop --state synced >/dev/null
+    wait_at 60 "$B" testing staging
+    grep -q 'event=released .*tracker='"$A"'.*reason=Superseded' "$T/promoter.log"
+    wait_for 30 jq -e '[.promotions[] | select(.outcome == "Superseded")] | length == 1' "$T/state/promoter/$A.json"
+    jq -e --arg old "$SHA_A" --arg new "$(sha_of a2)" '[.promotions[] | select(.outcome == "Superseded")][0] |
+        .sourceEnvironment == "staging" and .headSHA == $old and .generation == 1 and
+        .supersededBy.headSHA == $new and .supersededBy.generation == 2' "$T/state/promoter/$A.json"
+}
+
 @test "exclusive: false lets both PRs into the shared application at once" {
     policies true false
     up

@@ -2,6 +2,7 @@
 # promoctl: command line, track/get/list, exit codes.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() { promo_setup; }
 teardown() { promo_teardown; }
@@ -423,4 +424,90 @@ track7() {
     assert_output --partial "show NAME [--json]"
     assert_output --partial "approve NAME [--sha SHA] [--by WHO]"
     assert_output --partial "retry NAME [--by WHO]"
+}
+
+# testing_records - trigger and monitor records of acme-shop-42 (generation
+# 1, SHA1) in dev: smoke (required) running as run 17, lint (optional) failed.
+testing_records() {
+    mkdir -p "$T/state/trigger" "$T/state/monitor"
+    jq -nc --arg sha "$SHA1" '{name:"acme-shop-42",generation:1,headSHA:$sha,hops:{dev:{source:"dev",target:"staging",
+        policy:"dev-to-staging",autoPromote:true,startedAt:"2026-11-28T04:30:00.120Z",tests:[
+        {name:"smoke",provider:"jenkins",job:"promo/smoke",required:true,attempt:1,key:"pk-111111111111111111111111",
+         phase:"triggered",triggeredAt:"2026-11-28T04:30:00.140Z",
+         run:{id:"17",url:"http://ci.example/smoke/17/",api:"http://ci.example/smoke/17/api/json",status:"queued"}},
+        {name:"lint",provider:"gitlab",job:"acme/shop",required:false,attempt:1,key:"pk-222222222222222222222222",
+         phase:"triggered",triggeredAt:"2026-11-28T04:30:00.141Z",
+         run:{id:"9",url:"http://ci.example/lint/9/",api:"http://ci.example/lint/9",status:"queued"}}]}}}' \
+        > "$T/state/trigger/acme-shop-42.json"
+    jq -nc --arg sha "$SHA1" '{name:"acme-shop-42",generation:1,headSHA:$sha,hops:{dev:{source:"dev",target:"staging",
+        policy:"dev-to-staging",tests:{
+        smoke:{key:"pk-111111111111111111111111",required:true,provider:"jenkins",status:"running",runId:"17",
+               url:"http://ci.example/smoke/17/"},
+        lint:{key:"pk-222222222222222222222222",required:false,provider:"gitlab",status:"failed",runId:"9",
+              url:"http://ci.example/lint/9/",finishedAt:"2026-11-28T04:31:00.000Z",durationMs:1200,detail:"FAILURE"}}}}}' \
+        > "$T/state/monitor/acme-shop-42.json"
+}
+
+@test "get -o json|yaml: the PullRequestTracker with the original's status (testRuns, promotions, conditions); YAML reads back as the JSON" {
+    promoctl track --repo acme/shop --pr 42 --sha "$SHA1" --env dev --app shop-dev --state synced --ref 'yes: no'
+    testing_records
+    run --separate-stderr promoctl get acme-shop-42 -o json
+    assert_success
+    printf '%s\n' "$output" > "$T/get.json"
+    # metadata and spec as stored; status from the records
+    jq -e --slurpfile doc "$T/state/trackers/acme-shop-42.json" \
+        '.apiVersion == "promo.dev/v1alpha1" and .kind == "PullRequestTracker" and
+         .metadata == $doc[0].metadata and .spec == $doc[0].spec and .spec.headRef == "yes: no" and
+         (.status | keys) == ["conditions", "environment", "promotions", "state", "testRuns"] and
+         .status.environment == "dev" and .status.state == "testing" and .status.promotions == []' "$T/get.json"
+    jq -e '.status.testRuns == [
+        {name:"smoke",provider:"jenkins",runId:"17",url:"http://ci.example/smoke/17/",status:"running",result:null,
+         required:true,attempt:1,key:"pk-111111111111111111111111",startedAt:"2026-11-28T04:30:00.140Z",
+         completedAt:null,durationMs:null,detail:null},
+        {name:"lint",provider:"gitlab",runId:"9",url:"http://ci.example/lint/9/",status:"failed",result:"failed",
+         required:false,attempt:1,key:"pk-222222222222222222222222",startedAt:"2026-11-28T04:30:00.141Z",
+         completedAt:"2026-11-28T04:31:00.000Z",durationMs:1200,detail:"FAILURE"}]' "$T/get.json"
+    jq -e '[.status.conditions[] | .type] == ["Ready", "TestsPassed", "AwaitingApproval", "Promoted", "Failed"] and
+        all(.status.conditions[]; (keys == ["lastTransitionTime", "message", "reason", "status", "type"]) and
+            (.status | IN("True", "False", "Unknown"))) and
+        (.status.conditions[0] | .status == "False" and .reason == "Testing" and (.message | contains("smoke"))) and
+        (.status.conditions[1] | .status == "Unknown" and .reason == "TestsRunning") and
+        (.status.conditions[3] | .status == "False" and .reason == "NotPromoted")' "$T/get.json"
+    # -o yaml: real YAML (parsed by PyYAML, a YAML 1.1 reader), the same object
+    run --separate-stderr promoctl get acme-shop-42 -o yaml
+    assert_success
+    printf '%s\n' "$output" > "$T/get.yaml"
+    grep -q '^kind: PullRequestTracker$' "$T/get.yaml"
+    python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$T/get.yaml" |
+        jq -e --slurpfile j "$T/get.json" '. == $j[0]'
+    # the other spellings of -o
+    run promoctl get acme-shop-42 --output=yaml
+    assert_success
+    [ "$output" = "$(cat "$T/get.yaml")" ]
+    run promoctl get -ojson acme-shop-42
+    assert_success
+    echo "$output" | jq -e '.status.state == "testing"'
+    # --json is as before: the stored document, promo's view under "view"
+    run promoctl get acme-shop-42 --json
+    assert_success
+    echo "$output" | jq -e --slurpfile doc "$T/state/trackers/acme-shop-42.json" \
+        '.status == $doc[0].status and .view.state == "testing" and (.view.tests | length == 2) and (.status | has("testRuns") | not)'
+}
+
+@test "get -o: a bad value, a missing value, or -o with --json exits 100 with the reason" {
+    promoctl track --repo acme/shop --pr 42 --sha "$SHA1" --env dev --app shop-dev
+    run promoctl get acme-shop-42 -o xml
+    assert_failure 100
+    assert_output --partial "get: -o takes yaml or json, not 'xml'"
+    run promoctl get acme-shop-42 -o YAML
+    assert_failure 100
+    assert_output --partial "not 'YAML'"
+    run promoctl get acme-shop-42 -o
+    assert_failure 100
+    run promoctl get acme-shop-42 --json -o yaml
+    assert_failure 100
+    assert_output --partial "--json and -o cannot be given together"
+    run promoctl get nope -o yaml
+    assert_failure 100
+    assert_output --partial "no tracker named nope"
 }

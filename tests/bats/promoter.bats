@@ -240,7 +240,9 @@ check_promoted_once() {
     [ "$(audit_count TestsFailed)" = 1 ]
     jq -se '[.[] | select(.reason == "TestsFailed")][0] | .type == "Warning" and (.message | contains("smoke: failed"))' \
         "$T/state/audit.log"
-    jq -e '.hops.dev.phase == "failed" and .hops.dev.failure == "tests" and (.promotions | length == 0)' \
+    # no promotion, but the failure has its record (outcome Failed, not promoted)
+    jq -e '.hops.dev.phase == "failed" and .hops.dev.failure == "tests" and (.promotions | length == 1) and
+        .promotions[0].outcome == "Failed" and .promotions[0].promoted == false' \
         "$T/state/promoter/$NAME.json"
     run promote
     assert_success
@@ -520,6 +522,125 @@ YAML
         '{name:$n,generation:2,headSHA:$sha,hops:{dev:{retry:{attempt:2,requestedBy:"bob",requestedAt:$at}}}}' > "$T/state/approvals/$NAME.json"
     run promote
     [ "$(requests argocd GET /argocd)" = 2 ]
+}
+
+# add_timed_out_e2e - a third test, e2e (required), that timed out: in the
+# trigger and monitor records and in the aggregate.
+add_timed_out_e2e() {
+    jq -c --arg k "$(key e2e)" '.hops.dev.tests += [{name:"e2e",provider:"jenkins",job:"promo/e2e",required:true,
+        attempt:1,key:$k,phase:"triggered",run:{id:"5",url:"http://ci.example/e2e/5/",api:"http://ci.example/e2e/5/api/json",
+        status:"running"},error:null}]' "$T/state/trigger/$NAME.json" > "$T/trig.json"
+    mv "$T/trig.json" "$T/state/trigger/$NAME.json"
+    jq -c --arg k "$(key e2e)" '.hops.dev.tests.e2e = {key:$k,required:true,provider:"jenkins",status:"timed-out",
+        timedOut:true,url:"http://ci.example/e2e/5/",durationMs:null} |
+        .hops.dev.aggregate.anyTimeout = true |
+        .hops.dev.aggregate.failureReasons += ["e2e: timed out (test timeout 30m) http://ci.example/e2e/5/"]' \
+        "$T/state/monitor/$NAME.json" > "$T/mon.json"
+    mv "$T/mon.json" "$T/state/monitor/$NAME.json"
+}
+
+@test "promo-promoter: a required failure -> one Failed PromotionRecord naming the failed and timed-out tests; promoctl shows it" {
+    start_sim
+    records 2 "$SHA" failed failed
+    add_timed_out_e2e
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    jq -e --arg sha "$SHA" '.promotions | length == 1 and (.[0] |
+        .outcome == "Failed" and .promoted == false and .failure == "tests" and .headSHA == $sha and
+        .generation == 2 and .sourceEnvironment == "dev" and .targetEnvironment == "staging" and
+        .promotedAt == null and .promotedBy == null and .recordedBy == "promo-promoter" and
+        (.recordedAt | test("^2[0-9-]+T")) and .policy == "dev-to-staging" and (.key | startswith("pk-")) and
+        .testResults.requiredFailed == ["smoke"] and .testResults.requiredTimedOut == ["e2e"] and
+        .testResults.optionalFailed == ["lint"] and .testResults.anyFailed and .testResults.anyTimeout and
+        .testResults.allPassed == false and .testResults.optionalTestsFailed and
+        (.testResults.failureReasons | length == 3) and
+        .error == "required tests failed: smoke; timed out: e2e" and (.testRuns | length == 3))' \
+        "$T/state/promoter/$NAME.json"
+    # its key is the hop's, and it is written with the last reporting step
+    jq -e '.promotions[0].key == .hops.dev.key and .hops.dev.steps.audited' "$T/state/promoter/$NAME.json"
+    # once per hop key: the same message again appends nothing
+    run promote
+    assert_success
+    [ "$(promotions)" = 1 ]
+    run promoctl show "$NAME"
+    assert_success
+    assert_output --partial "outcome        failed: required tests failed: smoke; timed out: e2e"
+    assert_output --partial "Outcomes:"
+    run promoctl get "$NAME" -o json
+    assert_success
+    echo "$output" | jq -e '.status.state == "failed" and (.status.promotions | length == 1) and
+        .status.promotions[0].outcome == "Failed" and
+        ([.status.conditions[] | select(.type == "Failed")][0] | .status == "True" and .reason == "TestsFailed") and
+        ([.status.conditions[] | select(.type == "TestsPassed")][0].status == "False") and
+        ([.status.testRuns[] | select(.name == "e2e")][0] | .result == "timed-out" and .runId == "5")'
+}
+
+@test "promo-promoter: a failed promotion -> Failed (promotion); promoctl retry that succeeds -> Promoted too, the failure kept" {
+    printf 'argocd:\n  autoCreate: false\n  applications:\n    shop-staging: {}\n' > "$T/scenario.yaml"
+    start_sim "$T/scenario.yaml"
+    records 2 "$SHA" passed passed
+    APP=shop-missing message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    jq -e '.hops.dev.phase == "failed" and .hops.dev.failure == "promotion" and (.promotions | length == 1) and
+        (.promotions[0] | .outcome == "Failed" and .failure == "promotion" and .promoted == false and
+         (.error | test("permission denied|not found")) and .error == $rec.hops.dev.lastError and
+         .testResults.requiredFailed == [] and (.testRuns | length == 2))' \
+        --argjson rec "$(cat "$T/state/promoter/$NAME.json")" "$T/state/promoter/$NAME.json"
+    run promote
+    assert_success
+    [ "$(promotions)" = 1 ]
+    # promoctl retry, then the application the policy now names exists
+    mkdir -p "$T/state/approvals"
+    jq -nc --arg n "$NAME" --arg sha "$SHA" --arg at "$(date -u -d '+1 min' +%Y-%m-%dT%H:%M:%S.000Z)" \
+        '{name:$n,generation:2,headSHA:$sha,hops:{dev:{retry:{attempt:2,requestedBy:"bob",requestedAt:$at}}}}' \
+        > "$T/state/approvals/$NAME.json"
+    message 2 "$SHA" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    jq -e '[.promotions[].outcome] == ["Failed", "Promoted"] and .promotions[0].key == .promotions[1].key and
+        .promotions[1].promoted and .promotions[1].error == null and .promotions[1].failure == null and
+        .hops.dev.phase == "done"' "$T/state/promoter/$NAME.json"
+    [ "$(audit_count Promoted)" = 1 ]
+    [ "$(audit_count PromotionFailed)" = 1 ]
+}
+
+@test "promo-promoter: a new generation while a hop awaits approval -> Superseded naming the new SHA, then the new one is Promoted" {
+    start_sim
+    records 2 "$SHA" passed passed false
+    message 2 "$SHA" false > "$T/msg.ndjson"
+    run promote
+    assert_success
+    jq -e '.hops.dev.phase == "awaiting-approval" and (.promotions | length == 0)' "$T/state/promoter/$NAME.json"
+    old_key="$(jq -r .hops.dev.key "$T/state/promoter/$NAME.json")"
+    SHA3="$(sha_of 43)"
+    records 3 "$SHA3" passed passed
+    message 3 "$SHA3" > "$T/msg.ndjson"
+    run promote
+    assert_success
+    jq -e --arg old "$SHA" --arg new "$SHA3" --arg k "$old_key" '[.promotions[].outcome] == ["Superseded", "Promoted"] and
+        (.promotions[0] | .headSHA == $old and .generation == 2 and .key == $k and .promoted == false and
+         .supersededBy.headSHA == $new and .supersededBy.generation == 3 and
+         (.error | startswith("superseded by " + $new[0:7])) and (.testRuns | length == 2)) and
+        (.promotions[1] | .headSHA == $new and .generation == 3) and .generation == 3 and .hops.dev.phase == "done"' \
+        "$T/state/promoter/$NAME.json"
+    grep -q 'event=hop_superseded' "$T/promoter.log"
+    run promoctl show "$NAME"
+    assert_success
+    assert_output --partial "superseded by ${SHA3:0:7} (generation 3)"
+    # get -o yaml is real YAML: parsed back, it is get -o json
+    run --separate-stderr promoctl get "$NAME" -o yaml
+    assert_success
+    printf '%s\n' "$output" > "$T/get.yaml"
+    python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$T/get.yaml" > "$T/get.yaml.json"
+    promoctl get "$NAME" -o json > "$T/get.json"
+    jq -e --slurpfile y "$T/get.yaml.json" '. == $y[0]' "$T/get.json"
+    jq -e --arg new "$SHA3" '.apiVersion == "promo.dev/v1alpha1" and .kind == "PullRequestTracker" and
+        .metadata.generation == 3 and .spec.headSHA == $new and .status.environment == "staging" and
+        .status.state == "deploying" and ([.status.promotions[].outcome] == ["Superseded", "Promoted"]) and
+        ([.status.conditions[] | select(.type == "Promoted")][0] | .status == "True" and (.lastTransitionTime | type == "string"))' \
+        "$T/get.json"
 }
 
 # ---- Argo CD update strategies (spec.promotion.argocd.update, source, project, appNamespace) ----

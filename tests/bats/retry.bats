@@ -229,9 +229,13 @@ fail_in_dev() {
     [ "$(jq -r '.view.hops[0].source + ">" + .view.hops[0].target + ":" + .view.hops[0].state' <<<"$output")" = "dev>staging:promoted" ]
     [ "$(jq -r '.view.hops[0].retryAttempt' <<<"$output")" = 2 ]
     # promoted on what the second attempt tested, never on the failed run
-    run jq -c '[.promotions[] | [.testRuns[].key] | sort]' "$T/state/promoter/$TR.json"
+    run jq -c '[.promotions[] | select(.outcome == "Promoted") | [.testRuns[].key] | sort]' "$T/state/promoter/$TR.json"
     [ "$output" = "$(jq -nc --arg a "$KEY2" --arg b "$(jq -r '.hops.dev.tests[] | select(.name == "e2e") | .key' "$T/state/trigger/$TR.json")" '[[$a, $b] | sort]')" ]
-    PKEY="$(jq -r '.promotions[0].key' "$T/state/promoter/$TR.json")"
+    PKEY="$(jq -r '.promotions[] | select(.outcome == "Promoted") | .key' "$T/state/promoter/$TR.json")"
+    # the failed first attempt has its own record, under the first attempt's hop key
+    jq -e '[.promotions[].outcome] == ["Failed", "Promoted"] and .promotions[0].failure == "tests" and
+        .promotions[0].testResults.requiredFailed == ["smoke"] and .promotions[0].key != .promotions[1].key' \
+        "$T/state/promoter/$TR.json"
 
     # the audit log: one failure, the retry by alice, one promotion
     run promoctl events --json --tracker "$TR"

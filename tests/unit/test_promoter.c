@@ -275,6 +275,163 @@ static void test_texts(void)
     cJSON_Delete(runs);
 }
 
+/* plan_of - a plan of acme-shop-42 at gen and sha, dev -> staging, with runs
+ * (consumed) and the aggregate agg (JSON text, may be NULL). */
+static void plan_of(struct prom_plan *p, int64_t gen, const char *sha, cJSON *runs, const char *agg)
+{
+    memset(p, 0, sizeof(*p));
+    p->t = tracker_at(gen, sha);
+    p->source = xstrdup("dev");
+    p->target = xstrdup("staging");
+    p->policy = xstrdup("dev-to-staging");
+    promo_key(p->t.name, sha, "dev", "staging", "promote", 1, p->key, sizeof(p->key));
+    p->runs = runs;
+    p->aggregate = agg ? cJSON_Parse(agg) : NULL;
+}
+
+/* round_trip - pr decodes as a PromotionRecord (inside a record) and
+ * encodes back to itself. */
+static int round_trip(const cJSON *pr, const char *what)
+{
+    cJSON *rec = cJSON_Parse("{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA1 "\",\"hops\":{}}");
+    struct rec_promoter r;
+    char err[256] = "";
+    int ok = 0;
+
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(rec, "promotions"), cJSON_Duplicate(pr, 1));
+    if (rec_promoter_decode(rec, "acme-shop-42", &r, err, sizeof(err)) == 0 && r.npromotions == 1) {
+        cJSON *back = rec_promotion_encode(&r.promotions[0]);
+        ok = cJSON_Compare(pr, back, 1);
+        cJSON_Delete(back);
+    }
+    unit_ok(ok, "%s: the decoder takes what the promoter writes, and encodes it back the same %s", what, err);
+    rec_promoter_free(&r);
+    cJSON_Delete(rec);
+    return ok;
+}
+
+/* test_outcomes - the PromotionRecord of every outcome: contents, the
+ * decoder's agreement, idempotency. */
+static void test_outcomes(void)
+{
+    static const char *runs_json =
+        "[{\"name\":\"smoke\",\"provider\":\"jenkins\",\"required\":true,\"status\":\"failed\",\"url\":\"http://ci/1/\","
+        "\"durationMs\":5,\"key\":\"pk-a\"},{\"name\":\"e2e\",\"provider\":\"exec\",\"required\":true,"
+        "\"status\":\"timed-out\",\"url\":null,\"durationMs\":null,\"key\":\"pk-b\"},{\"name\":\"api\","
+        "\"provider\":\"gitlab\",\"required\":true,\"status\":\"error\",\"url\":null,\"durationMs\":null,\"key\":\"pk-c\"},"
+        "{\"name\":\"lint\",\"provider\":\"gitlab\",\"required\":false,\"status\":\"cancelled\",\"url\":null,"
+        "\"durationMs\":null,\"key\":\"pk-d\"},{\"name\":\"docs\",\"provider\":\"gitlab\",\"required\":false,"
+        "\"status\":\"running\",\"url\":null,\"durationMs\":null,\"key\":\"pk-e\"}]";
+    static const char *agg_json =
+        "{\"decided\":true,\"allPassed\":false,\"anyFailed\":true,\"anyRunning\":true,\"anyTimeout\":true,"
+        "\"optionalTestsFailed\":true,\"failureReasons\":[\"smoke: failed\",\"e2e: timed out\"]}";
+    struct prom_plan p;
+    struct tracker next = tracker_at(3, SHA2);
+    cJSON *rec, *pr, *res, *hop;
+    char *e;
+
+    plan_of(&p, 2, SHA1, cJSON_Parse(runs_json), agg_json);
+
+    res = promoter_test_results(p.aggregate, p.runs);
+    e = cJSON_PrintUnformatted(res);
+    unit_ok(strcmp(e, "{\"allPassed\":false,\"anyFailed\":true,\"anyRunning\":true,\"anyTimeout\":true,"
+                      "\"optionalTestsFailed\":true,\"failureReasons\":[\"smoke: failed\",\"e2e: timed out\"],"
+                      "\"requiredFailed\":[\"smoke\",\"api\"],\"requiredTimedOut\":[\"e2e\"],"
+                      "\"optionalFailed\":[\"lint\"]}") == 0, "testResults: the flags and the names: %s", e);
+    cJSON_free(e);
+    e = promoter_failed_error(res);
+    unit_ok(strcmp(e, "required tests failed: smoke, api; timed out: e2e") == 0, "Failed error: %s", e);
+    free(e);
+    cJSON_Delete(res);
+    res = cJSON_Parse("{\"requiredTimedOut\":[\"e2e\"]}");
+    e = promoter_failed_error(res);
+    unit_ok(strcmp(e, "required test timed out: e2e") == 0, "Failed error, a timeout only: %s", e);
+    free(e);
+    cJSON_Delete(res);
+    res = cJSON_Parse("{\"requiredFailed\":[\"smoke\"]}");
+    e = promoter_failed_error(res);
+    unit_ok(strcmp(e, "required test failed: smoke") == 0, "Failed error, one failure: %s", e);
+    free(e);
+    cJSON_Delete(res);
+    e = promoter_failed_error(NULL);
+    unit_ok(strcmp(e, "a required test failed") == 0, "Failed error, nothing named: %s", e);
+    free(e);
+
+    /* Failed (tests): once per hop key */
+    rec = promoter_record_for(NULL, &p.t);
+    hop = promoter_hop_new(rec, &p, PH_FAILED);
+    unit_ok(promoter_record_failed(rec, &p, "tests", NULL, 1795840262000) == 1, "Failed (tests) appended");
+    unit_ok(promoter_record_failed(rec, &p, "tests", NULL, 1795840263000) == 0 &&
+            cJSON_GetArraySize(cJSON_GetObjectItem(rec, "promotions")) == 1, "Failed (tests) once per hop key");
+    pr = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "promotions"), 0);
+    unit_ok(strcmp(json_str(pr, "outcome", ""), "Failed") == 0 && cJSON_IsFalse(cJSON_GetObjectItem(pr, "promoted")) &&
+            strcmp(json_str(pr, "failure", ""), "tests") == 0 &&
+            strcmp(json_str(pr, "error", ""), "required tests failed: smoke, api; timed out: e2e") == 0 &&
+            strcmp(json_str(pr, "key", ""), p.key) == 0 && cJSON_IsNull(cJSON_GetObjectItem(pr, "promotedAt")) &&
+            strcmp(json_str(pr, "recordedAt", ""), "2026-11-28T04:31:02.000Z") == 0 &&
+            cJSON_GetArraySize(cJSON_GetObjectItem(pr, "testRuns")) == 5, "Failed (tests): the record");
+    round_trip(pr, "Failed (tests)");
+    /* Failed (promotion): one per failure, then Promoted */
+    unit_ok(promoter_record_failed(rec, &p, "promotion", "argocd: not found", 1795840264000) == 1 &&
+            promoter_record_failed(rec, &p, "promotion", "argocd: not found", 1795840265000) == 1 &&
+            cJSON_GetArraySize(cJSON_GetObjectItem(rec, "promotions")) == 3,
+            "Failed (promotion): one per failure (each written with its phase change)");
+    pr = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "promotions"), 1);
+    unit_ok(strcmp(json_str(pr, "error", ""), "argocd: not found") == 0 &&
+            strcmp(json_str(pr, "failure", ""), "promotion") == 0, "Failed (promotion): lastError is its error");
+    round_trip(pr, "Failed (promotion)");
+    pr = promoter_promotion_json(&p, 1795840266000);
+    unit_ok(cJSON_IsTrue(cJSON_GetObjectItem(pr, "promoted")) && cJSON_IsNull(cJSON_GetObjectItem(pr, "error")) &&
+            strcmp(json_str(pr, "recordedAt", ""), json_str(pr, "promotedAt", "-")) == 0, "Promoted: promoted, no error");
+    round_trip(pr, "Promoted");
+    cJSON_Delete(pr);
+    unit_ok(promoter_record_has(rec, p.key, PO_FAILED, "promotion") && !promoter_record_has(rec, p.key, PO_PROMOTED, NULL),
+            "record_has by key, outcome and failure");
+
+    /* Superseded and Aborted: only for unfinished hops */
+    unit_ok(promoter_record_outcome(rec, "dev", PO_ABORTED, "alice", NULL, NULL, 1795840267000) == 0,
+            "a failed hop is finished: no Aborted record");
+    hop = promoter_hop_new(rec, &p, PH_AWAITING_APPROVAL);
+    unit_ok(promoter_record_outcome(rec, "staging", PO_ABORTED, NULL, NULL, NULL, 0) == -1, "no such hop: -1");
+    unit_ok(promoter_record_outcome(rec, "dev", PO_FAILED, NULL, NULL, NULL, 0) == -1, "Failed is not for it: -1");
+    unit_ok(promoter_record_outcome(rec, "dev", PO_SUPERSEDED, NULL, NULL, NULL, 0) == -1,
+            "Superseded without the successor: -1");
+    unit_ok(promoter_record_outcome(rec, "dev", PO_ABORTED, "alice", NULL, NULL, 1795840267000) == 1 &&
+            promoter_record_outcome(rec, "dev", PO_ABORTED, "alice", NULL, NULL, 1795840268000) == 0,
+            "Aborted: once per hop key");
+    pr = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "promotions"), 3);
+    unit_ok(strcmp(json_str(pr, "outcome", ""), "Aborted") == 0 && strcmp(json_str(pr, "recordedBy", ""), "alice") == 0 &&
+            strcmp(json_str(pr, "error", ""), "aborted while the promotion dev -> staging was awaiting-approval") == 0 &&
+            cJSON_GetArraySize(cJSON_GetObjectItem(pr, "testRuns")) == 5 &&
+            cJSON_GetObjectItem(pr, "supersededBy") == NULL && promoter_phase(hop) == PH_AWAITING_APPROVAL,
+            "Aborted: the record, the hop left as it was");
+    round_trip(pr, "Aborted");
+
+    /* a new generation: promoter_record_for supersedes the unfinished hop */
+    rec = promoter_record_for(rec, &next);
+    pr = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "promotions"), 4);
+    unit_ok(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "promotions")) == 5 &&
+            strcmp(json_str(pr, "outcome", ""), "Superseded") == 0 &&
+            strcmp(json_str(pr, "headSHA", ""), SHA1) == 0 &&
+            cJSON_GetNumberValue(cJSON_GetObjectItem(pr, "generation")) == 2 &&
+            strcmp(json_str(cJSON_GetObjectItem(pr, "supersededBy"), "headSHA", ""), SHA2) == 0 &&
+            cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(pr, "supersededBy"), "generation")) == 3 &&
+            strncmp(json_str(pr, "error", ""), "superseded by 89abcde (generation 3)", 36) == 0 &&
+            promoter_hop(rec, "dev") == NULL && promoter_record_current(rec, &next),
+            "a new generation: Superseded naming the new SHA, hops reset, history kept");
+    round_trip(pr, "Superseded");
+    rec = promoter_record_for(rec, &next);
+    unit_ok(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "promotions")) == 5, "a current record: nothing appended");
+    /* a done hop is not superseded */
+    p.t = next;
+    hop = promoter_hop_new(rec, &p, PH_DONE);
+    next = tracker_at(4, SHA1);
+    rec = promoter_record_for(rec, &next);
+    unit_ok(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "promotions")) == 5, "a done hop is not superseded");
+    cJSON_Delete(rec);
+    promoter_plan_free(&p);
+}
+
 int main(void)
 {
     test_record_for();
@@ -282,5 +439,6 @@ int main(void)
     test_approval();
     test_retry();
     test_texts();
+    test_outcomes();
     return unit_done();
 }

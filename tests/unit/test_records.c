@@ -51,6 +51,31 @@ static const char monitor_good[] =
     "\"expected\":\"" SHA "\",\"revision\":\"" SHA "\",\"sync\":\"Synced\",\"health\":\"Healthy\","
     "\"checkedAt\":\"2026-11-28T04:31:00.090Z\",\"attempts\":2,\"error\":null,\"reason\":null}}}}";
 
+/* promotions[1..3] of promoter_good: records as promo writes them now,
+ * every member the encoder writes, so encode(decode(x)) is x. */
+#define PROM_FAILED                                                                                            \
+    "{\"outcome\":\"Failed\",\"promoted\":false,\"sourceEnvironment\":\"dev\",\"targetEnvironment\":\"staging\","   \
+    "\"headSHA\":\"" SHA "\",\"generation\":2,\"promotedAt\":null,\"promotedBy\":null,"                            \
+    "\"recordedAt\":\"2026-11-28T04:31:02.000Z\",\"recordedBy\":\"promo-promoter\",\"policy\":\"dev-to-staging\","   \
+    "\"key\":\"pk-9\",\"failure\":\"tests\",\"error\":\"required tests failed: smoke; timed out: e2e\","            \
+    "\"testResults\":{\"allPassed\":false,\"anyFailed\":true,\"anyRunning\":false,\"anyTimeout\":true,"          \
+    "\"optionalTestsFailed\":true,\"failureReasons\":[\"smoke: failed\",\"e2e: timed out\",\"lint (optional): failed\"],"\
+    "\"requiredFailed\":[\"smoke\"],\"requiredTimedOut\":[\"e2e\"],\"optionalFailed\":[\"lint\"]},"                \
+    "\"testRuns\":[{\"name\":\"smoke\",\"provider\":\"jenkins\",\"required\":true,\"status\":\"failed\","          \
+    "\"url\":\"https://ci/17/\",\"durationMs\":5300,\"key\":\"pk-1\"},{\"name\":\"e2e\",\"provider\":\"exec\","      \
+    "\"required\":true,\"status\":\"timed-out\",\"url\":null,\"durationMs\":null,\"key\":\"pk-2\"}]}"
+#define PROM_SUPERSEDED                                                                                        \
+    "{\"outcome\":\"Superseded\",\"promoted\":false,\"sourceEnvironment\":\"dev\",\"targetEnvironment\":\"staging\","\
+    "\"headSHA\":\"" SHA "\",\"generation\":2,\"promotedAt\":null,\"promotedBy\":null,"                            \
+    "\"recordedAt\":\"2026-11-28T04:35:00.000Z\",\"recordedBy\":\"promo-promoter\",\"policy\":\"dev-to-staging\","   \
+    "\"key\":\"pk-10\",\"failure\":null,\"error\":\"superseded by 89abcde (generation 3)\","                       \
+    "\"supersededBy\":{\"headSHA\":\"89abcdef0123456789abcdef0123456789abcdef\",\"generation\":3},\"testRuns\":[]}"
+#define PROM_ABORTED                                                                                           \
+    "{\"outcome\":\"Aborted\",\"promoted\":false,\"sourceEnvironment\":\"staging\",\"targetEnvironment\":\"prod\","  \
+    "\"headSHA\":\"" SHA "\",\"generation\":2,\"promotedAt\":null,\"promotedBy\":null,"                            \
+    "\"recordedAt\":\"2026-11-28T04:36:00.000Z\",\"recordedBy\":\"alice\",\"policy\":null,\"key\":\"pk-11\","       \
+    "\"failure\":null,\"error\":\"tracker removed\"}"
+
 static const char promoter_good[] =
     "{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA "\",\"hops\":{\"dev\":{"
     "\"source\":\"dev\",\"target\":\"staging\",\"policy\":\"dev-to-staging\",\"key\":\"pk-9\","
@@ -63,7 +88,8 @@ static const char promoter_good[] =
     "\"labels\":true,\"status\":true,\"comment\":true,\"recorded\":true,\"audited\":true}}},"
     "\"promotions\":[{\"outcome\":\"Promoted\",\"sourceEnvironment\":\"dev\",\"targetEnvironment\":\"staging\","
     "\"headSHA\":\"" SHA "\",\"generation\":2,\"promotedAt\":\"2026-11-28T04:31:02.000Z\","
-    "\"promotedBy\":\"promo-promoter\",\"policy\":\"dev-to-staging\",\"key\":\"pk-9\",\"testRuns\":[]}]}";
+    "\"promotedBy\":\"promo-promoter\",\"policy\":\"dev-to-staging\",\"key\":\"pk-9\",\"testRuns\":[]},"
+    PROM_FAILED "," PROM_SUPERSEDED "," PROM_ABORTED "]}";
 
 static const char approvals_good[] =
     "{\"name\":\"acme-shop-42\",\"generation\":2,\"headSHA\":\"" SHA "\",\"hops\":{\"staging\":{"
@@ -140,6 +166,7 @@ struct bad_case {
 };
 
 static char long_str[REC_MAX_TEXT + 64];
+static char many_runs[257 * 16 + 8], many_names[257 * 6 + 8];
 
 static const struct bad_case bad_cases[] = {
     { "trigger", "name", NULL, "name: required" },
@@ -213,6 +240,32 @@ static const struct bad_case bad_cases[] = {
     { "promoter", "promotions", "{}", "promotions: must be an array" },
     { "promoter", "promotions.0.targetEnvironment", "false", "promotions[0].targetEnvironment: must be a string" },
     { "promoter", "promotions.0.generation", "\"2\"", "promotions[0].generation: must be a number" },
+    { "promoter", "promotions.1.outcome", "\"Won\"", "promotions[1]: outcome \"Won\" is not one of" },
+    { "promoter", "promotions.1.outcome", "\"failed\"", "promotions[1]: outcome \"failed\" is not one of" },
+    { "promoter", "promotions.1.promoted", "true", "promotions[1]: promoted is true but the outcome is Failed" },
+    { "promoter", "promotions.0.promoted", "false", "promotions[0]: promoted is false but the outcome is Promoted" },
+    { "promoter", "promotions.1.promoted", "\"no\"", "promotions[1].promoted: must be true or false" },
+    { "promoter", "promotions.1.failure", NULL, "promotions[1]: a Failed record needs failure" },
+    { "promoter", "promotions.1.failure", "\"flaky\"", "a Failed record needs failure \"tests\" or \"promotion\", not \"flaky\"" },
+    { "promoter", "promotions.2.failure", "\"tests\"", "promotions[2]: failure \"tests\" on a Superseded record" },
+    { "promoter", "promotions.1.error", "LONG", "promotions[1].error: longer than" },
+    { "promoter", "promotions.1.error", "{}", "promotions[1].error: must be a string" },
+    { "promoter", "promotions.1.testResults", "[]", "promotions[1].testResults: must be an object" },
+    { "promoter", "promotions.1.testResults.anyTimeout", "1", "promotions[1].testResults.anyTimeout: must be true or false" },
+    { "promoter", "promotions.1.testResults.requiredFailed", "\"smoke\"", "promotions[1].testResults.requiredFailed: must be an array" },
+    { "promoter", "promotions.1.testResults.requiredTimedOut", "[7]", "promotions[1].testResults.requiredTimedOut[0]: must be a string" },
+    { "promoter", "promotions.1.testResults.failureReasons", "[\"a\",null]", "promotions[1].testResults.failureReasons[1]: must be a string" },
+    { "promoter", "promotions.1.testRuns", "{}", "promotions[1].testRuns: must be an array" },
+    { "promoter", "promotions.1.testRuns.0", "\"smoke\"", "promotions[1].testRuns[0]: must be an object" },
+    { "promoter", "promotions.1.testRuns.0.name", NULL, "promotions[1].testRuns[0].name: required" },
+    { "promoter", "promotions.1.testRuns.1.durationMs", "-1", "promotions[1].testRuns[1].durationMs: must be an integer" },
+    { "promoter", "promotions.1.testRuns.0.required", "\"yes\"", "promotions[1].testRuns[0].required: must be true or false" },
+    { "promoter", "promotions.1.testRuns.0.url", "LONG", "promotions[1].testRuns[0].url: longer than" },
+    { "promoter", "promotions.2.supersededBy", "\"89abcde\"", "promotions[2].supersededBy: must be an object" },
+    { "promoter", "promotions.2.supersededBy.headSHA", NULL, "promotions[2].supersededBy.headSHA: required" },
+    { "promoter", "promotions.2.supersededBy.generation", "-3", "promotions[2].supersededBy.generation: must be an integer" },
+    { "promoter", "promotions.1.testRuns", "MANYRUNS", "promotions[1].testRuns: more than 256 entries" },
+    { "promoter", "promotions.1.testResults.optionalFailed", "MANYNAMES", "promotions[1].testResults.optionalFailed: more than 256 entries" },
     { "approvals", "hops", NULL, "hops: required" },
     { "approvals", "hops.staging.approvedBy", "[\"alice\"]", "hops.staging.approvedBy: must be a string" },
     { "approvals", "hops.staging.retry", "2", "hops.staging.retry: must be an object" },
@@ -284,6 +337,13 @@ static void test_bad(void)
     char err[512];
     size_t i;
 
+    many_runs[0] = many_names[0] = '[';
+    for (i = 0; i < 257; i++) {
+        strcat(many_runs, i ? ",{\"name\":\"t\"}" : "{\"name\":\"t\"}");
+        strcat(many_names, i ? ",\"t\"" : "\"t\"");
+    }
+    strcat(many_runs, "]");
+    strcat(many_names, "]");
     memset(long_str, 'x', sizeof(long_str) - 1);
     long_str[0] = '"';
     long_str[sizeof(long_str) - 2] = '"';
@@ -293,7 +353,15 @@ static void test_bad(void)
         cJSON *o = cJSON_Parse(good_of(c->what, &fn));
         int rc;
 
-        if (set_path(o, c->path, c->value && strcmp(c->value, "LONG") == 0 ? long_str : c->value) < 0) {
+        const char *value = c->value;
+
+        if (value && strcmp(value, "LONG") == 0)
+            value = long_str;
+        else if (value && strcmp(value, "MANYRUNS") == 0)
+            value = many_runs;
+        else if (value && strcmp(value, "MANYNAMES") == 0)
+            value = many_names;
+        if (set_path(o, c->path, value) < 0) {
             unit_ok(0, "%s: %s: the case cannot be built", c->what, c->path);
             cJSON_Delete(o);
             continue;
@@ -377,8 +445,43 @@ static void test_values(void)
             strcmp(ph->update, "helmParameter") == 0 && ph->argocd_source == 1 &&
             strcmp(ph->spec_digest, "fnv1a64:0123456789abcdef") == 0,
             "promoter: the hop's argocd project, appNamespace, update, source, specDigest");
-    unit_ok(p.npromotions == 1 && strcmp(p.promotions[0].target, "staging") == 0 && p.promotions[0].generation == 2,
+    unit_ok(p.npromotions == 4 && strcmp(p.promotions[0].target, "staging") == 0 && p.promotions[0].generation == 2,
             "promoter: the promotions");
+    unit_ok(p.promotions[0].kind == PO_PROMOTED && p.promotions[0].promoted && p.promotions[0].outcome[0] &&
+            !p.promotions[0].has_results && p.promotions[0].has_runs && p.promotions[0].nruns == 0,
+            "promoter: a Promoted record of before outcomes: promoted defaults to true");
+    {
+        const struct rec_promotion *f = &p.promotions[1], *su = &p.promotions[2], *ab = &p.promotions[3];
+
+        unit_ok(f->kind == PO_FAILED && !f->promoted && strcmp(f->failure, "tests") == 0 && f->has_results &&
+                f->results.nrequired_failed == 1 && strcmp(f->results.required_failed[0], "smoke") == 0 &&
+                f->results.nrequired_timed_out == 1 && strcmp(f->results.required_timed_out[0], "e2e") == 0 &&
+                f->results.noptional_failed == 1 && f->results.nreasons == 3 && f->results.any_timeout &&
+                f->nruns == 2 && f->runs[1].duration_ms == -1 && f->runs[0].duration_ms == 5300 &&
+                strcmp(f->runs[1].status, "timed-out") == 0 && f->promoted_at[0] == '\0',
+                "promoter: a Failed record with its test results and runs");
+        unit_ok(su->kind == PO_SUPERSEDED && su->superseded_by_gen == 3 &&
+                strncmp(su->superseded_by_sha, "89abcdef", 8) == 0 && !su->has_results,
+                "promoter: a Superseded record names its successor");
+        unit_ok(ab->kind == PO_ABORTED && strcmp(ab->recorded_by, "alice") == 0 && !ab->has_runs &&
+                strcmp(ab->error, "tracker removed") == 0, "promoter: an Aborted record");
+    }
+    {
+        const cJSON *arr = cJSON_GetObjectItem(o, "promotions");
+        int k;
+
+        for (k = 1; k < 4; k++) {
+            cJSON *enc = rec_promotion_encode(&p.promotions[k]);
+            char *a = cJSON_PrintUnformatted(enc);
+            unit_ok(cJSON_Compare(cJSON_GetArrayItem(arr, k), enc, 1), "promoter: encode(decode(%s)) is it: %s",
+                    prom_outcome_name(p.promotions[k].kind), a);
+            cJSON_free(a);
+            cJSON_Delete(enc);
+        }
+    }
+    unit_ok(prom_outcome_parse("Promoted") == PO_PROMOTED && prom_outcome_parse("Aborted") == PO_ABORTED &&
+            prom_outcome_parse("promoted") == -1 && prom_outcome_parse(NULL) == -1 &&
+            strcmp(prom_outcome_name(PO_COUNT), "") == 0, "promoter: outcome names");
     rec_promoter_free(&p);
     cJSON_Delete(o);
 }

@@ -306,6 +306,70 @@ static void test_file(void)
     unit_ok(1, "yj_free twice is safe");
 }
 
+/* test_emit - yj_emit's YAML reads back as the same JSON, whatever the
+ * strings look like; what needs quoting is quoted; limits hold. */
+static void test_emit(void)
+{
+    static const char *const docs[] = {
+        "{\"a\":\"true\",\"b\":\"null\",\"c\":\"\",\"d\":\"123\",\"e\":\"1e3\",\"f\":\"0x1F\",\"g\":\"~\","
+        "\"h\":\".inf\",\"i\":\"-.5\",\"j\":\"0o17\",\"k\":\"+12\"}",
+        "{\"yes\":\"yes\",\"on\":\"off\",\"y\":\"n\",\"ts\":\"2026-11-28T04:30:00Z\",\"sexa\":\"1:20\",\"u\":\"1_000\","
+        "\"sha\":\"0123456789abcdef0123456789abcdef01234567\",\"merge\":\"<<\"}",
+        "{\"colon\":\"a: b\",\"hash\":\"#x\",\"dash\":\"- x\",\"lead\":\" x\",\"trail\":\"x \",\"nl\":\"one\\ntwo\\n\","
+        "\"quote\":\"it's \\\"q\\\"\",\"utf8\":\"\u00fcn\u00efc\u00f6de \u2713\",\"star\":\"*a\",\"amp\":\"&a\","
+        "\"bang\":\"!x\",\"pct\":\"%x\",\"at\":\"@x\",\"tick\":\"`x\",\"brace\":\"{x}\",\"tab\":\"a\\tb\","
+        "\"ctl\":\"a\\u0001b\",\"\":\"empty key\",\"a key: with colon\":1}",
+        "{\"n\":[1,-3,1.5,9007199254740992,-0.25,1e-7],\"b\":[true,false,null],\"e\":{},\"ea\":[],"
+        "\"nest\":[[1,[2,{\"x\":[]}]],{\"y\":{\"z\":\"w\"}}]}",
+        "[\"top\",\"level\",{\"seq\":1}]",
+        "\"just a string\"",
+        "42",
+    };
+    char err[256], *out;
+    size_t i, len;
+    cJSON *deep, *cur;
+
+    for (i = 0; i < ARRAY_LEN(docs); i++) {
+        cJSON *v = cJSON_Parse(docs[i]);
+        struct yj_doc d;
+        int ok = 0;
+
+        err[0] = '\0';
+        out = NULL;
+        if (v && yj_emit(v, 0, &out, &len, err, sizeof(err)) == 0 && strlen(out) == len &&
+            yj_parse(out, len, "emitted", NULL, &d, err, sizeof(err)) == 0) {
+            ok = cJSON_GetArraySize(d.docs) == 1 && cJSON_Compare(cJSON_GetArrayItem(d.docs, 0), v, 1);
+            yj_free(&d);
+        }
+        unit_ok(ok, "emit %zu reads back the same %s", i, err);
+        if (!ok && out)
+            unit_note("%s", out);
+        free(out);
+        cJSON_Delete(v);
+    }
+    {
+        cJSON *v = cJSON_Parse("{\"s\":\"true\",\"t\":true,\"n\":\"12\",\"m\":12,\"p\":\"plain words\",\"o\":\"on\"}");
+        unit_ok(yj_emit(v, 0, &out, NULL, err, sizeof(err)) == 0 &&
+                strcmp(out, "s: \"true\"\nt: true\n\"n\": \"12\"\nm: 12\np: plain words\no: \"on\"\n") == 0,
+                "emit: strings (and keys: n is a YAML 1.1 boolean) that look like something else are double-quoted, the rest plain");
+        free(out);
+        cJSON_Delete(v);
+    }
+    deep = cJSON_CreateArray();
+    for (cur = deep, i = 0; i < 70; i++) {
+        cJSON *n = cJSON_CreateArray();
+        cJSON_AddItemToArray(cur, n);
+        cur = n;
+    }
+    out = (char *)"x";
+    unit_ok(yj_emit(deep, 0, &out, NULL, err, sizeof(err)) < 0 && out == NULL && strstr(err, "deeper than 64"),
+            "emit: nesting beyond the limit is refused: %s", err);
+    unit_ok(yj_emit(deep, 100, &out, NULL, err, sizeof(err)) == 0, "emit: a higher limit takes it");
+    free(out);
+    cJSON_Delete(deep);
+    unit_ok(yj_emit(NULL, 0, &out, NULL, err, sizeof(err)) < 0 && out == NULL, "emit: NULL is refused");
+}
+
 int main(void)
 {
     size_t i;
@@ -318,5 +382,6 @@ int main(void)
     test_positions();
     test_limits();
     test_file();
+    test_emit();
     return unit_done();
 }
