@@ -124,6 +124,10 @@ struct mon_hop {
     int64_t rev_at;              /* wall: the last answer (or error) */
     struct loop_timer *rev_tmr;  /* the next read after a temporary error */
     char rev_cluster[64], rev_app[254];
+    char rev_project[254], rev_ns[254];  /* sent on the read ("" when none) */
+    char rev_digest[32];         /* "": the app must run the head SHA; else the promotion
+                                  * into it changed its spec (adapters/argocd.h,
+                                  * argocd_app_reached): it must still carry it */
     char rev_seen[ARGOCD_REV_MAX + 1];    /* status.sync.revision as Argo CD said it */
     char rev_sync[32], rev_health[32];
     char rev_error[512];         /* the last error ("" when none) */

@@ -119,13 +119,16 @@ static int monitor_revision_app(struct stage *st, struct mon_hop *hop)
         free(v);
         return -1;
     }
-    hop->rev_cluster[0] = hop->rev_app[0] = '\0';
+    hop->rev_cluster[0] = hop->rev_app[0] = hop->rev_project[0] = hop->rev_ns[0] = hop->rev_digest[0] = '\0';
     for (i = 0; i < v->nhops; i++) {
         const struct view_hop *h = &v->hops[i];
         if (strcmp(h->state, "promoted") == 0 && strcmp(h->target, hop->source) == 0) {
             str_copy(hop->rev_cluster, h->argocd_cluster[0] ? h->argocd_cluster : "default",
                      sizeof(hop->rev_cluster));
             str_copy(hop->rev_app, h->argocd_app, sizeof(hop->rev_app));
+            str_copy(hop->rev_project, h->argocd_project, sizeof(hop->rev_project));
+            str_copy(hop->rev_ns, h->argocd_namespace, sizeof(hop->rev_ns));
+            str_copy(hop->rev_digest, h->argocd_digest, sizeof(hop->rev_digest));
             if (!hop->rev_app[0]) {
                 monitor_revision_fail(hop, MR_UNVERIFIED, "DeployedRevisionUnverified: no Argo CD application "
                                       "is known for %s (the promoter record of the hop from %s names none)",
@@ -209,6 +212,31 @@ static void monitor_revision_done(void *arg, const struct argocd_result *res)
         monitor_revision_fail(hop, MR_UNVERIFIED, "DeployedRevisionUnverified: cannot confirm that source "
                               "application %s (Argo CD %s) in %s runs %s: %s", hop->rev_app, hop->rev_cluster,
                               hop->source, monitor_revision_short(hop->tr->sha, a, sizeof(a)), res->errmsg);
+    } else if (!res->error && res->have_app && hop->rev_digest[0]) {
+        /* a spec-tracked promotion (kustomize image, helm parameter, merge
+         * patch): its target revision is not the SHA; the application must
+         * still carry the promoted spec, synced and healthy */
+        char now[ARGOCD_DIGEST_SIZE];
+
+        if (argocd_app_reached(res->doc, app, hop->rev_digest) && !argocd_app_busy(app)) {
+            hop->rev = MR_CONFIRMED;
+            hop->rev_error[0] = '\0';
+            log_info("revision_confirmed", "tracker=%s env=%s gen=%lld cluster=%s app=%s digest=%s", hop->tr->name,
+                     hop->source, (long long)hop->tr->generation, hop->rev_cluster, hop->rev_app, hop->rev_digest);
+        } else if (argocd_sources_digest(res->doc, 0, now, sizeof(now)) == 0 && strcmp(now, hop->rev_digest) != 0) {
+            hop->rev_error[0] = '\0';
+            monitor_revision_fail(hop, MR_CHANGED, "DeployedRevisionChanged: source application %s no longer "
+                                  "has the spec promoted for %s (its sources are %s, not %s)", hop->rev_app,
+                                  monitor_revision_short(hop->tr->sha, a, sizeof(a)), now, hop->rev_digest);
+        } else {
+            snprintf(hop->rev_error, sizeof(hop->rev_error), "%s is %s and %s, its promoted spec not yet "
+                     "compared and synced", hop->rev_app, hop->rev_sync, hop->rev_health);
+            hop->rev_attempts++;
+            delay = http_backoff_ms(hop->rev_attempts, MONITOR_REV_BASE_MS, MONITOR_REV_CAP_MS);
+            log_info("revision_retry", "tracker=%s env=%s app=%s attempt=%d delay_ms=%lld error=%s", hop->tr->name,
+                     hop->source, hop->rev_app, hop->rev_attempts, (long long)delay, log_q(hop->rev_error));
+            hop->rev_tmr = loop_after(st->loop, delay, monitor_revision_retry, hop);
+        }
     } else if (!res->error && res->have_app && argocd_app_at(app, hop->tr->sha) &&
                !(app->op_requested && app->op_requested_revision[0] &&
                  strcasecmp(app->op_requested_revision, hop->tr->sha) != 0) &&
@@ -287,7 +315,7 @@ static void monitor_revision_ask(struct stage *st, struct mon_hop *hop)
               hop->rev_cluster, hop->rev_app, hop->tr->sha);
     /* a call that cannot start (unknown cluster, a bad name) still calls
      * back, later, with ADAPTER_EPERM */
-    argocd_get(&ms->actx, hop->rev_cluster, hop->rev_app, NULL, NULL, monitor_revision_done, rq);
+    argocd_get(&ms->actx, hop->rev_cluster, hop->rev_app, hop->rev_ns, hop->rev_project, monitor_revision_done, rq);
 }
 
 /* monitor_revision_settled - see monitor.h. */
