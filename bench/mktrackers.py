@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """mktrackers.py - write N PullRequestTracker files straight into STATE/trackers.
 
-    mktrackers.py TRACKERS_DIR N RATE CREATED_TSV
+    mktrackers.py TRACKERS_DIR N RATE CREATED_TSV [SIM_URL]
 
 Each tracker is bench-r<i>-1 (repository bench/r<i>, PR 1, application r<i>),
 synced in dev, in the format promoctl track writes (docs/state.md): one
@@ -10,11 +10,19 @@ place, as atomic_write does (without fsync: the writer of the trackers is not
 what is measured). RATE trackers per second (open loop, paced by the clock);
 0 writes them as fast as possible. CREATED_TSV gets "name<TAB>epoch_ms" for
 each, the moment it was renamed into place (the tracker's synced time).
+With SIM_URL (promo-sim's base URL), each tracker's dev application r<i> is
+first deployed there at its head SHA (POST /_sim/deploy, one kept-alive
+connection): what the deploy that made it "synced" did, and what promo-monitor
+confirms before the tests count (docs/protocol.md, "The deployed revision").
 """
-import hashlib, json, os, sys, time
+import hashlib, http.client, json, os, sys, time, urllib.parse
 
 def main():
     tdir, n, rate, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    sim = None
+    if len(sys.argv) > 5:
+        u = urllib.parse.urlsplit(sys.argv[5])
+        sim = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     t0 = time.time()
     with open(out, "w") as log:
         for i in range(1, n + 1):
@@ -24,6 +32,13 @@ def main():
                 if d > 0:
                     time.sleep(d)
             name = "bench-r%d-1" % i
+            if sim:
+                sim.request("POST", "/_sim/deploy?app=r%d&revision=%s" % (i, hashlib.sha1(name.encode()).hexdigest()))
+                r = sim.getresponse()
+                r.read()
+                if r.status != 200:
+                    sys.stderr.write("mktrackers: /_sim/deploy of r%d: HTTP %d\n" % (i, r.status))
+                    return 1
             now = time.time()
             ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % int(now * 1000 % 1000)
             doc = {

@@ -255,7 +255,8 @@ YAML
     [ "$mode" = webhook ] && rate=$WEBHOOK_RATE
     if [ "$mode" != idle ]; then
         say "$mode run: $n trackers at $rate/s"
-        "$PY" "$REPO/bench/mktrackers.py" "$dir/state/trackers" "$n" "$rate" "$dir/created.tsv"
+        "$PY" "$REPO/bench/mktrackers.py" "$dir/state/trackers" "$n" "$rate" "$dir/created.tsv" \
+            "http://127.0.0.1:$port"
         deadline=$(( $(date +%s) + n / 20 + 120 ))
         while :; do
             # a promotion is done when its audit event is written: Argo CD,
@@ -275,7 +276,7 @@ YAML
             "$([ "$mode" = webhook ] && echo "$WEBHOOK_STRETCH")" > "$dir/run.json"
     else
         say "idle run: $n trackers, runs that never finish"
-        "$PY" "$REPO/bench/mktrackers.py" "$dir/state/trackers" "$n" 0 "$dir/created.tsv"
+        "$PY" "$REPO/bench/mktrackers.py" "$dir/state/trackers" "$n" 0 "$dir/created.tsv" "http://127.0.0.1:$port"
         want=$(( 2 * n ))
         deadline=$(( $(date +%s) + n / 10 + 120 ))
         last=-1 still=0
