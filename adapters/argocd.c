@@ -614,29 +614,6 @@ int argocd_image_name(const char *entry, char *out, size_t outlen)
     return 0;
 }
 
-/* argocd_merge - RFC 7386: target merged with patch (target consumed). */
-static cJSON *argocd_merge(cJSON *target, const cJSON *patch)
-{
-    const cJSON *p;
-
-    if (!cJSON_IsObject(patch)) {
-        cJSON_Delete(target);
-        return cJSON_Duplicate(patch, 1);
-    }
-    if (!cJSON_IsObject(target)) {
-        cJSON_Delete(target);
-        target = cJSON_CreateObject();
-    }
-    cJSON_ArrayForEach(p, patch) {
-        if (cJSON_IsNull(p)) {
-            cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
-        } else {
-            cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(target, p->string);
-            cJSON_AddItemToObject(target, p->string, argocd_merge(old, p));
-        }
-    }
-    return target;
-}
 
 /* argocd_source_path - the source ch is about in app: its JSON pointer
  * (into path) and the object; NULL with err when it is not there. */
@@ -805,7 +782,7 @@ static int argocd_change_source(cJSON *src, const struct argocd_change *ch, cons
             return -1;
         }
         o = cJSON_Duplicate(src, 1);
-        o = argocd_merge(o, p);
+        o = json_merge_patch(o, p);
         cJSON_Delete(p);
         /* the result replaces src's members: swap the member lists */
         {
@@ -858,7 +835,7 @@ int argocd_change_patch(const cJSON *app, const struct argocd_change *ch, char *
             snprintf(err, errlen, "mergePatch: not a JSON object");
             return -1;
         }
-        want = argocd_merge(cJSON_Duplicate(app, 1), p);
+        want = json_merge_patch(cJSON_Duplicate(app, 1), p);
         rc = cJSON_Compare(want, app, 1);
         cJSON_Delete(want);
         if (rc) {

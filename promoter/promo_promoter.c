@@ -285,16 +285,9 @@ static void promo_promoter_dry(const struct prom_plan *p, const char *action, co
                          : strcmp(action, "report-failure") == 0 ? PM_REPORT_FAILURE : PM_AWAIT;
         cJSON_AddItemToObject(o, "steps", promoter_job_steps(m, hop));
         if (m == PM_PROMOTE) {
-            cJSON *a = cJSON_AddObjectToObject(o, "argocd");
-            cJSON_AddStringToObject(a, "cluster", p->cluster);
-            cJSON_AddStringToObject(a, "application", p->app ? p->app : "");
-            if (p->project)
-                cJSON_AddStringToObject(a, "project", p->project);
-            if (p->app_namespace)
-                cJSON_AddStringToObject(a, "appNamespace", p->app_namespace);
-            cJSON_AddStringToObject(a, "update", argocd_change_kind_name(p->change.kind));
-            if (p->change.source >= 0)
-                cJSON_AddNumberToObject(a, "source", p->change.source);
+            cJSON *a = promoter_plan_argocd(p);
+
+            cJSON_AddItemToObject(o, "argocd", a);
             if (p->change.name)
                 cJSON_AddStringToObject(a, "name", p->change.name);
             if (p->change.kind != ARGOCD_CHANGE_MERGE_PATCH)

@@ -120,6 +120,11 @@ cJSON *promoter_record_for(cJSON *rec, const struct tracker *t);
 /* promoter_hop - rec.hops[source], or NULL. */
 cJSON *promoter_hop(const cJSON *rec, const char *source);
 
+/* promoter_plan_argocd - the target of p as the hop entry's "argocd"
+ * object: {cluster, application, project, appNamespace, update, source}
+ * (new object; --dry-run adds name, value or mergePatch, and revision). */
+cJSON *promoter_plan_argocd(const struct prom_plan *p);
+
 /* promoter_hop_new - a fresh hop entry for plan in phase (replacing any
  * other entry of that source in rec). Returns it. */
 cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, enum prom_phase phase);

@@ -76,6 +76,24 @@ void promoter_set(cJSON *hop, const char *key, cJSON *value)
         cJSON_AddItemToObject(hop, key, value);
 }
 
+/* promoter_plan_argocd - {cluster, application, project, appNamespace,
+ * update, source} of p's target, as the hop entry keeps it. */
+cJSON *promoter_plan_argocd(const struct prom_plan *p)
+{
+    cJSON *a = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(a, "cluster", p->cluster ? p->cluster : "default");
+    cJSON_AddStringToObject(a, "application", p->app ? p->app : "");
+    if (p->project)
+        cJSON_AddStringToObject(a, "project", p->project);
+    if (p->app_namespace)
+        cJSON_AddStringToObject(a, "appNamespace", p->app_namespace);
+    cJSON_AddStringToObject(a, "update", argocd_change_kind_name(p->change.kind));
+    if (p->change.source >= 0)
+        cJSON_AddNumberToObject(a, "source", p->change.source);
+    return a;
+}
+
 /* promoter_hop_new - a fresh entry for p in phase. */
 cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, enum prom_phase phase)
 {
@@ -90,16 +108,8 @@ cJSON *promoter_hop_new(cJSON *rec, const struct prom_plan *p, enum prom_phase p
     cJSON_AddStringToObject(h, "target", p->target);
     cJSON_AddStringToObject(h, "policy", p->policy);
     cJSON_AddStringToObject(h, "key", p->key);
-    a = cJSON_AddObjectToObject(h, "argocd");
-    cJSON_AddStringToObject(a, "cluster", p->cluster ? p->cluster : "default");
-    cJSON_AddStringToObject(a, "application", p->app ? p->app : "");
-    if (p->project)
-        cJSON_AddStringToObject(a, "project", p->project);
-    if (p->app_namespace)
-        cJSON_AddStringToObject(a, "appNamespace", p->app_namespace);
-    cJSON_AddStringToObject(a, "update", argocd_change_kind_name(p->change.kind));
-    if (p->change.source >= 0)
-        cJSON_AddNumberToObject(a, "source", p->change.source);
+    a = promoter_plan_argocd(p);
+    cJSON_AddItemToObject(h, "argocd", a);
     cJSON_AddStringToObject(h, "phase", prom_phase_name(phase));
     cJSON_AddStringToObject(h, "phaseAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
     cJSON_AddBoolToObject(h, "statusPending", 0);

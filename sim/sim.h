@@ -201,7 +201,6 @@ int sim_webhook_start(struct sim *s, const char *url, const char *secrets_path, 
 void sim_webhook_stop(struct sim *s);
 
 /* sim_json.c */
-cJSON *sim_merge_patch(cJSON *target, const cJSON *patch);
 int sim_json_patch(cJSON **doc, const cJSON *ops, char *err, size_t errlen);
 cJSON *sim_tree_filter(const cJSON *node, const char *tree, char *err, size_t errlen);
 

@@ -481,7 +481,7 @@ static void sim_argocd_patch(struct sim_req *rq, struct sim_resp *rp, struct sim
         return;
     }
     if (type && strcmp(type, "merge") == 0) {
-        work = sim_merge_patch(work, p);
+        work = json_merge_patch(work, p);
     } else if (!type || !*type || strcmp(type, "json") == 0) {
         if (sim_json_patch(&work, p, err, sizeof err) != 0) {
             sim_argocd_error(rp, 400, 3, err);

@@ -8,30 +8,6 @@
 #include "util/util.h"
 #include "sim/sim.h"
 
-/* sim_merge_patch - apply patch to target as RFC 7386 says; returns the new
- * target (target is consumed; patch is not). */
-cJSON *sim_merge_patch(cJSON *target, const cJSON *patch)
-{
-    const cJSON *p;
-
-    if (!cJSON_IsObject(patch)) {
-        cJSON_Delete(target);
-        return cJSON_Duplicate(patch, 1);
-    }
-    if (!cJSON_IsObject(target)) {
-        cJSON_Delete(target);
-        target = cJSON_CreateObject();
-    }
-    cJSON_ArrayForEach(p, patch) {
-        if (cJSON_IsNull(p)) {
-            cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
-        } else {
-            cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(target, p->string);
-            cJSON_AddItemToObject(target, p->string, sim_merge_patch(old, p));
-        }
-    }
-    return target;
-}
 
 /* sim_json_pointer_token - decode the next reference token of a JSON pointer
  * (~1 is '/', ~0 is '~') from *pp into a fresh string, advancing *pp. */

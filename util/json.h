@@ -13,4 +13,8 @@
 /* json_str - o's member key when it is a string, else dflt. */
 const char *json_str(const cJSON *o, const char *key, const char *dflt);
 
+/* json_merge_patch - RFC 7386: target merged with patch; target is
+ * consumed (may be NULL), patch is not. Returns the result. */
+cJSON *json_merge_patch(cJSON *target, const cJSON *patch);
+
 #endif
