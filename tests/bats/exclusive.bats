@@ -23,9 +23,10 @@ setup() {
     mkdir -p "$T/gates"
     cat > "$T/gate" <<SH
 #!/bin/sh
-# waits for \$T/gates/TRACKER.ENV, exits with the number in it
+# waits for \$T/gates/TRACKER.ENV, exits with the number in it; ends (2)
+# once the test's directory is gone, so that no run outlives its test
 f="$T/gates/\$PROMO_TRACKER.\$PROMO_PARAM_ENV"
-while [ ! -s "\$f" ]; do sleep 0.1; done
+while [ ! -s "\$f" ]; do [ -d "$T/gates" ] || exit 2; sleep 0.1; done
 exit "\$(cat "\$f")"
 SH
     chmod +x "$T/gate"
