@@ -28,6 +28,7 @@
 
 struct store {
     char *dir;
+    struct store_watch *watch;   /* store_watch_start; NULL when none */
 };
 
 /* The record areas; quarantine/ is apart (see store_area_ok). */
@@ -144,8 +145,15 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
+    store_watch_stop(s);
     free(s->dir);
     free(s);
+}
+
+/* store_watch_slot - where store_watch.c keeps its state. */
+struct store_watch **store_watch_slot(struct store *s)
+{
+    return &s->watch;
 }
 
 /* store_dir - the state dir as opened, without trailing '/'. */

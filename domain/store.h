@@ -16,6 +16,7 @@
 #define PROMO_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <cjson/cJSON.h>
 
 #define STORE_MAX_RECORD (4 << 20)    /* bytes in one record file */
@@ -74,6 +75,33 @@ int store_quarantine(struct store *s, const char *area, const char *name, const 
  * quarantine/<what>.<time>.<pid>.<n>.bad with a .reason file. Returns 0 or -errno. */
 int store_quarantine_bytes(struct store *s, const char *what, const void *data,
                            size_t len, const char *reason);
+
+/* Record versions (domain/storewatch.c): a long-running stage asks inotify
+ * to tell it of every change to the records of the tracker areas (trackers,
+ * watcher, policy, trigger, monitor, promoter, approvals), made by any
+ * process, itself included. store_version(s, NAME) is a number that changes
+ * whenever a record of tracker NAME may have changed since it was last
+ * asked: a stage that has fully handled NAME at version V need not read its
+ * records again while the version is still V (issue 15, "cheap resync").
+ * The version is taken before the records are read, so a change racing the
+ * read makes the next version differ: never a stale skip. An inotify queue
+ * overflow, or an area directory replaced, changes every version. Without
+ * store_watch_start, store_version returns 0 for every name and
+ * store_version_known says so: nothing is ever skipped. */
+struct store_watch;
+/* store_watch_start - start watching; 0 or -errno (logged; versions stay unknown). */
+int store_watch_start(struct store *s);
+void store_watch_stop(struct store *s);
+/* store_watch_fd - the inotify fd (to drain from a loop when readable), or -1. */
+int store_watch_fd(const struct store *s);
+/* store_watch_drain - read what inotify has queued (non-blocking). */
+void store_watch_drain(struct store *s);
+/* store_version - drain, then the version of NAME's records. */
+uint64_t store_version(struct store *s, const char *name);
+/* store_version_known - 1 while versions are being kept. */
+int store_version_known(const struct store *s);
+/* store_watch_slot - for storewatch.c only. */
+struct store_watch **store_watch_slot(struct store *s);
 
 /* store_lock - take an exclusive flock on STATE/area/.lock (for writers that
  * are short-lived CLI processes, e.g. promoctl). Returns an fd to pass to

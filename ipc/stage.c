@@ -46,7 +46,18 @@ static struct stage_loop {
     int idle;                        /* the last poll waited STAGE_ONCE_IDLE_MS for nothing */
     uint64_t emitted;                /* stage_emit calls that queued or dropped a message */
     const char *area;                /* prog without "promo-": quarantine name */
+    struct strmap *memo;             /* tracker name -> struct stage_memo: fully handled */
+    const char *cur_name;            /* the tracker message being handled, and the */
+    int64_t cur_gen;                 /* version of its records taken before (stage_memo) */
+    uint64_t cur_version;
 } stage_loop;
+
+/* What a stage fully handled (stage_memo): the tracker's generation and the
+ * version of its records (store_version) when the handling began. */
+struct stage_memo {
+    int64_t generation;
+    uint64_t version;
+};
 
 static void stage_input_watch(struct stage *st, short events);
 
@@ -188,6 +199,84 @@ static void stage_flush(struct stage *st)
     }
 }
 
+/* stage_memo - see stage.h. */
+void stage_memo(struct stage *st, const char *name, int64_t generation)
+{
+    struct stage_loop *L = &stage_loop;
+    struct stage_memo *m;
+
+    if (!L->cur_name || !st->store || st->dry_run || !store_version_known(st->store) ||
+        strcmp(L->cur_name, name) != 0 || L->cur_gen != generation)
+        return;
+    if (!L->memo)
+        L->memo = strmap_new();
+    m = strmap_get(L->memo, name);
+    if (!m) {
+        m = xmalloc(sizeof(*m));
+        strmap_put(L->memo, name, m);
+    }
+    m->generation = generation;
+    m->version = L->cur_version;
+}
+
+/* stage_memo_clear - see stage.h. */
+void stage_memo_clear(struct stage *st)
+{
+    (void)st;
+    strmap_free(stage_loop.memo, free);
+    stage_loop.memo = NULL;
+}
+
+/* stage_skip - a periodic resync message ("resync": "timer") about a
+ * tracker this stage has fully handled at its generation and the current
+ * version of its records is passed on as it came, unhandled: the handling
+ * would find nothing to do (docs/protocol.md, "Resync"). Returns 1 when
+ * skipped; else 0, with the version the handling starts from noted for
+ * stage_memo. */
+static int stage_skip(struct stage *st, const cJSON *msg, const char *line, size_t len)
+{
+    struct stage_loop *L = &stage_loop;
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
+    const struct stage_memo *m;
+    struct tracker_msg tm;
+    char err[128];
+    char *copy;
+
+    L->cur_name = NULL;
+    if (!st->store || st->dry_run || !store_version_known(st->store) || !cJSON_IsString(kind) ||
+        strcmp(kind->valuestring, "tracker") != 0 || tracker_msg_decode(msg, &tm, err, sizeof(err)) < 0)
+        return 0;
+    L->cur_name = tm.name;
+    L->cur_gen = tm.generation;
+    L->cur_version = store_version(st->store, tm.name);
+    if (!L->memo || strcmp(json_str(msg, "resync", ""), "timer") != 0 ||
+        !(m = strmap_get(L->memo, tm.name)) || m->generation != tm.generation || m->version != L->cur_version)
+        return 0;
+    st->msgs_skipped++;
+    if (st->out && stage_out_room(st) > 0 && !strmap_has(L->waiting, tm.name)) {
+        copy = xmalloc(len + 2);
+        memcpy(copy, line, len);
+        copy[len] = '\n';
+        copy[len + 1] = '\0';
+        L->outq[(L->head + L->count) % STAGE_OUTQ] = copy;
+        L->outlen[(L->head + L->count) % STAGE_OUTQ] = len + 1;
+        L->count++;
+        L->emitted++;
+    } else {
+        stage_send(st, tm.name, stage_forward(st, msg));
+    }
+    return 1;
+}
+
+/* stage_on_versions - inotify has news of the state dir's records. */
+static void stage_on_versions(struct loop *l, int fd, short revents, void *arg)
+{
+    struct stage *st = arg;
+
+    (void)l, (void)fd, (void)revents;
+    store_watch_drain(st->store);
+}
+
 /* stage_line - one input line: decode, or count, log and quarantine it. */
 static void stage_line(struct stage *st, const char *line, size_t len)
 {
@@ -206,12 +295,13 @@ static void stage_line(struct stage *st, const char *line, size_t len)
                                    len > FRAME_MAX ? FRAME_MAX : len, err);
         return;
     }
-    if (st->ops->message) {
+    if (st->ops->message && !stage_skip(st, msg, line, len)) {
         double t0 = metrics_now();
 
         st->ops->message(st, msg);
         metrics_observe("promo_handle_seconds", NULL, NULL, metrics_now() - t0);
     }
+    stage_loop.cur_name = NULL;
     cJSON_Delete(msg);
 }
 
@@ -459,6 +549,7 @@ static void stage_metrics_write(struct stage *st)
     metrics_counter_set("promo_messages_bad_total", NULL, NULL, (double)st->msgs_bad);
     metrics_counter_set("promo_messages_dropped_total", NULL, NULL, (double)st->msgs_dropped);
     metrics_counter_set("promo_messages_stale_total", NULL, NULL, (double)st->msgs_stale);
+    metrics_counter_set("promo_messages_skipped_total", NULL, NULL, (double)st->msgs_skipped);
     metrics_set("promo_messages_waiting", NULL, NULL, (double)strmap_count(stage_loop.waiting));
     metrics_set("promo_output_queue", NULL, NULL, stage_loop.count);
     metrics_write();
@@ -671,6 +762,12 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops)
     if (st.out && transport_is_zmq(st.out))
         loop_watch_sock(st.loop, transport_socket(st.out), 0, stage_on_output, &st);
 
+    /* record versions (store.h), watched before anything is read, for
+     * the stages that call stage_memo; drained whenever inotify has news
+     * so that its queue does not overflow between messages */
+    if (st.store && (st.in || ops->fill) && !st.dry_run && store_watch_start(st.store) == 0)
+        loop_watch_fd(st.loop, store_watch_fd(st.store), LOOP_READ, stage_on_versions, &st);
+
     if (ops->start && (code = ops->start(&st)) != 0) {
         log_error("start_failed", "code=%d", code);
         if (ops->stop)
@@ -689,15 +786,17 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops)
 
 out:
     log_info("stop", "code=%d msgs_in=%llu msgs_out=%llu bad=%llu stale=%llu dropped=%llu queued=%d "
-             "waiting=%zu", code, (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
+             "waiting=%zu skipped=%llu", code, (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
              (unsigned long long)st.msgs_bad, (unsigned long long)st.msgs_stale,
-             (unsigned long long)(st.msgs_dropped), L->count, strmap_count(L->waiting));
+             (unsigned long long)(st.msgs_dropped), L->count, strmap_count(L->waiting),
+             (unsigned long long)st.msgs_skipped);
     for (i = 0; i < L->count; i++)
         free(L->outq[(L->head + i) % STAGE_OUTQ]);
     for (; L->waitq_head < L->nwaitq; L->waitq_head++)
         free(L->waitq[L->waitq_head]);
     free(L->waitq);
     strmap_free(L->waiting, stage_free_msg);
+    stage_memo_clear(&st);
     L->count = 0;
     transport_close(st.in);
     transport_close(st.out);

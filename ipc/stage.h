@@ -78,6 +78,7 @@ struct stage {
     void *data;                  /* the stage's own state */
     /* counters (issue 7 turns them into metrics) */
     uint64_t msgs_in, msgs_out, msgs_bad, msgs_dropped, msgs_stale;
+    uint64_t msgs_skipped;       /* periodic resync messages passed on unhandled (stage_memo) */
 };
 
 /* stage_main - run the stage; returns the process exit code. */
@@ -135,6 +136,18 @@ void stage_msg_set(cJSON *msg, const char *key, cJSON *item);
  * the work already in flight. Returns 1 (queued or waiting), or -1 when msg
  * cannot be encoded (logged, counted as dropped). */
 int stage_send(struct stage *st, const char *name, cJSON *msg);
+
+/* stage_memo - the stage has fully handled tracker name at generation:
+ * nothing of it is in flight, and handling it again with the same records
+ * would do nothing. Called from ops->message only (elsewhere it is a no-op):
+ * the version of the records taken before the message was handled is kept,
+ * and a periodic resync message about name at that generation and version
+ * is then passed on unhandled (stage_skip in stage.c). Any change to a
+ * record of name, by any process, ends the memo; so does stage_memo_clear
+ * (a stage whose decisions depend on more than the records, e.g. the
+ * policy set, calls it when that changes). */
+void stage_memo(struct stage *st, const char *name, int64_t generation);
+void stage_memo_clear(struct stage *st);
 
 /* stage_out_room - how many more messages stage_emit will take now. */
 int stage_out_room(const struct stage *st);

@@ -19,6 +19,7 @@ int tracker_msg_decode(const cJSON *msg, struct tracker_msg *m, char *err, size_
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
     const cJSON *gen = cJSON_GetObjectItemCaseSensitive(msg, "generation");
     const cJSON *snap = cJSON_GetObjectItemCaseSensitive(msg, "tracker");
+    const cJSON *sha;
 
     memset(m, 0, sizeof(*m));
     if (!cJSON_IsString(name) || !name_valid(name->valuestring)) {
@@ -38,6 +39,14 @@ int tracker_msg_decode(const cJSON *msg, struct tracker_msg *m, char *err, size_
     m->generation = (int64_t)gen->valuedouble;
     m->snapshot = snap;
     m->head_sha = json_str(cJSON_GetObjectItemCaseSensitive(snap, "spec"), "headSHA", NULL);
+    if (!snap && (sha = cJSON_GetObjectItemCaseSensitive(msg, "headSHA")) != NULL) {
+        /* a periodic resync's message without a snapshot names the head SHA */
+        if (!cJSON_IsString(sha) || !tracker_sha_valid(sha->valuestring)) {
+            snprintf(err, errlen, "field headSHA: not a commit SHA");
+            return -1;
+        }
+        m->head_sha = sha->valuestring;
+    }
     return 0;
 }
 
@@ -103,7 +112,9 @@ cJSON *stage_tracker(struct stage *st, const cJSON *msg, struct tracker *t, int 
 /* stage_forward - see stage.h. */
 cJSON *stage_forward(const struct stage *st, const cJSON *msg)
 {
-    static const char *const envelope[] = { "v", "kind", "from", "sent" };
+    /* "resync" too: a message this stage handled is news for the next one,
+     * which must not pass it on unhandled (stage_memo) */
+    static const char *const envelope[] = { "v", "kind", "from", "sent", "resync" };
     cJSON *out = stage_message_new(st, "tracker");
     const cJSON *it;
     size_t i;

@@ -755,6 +755,8 @@ static void promo_monitor_message(struct stage *st, cJSON *msg)
     monitor_evaluate(st, hop);
     if (hop->state == MH_TO_FORWARD)
         promo_monitor_forward(st, hop);
+    if (hop->state != MH_TO_FORWARD)
+        stage_memo(st, t.name, t.generation);     /* its runs are watched: a resync adds nothing */
     cJSON_Delete(th);
     cJSON_Delete(doc);
 }

@@ -115,6 +115,7 @@ void policy_reload_now(struct stage *st, const char *why)
     if (was_invalid || ps->invalid)
         log_info("policy_validity", "was=%s now=%s", was_invalid ? "invalid" : "valid",
                  ps->invalid ? "invalid" : "valid");
+    stage_memo_clear(st);              /* what was handled was handled with the old set */
     policy_record_refresh_all(st);     /* something changed: every record follows */
 }
 

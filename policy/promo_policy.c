@@ -64,6 +64,7 @@ static void promo_policy_message(struct stage *st, cJSON *msg)
         view_effective(st->store, &t);      /* the environment the chain has taken it to */
     if (!policy_record_active(&t)) {
         log_debug("inactive", "tracker=%s state=%s", t.name, tracker_state_name(t.state));
+        stage_memo(st, t.name, t.generation);
         cJSON_Delete(doc);
         return;
     }
@@ -77,6 +78,7 @@ static void promo_policy_message(struct stage *st, cJSON *msg)
     } else if (o == PO_NOT_FOUND) {
         log_warn("policy_not_found", "tracker=%s env=%s", t.name, t.status_env);
     }
+    stage_memo(st, t.name, t.generation);   /* until its records or the policy set change */
     cJSON_Delete(doc);
 }
 

@@ -608,7 +608,12 @@ static void promo_promoter_message(struct stage *st, cJSON *msg)
     promo_promoter_decide(st, &plan, rec, agg, rc == 0 ? &appr : NULL, pol.auto_promote);
     ps->cur_msg = NULL;
     rec = NULL;
+    if (!strmap_get(ps->jobs, t.name) && !(ps->hold_msgs && strmap_get(ps->hold_msgs, t.name)))
+        stage_memo(st, t.name, t.generation);     /* decided, nothing runs, no turn awaited */
+    goto done;
 out:
+    stage_memo(st, t.name, t.generation);         /* not for this stage until its records change */
+done:
     rec_approvals_free(&appr);
     rec_monitor_free(&mon);
     rec_trigger_free(&trig);

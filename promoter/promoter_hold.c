@@ -334,24 +334,28 @@ static int hold_release(struct stage *st, struct target_rec *r, const char *reas
 
 /* hold_forget_free - records neither held nor waited for (their files are
  * gone: hold_write) are dropped from memory too. */
+/* A list filled by strmap_each (its end kept: no walk per item). */
+struct hold_list {
+    void **item;
+    size_t n;
+};
+
 static void hold_empty_one(const char *key, void *val, void *arg)
 {
     const struct target_rec *r = val;
-    char **list = arg;
+    struct hold_list *l = arg;
 
-    if (!r->held && r->nwaiting == 0) {
-        while (*list)
-            list++;
-        *list = (char *)key;
-    }
+    if (!r->held && r->nwaiting == 0)
+        l->item[l->n++] = (char *)key;
 }
 
 static void hold_forget_free(struct stage *st)
 {
     struct promoter_stage *ps = st->data;
     char **keys = xcalloc(strmap_count(ps->targets) + 1, sizeof(*keys)), **k;
+    struct hold_list l = { (void **)keys, 0 };
 
-    strmap_each(ps->targets, hold_empty_one, keys);
+    strmap_each(ps->targets, hold_empty_one, &l);
     for (k = keys; *k; k++) {
         struct target_rec *r = strmap_del(ps->targets, *k);   /* *k: the map's copy, freed by this call after its lookup */
 
@@ -601,26 +605,26 @@ int promoter_hold_acquire(struct stage *st, const struct prom_plan *p, const cJS
 /* hold_collect - the records into a NULL-terminated array (arg). */
 static void hold_collect(const char *key, void *val, void *arg)
 {
-    struct target_rec **list = arg;
+    struct hold_list *l = arg;
 
     (void)key;
-    while (*list)
-        list++;
-    *list = val;
+    l->item[l->n++] = val;
 }
 
 void promoter_hold_leave(struct stage *st, const char *tracker, const char *env, const char *reason, const char *why)
 {
     struct promoter_stage *ps = st->data;
     struct target_rec **list;
+    struct hold_list l;
     size_t n = 0, i;
 
     if (!ps->targets || st->dry_run || !st->store)
         return;
     list = xcalloc(strmap_count(ps->targets) + 1, sizeof(*list));
-    strmap_each(ps->targets, hold_collect, list);
-    while (list[n])
-        n++;
+    l.item = (void **)list;
+    l.n = 0;
+    strmap_each(ps->targets, hold_collect, &l);
+    n = l.n;
     for (i = 0; i < n; i++)
         if (list[i]->held && strcmp(list[i]->holder.tracker, tracker) == 0 &&
             strcmp(list[i]->environment, env) == 0)

@@ -270,7 +270,7 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
     cJSON *doc, *rec = NULL, *old = NULL, *hop, *fresh[POLICY_MAX_TESTS];
     struct tracker t;
     struct policy p;
-    int rc, i, nfresh = 0, quarantined, fresh_ok;
+    int rc, i, nfresh = 0, quarantined, fresh_ok, handled = 0;
 
     doc = stage_tracker(st, msg, &t, 0);
     if (!doc)
@@ -291,6 +291,7 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
          t.state != TS_PROMOTING && t.state != TS_FAILED)) {
         log_info("not_pending", "tracker=%s env=%s state=%s policy_source=%s effect=dropped", t.name,
                  t.status_env, tracker_state_name(t.state), p.source);
+        handled = 1;
         goto out;
     }
     fresh_ok = t.state == TS_SYNCED || t.state == TS_TESTING;
@@ -311,6 +312,7 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
         /* nothing new to start: forward the hop as recorded */
         hop = rec && trigger_record_current(rec, &t) ?
               cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), p.source) : NULL;
+        handled = 1;
         if (cJSON_IsObject(hop) && trigger_record_hop_ready(hop))
             promo_trigger_forward(st, msg, doc, &t, hop);
         else
@@ -358,8 +360,11 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
             cJSON_Delete(strmap_put(ts->pending, t.name, cJSON_Duplicate(msg, 1)));
     } else {
         cJSON_Delete(strmap_del(ts->pending, t.name));
+        handled = nfresh == 0;
     }
 out:
+    if (handled)
+        stage_memo(st, t.name, t.generation);     /* nothing in flight: a resync has nothing to add */
     cJSON_Delete(old);
     cJSON_Delete(rec);
     cJSON_Delete(doc);

@@ -65,6 +65,13 @@ struct watcher_deploy {
     struct watcher_deploy *next; /* in watcher.orphans while orphaned */
 };
 
+/* A FIFO of tracker names, each at most once. */
+struct wqueue {
+    struct strmap *queued;      /* names in the FIFO */
+    char **fifo;                /* ring of names */
+    size_t head, len, cap;
+};
+
 struct watcher {
     int inotify;
     int64_t hint_ms;            /* monotonic: the last webhook hint (or the start) */
@@ -73,51 +80,91 @@ struct watcher {
     struct strmap *deploys;     /* name -> struct watcher_deploy */
     struct adapter_ctx actx;    /* for adapters/argocd.h */
     struct watcher_deploy *orphans;   /* dropped while a read was in flight */
-    struct strmap *queued;      /* names in the FIFO */
+    struct wqueue changed;      /* names with news (inotify, Argo CD, starts): first */
+    struct wqueue paced;        /* names of a periodic resync: spread over the interval */
     struct strmap *sent;        /* name -> digest of what was last emitted for it */
-    char **fifo;                /* ring of names */
-    size_t head, len, cap;
-    uint64_t resyncs, emitted, skipped, unchanged, synced, timeouts;
+    struct strmap *judged;      /* name -> struct watcher_judged (periodic resyncs) */
+    int64_t pace_start;         /* monotonic ms: when the periodic resync began */
+    size_t pace_total, pace_sent;
+    struct loop_timer *pace_tmr;
+    uint64_t ticks;             /* periodic resyncs so far */
+    uint64_t resyncs, emitted, skipped, unchanged, synced, timeouts, cheap;
 };
 
-static void watcher_push(struct watcher *w, const char *name);
+/* What the watcher found of a tracker at a version of its records
+ * (store_version): a periodic resync of a tracker whose records have not
+ * changed since sends what it sent then without reading them again. */
+struct watcher_judged {
+    uint64_t version;
+    int active;
+    int64_t generation;
+    char sha[65];
+};
 
-/* watcher_push - queue name unless it already waits. */
-static void watcher_push(struct watcher *w, const char *name)
+#define WATCHER_FULL_EVERY 10        /* every 10th periodic resync is a full one */
+#define WATCHER_PACE_SHARE 80        /* a periodic resync is spread over 80 % of the interval */
+
+/* wq_push - queue name unless it already waits there. */
+static void wq_push(struct wqueue *q, const char *name)
 {
-    if (strmap_has(w->queued, name))
+    if (strmap_has(q->queued, name))
         return;
-    if (w->len == w->cap) {
-        size_t ncap = w->cap ? w->cap * 2 : 256, i;
+    if (q->len == q->cap) {
+        size_t ncap = q->cap ? q->cap * 2 : 256, i;
         char **n = xcalloc(ncap, sizeof(*n));
-        for (i = 0; i < w->len; i++)
-            n[i] = w->fifo[(w->head + i) % w->cap];
-        free(w->fifo);
-        w->fifo = n;
-        w->head = 0;
-        w->cap = ncap;
+        for (i = 0; i < q->len; i++)
+            n[i] = q->fifo[(q->head + i) % q->cap];
+        free(q->fifo);
+        q->fifo = n;
+        q->head = 0;
+        q->cap = ncap;
     }
-    w->fifo[(w->head + w->len) % w->cap] = xstrdup(name);
-    w->len++;
-    strmap_put(w->queued, name, NULL);
+    q->fifo[(q->head + q->len) % q->cap] = xstrdup(name);
+    q->len++;
+    strmap_put(q->queued, name, NULL);
 }
 
-/* watcher_pop - the oldest queued name (caller frees), or NULL. */
-static char *watcher_pop(struct watcher *w)
+/* wq_pop - the oldest queued name (caller frees), or NULL. */
+static char *wq_pop(struct wqueue *q)
 {
     char *name;
 
-    if (!w->len)
+    if (!q->len)
         return NULL;
-    name = w->fifo[w->head];
-    w->head = (w->head + 1) % w->cap;
-    w->len--;
-    strmap_del(w->queued, name);
+    name = q->fifo[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    strmap_del(q->queued, name);
     return name;
 }
 
-/* watcher_resync - queue every tracker in the state dir. */
-static void watcher_resync(struct stage *st, const char *why)
+/* wq_free - empty q and release it. */
+static void wq_free(struct wqueue *q)
+{
+    char *name;
+
+    while ((name = wq_pop(q)) != NULL)
+        free(name);
+    free(q->fifo);
+    strmap_free(q->queued, NULL);
+    memset(q, 0, sizeof(*q));
+}
+
+static size_t watcher_pace_room(struct stage *st);
+
+/* watcher_push - name has news: it goes ahead of a periodic resync. */
+static void watcher_push(struct watcher *w, const char *name)
+{
+    wq_push(&w->changed, name);
+}
+
+/* watcher_resync - queue every tracker in the state dir. A full resync
+ * (start, a stage restart, SIGHUP, an overflow, every WATCHER_FULL_EVERY-th
+ * timer) sends each at once, read again, as news; a periodic one queues them
+ * apart (paced: watcher_fill), marked "resync": "timer" so that a stage
+ * that has fully handled a tracker at the current version of its records
+ * passes it on unhandled (ipc/stage.h, stage_memo). */
+static void watcher_resync(struct stage *st, const char *why, int paced)
 {
     struct watcher *w = st->data;
     char **names;
@@ -132,11 +179,18 @@ static void watcher_resync(struct stage *st, const char *why)
      * what repairs a message lost on the way. */
     strmap_free(w->sent, free);
     w->sent = strmap_new();
+    if (!paced) {
+        strmap_free(w->judged, free);
+        w->judged = strmap_new();
+    }
     for (i = 0; i < n; i++)
-        watcher_push(w, names[i]);
+        wq_push(paced ? &w->paced : &w->changed, names[i]);
     store_list_free(names);
     w->resyncs++;
-    log_debug("resync", "why=%s trackers=%d", why, n);
+    w->pace_start = now_ms();
+    w->pace_total = w->paced.len;
+    w->pace_sent = 0;
+    log_debug("resync", "why=%s trackers=%d paced=%d", why, n, paced);
 }
 
 /* watcher_record_same - 1 when old says what rec says (observedAt aside;
@@ -434,7 +488,57 @@ static char *watcher_digest(const cJSON *doc, const struct view *v, int have_vie
     return hex;
 }
 
-static int watcher_emit(struct stage *st, const char *name)
+/* watcher_judge - note what a periodic resync found of name at version. */
+static void watcher_judge(struct watcher *w, const char *name, uint64_t version, int active,
+                          const struct tracker *t)
+{
+    struct watcher_judged *j = strmap_get(w->judged, name);
+
+    if (!j) {
+        j = xcalloc(1, sizeof(*j));
+        strmap_put(w->judged, name, j);
+    }
+    j->version = version;
+    j->active = active;
+    j->generation = t ? t->generation : 0;
+    snprintf(j->sha, sizeof(j->sha), "%s", t ? t->head_sha : "");
+}
+
+/* watcher_emit_cheap - a periodic resync of name whose records have not
+ * changed since the last one judged it: nothing for an inactive tracker;
+ * for an active one the message of before, without the tracker snapshot
+ * (its name, generation and head SHA: docs/protocol.md, "Resync"), since
+ * every stage reads the tracker from the state dir anyway. Returns 1 when
+ * handled, 0 when the tracker must be read (watcher_emit), -1 when the
+ * output queue is full. */
+static int watcher_emit_cheap(struct stage *st, const char *name, uint64_t version)
+{
+    struct watcher *w = st->data;
+    const struct watcher_judged *j = strmap_get(w->judged, name);
+    cJSON *msg;
+    int rc;
+
+    if (!j || j->version != version || !store_version_known(st->store))
+        return 0;
+    w->cheap++;
+    if (!j->active) {
+        w->skipped++;
+        return 1;
+    }
+    msg = stage_message_new(st, "tracker");
+    cJSON_AddStringToObject(msg, "name", name);
+    cJSON_AddNumberToObject(msg, "generation", (double)j->generation);
+    cJSON_AddStringToObject(msg, "headSHA", j->sha);
+    cJSON_AddStringToObject(msg, "resync", "timer");
+    rc = stage_emit(st, msg);
+    cJSON_Delete(msg);
+    if (rc == 0)
+        return -1;
+    w->emitted += rc > 0;
+    return 1;
+}
+
+static int watcher_emit(struct stage *st, const char *name, int paced)
 {
     struct watcher *w = st->data;
     struct tracker t;
@@ -442,14 +546,19 @@ static int watcher_emit(struct stage *st, const char *name)
     char err[256];
     cJSON *doc, *msg;
     char *digest;
+    uint64_t version = store_version(st->store, name);
     int rc, active, have_view = 0;
 
+    if (paced && (rc = watcher_emit_cheap(st, name, version)) != 0)
+        return rc < 0 ? -1 : 0;
     rc = tracker_read(st->store, name, &doc, &t, err, sizeof(err));
     if (rc < 0) {
         if (rc != -ENOENT && rc != -EBADMSG)
             log_error("read_failed", "tracker=%s reason=%s", name, log_q(strerror(-rc)));
-        if (rc == -ENOENT)
+        if (rc == -ENOENT) {
             watcher_deploy_drop(st, name);
+            free(strmap_del(w->judged, name));
+        }
         return 0;
     }
     v = xmalloc(sizeof(*v));
@@ -464,6 +573,11 @@ static int watcher_emit(struct stage *st, const char *name)
         active = t.state == TS_SYNCED || t.state == TS_TESTING || t.state == TS_AWAITING_APPROVAL ||
                  t.state == TS_PROMOTING;
     }
+    /* a deploying tracker's judgement changes with Argo CD, not the records */
+    if (!(have_view && v->deploy_promoted && v->state == TS_DEPLOYING))
+        watcher_judge(w, name, version, active, &t);
+    else
+        free(strmap_del(w->judged, name));
     if (!active) {
         free(v);
         free(strmap_del(w->sent, name));
@@ -478,7 +592,7 @@ static int watcher_emit(struct stage *st, const char *name)
     if (digest) {
         const char *last = strmap_get(w->sent, name);
 
-        if (last && strcmp(last, digest) == 0) {
+        if (last && strcmp(last, digest) == 0 && !paced) {
             free(digest);
             w->unchanged++;
             cJSON_Delete(doc);
@@ -489,6 +603,8 @@ static int watcher_emit(struct stage *st, const char *name)
     cJSON_AddStringToObject(msg, "name", t.name);
     cJSON_AddNumberToObject(msg, "generation", (double)t.generation);
     cJSON_AddItemToObject(msg, "tracker", doc);
+    if (paced)
+        cJSON_AddStringToObject(msg, "resync", "timer");
     rc = stage_emit(st, msg);
     cJSON_Delete(msg);
     if (rc == 0) {
@@ -510,21 +626,71 @@ static void watcher_fill(struct stage *st)
 {
     struct watcher *w = st->data;
 
-    while (w->len && stage_out_room(st) > 0) {
-        char *name = watcher_pop(w);
-        if (watcher_emit(st, name) < 0)
-            watcher_push(w, name);      /* raced with a full queue: later */
+    while (w->changed.len && stage_out_room(st) > 0) {
+        char *name = wq_pop(&w->changed);
+        if (watcher_emit(st, name, 0) < 0)
+            wq_push(&w->changed, name);      /* raced with a full queue: later */
         free(name);
     }
+    while (w->paced.len && stage_out_room(st) > 0 && watcher_pace_room(st) > 0) {
+        char *name = wq_pop(&w->paced);
+
+        w->pace_sent++;
+        if (strmap_has(w->changed.queued, name)) {
+            free(name);                       /* news goes first anyway */
+            continue;
+        }
+        if (watcher_emit(st, name, 1) < 0) {
+            wq_push(&w->paced, name);
+            w->pace_sent--;
+        }
+        free(name);
+    }
+}
+
+/* watcher_pace_cb - the pace allows more of a periodic resync now. */
+static void watcher_pace_cb(struct loop *l, void *arg)
+{
+    struct stage *st = loop_owner(l);
+    struct watcher *w = st->data;
+
+    (void)arg;
+    w->pace_tmr = NULL;
+    watcher_fill(st);
+}
+
+/* watcher_pace_room - how many names of the periodic resync may go now:
+ * they are spread evenly over WATCHER_PACE_SHARE % of resyncInterval, so
+ * that a resync of many trackers never holds back news for long. When
+ * none may, a timer calls watcher_fill again. */
+static size_t watcher_pace_room(struct stage *st)
+{
+    struct watcher *w = st->data;
+    int64_t span = st->cfg.resync_interval_ms * WATCHER_PACE_SHARE / 100;
+    int64_t el = now_ms() - w->pace_start;
+    size_t allowed;
+
+    if (span <= 0 || el >= span)
+        return w->paced.len;
+    allowed = (size_t)((double)w->pace_total * (double)(el + 1) / (double)span) + 1;
+    if (allowed > w->pace_sent)
+        return allowed - w->pace_sent;
+    if (!w->pace_tmr)
+        w->pace_tmr = loop_after(st->loop, 1 + span / (int64_t)(w->pace_total + 1), watcher_pace_cb, NULL);
+    return 0;
 }
 
 /* watcher_tick - the periodic resync. */
 static void watcher_tick(struct loop *l, void *arg)
 {
     struct stage *st = loop_owner(l);
+    struct watcher *w = st->data;
 
-    watcher_resync(st, "timer");
+    (void)arg;
+    w->ticks++;
+    watcher_resync(st, "timer", w->ticks % WATCHER_FULL_EVERY != 0);
     loop_after(l, st->cfg.resync_interval_ms, watcher_tick, NULL);
+    watcher_fill(st);
 }
 
 /* watcher_inotify - turn inotify events on STATE/trackers into queued names. */
@@ -546,14 +712,14 @@ static void watcher_inotify(struct loop *l, int fd, short revents, void *arg)
             struct inotify_event *ev = (struct inotify_event *)p;
             p += sizeof(*ev) + ev->len;
             if (ev->mask & IN_Q_OVERFLOW) {
-                watcher_resync(st, "inotify_overflow");
+                watcher_resync(st, "inotify_overflow", 0);
                 continue;
             }
             if (w->run_wd >= 0 && ev->wd == w->run_wd) {
                 size_t nl = ev->len ? strlen(ev->name) : 0;
                 if (nl > 5 && strcmp(ev->name + nl - 5, ".sock") == 0) {
                     log_info("stage_restart", "socket=%s effect=%s", log_q(ev->name), log_q("resync"));
-                    watcher_resync(st, "stage_restart");
+                    watcher_resync(st, "stage_restart", 0);
                 }
                 continue;
             }
@@ -607,8 +773,10 @@ static int watcher_start(struct stage *st)
     }
     st->data = w;
     w->hint_ms = now_ms();       /* webhooks are expected from the start */
-    w->queued = strmap_new();
+    w->changed.queued = strmap_new();
+    w->paced.queued = strmap_new();
     w->sent = strmap_new();
+    w->judged = strmap_new();
     w->deploys = strmap_new();
     w->actx.loop = st->loop;
     w->actx.cfg = &st->cfg;
@@ -637,7 +805,7 @@ static int watcher_start(struct stage *st)
     }
     w->run_wd = watcher_watch_run(st, w->inotify);
     loop_watch_fd(st->loop, w->inotify, LOOP_READ, watcher_inotify, NULL);
-    watcher_resync(st, "start");
+    watcher_resync(st, "start", 0);
     loop_after(st->loop, st->cfg.resync_interval_ms, watcher_tick, NULL);
     return 0;
 }
@@ -647,13 +815,13 @@ static int watcher_busy(struct stage *st)
 {
     struct watcher *w = st->data;
 
-    return w && w->len > 0;
+    return w && (w->changed.len > 0 || w->paced.len > 0);
 }
 
 /* watcher_reload - SIGHUP: resync now. */
 static void watcher_reload(struct stage *st)
 {
-    watcher_resync(st, "sighup");
+    watcher_resync(st, "sighup", 0);
 }
 
 /* watcher_deploy_stop_free - at stop, after http_free: free whatever is left. */
@@ -669,14 +837,13 @@ static void watcher_deploy_stop_free(void *p)
 static void watcher_stop(struct stage *st)
 {
     struct watcher *w = st->data;
-    char *name;
 
     if (!w)
         return;
-    log_info("stats", "resyncs=%llu emitted=%llu skipped=%llu unchanged=%llu synced=%llu timeouts=%llu",
-             (unsigned long long)w->resyncs, (unsigned long long)w->emitted, (unsigned long long)w->skipped,
-             (unsigned long long)w->unchanged,
-             (unsigned long long)w->synced, (unsigned long long)w->timeouts);
+    log_info("stats", "resyncs=%llu emitted=%llu skipped=%llu unchanged=%llu synced=%llu timeouts=%llu "
+             "cheap=%llu", (unsigned long long)w->resyncs, (unsigned long long)w->emitted,
+             (unsigned long long)w->skipped, (unsigned long long)w->unchanged,
+             (unsigned long long)w->synced, (unsigned long long)w->timeouts, (unsigned long long)w->cheap);
     if (w->actx.http)
         http_free(w->actx.http);       /* no callback runs after this */
     w->actx.http = NULL;
@@ -689,11 +856,12 @@ static void watcher_stop(struct stage *st)
         w->orphans = d->next;
         free(d);
     }
-    while ((name = watcher_pop(w)) != NULL)
-        free(name);
-    free(w->fifo);
-    strmap_free(w->queued, NULL);
+    wq_free(&w->changed);
+    wq_free(&w->paced);
+    if (w->pace_tmr)
+        loop_cancel(st->loop, w->pace_tmr);
     strmap_free(w->sent, free);
+    strmap_free(w->judged, free);
     if (w->inotify >= 0)
         close(w->inotify);
     free(w);
