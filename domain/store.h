@@ -100,6 +100,13 @@ void store_watch_drain(struct store *s);
 uint64_t store_version(struct store *s, const char *name);
 /* store_version_known - 1 while versions are being kept. */
 int store_version_known(const struct store *s);
+/* The record cache (storewatch.c), used by store_read_checked while
+ * versions are kept: a document read at a version is served again, a
+ * duplicate, while the version has not changed. */
+int store_cache_get(struct store *s, const char *area, const char *name, uint64_t version, store_check_fn check,
+                    cJSON **out);
+void store_cache_put(struct store *s, const char *area, const char *name, uint64_t version, store_check_fn check,
+                     const cJSON *doc);
 /* store_watch_slot - for storewatch.c only. */
 struct store_watch **store_watch_slot(struct store *s);
 

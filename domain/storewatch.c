@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -37,7 +38,10 @@ struct store_watch {
     uint64_t epoch;              /* overflows and lost watches so far */
     uint64_t base;               /* the counter when the epoch began */
     struct strmap *seq;          /* name -> number (as a pointer) */
+    struct store_cache_slot *cache;   /* the record cache (below), NULL until used */
 };
+
+static void store_cache_free(struct store_watch *w);
 
 static struct store_watch *watch_of(const struct store *s)
 {
@@ -51,6 +55,7 @@ static void watch_epoch(struct store_watch *w, const char *why)
     w->base = ++w->counter;
     strmap_free(w->seq, NULL);
     w->seq = strmap_new();
+    store_cache_free(w);
     log_info("versions_reset", "reason=%s epoch=%llu", log_q(why), (unsigned long long)w->epoch);
 }
 
@@ -181,6 +186,84 @@ void store_watch_stop(struct store *s)
         return;
     close(w->fd);
     strmap_free(w->seq, NULL);
+    store_cache_free(w);
     free(w);
     *store_watch_slot(s) = NULL;
+}
+
+/* The record cache: STORE_CACHE_SLOTS documents, direct-mapped by the hash
+ * of "area/name", each valid while the version of its tracker's records is
+ * the one taken before it was read (store_version). It serves the reads of
+ * one message, which read the same records more than once (the tracker by
+ * the message discipline and again by the view, a stage's own record by the
+ * view and again by the stage), and a record unchanged since the last
+ * message about the tracker. Bounded: a few MB per stage, whatever the
+ * number of trackers. */
+#define STORE_CACHE_SLOTS 512
+
+struct store_cache_slot {
+    char key[NAME_MAX + 16];     /* "area/name", "" when empty */
+    uint64_t version;
+    store_check_fn check;        /* the check it passed (NULL: none) */
+    cJSON *doc;
+};
+
+
+/* cache_slot - the slot of area/name; key filled. NULL when it cannot be
+ * cached (versions unknown, or an area not watched). */
+static struct store_cache_slot *cache_slot(struct store *s, const char *area, const char *name, char *key,
+                                           size_t keylen)
+{
+    struct store_watch *w = watch_of(s);
+    size_t i;
+
+    if (!w)
+        return NULL;
+    for (i = 0; i < WATCH_NAREAS && strcmp(area, watch_areas[i]) != 0; i++)
+        ;
+    if (i == WATCH_NAREAS || (size_t)snprintf(key, keylen, "%s/%s", area, name) >= keylen)
+        return NULL;
+    if (!w->cache)
+        w->cache = xcalloc(STORE_CACHE_SLOTS, sizeof(*w->cache));
+    return &w->cache[strmap_hash(key) % STORE_CACHE_SLOTS];
+}
+
+/* store_cache_get - see store.h. */
+int store_cache_get(struct store *s, const char *area, const char *name, uint64_t version, store_check_fn check,
+                    cJSON **out)
+{
+    char key[NAME_MAX + 16];
+    struct store_cache_slot *c = cache_slot(s, area, name, key, sizeof(key));
+
+    if (!c || !c->doc || c->version != version || strcmp(c->key, key) != 0 || (check && c->check != check))
+        return 0;
+    *out = cJSON_Duplicate(c->doc, 1);
+    return *out != NULL;
+}
+
+/* store_cache_put - see store.h. */
+void store_cache_put(struct store *s, const char *area, const char *name, uint64_t version, store_check_fn check,
+                     const cJSON *doc)
+{
+    char key[NAME_MAX + 16];
+    struct store_cache_slot *c = cache_slot(s, area, name, key, sizeof(key));
+
+    if (!c)
+        return;
+    cJSON_Delete(c->doc);
+    c->doc = cJSON_Duplicate(doc, 1);
+    c->version = version;
+    c->check = check;
+    snprintf(c->key, sizeof(c->key), "%s", c->doc ? key : "");
+}
+
+/* store_cache_free - drop every cached document. */
+static void store_cache_free(struct store_watch *w)
+{
+    size_t i;
+
+    for (i = 0; w->cache && i < STORE_CACHE_SLOTS; i++)
+        cJSON_Delete(w->cache[i].doc);
+    free(w->cache);
+    w->cache = NULL;
 }

@@ -103,6 +103,7 @@ struct watcher_judged {
 
 #define WATCHER_FULL_EVERY 10        /* every 10th periodic resync is a full one */
 #define WATCHER_PACE_SHARE 80        /* a periodic resync is spread over 80 % of the interval */
+#define WATCHER_PACE_BURST 64        /* in bursts of this many names */
 
 /* wq_push - queue name unless it already waits there. */
 static void wq_push(struct wqueue *q, const char *name)
@@ -672,11 +673,15 @@ static size_t watcher_pace_room(struct stage *st)
 
     if (span <= 0 || el >= span)
         return w->paced.len;
-    allowed = (size_t)((double)w->pace_total * (double)(el + 1) / (double)span) + 1;
+    /* in bursts of WATCHER_PACE_BURST: one wakeup of every stage per burst,
+     * not per tracker (a wakeup costs more than a skipped message) */
+    allowed = ((size_t)((double)w->pace_total * (double)el / (double)span) / WATCHER_PACE_BURST + 1) *
+              WATCHER_PACE_BURST;
     if (allowed > w->pace_sent)
         return allowed - w->pace_sent;
     if (!w->pace_tmr)
-        w->pace_tmr = loop_after(st->loop, 1 + span / (int64_t)(w->pace_total + 1), watcher_pace_cb, NULL);
+        w->pace_tmr = loop_after(st->loop, 1 + span * WATCHER_PACE_BURST / (int64_t)(w->pace_total + 1),
+                                 watcher_pace_cb, NULL);
     return 0;
 }
 
