@@ -107,6 +107,8 @@ int store_cache_get(struct store *s, const char *area, const char *name, uint64_
                     cJSON **out);
 void store_cache_put(struct store *s, const char *area, const char *name, uint64_t version, store_check_fn check,
                      const cJSON *doc);
+/* store_cache_stats - reads served by the cache, and reads that were not. */
+void store_cache_stats(const struct store *s, uint64_t *hits, uint64_t *misses);
 /* store_watch_slot - for storewatch.c only. */
 struct store_watch **store_watch_slot(struct store *s);
 

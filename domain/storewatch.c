@@ -39,6 +39,7 @@ struct store_watch {
     uint64_t base;               /* the counter when the epoch began */
     struct strmap *seq;          /* name -> number (as a pointer) */
     struct store_cache_slot *cache;   /* the record cache (below), NULL until used */
+    uint64_t hits, misses;
 };
 
 static void store_cache_free(struct store_watch *w);
@@ -235,9 +236,14 @@ int store_cache_get(struct store *s, const char *area, const char *name, uint64_
     char key[NAME_MAX + 16];
     struct store_cache_slot *c = cache_slot(s, area, name, key, sizeof(key));
 
-    if (!c || !c->doc || c->version != version || strcmp(c->key, key) != 0 || (check && c->check != check))
+    if (!c)
         return 0;
+    if (!c->doc || c->version != version || strcmp(c->key, key) != 0 || (check && c->check != check)) {
+        watch_of(s)->misses++;
+        return 0;
+    }
     *out = cJSON_Duplicate(c->doc, 1);
+    watch_of(s)->hits += *out != NULL;
     return *out != NULL;
 }
 
@@ -266,4 +272,13 @@ static void store_cache_free(struct store_watch *w)
         cJSON_Delete(w->cache[i].doc);
     free(w->cache);
     w->cache = NULL;
+}
+
+/* store_cache_stats - see store.h. */
+void store_cache_stats(const struct store *s, uint64_t *hits, uint64_t *misses)
+{
+    const struct store_watch *w = s ? watch_of(s) : NULL;
+
+    *hits = w ? w->hits : 0;
+    *misses = w ? w->misses : 0;
 }

@@ -550,6 +550,13 @@ static void stage_metrics_write(struct stage *st)
     metrics_counter_set("promo_messages_dropped_total", NULL, NULL, (double)st->msgs_dropped);
     metrics_counter_set("promo_messages_stale_total", NULL, NULL, (double)st->msgs_stale);
     metrics_counter_set("promo_messages_skipped_total", NULL, NULL, (double)st->msgs_skipped);
+    if (store_version_known(st->store)) {
+        uint64_t hits, misses;
+
+        store_cache_stats(st->store, &hits, &misses);
+        metrics_counter_set("promo_record_cache_hits_total", NULL, NULL, (double)hits);
+        metrics_counter_set("promo_record_cache_misses_total", NULL, NULL, (double)misses);
+    }
     metrics_set("promo_messages_waiting", NULL, NULL, (double)strmap_count(stage_loop.waiting));
     metrics_set("promo_output_queue", NULL, NULL, stage_loop.count);
     metrics_write();

@@ -36,6 +36,15 @@ static void put_raw(const char *area, const char *file, const void *data, size_t
     }
 }
 
+/* unlink_raw_ok - remove STATE/area/file directly; 1 when done. */
+static int unlink_raw_ok(const char *area, const char *file)
+{
+    char path[2 * PATH_MAX + 600];
+
+    snprintf(path, sizeof(path), "%s/%s/%s", state, area, file);
+    return unlink(path) == 0;
+}
+
 /* exists - does STATE/area/file exist (lstat)? */
 static int exists(const char *area, const char *file)
 {
@@ -481,6 +490,93 @@ static void test_crash(struct store *s)
     cJSON_Delete(old);
 }
 
+/* rename_raw - replace STATE/area/file by writing a temp and renaming it
+ * over, as another process's store_write does. */
+static void rename_raw(const char *area, const char *file, const char *text)
+{
+    char tmp[2 * PATH_MAX + 600], path[2 * PATH_MAX + 600];
+
+    put_raw(area, ".other.tmp", text, strlen(text));
+    snprintf(tmp, sizeof(tmp), "%s/%s/.other.tmp", state, area);
+    snprintf(path, sizeof(path), "%s/%s/%s", state, area, file);
+    if (rename(tmp, path) < 0) {
+        perror(path);
+        exit(1);
+    }
+}
+
+/* read_n - area/name's "n", or -1 when it cannot be read. */
+static int read_n(struct store *s, const char *area, const char *name)
+{
+    cJSON *o = NULL, *n;
+    int v = -1;
+
+    if (store_read(s, area, name, &o) == 0 && cJSON_IsNumber(n = cJSON_GetObjectItemCaseSensitive(o, "n")))
+        v = n->valueint;
+    cJSON_Delete(o);
+    return v;
+}
+
+/* test_versions - record versions and the record cache: a change by
+ * another writer (rename, in place, removal) is seen at the next read; a
+ * writer's leftover temp file (a crash in the middle of a write) changes
+ * nothing; versions are per tracker; a second store starts afresh. */
+static void test_versions(void)
+{
+    struct store *s = store_open(state, 0), *s2;
+    uint64_t v1, v2, w1;
+    cJSON *doc = cJSON_CreateObject();
+
+    unit_ok(s && store_version(s, "cache-a") == 0 && !store_version_known(s), "no versions before the watch");
+    unit_ok(store_watch_start(s) == 0 && store_version_known(s) && store_watch_fd(s) >= 0, "watch starts");
+    cJSON_AddNumberToObject(doc, "n", 1);
+    unit_ok(store_write(s, "monitor", "cache-a", doc) == 0, "own write");
+    v1 = store_version(s, "cache-a");
+    w1 = store_version(s, "cache-b");
+    unit_ok(v1 != 0 && v1 == store_version(s, "cache-a"), "a version stays while nothing changes");
+    {
+        uint64_t h0, m0, h1, m1;
+
+        store_cache_stats(s, &h0, &m0);
+        unit_ok(read_n(s, "monitor", "cache-a") == 1, "read");
+        store_cache_stats(s, &h1, &m1);
+        unit_ok(h1 == h0 && m1 == m0 + 1, "the first read is a miss");
+        unit_ok(read_n(s, "monitor", "cache-a") == 1, "read again");
+        store_cache_stats(s, &h0, &m0);
+        unit_ok(h0 == h1 + 1 && m0 == m1, "the second read is served by the cache");
+    }
+
+    rename_raw("monitor", "cache-a.json", "{\"n\":2}\n");
+    v2 = store_version(s, "cache-a");
+    unit_ok(v2 != v1, "a rename by another writer changes the version");
+    unit_ok(read_n(s, "monitor", "cache-a") == 2, "and the next read sees the new record");
+    unit_ok(store_version(s, "cache-b") == w1, "another tracker's version is untouched");
+
+    put_raw("monitor", "cache-a.json", "{\"n\":3}\n", 8);
+    unit_ok(store_version(s, "cache-a") != v2, "a write in place changes the version");
+    unit_ok(read_n(s, "monitor", "cache-a") == 3, "and the next read sees it");
+
+    v2 = store_version(s, "cache-a");
+    put_raw("monitor", ".cache-a.json.tmp.999.1", "{\"n\":", 5);   /* a writer died mid-write */
+    unit_ok(store_version(s, "cache-a") == v2 && read_n(s, "monitor", "cache-a") == 3,
+            "a half-written temp file is no change");
+
+    put_raw("trackers", "cache-a.json", "{}", 2);
+    unit_ok(store_version(s, "cache-a") != v2, "a change in another area of the tracker changes its version");
+
+    unit_ok(unlink_raw_ok("monitor", "cache-a.json") && read_n(s, "monitor", "cache-a") == -1,
+            "a removal is seen at the next read");
+
+    s2 = store_open(state, 0);
+    unit_ok(s2 && store_watch_start(s2) == 0, "a second store (a restart) watches too");
+    put_raw("monitor", "cache-a.json", "{\"n\":4}\n", 8);
+    unit_ok(read_n(s2, "monitor", "cache-a") == 4 && read_n(s, "monitor", "cache-a") == 4,
+            "each store reads what is on disk, not the other's cache");
+    store_close(s2);
+    store_close(s);
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     struct store *s;
@@ -497,6 +593,7 @@ int main(void)
     test_tracker_read(s);
     test_lock(s);
     test_crash(s);
+    test_versions();
     store_close(s);
     return unit_done();
 }
