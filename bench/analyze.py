@@ -427,14 +427,17 @@ def met_table(runs, idle, budget):
              "met": ok[op](v, t) if v is not None else None} for k, f, op, t, v in rows]
 
 
-def print_met(met):
-    """The met table as text, on stdout: figure, target, value, met."""
+def print_met(met, budget_err):
+    """The met table as text, on stdout: figure, target, value, met; then
+    why the GitHub budget is missing, when its script failed."""
     w = max(len(r["figure"]) for r in met)
     print("%-*s  %-8s  %12s  %s" % (w, "figure", "target", "value", "met"))
     for r in met:
         v = "-" if r["value"] is None else ("%g" % r["value"])
         m = "-" if r["met"] is None else ("yes" if r["met"] else "NO")
         print("%-*s  %-8s  %12s  %s" % (w, r["figure"], r["target"], v, m))
+    if budget_err:
+        print("github_budget: %s" % budget_err)
 
 
 def cdf(a, xs, **kw):
@@ -549,7 +552,7 @@ def main():
         f.write("\n")
     print(json.dumps(res, indent=2))
     print()
-    print_met(met)
+    print_met(met, budget_err)
 
 
 main()

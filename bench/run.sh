@@ -141,24 +141,26 @@ stop_procs() {
 
 # sample_anon DIR OUT - every SAMPLE_S seconds, one line "epoch_ms name kB
 # name kB ..." into OUT: the RssAnon of each process of DIR/pids running now
-# (the last of each name). Bash builtins only, but sleep: the sampling costs
-# next to nothing. Runs in the background until killed (stop_sampler).
+# (the last of each name), from /proc/PID/statm (resident - shared pages:
+# RssAnon of /proc/PID/status, in one short line). Bash builtins only, and
+# it waits on a pipe nothing writes to rather than forking sleep: about 1 ms
+# of CPU per sample. Runs in the background until killed (stop_sampler).
 sample_anon() {
-    local dir=$1 out=$2 s pid k v line now
+    local dir=$1 out=$2 s pid res shr line now fd page
     local -A cur
     set +e
+    page=$(( $(getconf PAGESIZE) / 1024 ))
+    exec {fd}<> <(:)
     while :; do
         cur=()
         while read -r s pid; do cur[$s]=$pid; done < "$dir/pids"
         now=${EPOCHREALTIME//[.,]/}
         line=${now:0:13}
         for s in "${!cur[@]}"; do
-            while read -r k v _; do
-                [ "$k" = RssAnon: ] && { line+=" $s $v"; break; }
-            done < "/proc/${cur[$s]}/status" 2>/dev/null
+            read -r _ res shr _ 2>/dev/null < "/proc/${cur[$s]}/statm" && line+=" $s $(( (res - shr) * page ))"
         done
         printf '%s\n' "$line" >> "$out"
-        sleep "$SAMPLE_S"
+        read -r -t "$SAMPLE_S" -u "$fd" _
     done
 }
 
