@@ -71,6 +71,8 @@ done
 PY=${PYTHON:-python3}
 [ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 command -v "$PY" >/dev/null || { say "python3 is needed"; exit 1; }
+[[ "$SAMPLE_S" =~ ^[0-9]{1,4}(\.[0-9]{1,3})?$ ]] && [[ ! "$SAMPLE_S" =~ ^0+(\.0*)?$ ]] ||
+    { say "BENCH_SAMPLE_S: $SAMPLE_S is not a number of seconds above 0 (at most 3 decimals)"; exit 2; }
 
 # cpu_ticks PID... - utime+stime of the processes, in clock ticks.
 cpu_ticks() {
