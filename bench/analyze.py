@@ -440,6 +440,15 @@ def print_met(met, budget_err):
         print("github_budget: %s" % budget_err)
 
 
+def print_runs(runs):
+    """Each run's memory and polling, as text: run, anon MB of all stages
+    (peak), poll requests per running test per minute."""
+    print("%-20s  %18s  %26s" % ("run", "anon_mb_all_stages", "requests_per_test_per_min"))
+    for label, r in runs.items():
+        v = [("-" if r.get(k) is None else "%g" % r[k]) for k in ("anon_mb_all_stages", "requests_per_test_per_min")]
+        print("%-20s  %18s  %26s" % (label, v[0], v[1]))
+
+
 def cdf(a, xs, **kw):
     xs = sorted(xs)
     if xs:
@@ -521,9 +530,9 @@ def main():
         idle["idle_cpu_pct_webhooks"] = idle_wh["idle_cpu_pct"]
         idle["anon_mb_all_stages_webhooks"] = idle_wh["anon_mb_all_stages"]
         idle["requests_per_test_per_min_webhooks"] = idle_wh["requests_per_test_per_min"]
-    mem = {"%s %d" % (kind, r["trackers"]): r for kind, r in
-           [("pass", r) for r in runs.values()] + [("webhook", wh), ("idle", idle), ("idle+webhooks", idle_wh)]
-           if r and r.get("anon_samples")}
+    every = {"%s %d" % (kind, r["trackers"]): r for kind, r in
+             [("pass", r) for r in runs.values()] + [("webhook", wh), ("idle", idle), ("idle+webhooks", idle_wh)] if r}
+    mem = {k: r for k, r in every.items() if r.get("anon_samples")}
     png = plot(runs, wh, mem, out)
     budget, budget_err = github_budget(src)
     commit = open(os.path.join(src, "commit")).read().split() if os.path.exists(os.path.join(src, "commit")) else []
@@ -553,6 +562,8 @@ def main():
     print(json.dumps(res, indent=2))
     print()
     print_met(met, budget_err)
+    print()
+    print_runs(every)
 
 
 main()
