@@ -20,6 +20,13 @@
 # stretched), and measured again after the restart's polls have settled
 # (BENCH_NO_IDLE_WEBHOOKS=1 skips that).
 #
+# Every run samples each process's RssAnon once a second (BENCH_SAMPLE_S)
+# into anon.tsv, for the peak of all stages together and of each.
+# Last, when bench/ratelimit.sh (BENCH_RATELIMIT_SCRIPT) is there and
+# executable and BENCH_NO_RATELIMIT is not set, it runs (the GitHub request
+# budget of 1,000 Actions runs) and its one JSON object goes into
+# results.json as "github_budget".
+#
 # bench/analyze.py turns the logs into bench/results.json and
 # bench/results.png (docs/operations.md, "Benchmark", says what each figure
 # is). Everything runs in a temp dir on disk (BENCH_DIR, default /var/tmp;
@@ -37,10 +44,13 @@ WEBHOOK_SIZE=${BENCH_WEBHOOK_SIZE-1000}
 WEBHOOK_RATE=${BENCH_WEBHOOK_RATE:-100}   # a rate the pipeline keeps up with: latency, not queueing
 WEBHOOK_RUN_MS=${BENCH_WEBHOOK_RUN_MS:-2000}
 WEBHOOK_STRETCH=${BENCH_WEBHOOK_STRETCH:-10m}
+SAMPLE_S=${BENCH_SAMPLE_S:-1}       # RssAnon sampling period, seconds
+RATELIMIT=${BENCH_RATELIMIT_SCRIPT:-$REPO/bench/ratelimit.sh}
 OUT=${BENCH_OUT:-$REPO/bench}
 mkdir -p "$OUT"
 D=$(mktemp -d "${BENCH_DIR:-/var/tmp}/promo-bench.XXXXXX")
 PIDS=()
+SAMPLER=
 
 cleanup() {
     local p
@@ -61,6 +71,8 @@ done
 PY=${PYTHON:-python3}
 [ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 command -v "$PY" >/dev/null || { say "python3 is needed"; exit 1; }
+[[ "$SAMPLE_S" =~ ^[0-9]{1,4}(\.[0-9]{1,3})?$ ]] && [[ ! "$SAMPLE_S" =~ ^0+(\.0*)?$ ]] ||
+    { say "BENCH_SAMPLE_S: $SAMPLE_S is not a number of seconds above 0 (at most 3 decimals)"; exit 2; }
 
 # cpu_ticks PID... - utime+stime of the processes, in clock ticks.
 cpu_ticks() {
@@ -129,6 +141,46 @@ stop_procs() {
     for pid in $(procs "$1"); do wait "$pid" 2>/dev/null || true; done
 }
 
+# sample_anon DIR OUT - every SAMPLE_S seconds, one line "epoch_ms name kB
+# name kB ..." into OUT: the RssAnon of each process of DIR/pids running now
+# (the last of each name), from /proc/PID/statm (resident - shared pages:
+# RssAnon of /proc/PID/status, in one short line). Bash builtins only, and
+# it waits on a pipe nothing writes to rather than forking sleep: about 1 ms
+# of CPU per sample. Runs in the background until killed (stop_sampler).
+sample_anon() {
+    local dir=$1 out=$2 s pid res shr line now fd page
+    local -A cur
+    set +e
+    page=$(( $(getconf PAGESIZE) / 1024 ))
+    exec {fd}<> <(:)
+    while :; do
+        cur=()
+        while read -r s pid; do cur[$s]=$pid; done < "$dir/pids"
+        now=${EPOCHREALTIME//[.,]/}
+        line=${now:0:13}
+        for s in "${!cur[@]}"; do
+            read -r _ res shr _ 2>/dev/null < "/proc/${cur[$s]}/statm" && line+=" $s $(( (res - shr) * page ))"
+        done
+        printf '%s\n' "$line" >> "$out"
+        read -r -t "$SAMPLE_S" -u "$fd" _
+    done
+}
+
+# start_sampler DIR OUT - sample_anon in the background; sets SAMPLER.
+start_sampler() {
+    sample_anon "$1" "$2" &
+    SAMPLER=$!
+    PIDS+=("$SAMPLER")
+}
+
+# stop_sampler - stop the sampler started last, if any.
+stop_sampler() {
+    [ -n "$SAMPLER" ] || return 0
+    kill -TERM "$SAMPLER" 2>/dev/null || true
+    wait "$SAMPLER" 2>/dev/null || true
+    SAMPLER=
+}
+
 # proc_figures DIR OUT - CPU ticks and memory of each process of DIR/pids, into OUT/.
 proc_figures() {
     local s pid
@@ -164,8 +216,8 @@ idle_measure() {
     proc_ticks "$dir" | sort | join "$out/ticks0" - > "$out/cpu_ticks_window"
     echo "$r0 $r1" > "$out/idle-requests"
     proc_figures "$dir" "$out"
-    printf '{"mode":"idle","durable":%s,"n":%d,"rate":0,"cpu_ticks":%d,"clk_tck":%d,"t0_ms":%s,"t1_ms":%s}\n' \
-        "$DURABLE" "$3" $(( cpu1 - cpu0 )) "$(getconf CLK_TCK)" "$t0" "$t1" > "$out/run.json"
+    printf '{"mode":"idle","durable":%s,"n":%d,"rate":0,"cpu_ticks":%d,"clk_tck":%d,"t0_ms":%s,"t1_ms":%s,"requests_log":"%s"}\n' \
+        "$DURABLE" "$3" $(( cpu1 - cpu0 )) "$(getconf CLK_TCK)" "$t0" "$t1" "$dir/requests.ndjson" > "$out/run.json"
 }
 
 # run MODE SIZE - one run in $D/MODE-SIZE; leaves its figures in run.json there.
@@ -248,6 +300,7 @@ argocd:
     default: {url: http://127.0.0.1:$port/argocd, tokenFile: $dir/secrets/argocd}
 YAML
     start_stages "$dir"
+    start_sampler "$dir" "$dir/anon.tsv"
     sleep 1
     cpu0=$(cpu_ticks $(procs "$dir"))
     t0=$(date +%s%3N)
@@ -298,10 +351,13 @@ YAML
             # restart the stages on a config with polling stretched, and
             # promo-webhook; measure once the restart's polls are over
             say "idle run with webhooks: restarting the stages with pollStretch $WEBHOOK_STRETCH"
+            stop_sampler
             stop_procs "$dir"
             webhook_config "$dir" 0 >> "$dir/promo.yaml"
             start_webhook "$dir"
             start_stages "$dir"
+            mkdir -p "$D/idle-webhooks-$n"
+            start_sampler "$dir" "$D/idle-webhooks-$n/anon.tsv"
             deadline=$(( $(date +%s) + n / 20 + 120 ))
             last=-1 still=0
             while :; do
@@ -317,11 +373,19 @@ YAML
             cp "$dir/triggered" "$D/idle-webhooks-$n/"
         fi
     fi
+    stop_sampler
     stop_procs "$dir"
     kill -TERM "$simpid" 2>/dev/null || true
     wait "$simpid" 2>/dev/null || true
     PIDS=()
 }
+
+# the commit measured: HEAD, and whether a tracked file (but the results)
+# differed from it when the run began
+{
+    git rev-parse HEAD 2>/dev/null || echo unknown
+    if git diff --quiet HEAD -- . ':!bench/results.json' ':!bench/results.png' 2>/dev/null; then echo clean; else echo dirty; fi
+} > "$D/commit"
 
 largest=0
 for n in $SIZES; do
@@ -330,4 +394,12 @@ for n in $SIZES; do
 done
 [ -z "$WEBHOOK_SIZE" ] || [ "$WEBHOOK_SIZE" = 0 ] || run webhook "$WEBHOOK_SIZE"
 [ -n "${BENCH_NO_IDLE:-}" ] || run idle "${BENCH_IDLE_SIZE:-$largest}"
+# the GitHub request budget (bench/ratelimit.sh: one JSON object on stdout);
+# analyze.py checks its shape; a failure is reported, not fatal
+if [ -z "${BENCH_NO_RATELIMIT:-}" ] && [ -f "$RATELIMIT" ] && [ -x "$RATELIMIT" ]; then
+    say "GitHub budget run: $RATELIMIT"
+    rc=0
+    "$RATELIMIT" > "$D/github-budget.json" || rc=$?
+    [ "$rc" = 0 ] || { say "$RATELIMIT failed (exit $rc)"; echo "$rc" > "$D/github-budget.rc"; }
+fi
 "$PY" "$REPO/bench/analyze.py" "$D" "$OUT"
