@@ -52,6 +52,7 @@
 #define GITHUB_KEY_INPUT "promo_key"
 #define GITHUB_DEFAULT_API "https://api.github.com"
 #define GITHUB_MIN_WAIT_MS 60000    /* over the limit with no hint: wait a minute */
+#define GITHUB_BATCH_RUNS  100      /* runs in one list (the API's largest page) */
 
 enum github_step { GITHUB_STEP_DISPATCH, GITHUB_STEP_LIST, GITHUB_STEP_RUN, GITHUB_STEP_CANCEL };
 
@@ -497,6 +498,36 @@ static void github_answer(struct adapter_call *c, const struct http_resp *resp)
     }
 }
 
+/* github_batch_list - each run of a list of workflow runs to add. */
+int github_batch_list(const cJSON *j, void (*add)(void *arg, const struct adapter_run *run), void *arg,
+                      char *err, size_t errlen)
+{
+    const cJSON *runs = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "workflow_runs") : NULL;
+    const cJSON *r;
+    struct adapter_run run;
+
+    if (!cJSON_IsArray(runs)) {
+        snprintf(err, errlen, "field workflow_runs: %s", !cJSON_IsObject(j) ? "runs: not an object" :
+                 runs ? "not an array" : "missing");
+        return -1;
+    }
+    cJSON_ArrayForEach(r, runs) {
+        memset(&run, 0, sizeof(run));
+        if (github_parse_run(r, &run, err, errlen) < 0)
+            return -1;
+        add(arg, &run);
+    }
+    return 0;
+}
+
+/* github_batch_url - the workflow's dispatched runs, newest first, a page
+ * of GITHUB_BATCH_RUNS: one request (conditional) for the runs of every
+ * test of that workflow and repository. */
+static char *github_batch_url(struct adapter_call *c)
+{
+    return xasprintf("%s/runs?event=workflow_dispatch&per_page=%d", c->home, GITHUB_BATCH_RUNS);
+}
+
 static const struct adapter_http_word github_words[] = {
     { 401, "authentication failed" },
     { 404, "no such repository, workflow or run, or the token cannot see it" },
@@ -513,6 +544,9 @@ static const struct adapter_provider github_provider = {
     .content_type = "Content-Type: application/json",
     .rate_wait_ms = GITHUB_MIN_WAIT_MS,
     .words = github_words,
+    .rate_headers = { "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset" },
+    .batch_url = github_batch_url,
+    .batch_list = github_batch_list,
     .open = github_open,
     .trigger = github_trigger,
     .find = github_list,

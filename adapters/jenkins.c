@@ -19,6 +19,7 @@
  * Triggers are not retried by the HTTP client (a retried POST could start a
  * second build): a temporary error is returned, and the caller must look the
  * run up by key (find) before triggering again. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -751,6 +752,7 @@ static const struct adapter_provider jenkins_provider = {
     .noun = "job",
     .headers = { "Accept: application/json" },
     .words = jenkins_words,
+    .rate_limit_off = offsetof(struct config, jenkins.rate_limit),
     .open = jenkins_open,
     .start = jenkins_start,
     .answer = jenkins_answer,
