@@ -121,10 +121,10 @@ static int adapter_call_first(struct adapter_call *c, const struct adapter_test 
         return p->trigger(c, t, err, errlen);
     if (c->kind == ADAPTER_FIND || !c->run.id[0])
         p->find(c);
-    else if (c->kind == ADAPTER_STATUS && !adapter_batch_join(c))
-        p->read(c);
-    else
+    else if (c->kind == ADAPTER_CANCEL)
         p->cancel(c);
+    else if (!adapter_batch_join(c))
+        p->read(c);
     return 0;
 }
 

@@ -161,7 +161,7 @@ int64_t budget_slot_take(struct budget_slot *s, enum budget_kind kind, int64_t n
         if (avail <= 0)
             return budget_slot_wait(s, left);
         per = left / avail;
-        tau = per * (avail < BUDGET_BURST ? avail : BUDGET_BURST);
+        tau = per * (avail / 20 < 1 ? 1 : avail / 20 > BUDGET_BURST ? BUDGET_BURST : avail / 20);
         if (s->tat_ms < now_ms)
             s->tat_ms = now_ms;
         if (s->tat_ms - now_ms > tau)

@@ -29,7 +29,8 @@
 
 #define BUDGET_FILE        "ratelimit.budget"
 #define BUDGET_SLOTS       64          /* credentials in one table */
-#define BUDGET_BURST       20          /* polls that may go at once, paced after */
+#define BUDGET_BURST       20          /* polls that may go at once (at most a 20th of
+                                        * what is above the reserve, at least 1), paced after */
 #define BUDGET_WINDOW_MS   3600000     /* a configured rate's window; a header window's guess */
 #define BUDGET_MIN_WAIT_MS 100         /* the shortest delay given to a poll */
 
@@ -85,7 +86,7 @@ int64_t budget_slot_reserve(const struct budget_slot *s);
  * may ask again. A window that has ended starts again full. Only polls are
  * ever delayed, and only when the limit is known: by the reserve (none
  * above it: until the window ends) and by the pace (what is above the
- * reserve spread over the rest of the window, BUDGET_BURST at once). */
+ * reserve spread over the rest of the window, a small burst at once). */
 int64_t budget_slot_take(struct budget_slot *s, enum budget_kind kind, int64_t now_ms);
 
 /* The shared table of one process. */

@@ -119,7 +119,7 @@ static void test_config(void)
     unit_ok(s.limit == 360 && s.remaining == 360 && s.reset_ms == BUDGET_WINDOW_MS, "rate 360 an hour");
     for (i = 0; i < 400; i++)
         went += budget_slot_take(&s, BUDGET_POLL, 0) == 0;
-    unit_ok(went == BUDGET_BURST + 1, "polls paced at once (%d)", went);
+    unit_ok(went >= 15 && went <= 17, "a burst of a 20th of what is above the reserve, then paced (%d)", went);
     for (i = 0; i < 400; i++)
         went += budget_slot_take(&s, BUDGET_OTHER, 0) == 0;
     unit_ok(s.remaining == 0, "steps spend to 0, never below");
