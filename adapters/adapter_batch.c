@@ -110,11 +110,22 @@ static const struct batch_entry *adapter_batch_lookup(const struct adapter_batch
 }
 
 /* adapter_batch_reply - answer c from b's list: the run as the list shows
- * it (ended now, or from the loop when later), else c's run read alone. */
-static void adapter_batch_reply(struct adapter_batch *b, struct adapter_call *c, int later)
+ * it (ended now, or from the loop when cached: c is answered from a kept
+ * list inside the call that started it), else c's run read alone. A kept
+ * list that is not full and lacks the run is older than the run (the
+ * dispatch came after it): "not modified" until the next list says. */
+static void adapter_batch_reply(struct adapter_batch *b, struct adapter_call *c, int cached)
 {
     const struct batch_entry *e = adapter_batch_lookup(b, c->run.id);
 
+    if (!e && cached && b->n < ADAPTER_BATCH_PAGE) {
+        metrics_inc("promo_batch_reads_total", "answer", "later");
+        c->res.found = 1;
+        c->res.not_modified = 1;
+        c->res.run = c->run;
+        adapter_call_end_later(c);
+        return;
+    }
     if (!e) {
         metrics_inc("promo_batch_reads_total", "answer", "alone");
         c->prov->read(c);
@@ -126,7 +137,7 @@ static void adapter_batch_reply(struct adapter_batch *b, struct adapter_call *c,
     c->res.run.status = e->status;
     str_copy(c->res.run.detail, e->detail, sizeof(c->res.run.detail));
     c->res.run.duration_ms = e->duration_ms;
-    if (later)
+    if (cached)
         adapter_call_end_later(c);
     else
         adapter_call_end(c);

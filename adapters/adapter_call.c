@@ -203,17 +203,13 @@ void adapter_req_header(struct http_req *req, const char *h)
 static void adapter_call_observe(struct adapter_call *c, const struct http_resp *resp)
 {
     const char *const *h = c->prov->rate_headers;
-    struct budget_hdr hdr;
-    int ok = 0;
 
     if (!c->ctx.budget || resp->error != HTTP_OK)
         return;
-    if (h[0])
-        ok = budget_hdr_parse(http_resp_header(resp, h[0]), http_resp_header(resp, h[1]),
-                              http_resp_header(resp, h[2]), &hdr) == 0;
-    if (ok && hdr.remaining == 0)
+    if (budget_observe_headers(c->ctx.budget, c->budget_key, h[0] ? http_resp_header(resp, h[0]) : NULL,
+                               h[0] ? http_resp_header(resp, h[1]) : NULL,
+                               h[0] ? http_resp_header(resp, h[2]) : NULL, resp->status == 304))
         c->limited = 1;
-    budget_observe(c->ctx.budget, c->budget_key, ok ? &hdr : NULL, resp->status == 304);
 }
 
 /* adapter_call_defer - a poll the budget holds back: nothing asked, "not

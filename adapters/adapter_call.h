@@ -38,6 +38,7 @@ enum adapter_kind { ADAPTER_TRIGGER, ADAPTER_FIND, ADAPTER_STATUS, ADAPTER_CANCE
 /* The step of a batch's list request (adapter_batch.c), apart from the
  * providers' own steps (0 and up). */
 #define ADAPTER_STEP_BATCH (-1)
+#define ADAPTER_BATCH_PAGE 100      /* runs in one list (batch_url asks for this many) */
 
 struct adapter_batch;
 

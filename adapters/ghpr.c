@@ -1134,14 +1134,11 @@ static void ghpr_http_done(void *arg, const struct http_resp *resp)
 {
     struct ghpr_call *c = arg;
     int64_t saved_id = c->res.comment_id;
-    struct budget_hdr h;
 
     if (resp->error == HTTP_OK)
-        budget_observe(c->ctx->budget, c->bkey,
-                       budget_hdr_parse(http_resp_header(resp, "x-ratelimit-limit"),
-                                        http_resp_header(resp, "x-ratelimit-remaining"),
-                                        http_resp_header(resp, "x-ratelimit-reset"), &h) == 0 ? &h : NULL,
-                       resp->status == 304);
+        budget_observe_headers(c->ctx->budget, c->bkey, http_resp_header(resp, "x-ratelimit-limit"),
+                               http_resp_header(resp, "x-ratelimit-remaining"),
+                               http_resp_header(resp, "x-ratelimit-reset"), resp->status == 304);
 
     ghpr_classify(resp->error, resp->errmsg, resp->status, resp->body, resp->len,
                   http_resp_header(resp, "retry-after"),

@@ -52,7 +52,6 @@
 #define GITHUB_KEY_INPUT "promo_key"
 #define GITHUB_DEFAULT_API "https://api.github.com"
 #define GITHUB_MIN_WAIT_MS 60000    /* over the limit with no hint: wait a minute */
-#define GITHUB_BATCH_RUNS  100      /* runs in one list (the API's largest page) */
 
 enum github_step { GITHUB_STEP_DISPATCH, GITHUB_STEP_LIST, GITHUB_STEP_RUN, GITHUB_STEP_CANCEL };
 
@@ -254,17 +253,7 @@ int github_parse_dispatch(const cJSON *o, struct adapter_run *run, char *err, si
 /* github_digits - s as a non-negative decimal (at most 15 digits), or -1. */
 static int64_t github_digits(const char *s)
 {
-    int64_t v = 0;
-    int n = 0;
-
-    if (!s)
-        return -1;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        if (++n > 15)
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
-    return n && !*s ? v : -1;
+    return s ? str_uint(s, s + strlen(s), 999999999999999LL) : -1;
 }
 
 /* github_rate - rate-limit headers into res; 1 when the limit is exhausted. */
@@ -521,11 +510,11 @@ int github_batch_list(const cJSON *j, void (*add)(void *arg, const struct adapte
 }
 
 /* github_batch_url - the workflow's dispatched runs, newest first, a page
- * of GITHUB_BATCH_RUNS: one request (conditional) for the runs of every
+ * of ADAPTER_BATCH_PAGE (the API's largest): one request (conditional) for the runs of every
  * test of that workflow and repository. */
 static char *github_batch_url(struct adapter_call *c)
 {
-    return xasprintf("%s/runs?event=workflow_dispatch&per_page=%d", c->home, GITHUB_BATCH_RUNS);
+    return xasprintf("%s/runs?event=workflow_dispatch&per_page=%d", c->home, ADAPTER_BATCH_PAGE);
 }
 
 static const struct adapter_http_word github_words[] = {

@@ -16,11 +16,15 @@
 #
 #   runs                        runs dispatched
 #   window_s                    the window
-#   github_requests             GitHub GETs of the stages in the window (polls
-#                               and lookups; the dispatches are not polling)
+#   github_requests             GitHub Actions GETs in the window (`/actions/`:
+#                               the monitor's status reads, lists and single
+#                               runs, and lookups; not the dispatches, not the
+#                               promotion's comments and statuses)
 #   github_requests_counted     of them, those that count against the limit
 #                               (every answer but 304)
 #   github_dispatches           the workflow_dispatch POSTs (once per run)
+#   github_promotion_requests   the promoter's GitHub requests (statuses,
+#                               comments, labels) in the window: steps, not polls
 #   requests_per_hour           github_requests_counted per hour of window
 #   max_result_delay_s, p99_result_delay_s
 #                               from a run's end (its dispatch + queue + run
@@ -172,7 +176,7 @@ t1 = max(res.values()) if res else t0
 def when(r):
     return ms(r["ts"]) if "ts" in r else ms(r["time"])
 win = [r for r in gh if t0 <= when(r) <= t1]
-gets = [r for r in win if r["method"] == "GET"]
+gets = [r for r in win if r["method"] == "GET" and "/actions/" in r["path"]]
 counted = [r for r in gets if r["status"] != 304]
 delays = sorted((res[k] - (trig[k] + queue_ms + run_ms)) / 1000.0 for k in res if k in trig)
 window_s = (t1 - t0) / 1000.0 if t1 > t0 else 0.0
@@ -181,6 +185,7 @@ print(json.dumps({
     "runs": len(trig), "window_s": round(window_s, 1),
     "github_requests": len(gets), "github_requests_counted": len(counted),
     "github_dispatches": len([r for r in gh if r["method"] == "POST" and r["path"].endswith("/dispatches")]),
+    "github_promotion_requests": len([r for r in win if "/actions/" not in r["path"]]),
     "requests_per_hour": round(len(counted) / window_s * 3600, 1) if window_s else None,
     "max_result_delay_s": round(delays[-1], 2) if delays else None,
     "p99_result_delay_s": round(p99, 2) if p99 is not None else None,

@@ -62,18 +62,7 @@ uint64_t budget_key_url(const char *system, const char *url, const char *credent
 /* budget_num - a header value of decimal digits only, 0..max, or -1. */
 static int64_t budget_num(const char *s, int64_t max)
 {
-    int64_t v = 0;
-
-    if (!s || !*s)
-        return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        v = v * 10 + (*s - '0');
-        if (v > max)
-            return -1;
-    }
-    return v;
+    return s ? str_uint(s, s + strlen(s), max) : -1;
 }
 
 /* budget_hdr_parse - strict decoding of the three rate-limit headers. */
@@ -287,6 +276,17 @@ void budget_observe(struct budget *b, uint64_t key, const struct budget_hdr *h, 
     if ((s = budget_slot(b, key, NULL, 0)) != NULL)
         budget_slot_observe(s, h, refund, wall_ms());
     budget_lock(b, 0);
+}
+
+/* budget_observe_headers - an answer's headers on key's slot. */
+int budget_observe_headers(struct budget *b, uint64_t key, const char *limit, const char *remaining,
+                           const char *reset, int refund)
+{
+    struct budget_hdr h;
+    int ok = budget_hdr_parse(limit, remaining, reset, &h) == 0;
+
+    budget_observe(b, key, ok ? &h : NULL, refund);
+    return ok && h.remaining == 0;
 }
 
 /* budget_get - a copy of key's slot. */

@@ -106,6 +106,12 @@ int64_t budget_take(struct budget *b, uint64_t key, const char *system, int64_t 
  * h is not NULL; else only the refund. b NULL: nothing. */
 void budget_observe(struct budget *b, uint64_t key, const struct budget_hdr *h, int refund);
 
+/* budget_observe_headers - budget_observe with the three rate-limit
+ * header values of an answer (budget_hdr_parse; malformed: only the
+ * refund). 1 when they say none remain, else 0. */
+int budget_observe_headers(struct budget *b, uint64_t key, const char *limit, const char *remaining,
+                           const char *reset, int refund);
+
 /* budget_get - a copy of key's slot: 0, or -1 when there is none. */
 int budget_get(struct budget *b, uint64_t key, struct budget_slot *out);
 
