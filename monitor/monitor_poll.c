@@ -162,7 +162,7 @@ static void monitor_poll_rate(struct stage *st, struct mon_test *t, int64_t now)
     if (now - monitor_rate.start_ms < MONITOR_RATE_WINDOW_MS)
         return;
     if (monitor_rate.tests)
-        metrics_set("promo_requests_per_test_per_minute", "stage", "monitor",
+        metrics_set("promo_requests_per_test_per_minute", NULL, NULL,
                     (double)(sent - monitor_rate.sent0) / (double)monitor_rate.tests * 60000.0
                         / (double)(now - monitor_rate.start_ms));
     monitor_rate.start_ms = now;
