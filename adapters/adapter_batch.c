@@ -111,9 +111,10 @@ static const struct batch_entry *adapter_batch_lookup(const struct adapter_batch
 
 /* adapter_batch_reply - answer c from b's list: the run as the list shows
  * it (ended now, or from the loop when cached: c is answered from a kept
- * list inside the call that started it), else c's run read alone. A kept
- * list that is not full and lacks the run is older than the run (the
- * dispatch came after it): "not modified" until the next list says. */
+ * list, maybe inside the call that started it), else c's run read alone.
+ * A kept list that is not full and lacks the run is older than the run
+ * (the dispatch came after it): the run as c knows it (a Jenkins build
+ * just out of the queue) until the next list says more. */
 static void adapter_batch_reply(struct adapter_batch *b, struct adapter_call *c, int cached)
 {
     const struct batch_entry *e = adapter_batch_lookup(b, c->run.id);
@@ -121,7 +122,6 @@ static void adapter_batch_reply(struct adapter_batch *b, struct adapter_call *c,
     if (!e && cached && b->n < ADAPTER_BATCH_PAGE) {
         metrics_inc("promo_batch_reads_total", "answer", "later");
         c->res.found = 1;
-        c->res.not_modified = 1;
         c->res.run = c->run;
         adapter_call_end_later(c);
         return;

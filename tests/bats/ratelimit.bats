@@ -153,3 +153,32 @@ github:
     [ "$steps_ok" -eq "$steps" ]
     [ "$(limited)" -eq 0 ]
 }
+
+@test "jenkins: the builds of one job are read from one tree= query, not build by build" {
+    sim_up 'queueMs: 200
+runMs: 3000'
+    {
+        cat <<'YAML'
+apiVersion: promo.dev/v1alpha1
+kind: PromotionPolicy
+metadata:
+  name: dev-to-staging
+spec:
+  sourceEnvironment: dev
+  targetEnvironment: staging
+  timeout: 2m
+  externalTests:
+YAML
+        for i in 1 2 3 4 5 6; do
+            printf '    - {name: smoke%s, provider: jenkins, job: promo/smoke}\n' "$i"
+        done
+    } > "$T/policies/dev-to-staging.yaml"
+    pipeline_up
+    track
+    wait_for 40 passed || { tail -20 "$T/monitor.log" >&3; false; }
+    lists=$(sim_requests '.system == "jenkins" and .method == "GET" and (.path | test("/job/promo/job/smoke/api/json$"))')
+    alone=$(sim_requests '.system == "jenkins" and .method == "GET" and (.path | test("/job/smoke/[0-9]+/api/json$"))')
+    echo "lists=$lists alone=$alone" >&3
+    [ "$lists" -ge 1 ]
+    [ "$alone" -eq 0 ]
+}

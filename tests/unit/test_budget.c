@@ -2,7 +2,7 @@
  * input), the pacing and reserve arithmetic of polls, windows, refunds of
  * 304s, out-of-order answers, a configured rate, the shared file (two
  * tables on one file see each other's spending), and the list decoding of
- * GitHub's batched status reads. */
+ * GitHub's and Jenkins' batched status reads. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +216,45 @@ static void test_github_list(void)
     }
 }
 
+/* test_jenkins_list - a job's builds[] from one tree= query, good and bad. */
+static void test_jenkins_list(void)
+{
+    static const struct {
+        const char *json;
+        int r, n;
+        const char *desc;
+    } cases[] = {
+        { "{\"builds\":[{\"number\":2,\"url\":\"http://j/job/x/2/\",\"building\":true,\"result\":null},"
+          "{\"number\":1,\"url\":\"http://j/job/x/1/\",\"building\":false,\"result\":\"SUCCESS\","
+          "\"duration\":1200}]}", 0, 2, "two builds" },
+        { "{\"builds\":null}", 0, 0, "builds null" },
+        { "{}", 0, 0, "no builds" },
+        { "{\"builds\":{}}", -1, 0, "builds not an array" },
+        { "[]", -1, 0, "not an object" },
+        { "{\"builds\":[{\"number\":0,\"url\":\"http://j/job/x/0/\",\"building\":false}]}", -1, 0,
+          "build number 0" },
+        { "{\"builds\":[{\"number\":3,\"url\":\"file:///etc/passwd\",\"building\":false}]}", -1, 0,
+          "a url not http(s)" },
+        { "{\"builds\":[{\"number\":3,\"url\":\"http://j/job/x/3/\",\"building\":\"no\"}]}", -1, 0,
+          "building not a bool" },
+    };
+    char err[200];
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(cases); i++) {
+        cJSON *j = cJSON_Parse(cases[i].json);
+        nadded = 0;
+        int r = jenkins_batch_list(j, test_add, NULL, err, sizeof(err));
+        unit_ok(r == cases[i].r && (r < 0 || nadded == cases[i].n), "jenkins list %s: %d (%s)", cases[i].desc,
+                r, r < 0 ? err : "");
+        if (i == 0)
+            unit_ok(strcmp(added[0].id, "2") == 0 && added[0].status == RUN_RUNNING
+                    && added[1].status == RUN_PASSED && added[1].duration_ms == 1200,
+                    "jenkins list: numbers, statuses and durations");
+        cJSON_Delete(j);
+    }
+}
+
 int main(void)
 {
     test_hdr();
@@ -224,5 +263,6 @@ int main(void)
     test_config();
     test_shared();
     test_github_list();
+    test_jenkins_list();
     return unit_done();
 }
