@@ -36,6 +36,8 @@ struct adapter_test {
     const char *ref;            /* git ref to run on (head ref, else head SHA) */
     const char *sha;            /* head SHA */
     int64_t timeout_ms;         /* the test's own timeout (exec/plugin enforce it locally) */
+    int fresh;                  /* status: ask the CI about this run itself, now (a webhook
+                                 * said it changed): not from a list kept or shared */
 };
 
 /* A run in a CI system: what must be persisted to find it again. */

@@ -8,7 +8,8 @@
  * it without a request; else the read sends it again, conditionally (If-
  * None-Match the list's last ETag: a 304 costs no rate limit and the kept
  * list stays good). A run the list does not show, or a list that could not
- * be read, falls back to the provider's read of that run alone.
+ * be read, falls back to the provider's read of that run alone, and so
+ * does the read of a test a webhook said changed (adapter_test.fresh).
  *
  * What a list keeps is compact: per run its id, status, the provider's
  * words and duration; the rest of a run (URLs, its own ETag) is the
@@ -150,7 +151,7 @@ int adapter_batch_join(struct adapter_call *c)
     struct adapter_batch *b;
     char *url;
 
-    if (!p->batch_url || !p->batch_list || !c->run.id[0] || !(url = p->batch_url(c)))
+    if (c->fresh || !p->batch_url || !p->batch_list || !c->run.id[0] || !(url = p->batch_url(c)))
         return 0;
     b = adapter_batch_get(url);
     if (b->sender) {

@@ -158,6 +158,7 @@ int adapter_call_start(const struct adapter_provider *p, enum adapter_kind kind,
     c->job = xstrdup(t->job);
     c->key = xstrdup(t->key);
     c->ref = ref ? xstrdup(ref) : NULL;
+    c->fresh = t->fresh;
     if (run && p->run_noun && run->id[0] && !adapter_call_id_ok(run->id))
         return adapter_call_fail_later(c, "%s id %s is not a number", p->run_noun, log_q(run->id));
     if ((p->start ? p->start(c, t, err, sizeof(err)) : adapter_call_first(c, t, err, sizeof(err))) < 0)

@@ -121,6 +121,7 @@ struct adapter_call {
     int limited;                /* the last answer said the rate limit is exhausted */
     int tries;                  /* the provider's count (Jenkins: crumb asked) */
     uint64_t budget_key;        /* the credential's request budget (util/budget.h) */
+    int fresh;                  /* the test's fresh: never answered from a list */
     struct adapter_batch *batch;    /* the batch whose list request c sends, or NULL */
     struct adapter_call *bnext; /* in the batch's calls waiting for that list */
     void *data;                 /* the provider's own state (data_size bytes), or NULL */

@@ -492,21 +492,13 @@ int github_batch_list(const cJSON *j, void (*add)(void *arg, const struct adapte
                       char *err, size_t errlen)
 {
     const cJSON *runs = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "workflow_runs") : NULL;
-    const cJSON *r;
-    struct adapter_run run;
 
     if (!cJSON_IsArray(runs)) {
         snprintf(err, errlen, "field workflow_runs: %s", !cJSON_IsObject(j) ? "runs: not an object" :
                  runs ? "not an array" : "missing");
         return -1;
     }
-    cJSON_ArrayForEach(r, runs) {
-        memset(&run, 0, sizeof(run));
-        if (github_parse_run(r, &run, err, errlen) < 0)
-            return -1;
-        add(arg, &run);
-    }
-    return 0;
+    return adapter_each_run(runs, github_parse_run, add, arg, err, errlen);
 }
 
 /* github_batch_url - the workflow's dispatched runs, newest first, a page

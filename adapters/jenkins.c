@@ -310,18 +310,11 @@ int jenkins_find_build(const cJSON *job, const char *key, struct adapter_run *ru
 int jenkins_batch_list(const cJSON *job, void (*add)(void *arg, const struct adapter_run *run), void *arg,
                        char *err, size_t errlen)
 {
-    const cJSON *builds, *b;
-    struct adapter_run run;
+    const cJSON *builds;
 
     if (jenkins_builds(job, &builds, err, errlen) < 0)
         return -1;
-    cJSON_ArrayForEach(b, builds) {
-        memset(&run, 0, sizeof(run));
-        if (jenkins_parse_build(b, &run, err, errlen) < 0)
-            return -1;
-        add(arg, &run);
-    }
-    return 0;
+    return adapter_each_run(builds, jenkins_parse_build, add, arg, err, errlen);
 }
 
 /* jenkins_find_queued - the queue item of items[] that carries key. */

@@ -85,6 +85,7 @@ int monitor_poll_hint(struct stage *st, struct mon_test *t)
 {
     if (!monitor_poll_wanted(t))
         return 0;
+    t->at.fresh = 1;                 /* from the CI itself, not a list kept or shared */
     if (t->polling) {                /* its answer may predate the event */
         t->hint_pending = 1;
         return 1;
@@ -267,6 +268,7 @@ static void monitor_poll_fire(struct loop *l, void *arg)
     ms->polls++;
     log_debug("poll", "tracker=%s test=%s run=%s", t->tracker, t->name, t->run.id);
     ad->status(&ms->actx, &t->at, &t->run, monitor_poll_done, t);   /* done is called either way */
+    t->at.fresh = 0;
 }
 
 /* monitor_cancel_done - the CI's answer to the cancel of a timed-out run. */

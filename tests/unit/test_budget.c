@@ -177,14 +177,35 @@ static void test_add(void *arg, const struct adapter_run *run)
     nadded++;
 }
 
+/* One list answer and what decoding it must give. */
+struct list_case {
+    const char *json;
+    int r, n;                   /* the result; runs given to add */
+    const char *desc;
+};
+
+typedef int (*list_fn)(const cJSON *, void (*)(void *, const struct adapter_run *), void *, char *, size_t);
+
+/* test_lists - each case through fn; the first case's runs stay in added[]. */
+static void test_lists(const char *sys, list_fn fn, const struct list_case *cases, size_t n)
+{
+    char err[200];
+    size_t i;
+
+    for (i = n; i-- > 0;) {
+        cJSON *j = cJSON_Parse(cases[i].json);
+        nadded = 0;
+        int r = fn(j, test_add, NULL, err, sizeof(err));
+        unit_ok(r == cases[i].r && (r < 0 || nadded == cases[i].n), "%s list %s: %d (%s)", sys, cases[i].desc,
+                r, r < 0 ? err : "");
+        cJSON_Delete(j);
+    }
+}
+
 /* test_github_list - GitHub's list of workflow runs, good and bad. */
 static void test_github_list(void)
 {
-    static const struct {
-        const char *json;
-        int r, n;
-        const char *desc;
-    } cases[] = {
+    static const struct list_case cases[] = {
         { "{\"total_count\":2,\"workflow_runs\":[{\"id\":7,\"html_url\":\"http://gh/r\",\"status\":\"completed\","
           "\"conclusion\":\"success\"},{\"id\":8,\"html_url\":\"http://gh/r\",\"status\":\"in_progress\","
           "\"conclusion\":null}]}", 0, 2, "two runs" },
@@ -195,35 +216,16 @@ static void test_github_list(void)
         { "{\"workflow_runs\":[{\"id\":\"x\",\"status\":\"queued\"}]}", -1, 0, "an id not a number" },
         { "{\"workflow_runs\":[{\"id\":9,\"html_url\":\"http://gh/r\",\"status\":7}]}", -1, 0, "a status not a string" },
     };
-    char err[200];
-    size_t i;
 
-    for (i = 0; i < ARRAY_LEN(cases); i++) {
-        cJSON *j = cJSON_Parse(cases[i].json);
-        nadded = 0;
-        int r = github_batch_list(j, test_add, NULL, err, sizeof(err));
-        unit_ok(r == cases[i].r && (r < 0 || nadded == cases[i].n), "github list %s: %d (%s)", cases[i].desc, r,
-                r < 0 ? err : "");
-        cJSON_Delete(j);
-    }
-    {
-        cJSON *j = cJSON_Parse(cases[0].json);
-        nadded = 0;
-        github_batch_list(j, test_add, NULL, err, sizeof(err));
-        unit_ok(strcmp(added[0].id, "7") == 0 && added[0].status == RUN_PASSED && added[1].status == RUN_RUNNING,
-                "github list: ids and statuses");
-        cJSON_Delete(j);
-    }
+    test_lists("github", github_batch_list, cases, ARRAY_LEN(cases));
+    unit_ok(strcmp(added[0].id, "7") == 0 && added[0].status == RUN_PASSED && added[1].status == RUN_RUNNING,
+            "github list: ids and statuses");
 }
 
 /* test_jenkins_list - a job's builds[] from one tree= query, good and bad. */
 static void test_jenkins_list(void)
 {
-    static const struct {
-        const char *json;
-        int r, n;
-        const char *desc;
-    } cases[] = {
+    static const struct list_case cases[] = {
         { "{\"builds\":[{\"number\":2,\"url\":\"http://j/job/x/2/\",\"building\":true,\"result\":null},"
           "{\"number\":1,\"url\":\"http://j/job/x/1/\",\"building\":false,\"result\":\"SUCCESS\","
           "\"duration\":1200}]}", 0, 2, "two builds" },
@@ -238,21 +240,10 @@ static void test_jenkins_list(void)
         { "{\"builds\":[{\"number\":3,\"url\":\"http://j/job/x/3/\",\"building\":\"no\"}]}", -1, 0,
           "building not a bool" },
     };
-    char err[200];
-    size_t i;
 
-    for (i = 0; i < ARRAY_LEN(cases); i++) {
-        cJSON *j = cJSON_Parse(cases[i].json);
-        nadded = 0;
-        int r = jenkins_batch_list(j, test_add, NULL, err, sizeof(err));
-        unit_ok(r == cases[i].r && (r < 0 || nadded == cases[i].n), "jenkins list %s: %d (%s)", cases[i].desc,
-                r, r < 0 ? err : "");
-        if (i == 0)
-            unit_ok(strcmp(added[0].id, "2") == 0 && added[0].status == RUN_RUNNING
-                    && added[1].status == RUN_PASSED && added[1].duration_ms == 1200,
-                    "jenkins list: numbers, statuses and durations");
-        cJSON_Delete(j);
-    }
+    test_lists("jenkins", jenkins_batch_list, cases, ARRAY_LEN(cases));
+    unit_ok(strcmp(added[0].id, "2") == 0 && added[0].status == RUN_RUNNING && added[1].status == RUN_PASSED
+            && added[1].duration_ms == 1200, "jenkins list: numbers, statuses and durations");
 }
 
 int main(void)
