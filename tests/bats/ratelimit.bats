@@ -50,14 +50,6 @@ YAML
     } > "$T/policies/dev-to-staging.yaml"
 }
 
-# pipeline_up - the five stages with the test's config.
-pipeline_up() {
-    local p
-    for p in promoter monitor trigger policy watcher; do
-        promo_start "$p" "promo-$p" -c "$PROMO_CONFIG" -v
-    done
-}
-
 # track - acme-shop-1 synced in dev (its application runs the SHA).
 track() {
     sim_deploy "$SIM" shop "$(sha_of 1)"
