@@ -485,3 +485,19 @@ int adapter_json_ids(const cJSON *list, const char *what, const char *noun, int6
     }
     return n;
 }
+
+/* adapter_each_run - every run of a list, decoded, to add. */
+int adapter_each_run(const cJSON *arr, int (*parse)(const cJSON *, struct adapter_run *, char *, size_t),
+                     void (*add)(void *arg, const struct adapter_run *run), void *arg, char *err, size_t errlen)
+{
+    const cJSON *e;
+    struct adapter_run run;
+
+    cJSON_ArrayForEach(e, arr) {
+        memset(&run, 0, sizeof(run));
+        if (parse(e, &run, err, errlen) < 0)
+            return -1;
+        add(arg, &run);
+    }
+    return 0;
+}

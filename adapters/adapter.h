@@ -22,6 +22,7 @@ struct loop;
 struct http;
 struct config;
 struct store;
+struct budget;
 
 /* A test to run, as promo-trigger built it from the policy. */
 struct adapter_test {
@@ -35,6 +36,8 @@ struct adapter_test {
     const char *ref;            /* git ref to run on (head ref, else head SHA) */
     const char *sha;            /* head SHA */
     int64_t timeout_ms;         /* the test's own timeout (exec/plugin enforce it locally) */
+    int fresh;                  /* status: ask the CI about this run itself, now (a webhook
+                                 * said it changed): not from a list kept or shared */
 };
 
 /* A run in a CI system: what must be persisted to find it again. */
@@ -54,6 +57,8 @@ struct adapter_result {
     char errmsg[256];           /* why, for people and logs (no secrets) */
     int found;                  /* find: 1 when a run with the key exists */
     int not_modified;           /* status: 304, nothing changed */
+    int deferred;               /* status: not asked, the request budget said wait
+                                 * retry_after_ms (not_modified is set too) */
     int64_t retry_after_ms;     /* the CI asked us to wait this long (429, rate limit), or 0 */
     long rate_remaining;        /* remaining rate limit when the CI says, else -1 */
     struct adapter_run run;     /* trigger/find/status: the run as now known */
@@ -70,6 +75,7 @@ struct adapter_ctx {
     struct http *http;
     const struct config *cfg;
     struct store *store;
+    struct budget *budget;      /* the request budgets (util/budget.h), or NULL: none */
 };
 
 struct adapter {

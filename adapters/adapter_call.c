@@ -10,13 +10,15 @@
 #include "adapters/adapter.h"
 #include "adapters/adapter_call.h"
 #include "adapters/adapters_internal.h"
+#include "domain/config.h"
+#include "util/budget.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/util.h"
 #include "util/loop.h"
 
 /* adapter_call_free - free c (done is not called); the credentials are wiped. */
-static void adapter_call_free(struct adapter_call *c)
+void adapter_call_free(struct adapter_call *c)
 {
     memset(c->auth, 0, sizeof(c->auth));
     free(c->job);
@@ -34,6 +36,7 @@ static void adapter_call_free(struct adapter_call *c)
  * stage is stopping): free the call without calling done. */
 static void adapter_call_abandon(void *arg)
 {
+    adapter_batch_abandon(arg);
     adapter_call_free(arg);
 }
 
@@ -48,6 +51,12 @@ void adapter_call_end(struct adapter_call *c)
 static void adapter_call_later(struct loop *l, void *arg)
 {
     adapter_call_end(arg);
+}
+
+/* adapter_call_end_later - end c from the loop. */
+void adapter_call_end_later(struct adapter_call *c)
+{
+    loop_after(c->ctx.loop, 0, adapter_call_later, c);
 }
 
 /* adapter_call_vset - res->error and "provider: " + the message. */
@@ -83,7 +92,7 @@ static int adapter_call_fail_later(struct adapter_call *c, const char *fmt, ...)
     va_start(ap, fmt);
     adapter_call_vset(c, ADAPTER_EPERM, fmt, ap);
     va_end(ap);
-    loop_after(c->ctx.loop, 0, adapter_call_later, c);
+    adapter_call_end_later(c);
     return -1;
 }
 
@@ -93,6 +102,13 @@ static int adapter_call_id_ok(const char *id)
     size_t n = strspn(id, "0123456789");
 
     return n > 0 && n <= 15 && !id[n] && strspn(id, "0") < n;
+}
+
+/* adapter_call_budget_key - the key of c's credential: its system, the
+ * origin (scheme, host, port) of its server and its credential header. */
+static void adapter_call_budget_key(struct adapter_call *c)
+{
+    c->budget_key = budget_key_url(c->prov->system, c->base, c->auth);
 }
 
 /* adapter_call_first - the first request of a provider whose runs are
@@ -105,10 +121,10 @@ static int adapter_call_first(struct adapter_call *c, const struct adapter_test 
         return p->trigger(c, t, err, errlen);
     if (c->kind == ADAPTER_FIND || !c->run.id[0])
         p->find(c);
-    else if (c->kind == ADAPTER_STATUS)
-        p->read(c);
-    else
+    else if (c->kind == ADAPTER_CANCEL)
         p->cancel(c);
+    else if (!adapter_batch_join(c))
+        p->read(c);
     return 0;
 }
 
@@ -138,9 +154,11 @@ int adapter_call_start(const struct adapter_provider *p, enum adapter_kind kind,
         return adapter_call_fail_later(c, "%s: no idempotency key", c->what);
     if (p->open(c, t, err, sizeof(err)) < 0)
         return adapter_call_fail_later(c, "%s", err);
+    adapter_call_budget_key(c);
     c->job = xstrdup(t->job);
     c->key = xstrdup(t->key);
     c->ref = ref ? xstrdup(ref) : NULL;
+    c->fresh = t->fresh;
     if (run && p->run_noun && run->id[0] && !adapter_call_id_ok(run->id))
         return adapter_call_fail_later(c, "%s id %s is not a number", p->run_noun, log_q(run->id));
     if ((p->start ? p->start(c, t, err, sizeof(err)) : adapter_call_first(c, t, err, sizeof(err))) < 0)
@@ -180,6 +198,42 @@ void adapter_req_header(struct http_req *req, const char *h)
         req->headers[n] = h;
 }
 
+/* adapter_call_observe - what an answer tells the request budget: its
+ * rate-limit headers (when the provider has them and they are well formed),
+ * and a 304 costs nothing. */
+static void adapter_call_observe(struct adapter_call *c, const struct http_resp *resp)
+{
+    const char *const *h = c->prov->rate_headers;
+
+    if (!c->ctx.budget || resp->error != HTTP_OK)
+        return;
+    if (budget_observe_headers(c->ctx.budget, c->budget_key, h[0] ? http_resp_header(resp, h[0]) : NULL,
+                               h[0] ? http_resp_header(resp, h[1]) : NULL,
+                               h[0] ? http_resp_header(resp, h[2]) : NULL, resp->status == 304))
+        c->limited = 1;
+}
+
+/* adapter_call_defer - a poll the budget holds back: nothing asked, "not
+ * modified, ask again in ms", from the loop. */
+static void adapter_call_defer(struct adapter_call *c, int64_t ms)
+{
+    struct adapter_call *x = adapter_batch_release(c), *next;
+
+    for (; x; x = next) {
+        next = x->bnext;
+        x->bnext = NULL;
+        adapter_call_defer(x, ms);
+    }
+    c->res.not_modified = 1;
+    c->res.deferred = 1;
+    c->res.found = c->run.id[0] != 0;
+    c->res.run = c->run;
+    c->res.retry_after_ms = ms;
+    log_debug("poll_deferred", "system=%s job=%s run=%s delay_ms=%lld", c->prov->system, log_q(c->job),
+              log_q(c->run.id), (long long)ms);
+    adapter_call_end_later(c);
+}
+
 /* adapter_call_answer - the http callback: a transport failure ends the
  * call (a status or cancel keeps the run it was given), else the provider reads it. */
 static void adapter_call_answer(void *arg, const struct http_resp *resp)
@@ -187,6 +241,11 @@ static void adapter_call_answer(void *arg, const struct http_resp *resp)
     struct adapter_call *c = arg;
     char what[sizeof(c->what) + 40];
 
+    adapter_call_observe(c, resp);
+    if (c->step == ADAPTER_STEP_BATCH) {
+        adapter_batch_answer(c, resp);
+        return;
+    }
     snprintf(what, sizeof(what), "%s: %s", c->prov->name, c->what);
     if (adapter_http_failed(resp, what, &c->res)) {
         if (c->kind == ADAPTER_STATUS || c->kind == ADAPTER_CANCEL)
@@ -197,17 +256,37 @@ static void adapter_call_answer(void *arg, const struct http_resp *resp)
     c->prov->answer(c, resp);
 }
 
-/* adapter_call_send - one request of c with the provider's headers. */
+/* adapter_call_per_hour - the configured requests an hour of c's provider, or 0. */
+static int64_t adapter_call_per_hour(const struct adapter_call *c)
+{
+    if (!c->prov->rate_limit_off)
+        return 0;
+    return *(const int *)(const void *)((const char *)c->ctx.cfg + c->prov->rate_limit_off);
+}
+
+/* adapter_call_send - one request of c with the provider's headers (a
+ * poll the budget holds back ends c instead, adapter_call_defer). */
 void adapter_call_send(struct adapter_call *c, int step, const char *method, const char *url,
                        const char *body, int retries)
 {
     const struct adapter_provider *p = c->prov;
     struct http_req req;
+    int64_t wait;
     size_t i;
 
-    memset(&req, 0, sizeof(req));
     c->step = step;
+    if (c->ctx.budget) {
+        wait = budget_take(c->ctx.budget, c->budget_key, p->system, adapter_call_per_hour(c),
+                           c->kind == ADAPTER_STATUS ? BUDGET_POLL : BUDGET_OTHER);
+        if (wait > 0) {
+            adapter_call_defer(c, wait);
+            return;
+        }
+    }
+    memset(&req, 0, sizeof(req));
     req.system = p->system;
+    req.prio = c->kind == ADAPTER_STATUS ? HTTP_PRIO_POLL : HTTP_PRIO_NORMAL;
+    req.kind = step == ADAPTER_STEP_BATCH ? "batch" : c->kind == ADAPTER_STATUS ? "poll" : NULL;
     req.method = method;
     req.url = url;
     if (c->auth[0])
@@ -222,6 +301,8 @@ void adapter_call_send(struct adapter_call *c, int step, const char *method, con
     req.abandon = adapter_call_abandon;
     if (p->request)
         p->request(c, &req);
+    if (step == ADAPTER_STEP_BATCH && c->header[0])
+        adapter_req_header(&req, c->header);     /* the batch's If-None-Match */
     http_submit(c->ctx.http, &req, adapter_call_answer, c);
 }
 

@@ -35,6 +35,13 @@ struct adapter_call;
 /* The four operations of struct adapter. */
 enum adapter_kind { ADAPTER_TRIGGER, ADAPTER_FIND, ADAPTER_STATUS, ADAPTER_CANCEL };
 
+/* The step of a batch's list request (adapter_batch.c), apart from the
+ * providers' own steps (0 and up). */
+#define ADAPTER_STEP_BATCH (-1)
+#define ADAPTER_BATCH_PAGE 100      /* runs in one list (batch_url asks for this many) */
+
+struct adapter_batch;
+
 /* One HTTP status a provider words its own way (adapter_call_http_error):
  * the message is "provider: what: TEXT (HTTP status)", always ADAPTER_EPERM. */
 struct adapter_http_word {
@@ -55,6 +62,18 @@ struct adapter_provider {
     int64_t rate_wait_ms;       /* > 0: the provider has rate limits (a 429, or a 403 that says
                                  * so): ADAPTER_ETEMP, waiting at least this long without a hint */
     const struct adapter_http_word *words;  /* 4xx statuses worded by the provider; 0-ended */
+    const char *rate_headers[3];  /* the limit, remaining and reset (epoch s) headers of its
+                                 * answers, fed to the request budget; NULL: none */
+    size_t rate_limit_off;      /* offsetof(struct config, X.rate_limit): its configured
+                                 * requests an hour (util/budget.h); 0: none */
+    /* batch_url - the list request (heap) that may answer the status of
+     * c->run together with other runs (a workflow's runs, a job's builds,
+     * a project's pipelines), or NULL: c is read alone. May be NULL. */
+    char *(*batch_url)(struct adapter_call *c);
+    /* batch_list - each run of a list answer j to add(arg, run): 0, or -1
+     * with the reason in err (the list is then not used). */
+    int (*batch_list)(const cJSON *j, void (*add)(void *arg, const struct adapter_run *run), void *arg,
+                      char *err, size_t errlen);
     size_t data_size;           /* bytes of the provider's own state of a call (c->data, zeroed;
                                  * freed with the call: it must not own memory) */
     /* open - check the config and the test and set the call up (base, auth,
@@ -101,6 +120,10 @@ struct adapter_call {
     char header[640];           /* a header the request hook built for the request in flight */
     int limited;                /* the last answer said the rate limit is exhausted */
     int tries;                  /* the provider's count (Jenkins: crumb asked) */
+    uint64_t budget_key;        /* the credential's request budget (util/budget.h) */
+    int fresh;                  /* the test's fresh: never answered from a list */
+    struct adapter_batch *batch;    /* the batch whose list request c sends, or NULL */
+    struct adapter_call *bnext; /* in the batch's calls waiting for that list */
     void *data;                 /* the provider's own state (data_size bytes), or NULL */
     struct adapter_run run;     /* status and cancel: the run given */
     struct adapter_result res;
@@ -189,6 +212,32 @@ void adapter_call_found(struct adapter_call *c, const struct adapter_run *run);
                              const struct adapter_run *r, adapter_done_fn d, void *a)       \
     { return adapter_call_start(&(P), ADAPTER_CANCEL, x, t, r, d, a); }                      \
     const struct adapter NAME = { PNAME, NAME##_trigger, NAME##_find, NAME##_status, NAME##_cancel }
+
+/* adapter_batch_join - (adapter_batch.c) a status read of a run with an
+ * id: answered from the provider's list (a fresh one, the one in flight,
+ * or a new one c sends) and read alone (the provider's read) when the
+ * list does not show it. 0 when the provider does not batch c. */
+int adapter_batch_join(struct adapter_call *c);
+
+/* adapter_batch_answer - the answer to the list request of c's batch:
+ * every call waiting for it is answered (or read alone). */
+void adapter_batch_answer(struct adapter_call *c, const struct http_resp *resp);
+
+/* adapter_batch_release - c, a batch's sender, sent nothing after all: the
+ * list is free again; the reads that joined meanwhile are returned (a
+ * bnext chain) for the caller to end as it ends c. */
+struct adapter_call *adapter_batch_release(struct adapter_call *c);
+
+/* adapter_batch_abandon - c, a batch's sender, is abandoned (the HTTP
+ * client was freed): the calls waiting for its list are freed too. */
+void adapter_batch_abandon(struct adapter_call *c);
+
+/* adapter_call_free - free c (done is not called); the credentials are wiped. */
+void adapter_call_free(struct adapter_call *c);
+
+/* adapter_call_later - end c (its res as set) from the loop: done is never
+ * called inside the call that started it. */
+void adapter_call_end_later(struct adapter_call *c);
 
 /* adapter_req_header - append header h to req (silently dropped when full). */
 void adapter_req_header(struct http_req *req, const char *h);

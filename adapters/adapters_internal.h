@@ -209,4 +209,20 @@ int gitlab_variables_have_key(const cJSON *vars, const char *key, char *err, siz
 char *gitlab_create_body(const cJSON *params, const char *key, const char *ref,
                          char *err, size_t errlen);
 
+/* adapter_each_run - each element of the array arr (NULL: none) decoded by
+ * parse into a zeroed run and given to add(arg, run): 0, or -1 with
+ * parse's reason in err (a batch_list of adapter_call.h). */
+int adapter_each_run(const cJSON *arr, int (*parse)(const cJSON *, struct adapter_run *, char *, size_t),
+                     void (*add)(void *arg, const struct adapter_run *run), void *arg, char *err, size_t errlen);
+
+/* jenkins_batch_list - each build of a job's builds[] (jenkins_parse_build)
+ * to add(arg, run): 0 (none when builds is missing or null), or -1. */
+int jenkins_batch_list(const cJSON *job, void (*add)(void *arg, const struct adapter_run *run), void *arg,
+                       char *err, size_t errlen);
+
+/* github_batch_list - each workflow_runs[] of a runs list (github_parse_run)
+ * to add(arg, run): 0, or -1 with the reason in err. */
+int github_batch_list(const cJSON *j, void (*add)(void *arg, const struct adapter_run *run), void *arg,
+                      char *err, size_t errlen);
+
 #endif

@@ -1090,6 +1090,7 @@ static int argocd_start(struct argocd_call *c, const char *app_namespace, const 
     url = argocd_url(cl->url, c->app, suffix, body ? NULL : app_namespace, body ? NULL : project);
     memset(&req, 0, sizeof(req));
     req.system = "argocd";
+    req.prio = HTTP_PRIO_STEP;          /* a promotion step, or the check before one */
     req.method = method;
     req.url = url;
     req.headers[n++] = "Accept: application/json";

@@ -73,24 +73,6 @@ int exec_key_valid(const char *key)
     return 1;
 }
 
-/* exec_parse_uint - s is a decimal number in [0, max] followed by end;
- * the value, or -1. */
-static long exec_parse_uint(const char *s, const char *end, long max)
-{
-    long v = 0;
-
-    if (s >= end)
-        return -1;
-    for (; s < end; s++) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        v = v * 10 + (*s - '0');
-        if (v > max)
-            return -1;
-    }
-    return v;
-}
-
 /* exec_map_exit - the exit file's text to a status; never a pass unless "exit 0". */
 enum run_status exec_map_exit(const char *text, char *detail, size_t len)
 {
@@ -102,12 +84,12 @@ enum run_status exec_map_exit(const char *text, char *detail, size_t len)
     n = strlen(text);
     if (n > 0 && text[n - 1] == '\n')
         n--;
-    if (n > 5 && strncmp(text, "exit ", 5) == 0 && (v = exec_parse_uint(text + 5, text + n, 255)) >= 0) {
+    if (n > 5 && strncmp(text, "exit ", 5) == 0 && (v = str_uint(text + 5, text + n, 255)) >= 0) {
         snprintf(detail, len, "exit %ld", v);
         return v == 0 ? RUN_PASSED : RUN_FAILED;
     }
     if (n > 7 && strncmp(text, "signal ", 7) == 0 &&
-        (v = exec_parse_uint(text + 7, text + n, 127)) > 0) {
+        (v = str_uint(text + 7, text + n, 127)) > 0) {
         snprintf(detail, len, "signal %ld", v);
         return RUN_FAILED;
     }

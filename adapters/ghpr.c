@@ -11,6 +11,7 @@
 
 #include "ghpr.h"
 #include "domain/config.h"
+#include "util/budget.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -784,6 +785,7 @@ enum ghpr_step {
 
 /* One operation in flight (for the comment: a small state machine). */
 struct ghpr_call {
+    uint64_t bkey;                  /* the token's request budget (util/budget.h) */
     struct adapter_ctx *ctx;
     enum ghpr_step step;
     ghpr_done_fn done;
@@ -920,6 +922,7 @@ static int ghpr_send(struct ghpr_call *c, const char *method, const char *url, c
 
     memset(&req, 0, sizeof(req));
     req.system = "github";
+    req.prio = HTTP_PRIO_STEP;          /* labels, statuses, comments of a promotion */
     req.method = method;
     req.url = url;
     req.headers[n++] = "Accept: application/vnd.github+json";
@@ -931,6 +934,8 @@ static int ghpr_send(struct ghpr_call *c, const char *method, const char *url, c
         auth = xasprintf("Authorization: Bearer %s", token);
         req.headers[n++] = auth;
     }
+    c->bkey = budget_key_url("github", url, auth ? auth : "");
+    budget_take(c->ctx->budget, c->bkey, "github", 0, BUDGET_OTHER);   /* a step always goes */
     req.headers[n] = NULL;
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
@@ -1129,6 +1134,11 @@ static void ghpr_http_done(void *arg, const struct http_resp *resp)
 {
     struct ghpr_call *c = arg;
     int64_t saved_id = c->res.comment_id;
+
+    if (resp->error == HTTP_OK)
+        budget_observe_headers(c->ctx->budget, c->bkey, http_resp_header(resp, "x-ratelimit-limit"),
+                               http_resp_header(resp, "x-ratelimit-remaining"),
+                               http_resp_header(resp, "x-ratelimit-reset"), resp->status == 304);
 
     ghpr_classify(resp->error, resp->errmsg, resp->status, resp->body, resp->len,
                   http_resp_header(resp, "retry-after"),

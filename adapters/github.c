@@ -253,17 +253,7 @@ int github_parse_dispatch(const cJSON *o, struct adapter_run *run, char *err, si
 /* github_digits - s as a non-negative decimal (at most 15 digits), or -1. */
 static int64_t github_digits(const char *s)
 {
-    int64_t v = 0;
-    int n = 0;
-
-    if (!s)
-        return -1;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        if (++n > 15)
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
-    return n && !*s ? v : -1;
+    return s ? str_uint(s, s + strlen(s), 999999999999999LL) : -1;
 }
 
 /* github_rate - rate-limit headers into res; 1 when the limit is exhausted. */
@@ -497,6 +487,28 @@ static void github_answer(struct adapter_call *c, const struct http_resp *resp)
     }
 }
 
+/* github_batch_list - each run of a list of workflow runs to add. */
+int github_batch_list(const cJSON *j, void (*add)(void *arg, const struct adapter_run *run), void *arg,
+                      char *err, size_t errlen)
+{
+    const cJSON *runs = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "workflow_runs") : NULL;
+
+    if (!cJSON_IsArray(runs)) {
+        snprintf(err, errlen, "field workflow_runs: %s", !cJSON_IsObject(j) ? "runs: not an object" :
+                 runs ? "not an array" : "missing");
+        return -1;
+    }
+    return adapter_each_run(runs, github_parse_run, add, arg, err, errlen);
+}
+
+/* github_batch_url - the workflow's dispatched runs, newest first, a page
+ * of ADAPTER_BATCH_PAGE (the API's largest): one request (conditional) for the runs of every
+ * test of that workflow and repository. */
+static char *github_batch_url(struct adapter_call *c)
+{
+    return xasprintf("%s/runs?event=workflow_dispatch&per_page=%d", c->home, ADAPTER_BATCH_PAGE);
+}
+
 static const struct adapter_http_word github_words[] = {
     { 401, "authentication failed" },
     { 404, "no such repository, workflow or run, or the token cannot see it" },
@@ -513,6 +525,9 @@ static const struct adapter_provider github_provider = {
     .content_type = "Content-Type: application/json",
     .rate_wait_ms = GITHUB_MIN_WAIT_MS,
     .words = github_words,
+    .rate_headers = { "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset" },
+    .batch_url = github_batch_url,
+    .batch_list = github_batch_list,
     .open = github_open,
     .trigger = github_trigger,
     .find = github_list,

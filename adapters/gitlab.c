@@ -13,6 +13,7 @@
  * reads that pipeline. Creating a pipeline is never retried blindly (a
  * second POST is a second pipeline): a temporary error is returned, and the
  * caller must find by key before creating again. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,6 +286,8 @@ static const struct adapter_provider gitlab_provider = {
         { 0, NULL },
     },
     .data_size = sizeof(struct gitlab_find),
+    .rate_headers = { "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset" },
+    .rate_limit_off = offsetof(struct config, gitlab.rate_limit),
     .open = gitlab_open,
     .trigger = gitlab_trigger,
     .find = gitlab_list,

@@ -19,6 +19,7 @@
  * Triggers are not retried by the HTTP client (a retried POST could start a
  * second build): a temporary error is returned, and the caller must look the
  * run up by key (find) before triggering again. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,9 @@
 /* The builds and queue items read when looking a run up by key. */
 #define JENKINS_TREE_BUILDS \
     "builds%5Bnumber%2Curl%2Cresult%2Cbuilding%2Cduration%2CqueueId%2Cactions%5Bparameters%5Bname%2Cvalue%5D%5D%5D%7B0%2C50%7D"
+/* The builds of a job whose status reads share one request (adapter_batch.c). */
+#define JENKINS_TREE_BATCH \
+    "builds%5Bnumber%2Curl%2Cresult%2Cbuilding%2Cduration%5D%7B0%2C100%7D"
 #define JENKINS_TREE_QUEUE \
     "items%5Bid%2Curl%2Cactions%5Bparameters%5Bname%2Cvalue%5D%5D%5D"
 
@@ -264,6 +268,24 @@ int jenkins_params_have_key(const cJSON *item, const char *key, char *err, size_
     return 0;
 }
 
+/* jenkins_builds - job's builds[] into *builds (NULL when missing or
+ * null): 0, or -1 when job is not an object or builds not an array. */
+static int jenkins_builds(const cJSON *job, const cJSON **builds, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(job)) {
+        snprintf(err, errlen, "job: not an object");
+        return -1;
+    }
+    *builds = cJSON_GetObjectItemCaseSensitive(job, "builds");
+    if (*builds && cJSON_IsNull(*builds))
+        *builds = NULL;
+    if (*builds && !cJSON_IsArray(*builds)) {
+        snprintf(err, errlen, "field builds: not an array");
+        return -1;
+    }
+    return 0;
+}
+
 /* jenkins_find_build - the build of job's builds[] that carries key. */
 int jenkins_find_build(const cJSON *job, const char *key, struct adapter_run *run,
                        char *err, size_t errlen)
@@ -271,17 +293,8 @@ int jenkins_find_build(const cJSON *job, const char *key, struct adapter_run *ru
     const cJSON *builds, *b;
     int r;
 
-    if (!cJSON_IsObject(job)) {
-        snprintf(err, errlen, "job: not an object");
+    if (jenkins_builds(job, &builds, err, errlen) < 0)
         return -1;
-    }
-    builds = cJSON_GetObjectItemCaseSensitive(job, "builds");
-    if (!builds || cJSON_IsNull(builds))
-        return 0;
-    if (!cJSON_IsArray(builds)) {
-        snprintf(err, errlen, "field builds: not an array");
-        return -1;
-    }
     cJSON_ArrayForEach(b, builds) {
         if ((r = jenkins_params_have_key(b, key, err, errlen)) < 0)
             return -1;
@@ -291,6 +304,17 @@ int jenkins_find_build(const cJSON *job, const char *key, struct adapter_run *ru
         }
     }
     return 0;
+}
+
+/* jenkins_batch_list - each build of a job's builds[] to add. */
+int jenkins_batch_list(const cJSON *job, void (*add)(void *arg, const struct adapter_run *run), void *arg,
+                       char *err, size_t errlen)
+{
+    const cJSON *builds;
+
+    if (jenkins_builds(job, &builds, err, errlen) < 0)
+        return -1;
+    return adapter_each_run(builds, jenkins_parse_build, add, arg, err, errlen);
 }
 
 /* jenkins_find_queued - the queue item of items[] that carries key. */
@@ -485,6 +509,19 @@ static void jenkins_cancel_run(struct adapter_call *c)
     jenkins_post(c);
 }
 
+/* jenkins_read - GET a build's api/json (a status read alone). */
+static void jenkins_read(struct adapter_call *c)
+{
+    jenkins_get(c, c->run.api, JENKINS_STEP_BUILD);
+}
+
+/* jenkins_batch_url - the job's newest ADAPTER_BATCH_PAGE builds in one
+ * tree= query: the status reads of every build of that job. */
+static char *jenkins_batch_url(struct adapter_call *c)
+{
+    return xasprintf("%s/api/json?tree=%s", c->home, JENKINS_TREE_BATCH);
+}
+
 /* jenkins_start - the first request of each operation. A run without
  * api/json is looked up by key; one with it is read (or cancelled) there,
  * on jenkins.url's origin only. */
@@ -505,7 +542,8 @@ static int jenkins_start(struct adapter_call *c, const struct adapter_test *t, c
     } else if (!c->run.id[0]) {
         jenkins_get(c, c->run.api, JENKINS_STEP_QUEUE_ITEM);
     } else if (c->kind == ADAPTER_STATUS) {
-        jenkins_get(c, c->run.api, JENKINS_STEP_BUILD);
+        if (!adapter_batch_join(c))
+            jenkins_read(c);
     } else {
         jenkins_cancel_run(c);
     }
@@ -646,12 +684,17 @@ static void jenkins_on_queue_item(struct adapter_call *c, const struct http_resp
         return;
     }
     cJSON_Delete(j);
-    if (c->kind == ADAPTER_CANCEL && r != 2)
+    if (c->kind == ADAPTER_CANCEL && r != 2) {
         jenkins_cancel_run(c);
-    else if (c->kind != ADAPTER_CANCEL && r == 1)
+    } else if (c->kind == ADAPTER_STATUS && r == 1) {
+        c->run = c->res.run;            /* the build: read with the job's other builds */
+        if (!adapter_batch_join(c))
+            jenkins_read(c);
+    } else if (c->kind != ADAPTER_CANCEL && r == 1) {
         jenkins_get(c, c->res.run.api, JENKINS_STEP_BUILD);
-    else
+    } else {
         adapter_call_end(c);
+    }
 }
 
 /* jenkins_on_build - a build's api/json. */
@@ -751,8 +794,12 @@ static const struct adapter_provider jenkins_provider = {
     .noun = "job",
     .headers = { "Accept: application/json" },
     .words = jenkins_words,
+    .rate_limit_off = offsetof(struct config, jenkins.rate_limit),
+    .batch_url = jenkins_batch_url,
+    .batch_list = jenkins_batch_list,
     .open = jenkins_open,
     .start = jenkins_start,
+    .read = jenkins_read,
     .answer = jenkins_answer,
     .cancel = jenkins_cancel_run,
     .not_found = jenkins_not_found,

@@ -68,11 +68,13 @@ static const struct config_key config_jenkins_keys[] = {
     CK("url", CONFIG_URL, jenkins.url),
     CK("user", CONFIG_STRING, jenkins.user),
     CK_TOKEN("tokenFile", jenkins.token_file, jenkins.token),
+    CK("rateLimit", CONFIG_COUNT, jenkins.rate_limit),
     { NULL, 0, 0, 0, NULL }
 };
 static const struct config_key config_gitlab_keys[] = {
     CK("url", CONFIG_URL, gitlab.url),
     CK_TOKEN("tokenFile", gitlab.token_file, gitlab.token),
+    CK("rateLimit", CONFIG_COUNT, gitlab.rate_limit),
     { NULL, 0, 0, 0, NULL }
 };
 static const struct config_key config_webhook_keys[] = {

@@ -28,8 +28,11 @@ struct config {
     int64_t deploy_timeout_ms;  /* default 10m: a promoted target must be Synced and Healthy by then */
     int durable;                /* fsync on writes; key `durableWrites`, default true */
     struct { char *api_url, *token_file, *token; } github;   /* api_url default https://api.github.com */
-    struct { char *url, *user, *token_file, *token; } jenkins;
-    struct { char *url, *token_file, *token; } gitlab;
+    /* rate_limit: jenkins.rateLimit / gitlab.rateLimit, requests an hour
+     * that promo's stages may send together (util/budget.h); 0: none
+     * (GitLab's RateLimit-* answer headers are used when it sends them) */
+    struct { char *url, *user, *token_file, *token; int rate_limit; } jenkins;
+    struct { char *url, *token_file, *token; int rate_limit; } gitlab;
     struct config_cluster clusters[CONFIG_MAX_CLUSTERS];     /* argocd.clusters.<name> */
     int nclusters;
     /* webhook.* (promo-webhook, docs/webhook.md): listen "HOST:PORT"

@@ -18,6 +18,15 @@
 #include "monitor/monitor.h"
 
 #define MONITOR_CANCEL_TRIES 3      /* cancel requests for one timed-out run */
+#define MONITOR_RATE_WINDOW_MS 60000 /* promo_requests_per_test_per_minute: over this long */
+
+/* The window of promo_requests_per_test_per_minute: the HTTP attempts the
+ * monitor sent and the tests it polled since start_ms. */
+static struct {
+    int64_t start_ms;
+    uint64_t sent0;
+    uint64_t tests;
+} monitor_rate;
 
 static void monitor_poll_fire(struct loop *l, void *arg);
 static void monitor_poll_deadline(struct loop *l, void *arg);
@@ -76,6 +85,7 @@ int monitor_poll_hint(struct stage *st, struct mon_test *t)
 {
     if (!monitor_poll_wanted(t))
         return 0;
+    t->at.fresh = 1;                 /* from the CI itself, not a list kept or shared */
     if (t->polling) {                /* its answer may predate the event */
         t->hint_pending = 1;
         return 1;
@@ -136,6 +146,31 @@ static void monitor_poll_no_adapter(struct stage *st, struct mon_test *t)
     monitor_evaluate(st, t->hop);
 }
 
+/* monitor_poll_rate - t's poll answered at now: count t once per window;
+ * at a window's end, set the gauge promo_requests_per_test_per_minute
+ * (the monitor's CI and Argo CD requests per polled test and minute). */
+static void monitor_poll_rate(struct stage *st, struct mon_test *t, int64_t now)
+{
+    struct monitor_stage *ms = st->data;
+    uint64_t sent = http_sent(ms->actx.http);
+
+    if (!monitor_rate.start_ms) {
+        monitor_rate.start_ms = now;
+        monitor_rate.sent0 = sent;
+    }
+    if (t->polled_ms < monitor_rate.start_ms)
+        monitor_rate.tests++;
+    if (now - monitor_rate.start_ms < MONITOR_RATE_WINDOW_MS)
+        return;
+    if (monitor_rate.tests)
+        metrics_set("promo_requests_per_test_per_minute", NULL, NULL,
+                    (double)(sent - monitor_rate.sent0) / (double)monitor_rate.tests * 60000.0
+                        / (double)(now - monitor_rate.start_ms));
+    monitor_rate.start_ms = now;
+    monitor_rate.sent0 = sent;
+    monitor_rate.tests = 0;
+}
+
 /* monitor_poll_done - the status answer of one poll. */
 static void monitor_poll_done(void *arg, const struct adapter_result *res)
 {
@@ -148,6 +183,7 @@ static void monitor_poll_done(void *arg, const struct adapter_result *res)
     t->polling = 0;
     if (monitor_poll_release(st, t))
         return;
+    monitor_poll_rate(st, t, now);
     t->polled_ms = now;
     if (res->rate_remaining >= 0)
         t->rate_remaining = res->rate_remaining;
@@ -232,6 +268,7 @@ static void monitor_poll_fire(struct loop *l, void *arg)
     ms->polls++;
     log_debug("poll", "tracker=%s test=%s run=%s", t->tracker, t->name, t->run.id);
     ad->status(&ms->actx, &t->at, &t->run, monitor_poll_done, t);   /* done is called either way */
+    t->at.fresh = 0;
 }
 
 /* monitor_cancel_done - the CI's answer to the cancel of a timed-out run. */

@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "util/duration.h"
+#include "util/budget.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -818,6 +819,7 @@ static int promo_monitor_start(struct stage *st)
     ms->actx.http = http_new(st->loop);
     ms->actx.cfg = &st->cfg;
     ms->actx.store = st->store;
+    ms->actx.budget = budget_open(st->cfg.run_dir);     /* shared with the promoter */
     ms->trackers = strmap_new();
     ms->hint_ms = now_ms();       /* webhooks are expected from the start */
     ms->wa = st->store ? wasync_new_loop(st->store, st->loop, MONITOR_WRITERS) : NULL;
@@ -851,6 +853,8 @@ static void promo_monitor_stop(struct stage *st)
         http_free(ms->actx.http);     /* no callback runs after this */
     ms->actx.http = NULL;
     monitor_revision_stop(st);        /* reads of Argo CD that never answered */
+    budget_close(ms->actx.budget);
+    ms->actx.budget = NULL;
     ms->nreq = 0;
     strmap_free(ms->trackers, promo_monitor_tracker_free);
     ms->trackers = NULL;

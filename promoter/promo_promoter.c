@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "domain/audit.h"
+#include "util/budget.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -647,6 +648,7 @@ static int promo_promoter_start(struct stage *st)
         return EXIT_TEMP;
     }
     ps->actx.http = http_new(st->loop);
+    ps->actx.budget = budget_open(st->cfg.run_dir);     /* shared with the monitor */
     if (!ps->actx.http) {
         log_error("http_init_failed", "effect=%s", log_q("cannot promote"));
         return EXIT_TEMP;
@@ -674,6 +676,8 @@ static void promo_promoter_stop(struct stage *st)
     if (ps->actx.http)
         http_free(ps->actx.http);     /* no callback runs after this */
     ps->actx.http = NULL;
+    budget_close(ps->actx.budget);
+    ps->actx.budget = NULL;
     promoter_job_free_all(st);
     promoter_hold_free(st);
 }

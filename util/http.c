@@ -40,7 +40,6 @@
 #define HTTP_RESP_HEADERS_MAX   100       /* header lines of one answer */
 #define HTTP_RESP_HEADER_LINE   8192      /* bytes of one header line */
 #define HTTP_RESP_HEADER_TOTAL  (64u << 10)
-#define HTTP_MAX_HOST_CONNS     16        /* per stage and host: connections reused */
 #define HTTP_MAX_ACTIVE         64        /* transfers on the multi handle at once; more wait
                                            * in http's own FIFO, not in curl's pending list,
                                            * whose upkeep costs O(n) per finished transfer */
@@ -71,7 +70,8 @@ struct http_xfer {
     struct loop_timer *tmr;           /* retry or deferred completion */
     int finish;                      /* 1: tmr completes x instead of retrying */
     struct http_xfer *prev, *next;   /* in h->xfers */
-    struct http_xfer *qnext;         /* in h's FIFO of transfers waiting for a slot */
+    struct http_xfer *qnext;         /* in h's FIFO (of its class) of transfers waiting for a slot */
+    int polling;                     /* 1: on the multi handle as a poll (counted in h->npoll) */
 };
 
 struct http {
@@ -82,7 +82,10 @@ struct http {
     int ninflight;
     int nactive;                     /* easy handles on the multi handle */
     int max_active;
-    struct http_xfer *qhead, *qtail; /* waiting for a slot, oldest first */
+    int npoll;                       /* of nactive: polls (HTTP_PRIO_POLL) */
+    uint64_t nsent;                  /* attempts ended (http_sent) */
+    struct http_xfer *qhead[HTTP_PRIO_N], *qtail[HTTP_PRIO_N];  /* waiting for a slot, per
+                                      * class, oldest first */
     int *fds;                        /* sockets watched for curl */
     int nfds, capfds;
     int depth;                       /* callbacks running: defer http_free */
@@ -453,6 +456,8 @@ static struct http_xfer *http_xfer_new(const struct http_req *req)
         x->req.max_retries = HTTP_RETRIES;
     if (x->req.max_backoff_ms <= 0)
         x->req.max_backoff_ms = HTTP_BACKOFF_CAP_MS;
+    if (x->req.prio < 0 || x->req.prio >= HTTP_PRIO_N)
+        x->req.prio = HTTP_PRIO_NORMAL;
     x->method = x->req.method;
     x->send_body = 1;
     x->resp.attempts = 1;
@@ -760,15 +765,26 @@ static long http_hint_ms(const struct http_resp *r)
     return -1;
 }
 
+/* http_kind - the "kind" label of x's requests: its own, else its class's. */
+static const char *http_kind(const struct http_xfer *x)
+{
+    static const char *const names[HTTP_PRIO_N] = { "other", "promotion", "poll" };
+
+    return x->req.kind ? x->req.kind : names[x->req.prio];
+}
+
 /* http_metrics - count the attempt that just ended (docs/operations.md):
- * by system and status code or error name; its duration; the rate limit
- * left, when the answer says. */
+ * by system and status code or error name, and by system and kind; its
+ * duration; the rate limit left, when the answer says. */
 static void http_metrics(struct http_xfer *x, long status)
 {
     const char *rem = http_resp_header(&x->resp, "x-ratelimit-remaining");
     curl_off_t us = 0;
     char code[24];
 
+    metrics_inc2("promo_ci_requests_total", "system", x->req.system, "kind", http_kind(x));
+    if (x->h)
+        x->h->nsent++;
     snprintf(code, sizeof(code), "%ld", status);
     metrics_inc2("promo_http_requests_total", "system", x->req.system, "code",
                  x->resp.error == HTTP_OK ? code : http_error_name(x->resp.error));
@@ -962,38 +978,66 @@ static void http_start_now(struct http_xfer *x)
         return;
     }
     h->nactive++;
+    x->polling = x->req.prio == HTTP_PRIO_POLL;
+    h->npoll += x->polling;
 }
 
-/* http_start_async - start x now when a slot is free, else queue it behind
- * the others; its timeouts count from when it starts. */
+/* http_slot_free - a transfer of class prio may start now: a slot is free
+ * (for a poll, one of the HTTP_POLL_ACTIVE slots of polls). */
+static int http_slot_free(const struct http *h, int prio)
+{
+    return h->nactive < h->max_active && (prio != HTTP_PRIO_POLL || h->npoll < HTTP_POLL_ACTIVE);
+}
+
+/* http_start_async - start x now when a slot is free and nothing of its
+ * class waits, else queue it behind the others of its class; its timeouts
+ * count from when it starts. */
 static void http_start_async(struct http_xfer *x)
 {
     struct http *h = x->h;
+    int p = x->req.prio;
 
-    if (h->nactive < h->max_active && !h->qhead) {
+    if (http_slot_free(h, p) && !h->qhead[p] && (p == HTTP_PRIO_STEP || !h->qhead[HTTP_PRIO_STEP])) {
         http_start_now(x);
         return;
     }
     x->qnext = NULL;
-    if (h->qtail)
-        h->qtail->qnext = x;
+    if (h->qtail[p])
+        h->qtail[p]->qnext = x;
     else
-        h->qhead = x;
-    h->qtail = x;
+        h->qhead[p] = x;
+    h->qtail[p] = x;
 }
 
-/* http_pump - start waiting transfers while slots are free. */
+/* http_pump - start waiting transfers while slots are free: promotion
+ * steps first, then the others, polls last. */
 static void http_pump(struct http *h)
 {
+    static const int order[] = { HTTP_PRIO_STEP, HTTP_PRIO_NORMAL, HTTP_PRIO_POLL };
     struct http_xfer *x;
+    size_t i;
 
-    while (!h->dying && h->nactive < h->max_active && (x = h->qhead) != NULL) {
-        h->qhead = x->qnext;
-        if (!h->qhead)
-            h->qtail = NULL;
-        x->qnext = NULL;
-        http_start_now(x);
+    for (i = 0; i < ARRAY_LEN(order); i++) {
+        int p = order[i];
+
+        while (!h->dying && http_slot_free(h, p) && (x = h->qhead[p]) != NULL) {
+            h->qhead[p] = x->qnext;
+            if (!h->qhead[p])
+                h->qtail[p] = NULL;
+            x->qnext = NULL;
+            http_start_now(x);
+        }
     }
+}
+
+/* http_stopped - x left the multi handle: its slot is free again. */
+static void http_stopped(struct http *h, struct http_xfer *x)
+{
+    h->nactive--;
+    if (x && x->polling)
+        h->npoll--;
+    if (x)
+        x->polling = 0;
 }
 
 /* http_drain - collect finished transfers and act on each outcome. */
@@ -1017,7 +1061,7 @@ static void http_drain(struct http *h)
             x = (struct http_xfer *)(void *)priv;
         }
         curl_multi_remove_handle(h->multi, e);
-        h->nactive--;
+        http_stopped(h, x);
         if (!x) {
             curl_easy_cleanup(e);
             continue;
@@ -1132,14 +1176,15 @@ static void http_destroy(struct http *h)
 
     /* A waiting transfer leaves the FIFO only here or in http_pump: drop the
      * whole FIFO at once; each transfer is freed below, from h->xfers. */
-    h->qhead = h->qtail = NULL;
+    memset(h->qhead, 0, sizeof(h->qhead));
+    memset(h->qtail, 0, sizeof(h->qtail));
     while ((x = h->xfers) != NULL) {
         http_unlink(h, x);
         loop_cancel(h->loop, x->tmr);
         if (x->easy) {
             curl_multi_remove_handle(h->multi, x->easy);
             curl_easy_cleanup(x->easy);
-            h->nactive--;
+            http_stopped(h, x);
         }
         if (x->req.abandon)
             x->req.abandon(x->arg);
@@ -1183,6 +1228,12 @@ int http_submit(struct http *h, const struct http_req *req, http_done_fn done, v
     }
     http_start_async(x);
     return 0;
+}
+
+/* http_sent - attempts sent by h. */
+uint64_t http_sent(const struct http *h)
+{
+    return h ? h->nsent : 0;
 }
 
 /* http_inflight - requests not yet completed, retries waiting included. */

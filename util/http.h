@@ -39,6 +39,17 @@ enum http_error {
     HTTP_EINTERNAL,     /* curl could not be set up */
 };
 
+/* The priority class of a request (http_req.prio): who waits when slots
+ * are short. A step of a promotion (the promoter's requests, the monitor's
+ * Argo CD revision check) starts before anything else that waits; a poll
+ * of a test's status waits behind everything, and polls never hold more
+ * than HTTP_POLL_ACTIVE transfers at once, so that a step always finds a
+ * connection to its host free (curl keeps at most HTTP_MAX_HOST_CONNS per
+ * host: polls leave HTTP_MAX_HOST_CONNS - HTTP_POLL_ACTIVE of them). */
+enum http_prio { HTTP_PRIO_NORMAL = 0, HTTP_PRIO_STEP, HTTP_PRIO_POLL, HTTP_PRIO_N };
+#define HTTP_MAX_HOST_CONNS 16        /* per client and host: connections reused */
+#define HTTP_POLL_ACTIVE    12        /* polls on the wire at once, per client */
+
 struct http_req {
     const char *system;          /* "jenkins", "github", "gitlab", "argocd": logs and metrics */
     const char *method;          /* "GET", "POST", "PATCH", "DELETE", "PUT" */
@@ -53,6 +64,9 @@ struct http_req {
     size_t max_response;         /* 0: 4 MiB */
     int max_retries;             /* 0: no retry; -1: the default (4) */
     long max_backoff_ms;         /* 0: 30000 */
+    int prio;                    /* enum http_prio (0: normal) */
+    const char *kind;            /* a static string: the "kind" of promo_ci_requests_total
+                                  * ("poll", "batch", "promotion"...); NULL: from prio */
     int no_follow;               /* 1: hand a 3xx answer back as it is (status and
                                   * its Location header) instead of following it,
                                   * e.g. Jenkins' 303 to an existing queue item */
@@ -100,6 +114,9 @@ void http_free(struct http *h);
 int http_submit(struct http *h, const struct http_req *req, http_done_fn done, void *arg);
 /* http_inflight - requests not yet completed (including those waiting to retry). */
 int http_inflight(const struct http *h);
+
+/* http_sent - the attempts h has sent (each retry and redirect counts). */
+uint64_t http_sent(const struct http *h);
 
 /* http_perform - the same rules, synchronously. Returns resp->error. */
 int http_perform(const struct http_req *req, struct http_resp *resp);

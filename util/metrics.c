@@ -64,6 +64,10 @@ static const struct { const char *name, *help; } metrics_helps[] = {
     { "promo_http_request_seconds", "Duration of one HTTP attempt, by system." },
     { "promo_http_retries_total", "HTTP attempts retried, by system." },
     { "promo_ratelimit_remaining", "The last x-ratelimit-remaining seen, by system." },
+    { "promo_ci_requests_total", "HTTP attempts by system and kind (poll, batch, promotion, other)." },
+    { "promo_batch_reads_total", "Status reads answered from a list, sent alone, or put off until the next list." },
+    { "promo_requests_per_test_per_minute", "HTTP attempts of promo-monitor per polled test and minute, "
+      "over the last minute." },
     { "promo_triggers_total", "CI runs triggered, by provider." },
     { "promo_trigger_errors_total", "Triggers that failed (after retries), by provider." },
     { "promo_test_results_total", "Final test results seen, by provider and status." },

@@ -87,6 +87,23 @@ size_t str_copy(char *dst, const char *src, size_t size)
     return l;
 }
 
+/* str_uint - a bounded decimal number, or -1. */
+int64_t str_uint(const char *s, const char *end, int64_t max)
+{
+    int64_t v = 0;
+
+    if (s >= end)
+        return -1;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+        if (v > max)
+            return -1;
+    }
+    return v;
+}
+
 /* now_ms - monotonic milliseconds. */
 int64_t now_ms(void)
 {

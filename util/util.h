@@ -26,6 +26,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* strlcpy-like: copy at most size-1 bytes, always terminate; returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
 
+/* str_uint - the decimal number of s..end (digits only, at least one) if
+ * it is at most max, else -1. */
+int64_t str_uint(const char *s, const char *end, int64_t max);
+
 /* now_ms - CLOCK_MONOTONIC in milliseconds. */
 int64_t now_ms(void);
 /* wall_ms - CLOCK_REALTIME in milliseconds since the epoch. */

@@ -88,6 +88,14 @@ sim_start() {
     export PORT SIM
 }
 
+# pipeline_up - the five stages, each with the test's config.
+pipeline_up() {
+    local p
+    for p in promoter monitor trigger policy watcher; do
+        promo_start "$p" "promo-$p" -c "$PROMO_CONFIG" -v
+    done
+}
+
 # sha_of N - a deterministic 40-hex SHA for tests.
 sha_of() {
     printf '%s' "$1" | sha1sum | cut -c1-40

@@ -59,14 +59,6 @@ sim_up() {
     sim_yaml "$SIM" "$T" >> "$T/promo.yaml"
 }
 
-# pipeline_up - the five stages, each with the test's config.
-pipeline_up() {
-    local p
-    for p in promoter monitor trigger policy watcher; do
-        promo_start "$p" "promo-$p" -c "$PROMO_CONFIG" -v
-    done
-}
-
 # track SHA - acme-shop-1 synced in dev at SHA (its application shop runs
 # SHA in the sim's Argo CD: the monitor confirms it before tests count).
 track() {

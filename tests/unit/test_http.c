@@ -40,6 +40,7 @@ static int th_dead_port;             /* nothing listens */
 static atomic_int th_stop;           /* handlers and threads: wind down */
 static atomic_int th_flaky, th_flaky_async, th_rl, th_rl403, th_auth, th_loop, th_junk_conns;
 static atomic_int th_junk_kind;
+static atomic_int th_slow_now, th_slow_max;   /* /slow: requests being answered, the most at once */
 
 /* ---- the libmicrohttpd server ---- */
 
@@ -118,6 +119,14 @@ static enum MHD_Result th_handler(void *cls, struct MHD_Connection *c, const cha
                ? th_send(c, 403, "rate limit exceeded", "X-RateLimit-Remaining", "0",
                          "X-RateLimit-Reset", buf, NULL)
                : th_send(c, 200, "ok now", NULL);
+    }
+    if (strcmp(url, "/slow") == 0) {
+        int now = atomic_fetch_add(&th_slow_now, 1) + 1, max = atomic_load(&th_slow_max);
+        while (now > max && !atomic_compare_exchange_weak(&th_slow_max, &max, now))
+            ;
+        usleep(100000);
+        atomic_fetch_sub(&th_slow_now, 1);
+        return th_send(c, 200, "slow", NULL);
     }
     if (strcmp(url, "/hang") == 0) {
         int i;
@@ -905,6 +914,59 @@ static void test_async(void)
             ta.inflight_at_stop, ta.calls[TA_HANG]);
 }
 
+/* Fair HTTP: polls queued by the hundred, then one promotion step. */
+#define TP_POLLS 60
+static struct {
+    struct loop *loop;
+    int done, step_at, polls_before_step, bad;
+} tp;
+
+/* tp_done - count completions; note when the step came. */
+static void tp_done(void *arg, const struct http_resp *r)
+{
+    if (r->error != HTTP_OK || r->status != 200)
+        tp.bad++;
+    if (arg)
+        tp.step_at = tp.done + 1;
+    else if (!tp.step_at)
+        tp.polls_before_step++;
+    if (++tp.done == TP_POLLS + 1)
+        loop_stop(tp.loop);
+}
+
+/* test_prio - a step submitted behind TP_POLLS slow polls completes before
+ * most of them, and polls never hold more than HTTP_POLL_ACTIVE slots. */
+static void test_prio(void)
+{
+    struct loop *l = loop_new(NULL);
+    struct http *h = http_new(l);
+    struct http_req q = th_req("/slow");
+    static int step = 1;
+    int i;
+
+    memset(&tp, 0, sizeof(tp));
+    tp.loop = l;
+    atomic_store(&th_slow_max, 0);
+    q.prio = HTTP_PRIO_POLL;
+    q.kind = "poll";
+    for (i = 0; i < TP_POLLS; i++)
+        http_submit(h, &q, tp_done, NULL);
+    q.prio = HTTP_PRIO_STEP;
+    q.kind = NULL;
+    http_submit(h, &q, tp_done, &step);
+    loop_after(l, 15000, ta_watchdog, NULL);
+    loop_run(l);
+    http_free(h);
+    loop_free(l);
+    unit_ok(tp.done == TP_POLLS + 1 && tp.bad == 0, "prio: every request answered (%d, bad %d)", tp.done, tp.bad);
+    unit_ok(tp.polls_before_step <= HTTP_POLL_ACTIVE, "prio: the step did not wait behind the queued polls "
+            "(%d polls before it)", tp.polls_before_step);
+    unit_ok(atomic_load(&th_slow_max) <= HTTP_POLL_ACTIVE + 1, "prio: at most %d polls (and the step) at once (%d)",
+            HTTP_POLL_ACTIVE, atomic_load(&th_slow_max));
+    unit_ok(atomic_load(&th_slow_max) >= HTTP_POLL_ACTIVE, "prio: polls do run side by side (%d)",
+            atomic_load(&th_slow_max));
+}
+
 int main(void)
 {
     struct MHD_Daemon *d;
@@ -934,6 +996,7 @@ int main(void)
     test_bad_input();
     test_secrets();
     test_async();
+    test_prio();
 
     atomic_store(&th_stop, 1);
     pthread_join(junk, NULL);
