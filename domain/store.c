@@ -393,28 +393,27 @@ int store_read_checked(struct store *s, const char *area, const char *name, stor
                        cJSON **out, char *why, size_t whylen)
 {
     int rc = -ESTALE, tries;
-    uint64_t version = 0;
     int cached = store_version_known(s) && name_valid(name);
 
     *out = NULL;
-    if (cached) {
-        version = store_version(s, name);   /* before the read: a racing change makes it stale */
-        if (store_cache_get(s, area, name, version, check, out)) {
-            why[0] = '\0';
-            if (!check || check(*out, name, why, whylen, arg) == 0)
-                return 0;
-            cJSON_Delete(*out);          /* not for this reader after all: read it */
-            *out = NULL;
-        }
+    if (cached && (rc = store_cache_get(s, area, name, check, out)) != 0) {
+        why[0] = '\0';
+        if (rc < 0)
+            return rc;                   /* known absent */
+        if (!check || check(*out, name, why, whylen, arg) == 0)
+            return 0;
+        cJSON_Delete(*out);              /* not for this reader after all: read it */
+        *out = NULL;
     }
+    rc = -ESTALE;
     for (tries = 0; tries < 3 && rc == -ESTALE; tries++) {
         why[0] = '\0';
         rc = store_read_once(s, area, name, check, arg, out, why, whylen);
     }
     if (rc != -EBADMSG)
         why[0] = '\0';
-    if (rc == 0 && cached)
-        store_cache_put(s, area, name, version, check, *out);
+    if ((rc == 0 || rc == -ENOENT) && cached)
+        store_cache_put(s, area, name, check, rc == 0 ? *out : NULL);
     return rc;
 }
 

@@ -101,12 +101,12 @@ uint64_t store_version(struct store *s, const char *name);
 /* store_version_known - 1 while versions are being kept. */
 int store_version_known(const struct store *s);
 /* The record cache (storewatch.c), used by store_read_checked while
- * versions are kept: a document read at a version is served again, a
- * duplicate, while the version has not changed. */
-int store_cache_get(struct store *s, const char *area, const char *name, uint64_t version, store_check_fn check,
-                    cJSON **out);
-void store_cache_put(struct store *s, const char *area, const char *name, uint64_t version, store_check_fn check,
-                     const cJSON *doc);
+ * versions are kept: a record read (a document, or its absence) is served
+ * again until inotify reports a change to its file. store_cache_get:
+ * 1 and *out (a duplicate), -ENOENT when known absent, 0 when unknown. */
+int store_cache_get(struct store *s, const char *area, const char *name, store_check_fn check, cJSON **out);
+/* store_cache_put - area/name as just read: doc, or NULL when absent. */
+void store_cache_put(struct store *s, const char *area, const char *name, store_check_fn check, const cJSON *doc);
 /* store_cache_stats - reads served by the cache, and reads that were not. */
 void store_cache_stats(const struct store *s, uint64_t *hits, uint64_t *misses);
 /* store_watch_slot - for storewatch.c only. */

@@ -43,6 +43,7 @@ struct store_watch {
 };
 
 static void store_cache_free(struct store_watch *w);
+static void cache_changed(struct store_watch *w, const char *area, const char *name);
 
 static struct store_watch *watch_of(const struct store *s)
 {
@@ -77,6 +78,7 @@ static int watch_name(const char *file, char *buf, size_t len)
 static void watch_event(struct store_watch *w, const struct inotify_event *ev)
 {
     char name[NAME_MAX + 1];
+    size_t i;
 
     if (ev->mask & IN_Q_OVERFLOW) {
         watch_epoch(w, "inotify queue overflow");
@@ -89,6 +91,9 @@ static void watch_event(struct store_watch *w, const struct inotify_event *ev)
     if (ev->len == 0 || !watch_name(ev->name, name, sizeof(name)))
         return;
     strmap_put(w->seq, name, (void *)(uintptr_t)++w->counter);
+    for (i = 0; i < WATCH_NAREAS; i++)
+        if (w->wd[i] == ev->wd)
+            cache_changed(w, watch_areas[i], name);
 }
 
 /* store_watch_drain - see store.h. */
@@ -192,28 +197,67 @@ void store_watch_stop(struct store *s)
     *store_watch_slot(s) = NULL;
 }
 
-/* The record cache: STORE_CACHE_SLOTS documents, direct-mapped by the hash
- * of "area/name", each valid while the version of its tracker's records is
- * the one taken before it was read (store_version). It serves the reads of
- * one message, which read the same records more than once (the tracker by
- * the message discipline and again by the view, a stage's own record by the
- * view and again by the stage), and a record unchanged since the last
- * message about the tracker. Bounded: a few MB per stage, whatever the
- * number of trackers. */
-#define STORE_CACHE_SLOTS 512
+/* The record cache: STORE_CACHE_SLOTS records, direct-mapped by the hash
+ * of "area/name": a document, or the knowledge that the file is absent. An
+ * inotify event on the file empties its slot (watch_event), so a slot is
+ * right as long as the events are drained before it is used, and a change
+ * racing a read leaves its event queued for the next drain: never a stale
+ * answer. It serves the reads of one message, which read the same records
+ * more than once (the tracker by the message discipline and again by the
+ * view), and every record unchanged since the last message about the
+ * tracker (the policy record, the approvals that do not exist, ...).
+ * Bounded: a few MB per stage, whatever the number of trackers. */
+#define STORE_CACHE_SLOTS 1024
 
 struct store_cache_slot {
     char key[NAME_MAX + 16];     /* "area/name", "" when empty */
-    uint64_t version;
-    store_check_fn check;        /* the check it passed (NULL: none) */
+    int absent;                  /* the file is not there (doc NULL) */
+    store_check_fn check;        /* the check the document passed (NULL: none) */
     cJSON *doc;
 };
 
+/* cache_key - "area/name" into key; 0 when it does not fit. */
+static int cache_key(const char *area, const char *name, char *key, size_t keylen)
+{
+    return (size_t)snprintf(key, keylen, "%s/%s", area, name) < keylen;
+}
 
-/* cache_slot - the slot of area/name; key filled. NULL when it cannot be
- * cached (versions unknown, or an area not watched). */
+/* cache_find - the slot of key (w->cache allocated on first use). */
+static struct store_cache_slot *cache_find(struct store_watch *w, const char *key)
+{
+    if (!w->cache)
+        w->cache = xcalloc(STORE_CACHE_SLOTS, sizeof(*w->cache));
+    return &w->cache[strmap_hash(key) % STORE_CACHE_SLOTS];
+}
+
+/* cache_empty - forget what slot c holds. */
+static void cache_empty(struct store_cache_slot *c)
+{
+    cJSON_Delete(c->doc);
+    c->doc = NULL;
+    c->absent = 0;
+    c->key[0] = '\0';
+}
+
+/* cache_changed - inotify says area/name changed: its slot is emptied. */
+static void cache_changed(struct store_watch *w, const char *area, const char *name)
+{
+    char key[NAME_MAX + 16];
+    struct store_cache_slot *c;
+
+    if (!w->cache || !cache_key(area, name, key, sizeof(key)))
+        return;
+    c = cache_find(w, key);
+    if (strcmp(c->key, key) == 0)
+        cache_empty(c);
+}
+
+/* cache_slot - the slot of area/name (after a drain, with drain); key
+ * filled. NULL when it cannot be cached (no watch, or an area not watched).
+ * A put never drains: an event that came after the read it stores must
+ * stay queued, to empty the slot at the next get. */
 static struct store_cache_slot *cache_slot(struct store *s, const char *area, const char *name, char *key,
-                                           size_t keylen)
+                                           size_t keylen, int drain)
 {
     struct store_watch *w = watch_of(s);
     size_t i;
@@ -222,45 +266,46 @@ static struct store_cache_slot *cache_slot(struct store *s, const char *area, co
         return NULL;
     for (i = 0; i < WATCH_NAREAS && strcmp(area, watch_areas[i]) != 0; i++)
         ;
-    if (i == WATCH_NAREAS || (size_t)snprintf(key, keylen, "%s/%s", area, name) >= keylen)
+    if (i == WATCH_NAREAS || !cache_key(area, name, key, keylen))
         return NULL;
-    if (!w->cache)
-        w->cache = xcalloc(STORE_CACHE_SLOTS, sizeof(*w->cache));
-    return &w->cache[strmap_hash(key) % STORE_CACHE_SLOTS];
+    if (drain)
+        store_watch_drain(s);
+    return cache_find(w, key);
 }
 
 /* store_cache_get - see store.h. */
-int store_cache_get(struct store *s, const char *area, const char *name, uint64_t version, store_check_fn check,
-                    cJSON **out)
+int store_cache_get(struct store *s, const char *area, const char *name, store_check_fn check, cJSON **out)
 {
     char key[NAME_MAX + 16];
-    struct store_cache_slot *c = cache_slot(s, area, name, key, sizeof(key));
+    struct store_cache_slot *c = cache_slot(s, area, name, key, sizeof(key), 1);
 
     if (!c)
         return 0;
-    if (!c->doc || c->version != version || strcmp(c->key, key) != 0 || (check && c->check != check)) {
+    if (strcmp(c->key, key) != 0 || (!c->absent && check && c->check != check)) {
         watch_of(s)->misses++;
         return 0;
     }
+    watch_of(s)->hits++;
+    if (c->absent)
+        return -ENOENT;
     *out = cJSON_Duplicate(c->doc, 1);
-    watch_of(s)->hits += *out != NULL;
-    return *out != NULL;
+    return *out ? 1 : 0;
 }
 
 /* store_cache_put - see store.h. */
-void store_cache_put(struct store *s, const char *area, const char *name, uint64_t version, store_check_fn check,
-                     const cJSON *doc)
+void store_cache_put(struct store *s, const char *area, const char *name, store_check_fn check, const cJSON *doc)
 {
     char key[NAME_MAX + 16];
-    struct store_cache_slot *c = cache_slot(s, area, name, key, sizeof(key));
+    struct store_cache_slot *c = cache_slot(s, area, name, key, sizeof(key), 0);
 
     if (!c)
         return;
-    cJSON_Delete(c->doc);
-    c->doc = cJSON_Duplicate(doc, 1);
-    c->version = version;
+    cache_empty(c);
+    if (doc && !(c->doc = cJSON_Duplicate(doc, 1)))
+        return;
+    c->absent = doc == NULL;
     c->check = check;
-    snprintf(c->key, sizeof(c->key), "%s", c->doc ? key : "");
+    snprintf(c->key, sizeof(c->key), "%s", key);
 }
 
 /* store_cache_free - drop every cached document. */

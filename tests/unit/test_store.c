@@ -567,6 +567,18 @@ static void test_versions(void)
     unit_ok(unlink_raw_ok("monitor", "cache-a.json") && read_n(s, "monitor", "cache-a") == -1,
             "a removal is seen at the next read");
 
+    {
+        uint64_t h0, m0, h1, m1;
+
+        store_cache_stats(s, &h0, &m0);
+        unit_ok(read_n(s, "approvals", "cache-z") == -1 && read_n(s, "approvals", "cache-z") == -1,
+                "an absent record, twice");
+        store_cache_stats(s, &h1, &m1);
+        unit_ok(h1 == h0 + 1 && m1 == m0 + 1, "its absence is known the second time");
+        rename_raw("approvals", "cache-z.json", "{\"n\":5}\n");
+        unit_ok(read_n(s, "approvals", "cache-z") == 5, "and forgotten when the record appears");
+    }
+
     s2 = store_open(state, 0);
     unit_ok(s2 && store_watch_start(s2) == 0, "a second store (a restart) watches too");
     put_raw("monitor", "cache-a.json", "{\"n\":4}\n", 8);
