@@ -88,6 +88,9 @@ struct watcher {
     size_t pace_total, pace_sent;
     struct loop_timer *pace_tmr;
     uint64_t ticks;             /* periodic resyncs so far */
+    int trackers_wd;            /* the watch on STATE/trackers */
+    struct strmap *settling;    /* names with a promoter or approvals record written lately */
+    struct loop_timer *settle_tmr;
     uint64_t resyncs, emitted, skipped, unchanged, synced, timeouts, cheap;
 };
 
@@ -104,6 +107,7 @@ struct watcher_judged {
 #define WATCHER_FULL_EVERY 10        /* every 10th periodic resync is a full one */
 #define WATCHER_PACE_SHARE 80        /* a periodic resync is spread over 80 % of the interval */
 #define WATCHER_PACE_BURST 64        /* in bursts of this many names */
+#define WATCHER_SETTLE_MS 50         /* promoter and approvals writes settle this long */
 
 /* wq_push - queue name unless it already waits there. */
 static void wq_push(struct wqueue *q, const char *name)
@@ -152,6 +156,14 @@ static void wq_free(struct wqueue *q)
 }
 
 static size_t watcher_pace_room(struct stage *st);
+static void watcher_fill(struct stage *st);
+
+/* watcher_settle_push - strmap_each: queue a settled name as news. */
+static void watcher_settle_push(const char *key, void *val, void *arg)
+{
+    (void)val;
+    wq_push(&((struct watcher *)arg)->changed, key);
+}
 
 /* watcher_push - name has news: it goes ahead of a periodic resync. */
 static void watcher_push(struct watcher *w, const char *name)
@@ -649,6 +661,33 @@ static void watcher_fill(struct stage *st)
     }
 }
 
+/* watcher_settle - a promoter or an approvals record of name was written:
+ * news, once the writes settle. A promotion writes its promoter record at
+ * each of its steps, milliseconds apart; read at each, the tracker would be
+ * read eight times for one piece of news (the last step). The names are
+ * held for WATCHER_SETTLE_MS, then queued as news, each once. */
+static void watcher_settle_cb(struct loop *l, void *arg)
+{
+    struct stage *st = loop_owner(l);
+    struct watcher *w = st->data;
+
+    (void)arg;
+    w->settle_tmr = NULL;
+    strmap_each(w->settling, watcher_settle_push, w);
+    strmap_free(w->settling, NULL);
+    w->settling = strmap_new();
+    watcher_fill(st);
+}
+
+static void watcher_settle(struct stage *st, const char *name)
+{
+    struct watcher *w = st->data;
+
+    strmap_put(w->settling, name, NULL);
+    if (!w->settle_tmr)
+        w->settle_tmr = loop_after(st->loop, WATCHER_SETTLE_MS, watcher_settle_cb, NULL);
+}
+
 /* watcher_pace_cb - the pace allows more of a periodic resync now. */
 static void watcher_pace_cb(struct loop *l, void *arg)
 {
@@ -732,8 +771,10 @@ static void watcher_inotify(struct loop *l, int fd, short revents, void *arg)
                 size_t nl = strlen(ev->name);
                 if (nl > 5 && strcmp(ev->name + nl - 5, ".json") == 0) {
                     ev->name[nl - 5] = 0;
-                    if (name_valid(ev->name))
+                    if (name_valid(ev->name) && ev->wd == w->trackers_wd)
                         watcher_push(w, ev->name);
+                    else if (name_valid(ev->name))
+                        watcher_settle(st, ev->name);
                 }
             }
         }
@@ -782,6 +823,7 @@ static int watcher_start(struct stage *st)
     w->paced.queued = strmap_new();
     w->sent = strmap_new();
     w->judged = strmap_new();
+    w->settling = strmap_new();
     w->deploys = strmap_new();
     w->actx.loop = st->loop;
     w->actx.cfg = &st->cfg;
@@ -797,7 +839,8 @@ static int watcher_start(struct stage *st)
         return EXIT_TEMP;
     }
     store_area_path(st->store, "trackers", dir, sizeof(dir));
-    if (inotify_add_watch(w->inotify, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM) < 0) {
+    w->trackers_wd = inotify_add_watch(w->inotify, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM);
+    if (w->trackers_wd < 0) {
         log_error("inotify_failed", "dir=%s reason=%s", log_q(dir), log_q(strerror(errno)));
         return EXIT_TEMP;
     }
@@ -820,7 +863,7 @@ static int watcher_busy(struct stage *st)
 {
     struct watcher *w = st->data;
 
-    return w && (w->changed.len > 0 || w->paced.len > 0);
+    return w && (w->changed.len > 0 || w->paced.len > 0 || strmap_count(w->settling) > 0);
 }
 
 /* watcher_reload - SIGHUP: resync now. */
@@ -865,6 +908,9 @@ static void watcher_stop(struct stage *st)
     wq_free(&w->paced);
     if (w->pace_tmr)
         loop_cancel(st->loop, w->pace_tmr);
+    if (w->settle_tmr)
+        loop_cancel(st->loop, w->settle_tmr);
+    strmap_free(w->settling, NULL);
     strmap_free(w->sent, free);
     strmap_free(w->judged, free);
     if (w->inotify >= 0)
