@@ -386,34 +386,59 @@ int store_read(struct store *s, const char *area, const char *name, cJSON **out)
     return store_read_checked(s, area, name, NULL, NULL, out, why, sizeof(why));
 }
 
-/* store_read_checked - store_read, and a record check refuses is
- * quarantined like a corrupt one (see store.h). The reason of a quarantine
- * is in why (at least one byte); "" otherwise. */
-int store_read_checked(struct store *s, const char *area, const char *name, store_check_fn check, void *arg,
-                       cJSON **out, char *why, size_t whylen)
+/* store_read_disk - store_read_once until it does not meet a replaced file. */
+static int store_read_disk(struct store *s, const char *area, const char *name, store_check_fn check, void *arg,
+                           cJSON **out, char *why, size_t whylen)
 {
     int rc = -ESTALE, tries;
-    int cached = store_version_known(s) && name_valid(name);
 
-    *out = NULL;
-    if (cached && (rc = store_cache_get(s, area, name, check, out)) != 0) {
-        why[0] = '\0';
-        if (rc < 0)
-            return rc;                   /* known absent */
-        if (!check || check(*out, name, why, whylen, arg) == 0)
-            return 0;
-        cJSON_Delete(*out);              /* not for this reader after all: read it */
-        *out = NULL;
-    }
-    rc = -ESTALE;
     for (tries = 0; tries < 3 && rc == -ESTALE; tries++) {
         why[0] = '\0';
         rc = store_read_once(s, area, name, check, arg, out, why, whylen);
     }
     if (rc != -EBADMSG)
         why[0] = '\0';
-    if ((rc == 0 || rc == -ENOENT) && cached)
-        store_cache_put(s, area, name, check, rc == 0 ? *out : NULL);
+    return rc;
+}
+
+/* store_read_borrow - see store.h. */
+int store_read_borrow(struct store *s, const char *area, const char *name, store_check_fn check, void *arg,
+                      const cJSON **doc, cJSON **owned, char *why, size_t whylen)
+{
+    int cached = store_version_known(s) && name_valid(name);
+    cJSON *d = NULL;
+    int rc;
+
+    *doc = NULL;
+    *owned = NULL;
+    why[0] = '\0';
+    if (cached && (rc = store_cache_peek(s, area, name, check, doc)) != 0) {
+        if (rc < 0 || !check || check(*doc, name, why, whylen, arg) == 0)
+            return rc < 0 ? rc : 0;
+        *doc = NULL;                     /* not for this reader after all: read it */
+    }
+    rc = store_read_disk(s, area, name, check, arg, &d, why, whylen);
+    if ((rc == 0 || rc == -ENOENT) && cached && store_cache_keep(s, area, name, check, d)) {
+        *doc = d;                        /* the cache's now */
+        return rc;
+    }
+    *doc = *owned = d;
+    return rc;
+}
+
+/* store_read_checked - store_read, and a record check refuses is
+ * quarantined like a corrupt one (see store.h). The reason of a quarantine
+ * is in why (at least one byte); "" otherwise. */
+int store_read_checked(struct store *s, const char *area, const char *name, store_check_fn check, void *arg,
+                       cJSON **out, char *why, size_t whylen)
+{
+    const cJSON *doc;
+    cJSON *owned;
+    int rc = store_read_borrow(s, area, name, check, arg, &doc, &owned, why, whylen);
+
+    *out = owned ? owned : rc == 0 ? cJSON_Duplicate(doc, 1) : NULL;
+    if (rc == 0 && !*out)
+        return -ENOMEM;
     return rc;
 }
 

@@ -50,6 +50,14 @@ typedef int (*store_check_fn)(const cJSON *doc, const char *name, char *why, siz
 int store_read_checked(struct store *s, const char *area, const char *name, store_check_fn check, void *arg,
                        cJSON **out, char *why, size_t whylen);
 
+/* store_read_borrow - store_read_checked without a copy for the caller:
+ * *doc is valid until the next call of a store function; when *owned is
+ * not NULL the caller frees it (the record was not kept by the cache).
+ * Returns as store_read_checked. For readers that decode at once (the
+ * view). */
+int store_read_borrow(struct store *s, const char *area, const char *name, store_check_fn check, void *arg,
+                      const cJSON **doc, cJSON **owned, char *why, size_t whylen);
+
 /* store_write - atomically replace area/name.json with doc. Returns 0 or -errno. */
 int store_write(struct store *s, const char *area, const char *name, const cJSON *doc);
 /* store_encode - what store_write writes, without writing it: the area's
@@ -100,13 +108,15 @@ void store_watch_drain(struct store *s);
 uint64_t store_version(struct store *s, const char *name);
 /* store_version_known - 1 while versions are being kept. */
 int store_version_known(const struct store *s);
-/* The record cache (storewatch.c), used by store_read_checked while
- * versions are kept: a record read (a document, or its absence) is served
- * again until inotify reports a change to its file. store_cache_get:
- * 1 and *out (a duplicate), -ENOENT when known absent, 0 when unknown. */
-int store_cache_get(struct store *s, const char *area, const char *name, store_check_fn check, cJSON **out);
-/* store_cache_put - area/name as just read: doc, or NULL when absent. */
-void store_cache_put(struct store *s, const char *area, const char *name, store_check_fn check, const cJSON *doc);
+/* The record cache (storewatch.c), used by the reads while versions are
+ * kept: a record read (a document, or its absence) is served again until
+ * inotify reports a change to its file. store_cache_peek (drains first): 1
+ * and *out (the cache's: valid until the next store call), -ENOENT when
+ * known absent, 0 when unknown. store_cache_keep: the cache takes doc (NULL:
+ * absent) and returns 1, or 0 when it cannot keep it (the caller still
+ * owns it). */
+int store_cache_peek(struct store *s, const char *area, const char *name, store_check_fn check, const cJSON **out);
+int store_cache_keep(struct store *s, const char *area, const char *name, store_check_fn check, cJSON *doc);
 /* store_cache_stats - reads served by the cache, and reads that were not. */
 void store_cache_stats(const struct store *s, uint64_t *hits, uint64_t *misses);
 /* store_watch_slot - for storewatch.c only. */

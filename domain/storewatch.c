@@ -273,8 +273,8 @@ static struct store_cache_slot *cache_slot(struct store *s, const char *area, co
     return cache_find(w, key);
 }
 
-/* store_cache_get - see store.h. */
-int store_cache_get(struct store *s, const char *area, const char *name, store_check_fn check, cJSON **out)
+/* store_cache_peek - see store.h. */
+int store_cache_peek(struct store *s, const char *area, const char *name, store_check_fn check, const cJSON **out)
 {
     char key[NAME_MAX + 16];
     struct store_cache_slot *c = cache_slot(s, area, name, key, sizeof(key), 1);
@@ -288,24 +288,24 @@ int store_cache_get(struct store *s, const char *area, const char *name, store_c
     watch_of(s)->hits++;
     if (c->absent)
         return -ENOENT;
-    *out = cJSON_Duplicate(c->doc, 1);
-    return *out ? 1 : 0;
+    *out = c->doc;
+    return 1;
 }
 
-/* store_cache_put - see store.h. */
-void store_cache_put(struct store *s, const char *area, const char *name, store_check_fn check, const cJSON *doc)
+/* store_cache_keep - see store.h. */
+int store_cache_keep(struct store *s, const char *area, const char *name, store_check_fn check, cJSON *doc)
 {
     char key[NAME_MAX + 16];
     struct store_cache_slot *c = cache_slot(s, area, name, key, sizeof(key), 0);
 
     if (!c)
-        return;
+        return 0;
     cache_empty(c);
-    if (doc && !(c->doc = cJSON_Duplicate(doc, 1)))
-        return;
+    c->doc = doc;
     c->absent = doc == NULL;
     c->check = check;
     snprintf(c->key, sizeof(c->key), "%s", key);
+    return 1;
 }
 
 /* store_cache_free - drop every cached document. */

@@ -379,21 +379,24 @@ static int tracker_read_check(const cJSON *doc, const char *name, char *why, siz
 int tracker_read(struct store *s, const char *name, cJSON **doc, struct tracker *t, char *err, size_t errlen)
 {
     char why[640];
-    cJSON *d = NULL;
+    cJSON *d = NULL, *owned = NULL;
+    const cJSON *b;
     int rc;
 
     if (doc)
         *doc = NULL;
-    rc = store_read_checked(s, "trackers", name, tracker_read_check, t, &d, why, sizeof(why));
+    if (doc)
+        rc = store_read_checked(s, "trackers", name, tracker_read_check, t, &d, why, sizeof(why));
+    else                              /* t is all the caller wants: no copy of a cached document */
+        rc = store_read_borrow(s, "trackers", name, tracker_read_check, t, &b, &owned, why, sizeof(why));
     if (err && errlen && rc == -EBADMSG)
         snprintf(err, errlen, "%s (quarantined)", why);
     else if (err && errlen)
         err[0] = '\0';
+    cJSON_Delete(owned);
     if (rc < 0)
         return rc;
     if (doc)
         *doc = d;
-    else
-        cJSON_Delete(d);
     return 0;
 }

@@ -31,12 +31,14 @@ struct view_recs {
     int has_pol, has_trig, has_mon, has_prom, has_appr, has_wat;
 };
 
-/* view_read - area/NAME as JSON, or NULL when it cannot be read. */
-static cJSON *view_read(struct store *s, const char *area, const char *name)
+/* view_read - area/NAME as JSON (borrowed, store_read_borrow: decoded at
+ * once), or NULL when it cannot be read; *owned is what the caller frees. */
+static const cJSON *view_read(struct store *s, const char *area, const char *name, cJSON **owned)
 {
-    cJSON *r = NULL;
+    const cJSON *r = NULL;
+    char why[160];
 
-    return store_read(s, area, name, &r) < 0 ? NULL : r;
+    return store_read_borrow(s, area, name, NULL, NULL, &r, owned, why, sizeof(why)) < 0 ? NULL : r;
 }
 
 /* view_valid - log why a record is not used (rc < 0), and say whether it is
@@ -103,28 +105,29 @@ static void view_outcomes(struct view *v, const struct rec_promoter *p)
 static void view_records(struct store *s, const struct tracker *t, struct view_recs *r, struct view *v)
 {
     char err[256];
-    cJSON *o;
+    const cJSON *o;
+    cJSON *owned = NULL;
 
     memset(r, 0, sizeof(*r));
 #define VIEW_LOAD(area, field, decode, freef)                                                           \
-    if ((o = view_read(s, area, t->name)) != NULL) {                                                  \
+    if ((o = view_read(s, area, t->name, &owned)) != NULL) {                                          \
         int rc_ = decode(o, t->name, &r->field, err, sizeof(err));                                    \
         r->has_##field = view_valid(rc_, area, t, r->field.generation, r->field.head_sha, err);       \
         if (!r->has_##field)                                                                          \
             freef(&r->field);                                                                         \
-        cJSON_Delete(o);                                                                              \
+        cJSON_Delete(owned);                                                                          \
     }
     VIEW_LOAD("policy", pol, rec_policy_decode, rec_policy_free)
     VIEW_LOAD("trigger", trig, rec_trigger_decode, rec_trigger_free)
     VIEW_LOAD("monitor", mon, rec_monitor_decode, rec_monitor_free)
-    if ((o = view_read(s, "promoter", t->name)) != NULL) {
+    if ((o = view_read(s, "promoter", t->name, &owned)) != NULL) {
         int rc_ = rec_promoter_decode(o, t->name, &r->prom, err, sizeof(err));
         if (rc_ == 0)
             view_outcomes(v, &r->prom);
         r->has_prom = view_valid(rc_, "promoter", t, r->prom.generation, r->prom.head_sha, err);
         if (!r->has_prom)
             rec_promoter_free(&r->prom);
-        cJSON_Delete(o);
+        cJSON_Delete(owned);
     }
     VIEW_LOAD("approvals", appr, rec_approvals_decode, rec_approvals_free)
     VIEW_LOAD("watcher", wat, rec_watcher_decode, rec_watcher_free)
