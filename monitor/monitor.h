@@ -2,15 +2,20 @@
  *
  *   promo_monitor.c   main(), the message handler (re-read tracker and trigger
  *                     record, update the hop), evaluation, forwarding
+ *   monitor_test.c    one test of the poll table, compact: interned strings,
+ *                     what an adapter is handed made only while lent
  *   monitor_poll.c    the poll table: status polls through the adapters with
  *                     adaptive intervals, deadlines, cancellation
  *   monitor_record.c  STATE/monitor/NAME.json: restore results, persist changes
  *   monitor_hop.c     a hop's lifecycle: its states and their one transition function
  *
- * What is kept in memory is a cache of the trigger record (the truth for the
- * runs) and of this stage's own record (the truth for the results): after a
- * restart the next tracker message rebuilds all of it, and runs are adopted
- * simply by polling them again. */
+ * What is kept in memory is compact (docs/operations.md, "Memory"): fixed
+ * structs whose strings are interned (util/intern.h), no JSON tree per test,
+ * hop or tracker. The trigger record stays the truth for the runs and this
+ * stage's record for the results: a hop's record entry is read back when the
+ * hop is created, and a hop whose decision is recorded and forwarded, with
+ * nothing left to poll, is freed; the next message for it builds it again
+ * from the two records, as a restart does. */
 #ifndef PROMO_MONITOR_H
 #define PROMO_MONITOR_H
 
@@ -20,6 +25,7 @@
 #include "adapters/adapter.h"
 #include "adapters/argocd.h"
 #include "domain/aggregate.h"
+#include "util/intern.h"
 #include "util/strmap.h"
 #include "domain/tracker.h"
 #include "ipc/stage.h"
@@ -59,25 +65,43 @@ enum mon_hop_event {
     MHE_COUNT
 };
 
-/* One test of a hop: an entry of the poll table. */
+/* A run as the monitor keeps it: interned strings ("" when unknown); what
+ * the adapters are handed is a struct adapter_run made from it while a
+ * request is out (monitor_test_lend). */
+struct mon_run {
+    const char *id, *url, *api, *etag;
+    enum run_status status;
+    int64_t duration_ms;         /* when the CI reports it, else 0 */
+};
+
+/* What an adapter was handed for the requests of a test that are out: the
+ * run and the parameters, alive until the last of them ends. */
+struct mon_lent {
+    struct adapter_run run;
+    cJSON *params;
+};
+
+/* One test of a hop: an entry of the poll table. Every string is interned
+ * in monitor_stage.strs (never NULL once made; "" when empty). */
 struct mon_test {
     struct stage *st;            /* for the adapters' callbacks */
     struct mon_hop *hop;         /* NULL once orphaned (freed when its requests end) */
-    char *name, *key, *provider, *job, *repository, *ref, *sha, *tracker;
-    cJSON *params;               /* owned, or NULL */
-    struct adapter_test at;      /* points into the strings above */
+    const char *name, *key, *provider, *job, *repository, *ref, *sha, *tracker;
+    const char *params;          /* the parameters object, printed; "" when none */
+    struct adapter_test at;      /* points at the strings above; params only while lent */
+    struct mon_lent *lent;       /* while requests are out, else NULL */
     int required;
     int64_t timeout_ms;          /* the test's own timeout */
     int64_t start_ms;            /* wall: triggeredAt (else intentAt, else when first seen) */
     int64_t deadline_ms;         /* wall: min(start + timeout, the hop's policy deadline) */
-    char deadline_why[96];       /* "test timeout 2s" or "policy timeout 1h" */
+    const char *deadline_why;    /* "test timeout 2s" or "policy timeout 1h" */
     int has_run;                 /* the trigger record gives a run to poll */
-    struct adapter_run run;
+    struct mon_run run;
     enum run_status status;      /* as last seen, RUN_UNKNOWN before any answer */
     int timed_out;               /* promo's deadline passed first */
     int error;                   /* phase "error" in the trigger record, or no adapter */
-    char detail[512];            /* provider's words, the deadline, the trigger error */
-    char lasterr[256];           /* the last infrastructure error of a poll, "" when none */
+    const char *detail;          /* provider's words, the deadline, the trigger error */
+    const char *lasterr;         /* the last infrastructure error of a poll, "" when none */
     int cancelled;               /* cancel accepted by the CI (after a timeout) */
     int64_t finished_ms;         /* wall, 0 while not final */
     int64_t polled_ms;           /* wall: the last answer */
@@ -105,17 +129,39 @@ enum mon_rev {
     MR_COUNT
 };
 
+/* The words of a hop's revision check, allocated when the check starts
+ * (most hops, their tests still running, have none). */
+struct mon_rev_text {
+    char cluster[64], app[254];
+    char project[254], ns[254];  /* sent on the read ("" when none) */
+    char digest[32];             /* "": the app must run the head SHA; else the promotion
+                                  * into it changed its spec (adapters/argocd.h,
+                                  * argocd_app_reached): it must still carry it */
+    char seen[ARGOCD_REV_MAX + 1];   /* status.sync.revision as Argo CD said it */
+    char sync[32], health[32];
+    char error[512];             /* the last error ("" when none) */
+    char reason[AGGREGATE_MAX_REASON];   /* with MR_CHANGED/MR_UNVERIFIED: the failure reason */
+};
+
 /* One hop (a tracker in one source environment, under one policy). */
 struct mon_hop {
     struct mon_tracker *tr;
-    char *source, *target, *policy;
+    const char *source, *target, *policy;   /* interned */
     int64_t started_ms;          /* wall: the hop's startedAt */
     int64_t policy_timeout_ms;
     struct mon_test **tests;
     int ntests;
-    cJSON *msg;                  /* the last message for it, tracker from disk, runs from the record */
+    /* the message to forward, kept compact: its own fields printed (without
+     * "tracker" and "runs", read again from the state dir when it goes out,
+     * unless there is no state dir to read them from), and the policy
+     * document printed, one copy for every hop under it */
+    const char *fwd_fields, *fwd_policy;
     enum mon_hop_state state;    /* changed only by monitor_hop_move */
-    cJSON *agg;                  /* the frozen decided aggregate (with decidedAt), or NULL */
+    int has_agg;                 /* agg holds the frozen decided aggregate */
+    struct aggregate agg;
+    int64_t decided_ms;          /* wall: when it was decided (the record's decidedAt) */
+    uint64_t saved;              /* hash of the hop's record entry as last written (or
+                                  * read), lastPolledAt left out; 0 unknown: written */
     enum mon_rev rev;            /* the revision check (monitor_revision.c) */
     unsigned rev_seq;            /* bumped by a reset: an answer to an older read is ignored */
     int rev_inflight;            /* a read of the application is out */
@@ -123,24 +169,17 @@ struct mon_hop {
     int rev_audited;             /* the audit event of a void result is in the log */
     int64_t rev_at;              /* wall: the last answer (or error) */
     struct loop_timer *rev_tmr;  /* the next read after a temporary error */
-    char rev_cluster[64], rev_app[254];
-    char rev_project[254], rev_ns[254];  /* sent on the read ("" when none) */
-    char rev_digest[32];         /* "": the app must run the head SHA; else the promotion
-                                  * into it changed its spec (adapters/argocd.h,
-                                  * argocd_app_reached): it must still carry it */
-    char rev_seen[ARGOCD_REV_MAX + 1];    /* status.sync.revision as Argo CD said it */
-    char rev_sync[32], rev_health[32];
-    char rev_error[512];         /* the last error ("" when none) */
-    char rev_reason[AGGREGATE_MAX_REASON];   /* with MR_CHANGED/MR_UNVERIFIED: the failure reason */
+    struct mon_rev_text *rv;     /* NULL until the check starts (or is restored) */
     struct mon_hop *next;
 };
 
 /* One tracker, at one generation and head SHA. */
 struct mon_tracker {
-    char *name;
+    const char *name;            /* interned */
     int64_t generation;
-    char sha[65];
-    cJSON *rec;                  /* this stage's record as last read or written (never NULL) */
+    const char *sha;             /* interned */
+    cJSON *writing;              /* the record of the last write still out, else NULL */
+    int nwrites;                 /* record writes out */
     struct mon_hop *hops;
 };
 
@@ -148,6 +187,9 @@ struct mon_tracker {
 struct monitor_stage {
     struct adapter_ctx actx;     /* loop, http client, config, store: what adapters use */
     struct strmap *trackers;     /* name -> struct mon_tracker */
+    struct intern *strs;         /* every string of the trackers, hops and tests */
+    struct mon_hop *live_hop;    /* the hop of the message being handled, and ... */
+    const cJSON *live_msg;       /* ... the message to forward for it (else NULL) */
     int nreq;                    /* adapter requests in flight */
     struct mon_test *orphans;    /* freed tests whose requests are still in flight */
     struct monitor_rev_req *rev_reqs;   /* reads of Argo CD in flight (monitor_revision.c) */
@@ -163,12 +205,44 @@ struct monitor_stage {
 /* monitor_evaluate - recompute hop's aggregate; persist what changed; when
  * newly decided, persist (crash points around) and forward. */
 void monitor_evaluate(struct stage *st, struct mon_hop *hop);
+/* monitor_tracker_gc - free the hops of tr that have nothing left to do
+ * (decided, recorded, forwarded, nothing to poll: the records hold them),
+ * and tr itself when none is left. tr must not be used afterwards. Nothing
+ * is freed without a state dir (or with --dry-run): nothing would bring it
+ * back. */
+void monitor_tracker_gc(struct stage *st, struct mon_tracker *tr);
+
+/* monitor_test.c */
+/* monitor_time - the ISO time member key of o as wall ms, or 0. */
+int64_t monitor_time(const cJSON *o, const char *key);
+/* monitor_num - the number member key of o (0 <= n < 9e15), or dflt. */
+int64_t monitor_num(const cJSON *o, const char *key, int64_t dflt);
+/* monitor_str - the stage's interned copy of s (NULL counts as ""), one
+ * holder more; monitor_str_put lets go of it. */
+const char *monitor_str(struct stage *st, const char *s);
+void monitor_str_put(struct stage *st, const char *s);
+/* monitor_set - replace the interned *slot by s (NULL counts as "");
+ * returns 1 when it changed. monitor_setf formats it (at most 1 KiB). */
+int monitor_set(struct stage *st, const char **slot, const char *s);
+void monitor_setf(struct stage *st, const char **slot, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* monitor_test_new - a poll table entry for trigger test te of tracker t in
+ * hop (no run yet: promo_monitor.c takes it from the trigger record). */
+struct mon_test *monitor_test_new(struct stage *st, struct mon_hop *hop, const struct tracker *t,
+                                  const cJSON *te);
 /* monitor_test_free - free t now, or orphan it until its requests end. */
 void monitor_test_free(struct stage *st, struct mon_test *t);
-
 /* monitor_orphan_release - t's last request ended: unlink it from the
  * orphans and free it (t must be orphaned: t->hop NULL, t->nreq 0). */
 void monitor_orphan_release(struct stage *st, struct mon_test *t);
+/* monitor_test_take_run - t's run as r says now (an id, API URL or URL left
+ * blank keeps the one known). Returns 1 when its URL changed. */
+int monitor_test_take_run(struct stage *st, struct mon_test *t, const struct adapter_run *r);
+/* monitor_test_lend - the run to hand an adapter for a request of t (and
+ * t->at.params), alive until monitor_test_unlend finds no request of t out.
+ * Call it after counting the request in t->nreq. */
+const struct adapter_run *monitor_test_lend(struct stage *st, struct mon_test *t);
+void monitor_test_unlend(struct stage *st, struct mon_test *t);
 
 /* monitor_poll.c */
 /* monitor_poll_schedule - make sure t is polled (in ms) if it should be, and
@@ -231,12 +305,25 @@ const char *monitor_hop_event_name(enum mon_hop_event e);
  * (-ENOENT absent; -EBADMSG corrupt, quarantined). Never with --dry-run's
  * missing store. */
 int monitor_record_load(struct stage *st, const char *name, cJSON **rec);
+/* monitor_record_base - tr's record, to change and write: the record of
+ * the write still out (a copy), else the one on disk when it is of tr's
+ * generation and head SHA, else a new one with no hop. Caller frees. */
+cJSON *monitor_record_base(struct stage *st, const struct mon_tracker *tr);
+/* monitor_record_entry - the entry of hop source in rec, or NULL. */
+const cJSON *monitor_record_entry(const cJSON *rec, const char *source);
+/* monitor_record_hash - what a hop entry is compared by: a hash of it
+ * without lastPolledAt (never 0), 0 for NULL. */
+uint64_t monitor_record_hash(const cJSON *entry);
 /* monitor_record_restore - fill t from the record's entry for it (same key
  * only). Returns 1 when something was restored. */
-int monitor_record_restore(const cJSON *rec, const char *source, struct mon_test *t);
-/* monitor_record_restore_agg - the decided aggregate of hop source in rec
- * when every test key matches hop's, else NULL (a copy). */
-cJSON *monitor_record_restore_agg(const cJSON *rec, const struct mon_hop *hop);
+int monitor_record_restore(struct stage *st, const cJSON *rec, const char *source, struct mon_test *t);
+/* monitor_record_restore_agg - when rec holds a decided aggregate of hop
+ * and every test key matches hop's, make it hop's frozen aggregate (with
+ * its decidedAt) and return 1; else 0, nothing changed. */
+int monitor_record_restore_agg(const cJSON *rec, struct mon_hop *hop);
+/* monitor_record_agg_json - hop's frozen aggregate as recorded and
+ * forwarded (with decidedAt). */
+cJSON *monitor_record_agg_json(const struct mon_hop *hop);
 /* monitor_record_hop_json - the hop as recorded (tests, aggregate, waitingOn). */
 cJSON *monitor_record_hop_json(const struct mon_hop *hop, const struct aggregate *a);
 /* monitor_record_save - put hop into its tracker's record and have a writer
