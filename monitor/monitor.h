@@ -75,10 +75,12 @@ struct mon_run {
 };
 
 /* What an adapter was handed for the requests of a test that are out: the
- * run and the parameters, alive until the last of them ends. */
+ * test (pointing at its strings), its parameters and its run, alive until
+ * the last of them ends. */
 struct mon_lent {
-    struct adapter_run run;
+    struct adapter_test at;
     cJSON *params;
+    struct adapter_run run;
 };
 
 /* One test of a hop: an entry of the poll table. Every string is interned
@@ -88,28 +90,27 @@ struct mon_test {
     struct mon_hop *hop;         /* NULL once orphaned (freed when its requests end) */
     const char *name, *key, *provider, *job, *repository, *ref, *sha, *tracker;
     const char *params;          /* the parameters object, printed; "" when none */
-    struct adapter_test at;      /* points at the strings above; params only while lent */
     struct mon_lent *lent;       /* while requests are out, else NULL */
-    int required;
+    unsigned char required;
     int64_t timeout_ms;          /* the test's own timeout */
     int64_t start_ms;            /* wall: triggeredAt (else intentAt, else when first seen) */
     int64_t deadline_ms;         /* wall: min(start + timeout, the hop's policy deadline) */
     const char *deadline_why;    /* "test timeout 2s" or "policy timeout 1h" */
-    int has_run;                 /* the trigger record gives a run to poll */
+    unsigned char has_run;       /* the trigger record gives a run to poll */
     struct mon_run run;
     enum run_status status;      /* as last seen, RUN_UNKNOWN before any answer */
-    int timed_out;               /* promo's deadline passed first */
-    int error;                   /* phase "error" in the trigger record, or no adapter */
+    unsigned char timed_out;     /* promo's deadline passed first */
+    unsigned char error;         /* phase "error" in the trigger record, or no adapter */
     const char *detail;          /* provider's words, the deadline, the trigger error */
     const char *lasterr;         /* the last infrastructure error of a poll, "" when none */
-    int cancelled;               /* cancel accepted by the CI (after a timeout) */
+    unsigned char cancelled;     /* cancel accepted by the CI (after a timeout) */
     int64_t finished_ms;         /* wall, 0 while not final */
     int64_t polled_ms;           /* wall: the last answer */
     int etemp;                   /* consecutive failed polls */
     long rate_remaining;         /* the provider's last word on its rate limit, -1 unknown */
     int nreq;                    /* adapter requests outstanding (status, cancel) */
-    int polling;                 /* a status request is outstanding */
-    int hint_pending;            /* a hint came while polling: poll again at once */
+    unsigned char polling;       /* a status request is outstanding */
+    unsigned char hint_pending;  /* a hint came while polling: poll again at once */
     int cancel_tries;            /* cancel requests sent */
     int64_t armed_deadline;      /* the deadline deadline_tmr was armed for */
     struct loop_timer *poll_tmr, *deadline_tmr;
@@ -129,9 +130,15 @@ enum mon_rev {
     MR_COUNT
 };
 
-/* The words of a hop's revision check, allocated when the check starts
- * (most hops, their tests still running, have none). */
+/* A hop's revision check, allocated when it starts (most hops, their
+ * tests still running, have none). */
 struct mon_rev_text {
+    unsigned seq;                /* numbers the read out: an answer to an older one is ignored */
+    int inflight;                /* a read of the application is out */
+    int attempts;                /* temporary errors of the check so far */
+    int audited;                 /* the audit event of a void result is in the log */
+    int64_t at;                  /* wall: the last answer (or error) */
+    struct loop_timer *tmr;      /* the next read after a temporary error */
     char cluster[64], app[254];
     char project[254], ns[254];  /* sent on the read ("" when none) */
     char digest[32];             /* "": the app must run the head SHA; else the promotion
@@ -162,14 +169,8 @@ struct mon_hop {
     int64_t decided_ms;          /* wall: when it was decided (the record's decidedAt) */
     uint64_t saved;              /* hash of the hop's record entry as last written (or
                                   * read), lastPolledAt left out; 0 unknown: written */
-    enum mon_rev rev;            /* the revision check (monitor_revision.c) */
-    unsigned rev_seq;            /* bumped by a reset: an answer to an older read is ignored */
-    int rev_inflight;            /* a read of the application is out */
-    int rev_attempts;            /* temporary errors of the check so far */
-    int rev_audited;             /* the audit event of a void result is in the log */
-    int64_t rev_at;              /* wall: the last answer (or error) */
-    struct loop_timer *rev_tmr;  /* the next read after a temporary error */
-    struct mon_rev_text *rv;     /* NULL until the check starts (or is restored) */
+    enum mon_rev rev;            /* the revision check's outcome (monitor_revision.c) */
+    struct mon_rev_text *rv;     /* the check, NULL until it starts (or is restored) */
     struct mon_hop *next;
 };
 
@@ -238,10 +239,11 @@ void monitor_orphan_release(struct stage *st, struct mon_test *t);
 /* monitor_test_take_run - t's run as r says now (an id, API URL or URL left
  * blank keeps the one known). Returns 1 when its URL changed. */
 int monitor_test_take_run(struct stage *st, struct mon_test *t, const struct adapter_run *r);
-/* monitor_test_lend - the run to hand an adapter for a request of t (and
- * t->at.params), alive until monitor_test_unlend finds no request of t out.
- * Call it after counting the request in t->nreq. */
-const struct adapter_run *monitor_test_lend(struct stage *st, struct mon_test *t);
+/* monitor_test_lend - what to hand an adapter for a request of t: the test
+ * and its run as struct adapter_test and struct adapter_run, alive until
+ * monitor_test_unlend finds no request of t out. Call it after counting the
+ * request in t->nreq. */
+const struct mon_lent *monitor_test_lend(struct stage *st, struct mon_test *t);
 void monitor_test_unlend(struct stage *st, struct mon_test *t);
 
 /* monitor_poll.c */

@@ -99,9 +99,9 @@ int64_t monitor_poll_stretched(struct stage *st, int64_t ms)
     return ms;
 }
 
-/* monitor_poll_begin - count one request of t in flight; the run to hand
- * the adapter (monitor_test_lend). */
-static const struct adapter_run *monitor_poll_begin(struct stage *st, struct mon_test *t)
+/* monitor_poll_begin - count one request of t in flight; what to hand the
+ * adapter (monitor_test_lend). */
+static const struct mon_lent *monitor_poll_begin(struct stage *st, struct mon_test *t)
 {
     struct monitor_stage *ms = st->data;
 
@@ -210,7 +210,7 @@ static void monitor_poll_fire(struct loop *l, void *arg)
     struct monitor_stage *ms = st->data;
     struct mon_test *t = arg;
     const struct adapter *ad;
-    const struct adapter_run *run;
+    const struct mon_lent *lent;
 
     t->poll_tmr = NULL;
     if (!monitor_poll_wanted(t) || t->polling)
@@ -221,10 +221,10 @@ static void monitor_poll_fire(struct loop *l, void *arg)
         return;
     }
     t->polling = 1;
-    run = monitor_poll_begin(st, t);
+    lent = monitor_poll_begin(st, t);
     ms->polls++;
     log_debug("poll", "tracker=%s test=%s run=%s", t->tracker, t->name, t->run.id);
-    ad->status(&ms->actx, &t->at, run, monitor_poll_done, t);   /* done is called either way */
+    ad->status(&ms->actx, &lent->at, &lent->run, monitor_poll_done, t);   /* done is called either way */
 }
 
 /* monitor_cancel_done - the CI's answer to the cancel of a timed-out run. */
@@ -234,6 +234,7 @@ static void monitor_cancel_done(void *arg, const struct adapter_result *res)
     struct stage *st = t->st;
     struct monitor_stage *ms = st->data;
     const struct adapter *ad;
+    const struct mon_lent *lent;
 
     if (monitor_poll_release(st, t))
         return;
@@ -249,7 +250,8 @@ static void monitor_cancel_done(void *arg, const struct adapter_result *res)
     ad = adapter_find(t->provider);
     if (res->error == ADAPTER_ETEMP && t->cancel_tries < MONITOR_CANCEL_TRIES && ad && ad->cancel) {
         t->cancel_tries++;
-        ad->cancel(&ms->actx, &t->at, monitor_poll_begin(st, t), monitor_cancel_done, t);
+        lent = monitor_poll_begin(st, t);
+        ad->cancel(&ms->actx, &lent->at, &lent->run, monitor_cancel_done, t);
     }
 }
 
@@ -261,6 +263,7 @@ static void monitor_poll_deadline(struct loop *l, void *arg)
     struct monitor_stage *ms = st->data;
     struct mon_test *t = arg;
     const struct adapter *ad;
+    const struct mon_lent *lent;
     char when[40];
     int64_t now = wall_ms();
 
@@ -287,7 +290,8 @@ static void monitor_poll_deadline(struct loop *l, void *arg)
             log_info("dry_run", "tracker=%s test=%s run=%s would=cancel", t->tracker, t->name, t->run.id);
         } else {
             t->cancel_tries = 1;
-            ad->cancel(&ms->actx, &t->at, monitor_poll_begin(st, t), monitor_cancel_done, t);
+            lent = monitor_poll_begin(st, t);
+            ad->cancel(&ms->actx, &lent->at, &lent->run, monitor_cancel_done, t);
         }
     }
     monitor_evaluate(st, t->hop);

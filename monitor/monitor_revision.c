@@ -173,7 +173,7 @@ static struct mon_hop *monitor_revision_hop(struct stage *st, const struct monit
         return NULL;
     for (hop = tr->hops; hop && strcmp(hop->source, rq->source) != 0; hop = hop->next)
         ;
-    return hop && hop->rev_seq == rq->seq && hop->rev_inflight ? hop : NULL;
+    return hop && hop->rv && hop->rv->seq == rq->seq && hop->rv->inflight ? hop : NULL;
 }
 
 /* monitor_revision_retry - the timer: ask again. */
@@ -181,7 +181,7 @@ static void monitor_revision_retry(struct loop *l, void *arg)
 {
     struct mon_hop *hop = arg;
 
-    hop->rev_tmr = NULL;
+    hop->rv->tmr = NULL;
     monitor_revision_ask(loop_owner(l), hop);
     if (hop->rev == MR_UNVERIFIED)
         monitor_evaluate(loop_owner(l), hop);   /* decided without asking Argo CD */
@@ -209,8 +209,8 @@ static void monitor_revision_done(void *arg, const struct argocd_result *res)
     free(rq);
     if (!hop)
         return;                   /* superseded, reset, or stopping */
-    hop->rev_inflight = 0;
-    hop->rev_at = wall_ms();
+    hop->rv->inflight = 0;
+    hop->rv->at = wall_ms();
     if (res->have_app) {
         str_copy(hop->rv->seen, app->revision, sizeof(hop->rv->seen));
         str_copy(hop->rv->sync, argocd_sync_name(app->sync), sizeof(hop->rv->sync));
@@ -240,11 +240,11 @@ static void monitor_revision_done(void *arg, const struct argocd_result *res)
         } else {
             snprintf(hop->rv->error, sizeof(hop->rv->error), "%s is %s and %s, its promoted spec not yet "
                      "compared and synced", hop->rv->app, hop->rv->sync, hop->rv->health);
-            hop->rev_attempts++;
-            delay = http_backoff_ms(hop->rev_attempts, MONITOR_REV_BASE_MS, MONITOR_REV_CAP_MS);
+            hop->rv->attempts++;
+            delay = http_backoff_ms(hop->rv->attempts, MONITOR_REV_BASE_MS, MONITOR_REV_CAP_MS);
             log_info("revision_retry", "tracker=%s env=%s app=%s attempt=%d delay_ms=%lld error=%s", hop->tr->name,
-                     hop->source, hop->rv->app, hop->rev_attempts, (long long)delay, log_q(hop->rv->error));
-            hop->rev_tmr = loop_after(st->loop, delay, monitor_revision_retry, hop);
+                     hop->source, hop->rv->app, hop->rv->attempts, (long long)delay, log_q(hop->rv->error));
+            hop->rv->tmr = loop_after(st->loop, delay, monitor_revision_retry, hop);
         }
     } else if (!res->error && res->have_app && argocd_app_at(app, hop->tr->sha) &&
                !(app->op_requested && app->op_requested_revision[0] &&
@@ -277,13 +277,13 @@ static void monitor_revision_done(void *arg, const struct argocd_result *res)
         else
             snprintf(hop->rv->error, sizeof(hop->rv->error), "%s is %s and %s at %s", hop->rv->app,
                      hop->rv->sync, hop->rv->health, monitor_revision_short(app->revision, a, sizeof(a)));
-        hop->rev_attempts++;
-        delay = http_backoff_ms(hop->rev_attempts, MONITOR_REV_BASE_MS, MONITOR_REV_CAP_MS);
+        hop->rv->attempts++;
+        delay = http_backoff_ms(hop->rv->attempts, MONITOR_REV_BASE_MS, MONITOR_REV_CAP_MS);
         if (res->retry_after_ms > delay)
             delay = res->retry_after_ms;
         log_info("revision_retry", "tracker=%s env=%s app=%s attempt=%d delay_ms=%lld error=%s", hop->tr->name,
-                 hop->source, hop->rv->app, hop->rev_attempts, (long long)delay, log_q(hop->rv->error));
-        hop->rev_tmr = loop_after(st->loop, delay, monitor_revision_retry, hop);
+                 hop->source, hop->rv->app, hop->rv->attempts, (long long)delay, log_q(hop->rv->error));
+        hop->rv->tmr = loop_after(st->loop, delay, monitor_revision_retry, hop);
     }
     monitor_evaluate(st, hop);
 }
@@ -295,16 +295,18 @@ static void monitor_revision_ask(struct stage *st, struct mon_hop *hop)
     struct monitor_rev_req *rq;
     size_t n;
 
-    if (hop->rev_inflight || hop->rev_tmr || (hop->rev != MR_NONE && hop->rev != MR_PENDING))
+    if (hop->rev != MR_NONE && hop->rev != MR_PENDING)
+        return;
+    monitor_revision_text(hop);
+    if (hop->rv->inflight || hop->rv->tmr)
         return;
     hop->rev = MR_PENDING;
-    monitor_revision_text(hop);
     switch (monitor_revision_app(st, hop)) {
     case 0:                       /* decided: unverified (the caller evaluates) */
         return;
     case -1:                      /* the view cannot be read now */
-        hop->rev_attempts++;
-        hop->rev_tmr = loop_after(st->loop, http_backoff_ms(hop->rev_attempts, MONITOR_REV_BASE_MS,
+        hop->rv->attempts++;
+        hop->rv->tmr = loop_after(st->loop, http_backoff_ms(hop->rv->attempts, MONITOR_REV_BASE_MS,
                                                             MONITOR_REV_CAP_MS), monitor_revision_retry, hop);
         return;
     default:
@@ -314,12 +316,12 @@ static void monitor_revision_ask(struct stage *st, struct mon_hop *hop)
     rq = xmalloc(sizeof(*rq) + n);
     rq->st = st;
     rq->gen = hop->tr->generation;
-    rq->seq = hop->rev_seq = ++monitor_rev_seq;
+    rq->seq = hop->rv->seq = ++monitor_rev_seq;
     str_copy(rq->source, hop->source, sizeof(rq->source));
     memcpy(rq->name, hop->tr->name, n);
     rq->next = ms->rev_reqs;
     ms->rev_reqs = rq;
-    hop->rev_inflight = 1;
+    hop->rv->inflight = 1;
     ms->nreq++;
     log_debug("revision_check", "tracker=%s env=%s cluster=%s app=%s sha=%.12s", hop->tr->name, hop->source,
               hop->rv->cluster, hop->rv->app, hop->tr->sha);
@@ -374,15 +376,11 @@ void monitor_revision_void(const struct mon_hop *hop, struct aggregate *a)
 /* monitor_revision_reset - see monitor.h. */
 void monitor_revision_reset(struct stage *st, struct mon_hop *hop)
 {
-    loop_cancel(st->loop, hop->rev_tmr);
-    hop->rev_tmr = NULL;
-    hop->rev_seq = 0;
-    hop->rev_inflight = 0;        /* its answer no longer finds the hop */
     hop->rev = MR_NONE;
-    hop->rev_attempts = 0;
-    hop->rev_audited = 0;
-    hop->rev_at = 0;
-    free(hop->rv);                /* made again by the next check */
+    if (!hop->rv)
+        return;
+    loop_cancel(st->loop, hop->rv->tmr);
+    free(hop->rv);                /* an answer still out finds no check; made again by the next */
     hop->rv = NULL;
 }
 
@@ -402,11 +400,11 @@ cJSON *monitor_revision_json(const struct mon_hop *hop)
     cJSON_AddStringToObject(o, "revision", hop->rv->seen);
     cJSON_AddStringToObject(o, "sync", hop->rv->sync);
     cJSON_AddStringToObject(o, "health", hop->rv->health);
-    if (hop->rev_at > 0)
-        cJSON_AddStringToObject(o, "checkedAt", time_format_iso(hop->rev_at, ts, sizeof(ts)));
+    if (hop->rv->at > 0)
+        cJSON_AddStringToObject(o, "checkedAt", time_format_iso(hop->rv->at, ts, sizeof(ts)));
     else
         cJSON_AddNullToObject(o, "checkedAt");
-    cJSON_AddNumberToObject(o, "attempts", hop->rev_attempts);
+    cJSON_AddNumberToObject(o, "attempts", hop->rv->attempts);
     if (hop->rv->error[0])
         cJSON_AddStringToObject(o, "error", hop->rv->error);
     else
@@ -443,9 +441,9 @@ void monitor_revision_restore(struct mon_hop *hop, const cJSON *o)
     str_copy(hop->rv->error, json_str(o, "error", ""), sizeof(hop->rv->error));
     str_copy(hop->rv->reason, json_str(o, "reason", ""), sizeof(hop->rv->reason));
     s = json_str(o, "checkedAt", NULL);
-    hop->rev_at = s && time_parse_iso(s) > 0 ? time_parse_iso(s) : 0;
+    hop->rv->at = s && time_parse_iso(s) > 0 ? time_parse_iso(s) : 0;
     n = cJSON_GetObjectItemCaseSensitive(o, "attempts");
-    hop->rev_attempts = cJSON_IsNumber(n) ? n->valueint : 0;
+    hop->rv->attempts = cJSON_IsNumber(n) ? n->valueint : 0;
 }
 
 /* monitor_revision_audit - see monitor.h. */
@@ -455,7 +453,8 @@ int monitor_revision_audit(struct stage *st, struct mon_hop *hop)
     char key[PROMO_KEY_SIZE];
     int rc;
 
-    if ((hop->rev != MR_CHANGED && hop->rev != MR_UNVERIFIED) || hop->rev_audited || !st->store || st->dry_run)
+    if ((hop->rev != MR_CHANGED && hop->rev != MR_UNVERIFIED) || !hop->rv || hop->rv->audited || !st->store ||
+        st->dry_run)
         return 0;
     if (!promo_key(hop->tr->name, hop->tr->sha, hop->source, hop->target, "revision", 1, key, sizeof(key)))
         return -1;
@@ -467,7 +466,7 @@ int monitor_revision_audit(struct stage *st, struct mon_hop *hop)
                   log_q("not forwarded yet: retried at the next message"));
         return -1;
     }
-    hop->rev_audited = 1;
+    hop->rv->audited = 1;
     return 0;
 }
 

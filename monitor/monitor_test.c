@@ -97,15 +97,6 @@ struct mon_test *monitor_test_new(struct stage *st, struct mon_hop *hop, const s
     mt->required = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(te, "required"));
     mt->timeout_ms = monitor_num(te, "timeoutMs", 0);
     mt->rate_remaining = -1;
-    mt->at.tracker = mt->tracker;
-    mt->at.name = mt->name;
-    mt->at.provider = mt->provider;
-    mt->at.job = mt->job;
-    mt->at.key = mt->key;
-    mt->at.repository = mt->repository;
-    mt->at.ref = mt->ref;
-    mt->at.sha = mt->sha;
-    mt->at.timeout_ms = mt->timeout_ms;
     mt->start_ms = monitor_time(te, "triggeredAt");
     if (!mt->start_ms)
         mt->start_ms = monitor_time(te, "intentAt");
@@ -187,16 +178,27 @@ int monitor_test_take_run(struct stage *st, struct mon_test *t, const struct ada
 }
 
 /* monitor_test_lend - what an adapter is handed for a request of t: the
- * run (made from t->run) and t->at with its parameters; they stay alive
- * until monitor_test_unlend sees no request out. */
-const struct adapter_run *monitor_test_lend(struct stage *st, struct mon_test *t)
+ * test (its strings), its parameters parsed and its run made from t->run;
+ * they stay alive until monitor_test_unlend sees no request out. */
+const struct mon_lent *monitor_test_lend(struct stage *st, struct mon_test *t)
 {
+    struct adapter_test *at;
     struct adapter_run *r;
 
     if (!t->lent) {
         t->lent = xcalloc(1, sizeof(*t->lent));
         t->lent->params = t->params[0] ? cJSON_Parse(t->params) : NULL;
-        t->at.params = t->lent->params;
+        at = &t->lent->at;
+        at->tracker = t->tracker;
+        at->name = t->name;
+        at->provider = t->provider;
+        at->job = t->job;
+        at->params = t->lent->params;
+        at->key = t->key;
+        at->repository = t->repository;
+        at->ref = t->ref;
+        at->sha = t->sha;
+        at->timeout_ms = t->timeout_ms;
     }
     r = &t->lent->run;
     str_copy(r->id, t->run.id, sizeof(r->id));
@@ -206,7 +208,7 @@ const struct adapter_run *monitor_test_lend(struct stage *st, struct mon_test *t
     str_copy(r->detail, t->detail, sizeof(r->detail));
     r->status = t->run.status;
     r->duration_ms = t->run.duration_ms;
-    return r;
+    return t->lent;
 }
 
 /* monitor_test_unlend - free what was lent once no request of t is out. */
@@ -217,5 +219,4 @@ void monitor_test_unlend(struct stage *st, struct mon_test *t)
     cJSON_Delete(t->lent->params);
     free(t->lent);
     t->lent = NULL;
-    t->at.params = NULL;
 }

@@ -27,6 +27,7 @@
 #include "util/duration.h"
 #include "util/http.h"
 #include "util/log.h"
+#include "util/memtrim.h"
 #include "util/metrics.h"
 #include "domain/policy.h"
 #include "domain/rec_trigger.h"
@@ -354,7 +355,7 @@ static int promo_monitor_hop_idle(const struct mon_hop *hop)
 {
     int i;
 
-    if (hop->state != MH_RECORDED || hop->rev_inflight || hop->rev_tmr)
+    if (hop->state != MH_RECORDED || (hop->rv && (hop->rv->inflight || hop->rv->tmr)))
         return 0;
     for (i = 0; i < hop->ntests; i++)
         if (monitor_poll_wanted(hop->tests[i]) || hop->tests[i]->nreq)
@@ -438,19 +439,23 @@ static int promo_monitor_rereads(const struct stage *st)
 }
 
 /* promo_monitor_keep - keep what a later forward of hop needs of message m,
- * compact: its fields printed ("tracker" and "runs" left out when they can
- * be read again), its policy printed apart (one copy for all its hops). */
+ * compact: its fields printed (not the envelope, which stage_forward
+ * replaces; "tracker" and "runs" left out when they can be read again), its
+ * policy printed apart (one copy for all the hops under it). */
 static void promo_monitor_keep(struct stage *st, struct mon_hop *hop, const cJSON *m)
 {
+    static const char *const skip[] = { "v", "kind", "from", "sent", "tracker", "runs" };
+    size_t nskip = promo_monitor_rereads(st) ? ARRAY_LEN(skip) : ARRAY_LEN(skip) - 2, i;
     cJSON *fields = cJSON_CreateObject(), *it;
     char *text, *policy = NULL;
 
     cJSON_ArrayForEach(it, m) {
+        for (i = 0; i < nskip && strcmp(it->string, skip[i]) != 0; i++)
+            ;
         if (strcmp(it->string, "policy") == 0) {
             cJSON_free(policy);
             policy = cJSON_PrintUnformatted(it);
-        } else if (!promo_monitor_rereads(st) ||
-                   (strcmp(it->string, "tracker") != 0 && strcmp(it->string, "runs") != 0)) {
+        } else if (i == nskip) {
             cJSON_AddItemReferenceToObject(fields, it->string, it);
         }
     }
@@ -760,6 +765,7 @@ static void promo_monitor_message(struct stage *st, cJSON *msg)
     cJSON_Delete(th);
     cJSON_Delete(doc);
     monitor_tracker_gc(st, tr);
+    memtrim_note(st->loop);           /* after a burst, what it used goes back */
 }
 
 /* What a walk of fill did: the trackers it forwarded hops of, freed once
