@@ -4,6 +4,7 @@
  *                     record, update the hop), evaluation, forwarding
  *   monitor_test.c    one test of the poll table, compact: interned strings,
  *                     what an adapter is handed made only while lent
+ *   monitor_gate.c    at most MONITOR_POLLS_OUT polls out; the others wait in line
  *   monitor_poll.c    the poll table: status polls through the adapters with
  *                     adaptive intervals, deadlines, cancellation
  *   monitor_record.c  STATE/monitor/NAME.json: restore results, persist changes
@@ -36,6 +37,7 @@
 #define MONITOR_ETEMP_CAP     60000       /* ms: longest delay after infrastructure errors */
 #define MONITOR_MAX_TESTS     256         /* tests in one hop */
 #define MONITOR_HINT_LIVE_MS  600000      /* webhooks count as arriving this long after the last hint */
+#define MONITOR_POLLS_OUT     256         /* status polls out at once; more wait in line (monitor_gate.c) */
 
 struct mon_hop;
 struct monitor_rev_req;
@@ -111,10 +113,12 @@ struct mon_test {
     int nreq;                    /* adapter requests outstanding (status, cancel) */
     unsigned char polling;       /* a status request is outstanding */
     unsigned char hint_pending;  /* a hint came while polling: poll again at once */
+    unsigned char gated;         /* its due poll waits in line (monitor_gate.c) */
     int cancel_tries;            /* cancel requests sent */
     int64_t armed_deadline;      /* the deadline deadline_tmr was armed for */
     struct loop_timer *poll_tmr, *deadline_tmr;
     struct mon_test *orphan_next;   /* in monitor_stage.orphans once orphaned */
+    struct mon_test *gate_prev, *gate_next;   /* in line for the gate, when gated */
 };
 
 /* The Argo CD check of a hop whose required tests passed (monitor_revision.c):
@@ -192,6 +196,8 @@ struct monitor_stage {
     struct mon_hop *live_hop;    /* the hop of the message being handled, and ... */
     const cJSON *live_msg;       /* ... the message to forward for it (else NULL) */
     int nreq;                    /* adapter requests in flight */
+    int polls_out;               /* status polls out (monitor_gate.c) */
+    struct mon_test *gate_head, *gate_tail;   /* the polls waiting in line */
     struct mon_test *orphans;    /* freed tests whose requests are still in flight */
     struct monitor_rev_req *rev_reqs;   /* reads of Argo CD in flight (monitor_revision.c) */
     int stopping;                /* at exit: free everything, whatever is in flight */
@@ -262,6 +268,17 @@ int monitor_poll_hint(struct stage *st, struct mon_test *t);
 int64_t monitor_poll_stretched(struct stage *st, int64_t ms);
 /* monitor_poll_stop - disarm t's timers. */
 void monitor_poll_stop(struct stage *st, struct mon_test *t);
+/* monitor_poll_start - send t's status poll now (the gate let it go). */
+void monitor_poll_start(struct stage *st, struct mon_test *t);
+
+/* monitor_gate.c */
+/* monitor_gate_enter - 1 when t's due poll may go now (counted out), else
+ * 0: t waits in line (once) until monitor_gate_leave starts it. */
+int monitor_gate_enter(struct stage *st, struct mon_test *t);
+/* monitor_gate_leave - a poll ended: the next in line goes. */
+void monitor_gate_leave(struct stage *st);
+/* monitor_gate_forget - t leaves the line (it is freed, or its poll went). */
+void monitor_gate_forget(struct stage *st, struct mon_test *t);
 
 /* monitor_revision.c */
 /* monitor_revision_settled - 1 when hop's passed results may be decided on:

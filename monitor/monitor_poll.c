@@ -149,6 +149,7 @@ static void monitor_poll_done(void *arg, const struct adapter_result *res)
     int changed = 0;
 
     t->polling = 0;
+    monitor_gate_leave(st);
     if (monitor_poll_release(st, t))
         return;
     t->polled_ms = now;
@@ -203,14 +204,12 @@ static void monitor_poll_done(void *arg, const struct adapter_result *res)
     monitor_poll_schedule(st, t, delay);
 }
 
-/* monitor_poll_fire - the poll timer: ask the CI. */
+/* monitor_poll_fire - the poll timer: ask the CI, once the gate lets it. */
 static void monitor_poll_fire(struct loop *l, void *arg)
 {
     struct stage *st = loop_owner(l);
-    struct monitor_stage *ms = st->data;
     struct mon_test *t = arg;
     const struct adapter *ad;
-    const struct mon_lent *lent;
 
     t->poll_tmr = NULL;
     if (!monitor_poll_wanted(t) || t->polling)
@@ -220,6 +219,17 @@ static void monitor_poll_fire(struct loop *l, void *arg)
         monitor_poll_no_adapter(st, t);
         return;
     }
+    if (monitor_gate_enter(st, t))
+        monitor_poll_start(st, t);
+}
+
+/* monitor_poll_start - see monitor.h. */
+void monitor_poll_start(struct stage *st, struct mon_test *t)
+{
+    struct monitor_stage *ms = st->data;
+    const struct adapter *ad = adapter_find(t->provider);
+    const struct mon_lent *lent;
+
     t->polling = 1;
     lent = monitor_poll_begin(st, t);
     ms->polls++;

@@ -127,6 +127,7 @@ void monitor_test_free(struct stage *st, struct mon_test *t)
     if (!t)
         return;
     monitor_poll_stop(st, t);
+    monitor_gate_forget(st, t);
     if (t->nreq > 0 && !ms->stopping) {
         if (t->hop) {             /* the last callback frees it */
             t->hop = NULL;
