@@ -140,9 +140,14 @@ int monitor_record_restore(struct stage *st, const cJSON *rec, const char *sourc
         monitor_set(st, &t->detail, s);
     if ((s = json_str(e, "url", NULL)) != NULL)
         monitor_set(st, &t->run.url, s);
-    if ((s = json_str(e, "runId", NULL)) != NULL)    /* learnt by polling: the trigger's may be "" */
-        monitor_set(st, &t->run.id, s);
-    t->run.duration_ms = monitor_num(e, "durationMs", 0);
+    if (run_status_final(t->status) || t->timed_out || t->error) {
+        /* a result: its run as it was learnt (the trigger record may name
+         * only a queue item); a run still going takes id and API URL
+         * together from the trigger record, then from its polls */
+        if ((s = json_str(e, "runId", NULL)) != NULL)
+            monitor_set(st, &t->run.id, s);
+        t->run.duration_ms = monitor_num(e, "durationMs", 0);
+    }
     if (!t->error && (s = json_str(e, "error", NULL)) != NULL)
         monitor_set(st, &t->lasterr, s);
     if ((s = json_str(e, "finishedAt", NULL)) != NULL && time_parse_iso(s) > 0)
