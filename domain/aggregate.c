@@ -132,6 +132,20 @@ static int aggregate_bool(const cJSON *o, const char *key)
     return cJSON_IsBool(v) ? cJSON_IsTrue(v) : -1;
 }
 
+/* aggregate_copy - see aggregate.h. */
+void aggregate_copy(struct aggregate *dst, const struct aggregate *src)
+{
+    int i;
+
+    *dst = *src;
+    dst->reasons = NULL;
+    if (src->nreasons > 0) {
+        dst->reasons = xcalloc((size_t)src->nreasons, sizeof(*dst->reasons));
+        for (i = 0; i < src->nreasons; i++)
+            dst->reasons[i] = xstrdup(src->reasons[i]);
+    }
+}
+
 /* aggregate_from_json - strict decoder of aggregate_to_json's shape. */
 int aggregate_from_json(const cJSON *o, struct aggregate *a)
 {

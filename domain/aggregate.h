@@ -77,6 +77,10 @@ void aggregate_compute(const struct agg_test *tests, size_t n, struct aggregate 
 /* aggregate_free - release the reasons; a is left zeroed. */
 void aggregate_free(struct aggregate *a);
 
+/* aggregate_copy - dst becomes a copy of src (dst is overwritten: call
+ * aggregate_free on a previous result first). */
+void aggregate_copy(struct aggregate *dst, const struct aggregate *src);
+
 /* aggregate_to_json - {"decided","allPassed","anyFailed","anyRunning",
  * "anyTimeout","optionalTestsFailed","failureReasons":[...]} as a new object
  * (the caller adds "decidedAt" and the like). */

@@ -85,7 +85,7 @@ int monitor_poll_hint(struct stage *st, struct mon_test *t)
 {
     if (!monitor_poll_wanted(t))
         return 0;
-    t->at.fresh = 1;                 /* from the CI itself, not a list kept or shared */
+    t->fresh = 1;                    /* from the CI itself, not a list kept or shared */
     if (t->polling) {                /* its answer may predate the event */
         t->hint_pending = 1;
         return 1;
@@ -109,13 +109,15 @@ int64_t monitor_poll_stretched(struct stage *st, int64_t ms)
     return ms;
 }
 
-/* monitor_poll_begin - count one request of t in flight. */
-static void monitor_poll_begin(struct stage *st, struct mon_test *t)
+/* monitor_poll_begin - count one request of t in flight; what to hand the
+ * adapter (monitor_test_lend). */
+static const struct mon_lent *monitor_poll_begin(struct stage *st, struct mon_test *t)
 {
     struct monitor_stage *ms = st->data;
 
     t->nreq++;
     ms->nreq++;
+    return monitor_test_lend(st, t);
 }
 
 /* monitor_poll_release - one request of t ended; 1 when t was orphaned
@@ -132,6 +134,7 @@ static int monitor_poll_release(struct stage *st, struct mon_test *t)
             monitor_orphan_release(st, t);
         return 1;
     }
+    monitor_test_unlend(st, t);
     return 0;
 }
 
@@ -140,7 +143,7 @@ static void monitor_poll_no_adapter(struct stage *st, struct mon_test *t)
 {
     log_error("no_adapter", "tracker=%s test=%s provider=%s", t->tracker, t->name, log_q(t->provider));
     t->error = 1;
-    snprintf(t->detail, sizeof(t->detail), "no adapter for provider \"%s\"", t->provider);
+    monitor_setf(st, &t->detail, "no adapter for provider \"%s\"", t->provider);
     t->finished_ms = wall_ms();
     monitor_poll_schedule(st, t, -1);
     monitor_evaluate(st, t->hop);
@@ -181,6 +184,7 @@ static void monitor_poll_done(void *arg, const struct adapter_result *res)
     int changed = 0;
 
     t->polling = 0;
+    monitor_gate_leave(st);
     if (monitor_poll_release(st, t))
         return;
     monitor_poll_rate(st, t, now);
@@ -191,11 +195,8 @@ static void monitor_poll_done(void *arg, const struct adapter_result *res)
         return;                     /* the deadline, or the decision, came first */
     if (res->error) {
         t->etemp++;
-        if (strcmp(t->lasterr, res->errmsg) != 0) {
-            str_copy(t->lasterr, res->errmsg[0] ? res->errmsg : "error without a message",
-                     sizeof(t->lasterr));
+        if (monitor_set(st, &t->lasterr, res->errmsg[0] ? res->errmsg : "error without a message"))
             changed = 1;
-        }
         log_warn("poll_failed", "tracker=%s test=%s run=%s kind=%s attempt=%d error=%s effect=%s",
                  t->tracker, t->name, t->run.id, res->error == ADAPTER_ETEMP ? "temporary" : "permanent",
                  t->etemp, log_q(res->errmsg), log_q("retry until the deadline"));
@@ -206,25 +207,17 @@ static void monitor_poll_done(void *arg, const struct adapter_result *res)
             delay = res->retry_after_ms;
     } else {
         t->etemp = 0;
-        if (t->lasterr[0]) {
-            t->lasterr[0] = '\0';
+        if (monitor_set(st, &t->lasterr, ""))
             changed = 1;
-        }
         if (!res->not_modified) {
-            struct adapter_run r = res->run;
+            const struct adapter_run *r = &res->run;
 
-            if (!r.id[0])
-                str_copy(r.id, t->run.id, sizeof(r.id));
-            if (!r.api[0])
-                str_copy(r.api, t->run.api, sizeof(r.api));
-            if (!r.url[0])
-                str_copy(r.url, t->run.url, sizeof(r.url));
-            if (r.status != t->status || strcmp(r.detail, t->detail) != 0 || strcmp(r.url, t->run.url) != 0)
+            if (monitor_test_take_run(st, t, r) || r->status != t->status)
                 changed = 1;
-            t->run = r;
-            t->status = r.status;
-            str_copy(t->detail, r.detail, sizeof(t->detail));
-            if (run_status_final(r.status)) {
+            t->status = r->status;
+            if (monitor_set(st, &t->detail, r->detail))
+                changed = 1;
+            if (run_status_final(r->status)) {
                 t->finished_ms = now;
                 metrics_inc2("promo_test_results_total", "provider", t->provider, "status",
                              run_status_name(t->status));
@@ -247,11 +240,10 @@ static void monitor_poll_done(void *arg, const struct adapter_result *res)
     monitor_poll_schedule(st, t, delay);
 }
 
-/* monitor_poll_fire - the poll timer: ask the CI. */
+/* monitor_poll_fire - the poll timer: ask the CI, once the gate lets it. */
 static void monitor_poll_fire(struct loop *l, void *arg)
 {
     struct stage *st = loop_owner(l);
-    struct monitor_stage *ms = st->data;
     struct mon_test *t = arg;
     const struct adapter *ad;
 
@@ -263,12 +255,24 @@ static void monitor_poll_fire(struct loop *l, void *arg)
         monitor_poll_no_adapter(st, t);
         return;
     }
+    if (monitor_gate_enter(st, t))
+        monitor_poll_start(st, t);
+}
+
+/* monitor_poll_start - see monitor.h. */
+void monitor_poll_start(struct stage *st, struct mon_test *t)
+{
+    struct monitor_stage *ms = st->data;
+    const struct adapter *ad = adapter_find(t->provider);
+    const struct mon_lent *lent;
+
     t->polling = 1;
-    monitor_poll_begin(st, t);
+    lent = monitor_poll_begin(st, t);
     ms->polls++;
     log_debug("poll", "tracker=%s test=%s run=%s", t->tracker, t->name, t->run.id);
-    ad->status(&ms->actx, &t->at, &t->run, monitor_poll_done, t);   /* done is called either way */
-    t->at.fresh = 0;
+    t->lent->at.fresh = t->fresh;    /* after a hint: read from the CI, not a kept list */
+    t->fresh = 0;
+    ad->status(&ms->actx, &lent->at, &lent->run, monitor_poll_done, t);   /* done is called either way */
 }
 
 /* monitor_cancel_done - the CI's answer to the cancel of a timed-out run. */
@@ -278,6 +282,7 @@ static void monitor_cancel_done(void *arg, const struct adapter_result *res)
     struct stage *st = t->st;
     struct monitor_stage *ms = st->data;
     const struct adapter *ad;
+    const struct mon_lent *lent;
 
     if (monitor_poll_release(st, t))
         return;
@@ -293,8 +298,8 @@ static void monitor_cancel_done(void *arg, const struct adapter_result *res)
     ad = adapter_find(t->provider);
     if (res->error == ADAPTER_ETEMP && t->cancel_tries < MONITOR_CANCEL_TRIES && ad && ad->cancel) {
         t->cancel_tries++;
-        monitor_poll_begin(st, t);
-        ad->cancel(&ms->actx, &t->at, &t->run, monitor_cancel_done, t);
+        lent = monitor_poll_begin(st, t);
+        ad->cancel(&ms->actx, &lent->at, &lent->run, monitor_cancel_done, t);
     }
 }
 
@@ -306,6 +311,7 @@ static void monitor_poll_deadline(struct loop *l, void *arg)
     struct monitor_stage *ms = st->data;
     struct mon_test *t = arg;
     const struct adapter *ad;
+    const struct mon_lent *lent;
     char when[40];
     int64_t now = wall_ms();
 
@@ -320,8 +326,8 @@ static void monitor_poll_deadline(struct loop *l, void *arg)
     t->finished_ms = now;
     ms->timeouts++;
     time_format_iso(t->deadline_ms, when, sizeof(when));
-    snprintf(t->detail, sizeof(t->detail), "no result within the %s, deadline %s%s%s%s", t->deadline_why,
-             when, t->has_run ? "" : "; never triggered", t->lasterr[0] ? "; last error: " : "", t->lasterr);
+    monitor_setf(st, &t->detail, "no result within the %s, deadline %s%s%s%s", t->deadline_why,
+                 when, t->has_run ? "" : "; never triggered", t->lasterr[0] ? "; last error: " : "", t->lasterr);
     metrics_inc2("promo_test_results_total", "provider", t->provider, "status", "timeout");
     log_warn("timeout", "tracker=%s test=%s run=%s required=%s detail=%s", t->tracker, t->name,
              t->has_run ? t->run.id : "-", t->required ? "true" : "false", log_q(t->detail));
@@ -332,8 +338,8 @@ static void monitor_poll_deadline(struct loop *l, void *arg)
             log_info("dry_run", "tracker=%s test=%s run=%s would=cancel", t->tracker, t->name, t->run.id);
         } else {
             t->cancel_tries = 1;
-            monitor_poll_begin(st, t);
-            ad->cancel(&ms->actx, &t->at, &t->run, monitor_cancel_done, t);
+            lent = monitor_poll_begin(st, t);
+            ad->cancel(&ms->actx, &lent->at, &lent->run, monitor_cancel_done, t);
         }
     }
     monitor_evaluate(st, t->hop);

@@ -1,9 +1,14 @@
 /* monitor_record.c - STATE/monitor/NAME.json, promo-monitor's record (format
  * in docs/state.md, "The monitor record"): what each test of each hop came
  * to, its deadline and last error, and the hop's aggregate. Written only
- * when something other than lastPolledAt changed; read back after a restart
- * so results, timeouts and decisions already reached are kept. */
+ * when something other than lastPolledAt changed (a hash of each hop's entry
+ * as last written is what is compared: the record itself is not kept in
+ * memory); read back when a hop is created, after a restart or once a done
+ * hop was freed, so results, timeouts and decisions already reached are
+ * kept. While a write is out its record is the one the next change starts
+ * from (what is on disk is older); else the record on disk is. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +43,72 @@ int monitor_record_load(struct stage *st, const char *name, cJSON **rec)
     return rc;
 }
 
+/* monitor_record_base - see monitor.h. */
+cJSON *monitor_record_base(struct stage *st, const struct mon_tracker *tr)
+{
+    cJSON *rec = NULL;
+
+    if (tr->writing)
+        return cJSON_Duplicate(tr->writing, 1);
+    if (monitor_record_load(st, tr->name, &rec) == 0) {
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
+        const char *sha = json_str(rec, "headSHA", NULL);
+
+        if (cJSON_IsNumber(g) && (int64_t)g->valuedouble == tr->generation && sha && strcmp(sha, tr->sha) == 0)
+            return rec;
+        cJSON_Delete(rec);        /* an older generation: started afresh */
+    }
+    rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "name", tr->name);
+    cJSON_AddNumberToObject(rec, "generation", (double)tr->generation);
+    cJSON_AddStringToObject(rec, "headSHA", tr->sha);
+    cJSON_AddObjectToObject(rec, "hops");
+    return rec;
+}
+
+/* monitor_record_strip - a copy of hop entry h without any lastPolledAt. */
+static cJSON *monitor_record_strip(const cJSON *h)
+{
+    cJSON *c = cJSON_Duplicate(h, 1), *t;
+
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(c, "tests"))
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "lastPolledAt");
+    return c;
+}
+
+/* monitor_record_hash - see monitor.h: FNV-1a (64 bits) of the entry
+ * printed without lastPolledAt; never 0. */
+uint64_t monitor_record_hash(const cJSON *entry)
+{
+    cJSON *c;
+    char *text, *p;
+    uint64_t h = 14695981039346656037ull;
+
+    if (!cJSON_IsObject(entry))
+        return 0;
+    c = monitor_record_strip(entry);
+    text = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    if (!text)
+        return 0;
+    for (p = text; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    cJSON_free(text);
+    return h ? h : 1;
+}
+
+/* monitor_record_entry - the entry of hop source in rec, or NULL. */
+const cJSON *monitor_record_entry(const cJSON *rec, const char *source)
+{
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), source);
+
+    return cJSON_IsObject(h) ? h : NULL;
+}
+
 /* monitor_record_tests - the "tests" object of hop source in rec, or NULL. */
 static const cJSON *monitor_record_tests(const cJSON *rec, const char *source, const cJSON **hop)
 {
-    const cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), source);
+    const cJSON *h = monitor_record_entry(rec, source);
     const cJSON *tests = cJSON_GetObjectItemCaseSensitive(h, "tests");
 
     if (hop)
@@ -50,7 +117,7 @@ static const cJSON *monitor_record_tests(const cJSON *rec, const char *source, c
 }
 
 /* monitor_record_restore - fill t from its entry (same key only). */
-int monitor_record_restore(const cJSON *rec, const char *source, struct mon_test *t)
+int monitor_record_restore(struct stage *st, const cJSON *rec, const char *source, struct mon_test *t)
 {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(monitor_record_tests(rec, source, NULL), t->name);
     const char *key = json_str(e, "key", NULL), *status = json_str(e, "status", NULL);
@@ -70,11 +137,19 @@ int monitor_record_restore(const cJSON *rec, const char *source, struct mon_test
     t->timed_out = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "timedOut"));
     t->cancelled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "cancelled"));
     if ((s = json_str(e, "detail", NULL)) != NULL)
-        str_copy(t->detail, s, sizeof(t->detail));
+        monitor_set(st, &t->detail, s);
     if ((s = json_str(e, "url", NULL)) != NULL)
-        str_copy(t->run.url, s, sizeof(t->run.url));
+        monitor_set(st, &t->run.url, s);
+    if (run_status_final(t->status) || t->timed_out || t->error) {
+        /* a result: its run as it was learnt (the trigger record may name
+         * only a queue item); a run still going takes id and API URL
+         * together from the trigger record, then from its polls */
+        if ((s = json_str(e, "runId", NULL)) != NULL)
+            monitor_set(st, &t->run.id, s);
+        t->run.duration_ms = monitor_num(e, "durationMs", 0);
+    }
     if (!t->error && (s = json_str(e, "error", NULL)) != NULL)
-        str_copy(t->lasterr, s, sizeof(t->lasterr));
+        monitor_set(st, &t->lasterr, s);
     if ((s = json_str(e, "finishedAt", NULL)) != NULL && time_parse_iso(s) > 0)
         t->finished_ms = time_parse_iso(s);
     if ((s = json_str(e, "lastPolledAt", NULL)) != NULL && time_parse_iso(s) > 0)
@@ -84,7 +159,7 @@ int monitor_record_restore(const cJSON *rec, const char *source, struct mon_test
 
 /* monitor_record_restore_agg - the recorded decided aggregate of hop when
  * the record is about exactly hop's tests (names and keys). */
-cJSON *monitor_record_restore_agg(const cJSON *rec, const struct mon_hop *hop)
+int monitor_record_restore_agg(const cJSON *rec, struct mon_hop *hop)
 {
     const cJSON *h, *tests = monitor_record_tests(rec, hop->source, &h), *agg;
     struct aggregate a;
@@ -92,19 +167,34 @@ cJSON *monitor_record_restore_agg(const cJSON *rec, const struct mon_hop *hop)
 
     agg = cJSON_GetObjectItemCaseSensitive(h, "aggregate");
     if (!tests || cJSON_GetArraySize(tests) != hop->ntests)
-        return NULL;
+        return 0;
     if (aggregate_from_json(agg, &a) < 0)
-        return NULL;
-    i = a.decided;
-    aggregate_free(&a);
-    if (!i)
-        return NULL;
-    for (i = 0; i < hop->ntests; i++) {
+        return 0;
+    for (i = 0; a.decided && i < hop->ntests; i++) {
         const char *key = json_str(cJSON_GetObjectItemCaseSensitive(tests, hop->tests[i]->name), "key", NULL);
         if (!key || strcmp(key, hop->tests[i]->key) != 0)
-            return NULL;
+            break;
     }
-    return cJSON_Duplicate(agg, 1);
+    if (!a.decided || i < hop->ntests) {
+        aggregate_free(&a);
+        return 0;
+    }
+    aggregate_free(&hop->agg);
+    hop->agg = a;
+    hop->has_agg = 1;
+    hop->decided_ms = monitor_time(agg, "decidedAt");
+    return 1;
+}
+
+/* monitor_record_agg_json - see monitor.h. */
+cJSON *monitor_record_agg_json(const struct mon_hop *hop)
+{
+    cJSON *o = aggregate_to_json(&hop->agg);
+    char ts[40];
+
+    if (hop->decided_ms > 0)
+        cJSON_AddStringToObject(o, "decidedAt", time_format_iso(hop->decided_ms, ts, sizeof(ts)));
+    return o;
 }
 
 /* monitor_agg_tests - the hop's tests as the aggregate sees them. */
@@ -219,8 +309,8 @@ cJSON *monitor_record_hop_json(const struct mon_hop *hop, const struct aggregate
     for (i = 0; i < hop->ntests; i++)
         cJSON_AddItemToObject(tests, hop->tests[i]->name, monitor_record_test_json(hop->tests[i]));
     cJSON_AddItemToObject(o, "tests", tests);
-    if (hop->agg)
-        cJSON_AddItemToObject(o, "aggregate", cJSON_Duplicate(hop->agg, 1));
+    if (hop->has_agg)
+        cJSON_AddItemToObject(o, "aggregate", monitor_record_agg_json(hop));
     else
         cJSON_AddItemToObject(o, "aggregate", aggregate_to_json(a));
     if ((rc = monitor_revision_json(hop)) != NULL)
@@ -234,16 +324,6 @@ cJSON *monitor_record_hop_json(const struct mon_hop *hop, const struct aggregate
     return o;
 }
 
-/* monitor_record_strip - a copy of hop entry h without any lastPolledAt. */
-static cJSON *monitor_record_strip(const cJSON *h)
-{
-    cJSON *c = cJSON_Duplicate(h, 1), *t;
-
-    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(c, "tests"))
-        cJSON_DeleteItemFromObjectCaseSensitive(t, "lastPolledAt");
-    return c;
-}
-
 /* What a record write was for, to find its hop again when it is done (the
  * hop may be gone by then: a new generation, or the tracker done). */
 struct monitor_write {
@@ -254,23 +334,33 @@ struct monitor_write {
     char name[];
 };
 
-/* monitor_record_written - a record write finished (wasync callback). A
- * failed one takes the hop out of the record in memory, so that the next
- * save sees a change and writes again. */
+/* monitor_record_written - a record write finished (wasync callback). The
+ * record of the last write out is let go once none is; a failed write makes
+ * its hop's next save write again; a written decision is forwarded; then
+ * what is done is freed. */
 static void monitor_record_written(void *arg, int rc)
 {
     struct monitor_write *w = arg;
     struct monitor_stage *ms = w->st->data;
     struct mon_tracker *tr = ms->trackers ? strmap_get(ms->trackers, w->name) : NULL;
+    struct mon_hop *hop;
 
+    if (tr && --tr->nwrites <= 0) {
+        tr->nwrites = 0;
+        cJSON_Delete(tr->writing);
+        tr->writing = NULL;
+    }
     if (rc < 0) {
         log_error("record_write_failed", "tracker=%s env=%s error=%s effect=%s", w->name, w->source,
                   log_q(strerror(-rc)), log_q("retried at the next change or message"));
-        if (tr && tr->generation == w->gen)
-            cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(tr->rec, "hops"), w->source);
+        for (hop = tr && tr->generation == w->gen ? tr->hops : NULL; hop; hop = hop->next)
+            if (strcmp(hop->source, w->source) == 0)
+                hop->saved = 0;
     }
     if (w->decision)
         monitor_persisted(w->st, w->name, w->gen, w->source, rc);
+    if ((tr = ms->trackers ? strmap_get(ms->trackers, w->name) : NULL) != NULL)
+        monitor_tracker_gc(w->st, tr);
     free(w->source);
     free(w);
 }
@@ -281,26 +371,20 @@ int monitor_record_save(struct stage *st, struct mon_hop *hop, const struct aggr
     struct monitor_stage *ms = st->data;
     struct mon_tracker *tr = hop->tr;
     struct monitor_write *w;
-    cJSON *fresh, *old, *x, *y, *rec, *hops;
+    cJSON *fresh, *rec, *hops;
+    uint64_t h;
     size_t n;
-    int same, rc;
+    int rc;
 
     if (st->dry_run || !st->store)
         return 0;
     fresh = monitor_record_hop_json(hop, a);
-    old = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tr->rec, "hops"), hop->source);
-    if (old) {
-        x = monitor_record_strip(old);
-        y = monitor_record_strip(fresh);
-        same = cJSON_Compare(x, y, 1);
-        cJSON_Delete(x);
-        cJSON_Delete(y);
-        if (same) {
-            cJSON_Delete(fresh);
-            return 0;
-        }
+    h = monitor_record_hash(fresh);
+    if (h && h == hop->saved) {
+        cJSON_Delete(fresh);
+        return 0;
     }
-    rec = cJSON_Duplicate(tr->rec, 1);
+    rec = monitor_record_base(st, tr);
     hops = cJSON_GetObjectItemCaseSensitive(rec, "hops");
     if (!cJSON_IsObject(hops)) {
         cJSON_DeleteItemFromObjectCaseSensitive(rec, "hops");
@@ -327,7 +411,9 @@ int monitor_record_save(struct stage *st, struct mon_hop *hop, const struct aggr
         return -1;
     }
     log_debug("record", "tracker=%s env=%s", tr->name, hop->source);
-    cJSON_Delete(tr->rec);
-    tr->rec = rec;                /* what is being written: the next save compares with it */
+    hop->saved = h;
+    cJSON_Delete(tr->writing);
+    tr->writing = rec;            /* the next change starts from it while it is out */
+    tr->nwrites++;
     return 1;
 }

@@ -64,6 +64,14 @@ struct monitor_rev_req {
 static void monitor_revision_ask(struct stage *st, struct mon_hop *hop);
 static unsigned monitor_rev_seq;  /* numbers every read: an answer finds only its own hop */
 
+/* monitor_revision_text - hop's words of the check, made on first use. */
+static struct mon_rev_text *monitor_revision_text(struct mon_hop *hop)
+{
+    if (!hop->rv)
+        hop->rv = xcalloc(1, sizeof(*hop->rv));
+    return hop->rv;
+}
+
 /* monitor_revision_short - the first 7 characters of a revision, or "no revision". */
 static const char *monitor_revision_short(const char *rev, char *buf, size_t len)
 {
@@ -80,18 +88,19 @@ static void monitor_revision_fail(struct mon_hop *hop, enum mon_rev rev, const c
 {
     va_list ap;
 
+    monitor_revision_text(hop);
     hop->rev = rev;
     va_start(ap, fmt);
-    vsnprintf(hop->rev_reason, sizeof(hop->rev_reason), fmt, ap);
+    vsnprintf(hop->rv->reason, sizeof(hop->rv->reason), fmt, ap);
     va_end(ap);
     log_warn("revision_void", "tracker=%s env=%s gen=%lld cluster=%s app=%s outcome=%s reason=%s", hop->tr->name,
-             hop->source, (long long)hop->tr->generation, hop->rev_cluster, hop->rev_app, monitor_rev_names[rev],
-             log_q(hop->rev_reason));
+             hop->source, (long long)hop->tr->generation, hop->rv->cluster, hop->rv->app, monitor_rev_names[rev],
+             log_q(hop->rv->reason));
 }
 
 /* monitor_revision_app - name hop's source application from the view.
  * Returns 1 named, 0 when none can be named (hop decided unverified), -1
- * when the view cannot be read now (temporary, rev_error set). */
+ * when the view cannot be read now (temporary, its error set). */
 static int monitor_revision_app(struct stage *st, struct mon_hop *hop)
 {
     struct view *v = xmalloc(sizeof(*v));
@@ -107,29 +116,29 @@ static int monitor_revision_app(struct stage *st, struct mon_hop *hop)
         return 0;
     }
     if (rc < 0) {
-        snprintf(hop->rev_error, sizeof(hop->rev_error), "cannot read the tracker: %s",
+        snprintf(hop->rv->error, sizeof(hop->rv->error), "cannot read the tracker: %s",
                  err[0] ? err : strerror(-rc));
         free(v);
         return -1;
     }
     if (v->t.generation != hop->tr->generation || strcasecmp(v->t.head_sha, hop->tr->sha) != 0) {
         /* a new commit: its message resets this hop; until then, nothing */
-        snprintf(hop->rev_error, sizeof(hop->rev_error), "the tracker moved on to generation %lld at %.12s",
+        snprintf(hop->rv->error, sizeof(hop->rv->error), "the tracker moved on to generation %lld at %.12s",
                  (long long)v->t.generation, v->t.head_sha);
         free(v);
         return -1;
     }
-    hop->rev_cluster[0] = hop->rev_app[0] = hop->rev_project[0] = hop->rev_ns[0] = hop->rev_digest[0] = '\0';
+    hop->rv->cluster[0] = hop->rv->app[0] = hop->rv->project[0] = hop->rv->ns[0] = hop->rv->digest[0] = '\0';
     for (i = 0; i < v->nhops; i++) {
         const struct view_hop *h = &v->hops[i];
         if (strcmp(h->state, "promoted") == 0 && strcmp(h->target, hop->source) == 0) {
-            str_copy(hop->rev_cluster, h->argocd_cluster[0] ? h->argocd_cluster : "default",
-                     sizeof(hop->rev_cluster));
-            str_copy(hop->rev_app, h->argocd_app, sizeof(hop->rev_app));
-            str_copy(hop->rev_project, h->argocd_project, sizeof(hop->rev_project));
-            str_copy(hop->rev_ns, h->argocd_namespace, sizeof(hop->rev_ns));
-            str_copy(hop->rev_digest, h->argocd_digest, sizeof(hop->rev_digest));
-            if (!hop->rev_app[0]) {
+            str_copy(hop->rv->cluster, h->argocd_cluster[0] ? h->argocd_cluster : "default",
+                     sizeof(hop->rv->cluster));
+            str_copy(hop->rv->app, h->argocd_app, sizeof(hop->rv->app));
+            str_copy(hop->rv->project, h->argocd_project, sizeof(hop->rv->project));
+            str_copy(hop->rv->ns, h->argocd_namespace, sizeof(hop->rv->ns));
+            str_copy(hop->rv->digest, h->argocd_digest, sizeof(hop->rv->digest));
+            if (!hop->rv->app[0]) {
                 monitor_revision_fail(hop, MR_UNVERIFIED, "DeployedRevisionUnverified: no Argo CD application "
                                       "is known for %s (the promoter record of the hop from %s names none)",
                                       hop->source, h->source);
@@ -141,8 +150,8 @@ static int monitor_revision_app(struct stage *st, struct mon_hop *hop)
         }
     }
     if (strcmp(v->t.environment, hop->source) == 0) {
-        str_copy(hop->rev_cluster, "default", sizeof(hop->rev_cluster));
-        str_copy(hop->rev_app, v->t.application, sizeof(hop->rev_app));
+        str_copy(hop->rv->cluster, "default", sizeof(hop->rv->cluster));
+        str_copy(hop->rv->app, v->t.application, sizeof(hop->rv->app));
         free(v);
         return 1;
     }
@@ -164,7 +173,7 @@ static struct mon_hop *monitor_revision_hop(struct stage *st, const struct monit
         return NULL;
     for (hop = tr->hops; hop && strcmp(hop->source, rq->source) != 0; hop = hop->next)
         ;
-    return hop && hop->rev_seq == rq->seq && hop->rev_inflight ? hop : NULL;
+    return hop && hop->rv && hop->rv->seq == rq->seq && hop->rv->inflight ? hop : NULL;
 }
 
 /* monitor_revision_retry - the timer: ask again. */
@@ -172,7 +181,7 @@ static void monitor_revision_retry(struct loop *l, void *arg)
 {
     struct mon_hop *hop = arg;
 
-    hop->rev_tmr = NULL;
+    hop->rv->tmr = NULL;
     monitor_revision_ask(loop_owner(l), hop);
     if (hop->rev == MR_UNVERIFIED)
         monitor_evaluate(loop_owner(l), hop);   /* decided without asking Argo CD */
@@ -200,42 +209,42 @@ static void monitor_revision_done(void *arg, const struct argocd_result *res)
     free(rq);
     if (!hop)
         return;                   /* superseded, reset, or stopping */
-    hop->rev_inflight = 0;
-    hop->rev_at = wall_ms();
+    hop->rv->inflight = 0;
+    hop->rv->at = wall_ms();
     if (res->have_app) {
-        str_copy(hop->rev_seen, app->revision, sizeof(hop->rev_seen));
-        str_copy(hop->rev_sync, argocd_sync_name(app->sync), sizeof(hop->rev_sync));
-        str_copy(hop->rev_health, argocd_health_name(app->health), sizeof(hop->rev_health));
+        str_copy(hop->rv->seen, app->revision, sizeof(hop->rv->seen));
+        str_copy(hop->rv->sync, argocd_sync_name(app->sync), sizeof(hop->rv->sync));
+        str_copy(hop->rv->health, argocd_health_name(app->health), sizeof(hop->rv->health));
     }
     if (res->error == ADAPTER_EPERM) {
-        str_copy(hop->rev_error, res->errmsg, sizeof(hop->rev_error));
+        str_copy(hop->rv->error, res->errmsg, sizeof(hop->rv->error));
         monitor_revision_fail(hop, MR_UNVERIFIED, "DeployedRevisionUnverified: cannot confirm that source "
-                              "application %s (Argo CD %s) in %s runs %s: %s", hop->rev_app, hop->rev_cluster,
+                              "application %s (Argo CD %s) in %s runs %s: %s", hop->rv->app, hop->rv->cluster,
                               hop->source, monitor_revision_short(hop->tr->sha, a, sizeof(a)), res->errmsg);
-    } else if (!res->error && res->have_app && hop->rev_digest[0]) {
+    } else if (!res->error && res->have_app && hop->rv->digest[0]) {
         /* a spec-tracked promotion (kustomize image, helm parameter, merge
          * patch): its target revision is not the SHA; the application must
          * still carry the promoted spec, synced and healthy */
         char now[ARGOCD_DIGEST_SIZE];
 
-        if (argocd_app_reached(res->doc, app, hop->rev_digest) && !argocd_app_busy(app)) {
+        if (argocd_app_reached(res->doc, app, hop->rv->digest) && !argocd_app_busy(app)) {
             hop->rev = MR_CONFIRMED;
-            hop->rev_error[0] = '\0';
+            hop->rv->error[0] = '\0';
             log_info("revision_confirmed", "tracker=%s env=%s gen=%lld cluster=%s app=%s digest=%s", hop->tr->name,
-                     hop->source, (long long)hop->tr->generation, hop->rev_cluster, hop->rev_app, hop->rev_digest);
-        } else if (argocd_sources_digest(res->doc, 0, now, sizeof(now)) == 0 && strcmp(now, hop->rev_digest) != 0) {
-            hop->rev_error[0] = '\0';
+                     hop->source, (long long)hop->tr->generation, hop->rv->cluster, hop->rv->app, hop->rv->digest);
+        } else if (argocd_sources_digest(res->doc, 0, now, sizeof(now)) == 0 && strcmp(now, hop->rv->digest) != 0) {
+            hop->rv->error[0] = '\0';
             monitor_revision_fail(hop, MR_CHANGED, "DeployedRevisionChanged: source application %s no longer "
-                                  "has the spec promoted for %s (its sources are %s, not %s)", hop->rev_app,
-                                  monitor_revision_short(hop->tr->sha, a, sizeof(a)), now, hop->rev_digest);
+                                  "has the spec promoted for %s (its sources are %s, not %s)", hop->rv->app,
+                                  monitor_revision_short(hop->tr->sha, a, sizeof(a)), now, hop->rv->digest);
         } else {
-            snprintf(hop->rev_error, sizeof(hop->rev_error), "%s is %s and %s, its promoted spec not yet "
-                     "compared and synced", hop->rev_app, hop->rev_sync, hop->rev_health);
-            hop->rev_attempts++;
-            delay = http_backoff_ms(hop->rev_attempts, MONITOR_REV_BASE_MS, MONITOR_REV_CAP_MS);
+            snprintf(hop->rv->error, sizeof(hop->rv->error), "%s is %s and %s, its promoted spec not yet "
+                     "compared and synced", hop->rv->app, hop->rv->sync, hop->rv->health);
+            hop->rv->attempts++;
+            delay = http_backoff_ms(hop->rv->attempts, MONITOR_REV_BASE_MS, MONITOR_REV_CAP_MS);
             log_info("revision_retry", "tracker=%s env=%s app=%s attempt=%d delay_ms=%lld error=%s", hop->tr->name,
-                     hop->source, hop->rev_app, hop->rev_attempts, (long long)delay, log_q(hop->rev_error));
-            hop->rev_tmr = loop_after(st->loop, delay, monitor_revision_retry, hop);
+                     hop->source, hop->rv->app, hop->rv->attempts, (long long)delay, log_q(hop->rv->error));
+            hop->rv->tmr = loop_after(st->loop, delay, monitor_revision_retry, hop);
         }
     } else if (!res->error && res->have_app && argocd_app_at(app, hop->tr->sha) &&
                !(app->op_requested && app->op_requested_revision[0] &&
@@ -243,38 +252,38 @@ static void monitor_revision_done(void *arg, const struct argocd_result *res)
                !(app->phase == ARGOCD_PHASE_RUNNING && app->op_revision[0] &&
                  strcasecmp(app->op_revision, hop->tr->sha) != 0)) {
         hop->rev = MR_CONFIRMED;
-        hop->rev_error[0] = '\0';
+        hop->rv->error[0] = '\0';
         log_info("revision_confirmed", "tracker=%s env=%s gen=%lld cluster=%s app=%s sha=%.12s", hop->tr->name,
-                 hop->source, (long long)hop->tr->generation, hop->rev_cluster, hop->rev_app, hop->tr->sha);
+                 hop->source, (long long)hop->tr->generation, hop->rv->cluster, hop->rv->app, hop->tr->sha);
     } else if (!res->error && res->have_app && strcasecmp(app->revision, hop->tr->sha) != 0) {
-        hop->rev_error[0] = '\0';
+        hop->rv->error[0] = '\0';
         monitor_revision_fail(hop, MR_CHANGED, "DeployedRevisionChanged: source application %s runs %s, not %s",
-                              hop->rev_app, monitor_revision_short(app->revision, a, sizeof(a)),
+                              hop->rv->app, monitor_revision_short(app->revision, a, sizeof(a)),
                               monitor_revision_short(hop->tr->sha, b, sizeof(b)));
     } else if (!res->error && res->have_app && ((app->op_requested && app->op_requested_revision[0] &&
                                                  strcasecmp(app->op_requested_revision, hop->tr->sha) != 0) ||
                                                 (app->phase == ARGOCD_PHASE_RUNNING && app->op_revision[0] &&
                                                  strcasecmp(app->op_revision, hop->tr->sha) != 0))) {
-        hop->rev_error[0] = '\0';
+        hop->rv->error[0] = '\0';
         monitor_revision_fail(hop, MR_CHANGED, "DeployedRevisionChanged: source application %s is being synced "
-                              "to %s, not %s", hop->rev_app,
+                              "to %s, not %s", hop->rv->app,
                               monitor_revision_short(app->op_requested ? app->op_requested_revision
                                                                        : app->op_revision, a, sizeof(a)),
                               monitor_revision_short(hop->tr->sha, b, sizeof(b)));
     } else {
         /* a temporary error, or at the SHA but not (yet) Synced and Healthy */
         if (res->error)
-            str_copy(hop->rev_error, res->errmsg, sizeof(hop->rev_error));
+            str_copy(hop->rv->error, res->errmsg, sizeof(hop->rv->error));
         else
-            snprintf(hop->rev_error, sizeof(hop->rev_error), "%s is %s and %s at %s", hop->rev_app,
-                     hop->rev_sync, hop->rev_health, monitor_revision_short(app->revision, a, sizeof(a)));
-        hop->rev_attempts++;
-        delay = http_backoff_ms(hop->rev_attempts, MONITOR_REV_BASE_MS, MONITOR_REV_CAP_MS);
+            snprintf(hop->rv->error, sizeof(hop->rv->error), "%s is %s and %s at %s", hop->rv->app,
+                     hop->rv->sync, hop->rv->health, monitor_revision_short(app->revision, a, sizeof(a)));
+        hop->rv->attempts++;
+        delay = http_backoff_ms(hop->rv->attempts, MONITOR_REV_BASE_MS, MONITOR_REV_CAP_MS);
         if (res->retry_after_ms > delay)
             delay = res->retry_after_ms;
         log_info("revision_retry", "tracker=%s env=%s app=%s attempt=%d delay_ms=%lld error=%s", hop->tr->name,
-                 hop->source, hop->rev_app, hop->rev_attempts, (long long)delay, log_q(hop->rev_error));
-        hop->rev_tmr = loop_after(st->loop, delay, monitor_revision_retry, hop);
+                 hop->source, hop->rv->app, hop->rv->attempts, (long long)delay, log_q(hop->rv->error));
+        hop->rv->tmr = loop_after(st->loop, delay, monitor_revision_retry, hop);
     }
     monitor_evaluate(st, hop);
 }
@@ -286,15 +295,18 @@ static void monitor_revision_ask(struct stage *st, struct mon_hop *hop)
     struct monitor_rev_req *rq;
     size_t n;
 
-    if (hop->rev_inflight || hop->rev_tmr || (hop->rev != MR_NONE && hop->rev != MR_PENDING))
+    if (hop->rev != MR_NONE && hop->rev != MR_PENDING)
+        return;
+    monitor_revision_text(hop);
+    if (hop->rv->inflight || hop->rv->tmr)
         return;
     hop->rev = MR_PENDING;
     switch (monitor_revision_app(st, hop)) {
     case 0:                       /* decided: unverified (the caller evaluates) */
         return;
     case -1:                      /* the view cannot be read now */
-        hop->rev_attempts++;
-        hop->rev_tmr = loop_after(st->loop, http_backoff_ms(hop->rev_attempts, MONITOR_REV_BASE_MS,
+        hop->rv->attempts++;
+        hop->rv->tmr = loop_after(st->loop, http_backoff_ms(hop->rv->attempts, MONITOR_REV_BASE_MS,
                                                             MONITOR_REV_CAP_MS), monitor_revision_retry, hop);
         return;
     default:
@@ -304,18 +316,18 @@ static void monitor_revision_ask(struct stage *st, struct mon_hop *hop)
     rq = xmalloc(sizeof(*rq) + n);
     rq->st = st;
     rq->gen = hop->tr->generation;
-    rq->seq = hop->rev_seq = ++monitor_rev_seq;
+    rq->seq = hop->rv->seq = ++monitor_rev_seq;
     str_copy(rq->source, hop->source, sizeof(rq->source));
     memcpy(rq->name, hop->tr->name, n);
     rq->next = ms->rev_reqs;
     ms->rev_reqs = rq;
-    hop->rev_inflight = 1;
+    hop->rv->inflight = 1;
     ms->nreq++;
     log_debug("revision_check", "tracker=%s env=%s cluster=%s app=%s sha=%.12s", hop->tr->name, hop->source,
-              hop->rev_cluster, hop->rev_app, hop->tr->sha);
+              hop->rv->cluster, hop->rv->app, hop->tr->sha);
     /* a call that cannot start (unknown cluster, a bad name) still calls
      * back, later, with ADAPTER_EPERM */
-    argocd_get(&ms->actx, hop->rev_cluster, hop->rev_app, hop->rev_ns, hop->rev_project, monitor_revision_done, rq);
+    argocd_get(&ms->actx, hop->rv->cluster, hop->rv->app, hop->rv->ns, hop->rv->project, monitor_revision_done, rq);
 }
 
 /* monitor_revision_settled - see monitor.h. */
@@ -350,7 +362,7 @@ void monitor_revision_void(const struct mon_hop *hop, struct aggregate *a)
     if (hop->rev != MR_CHANGED && hop->rev != MR_UNVERIFIED)
         return;
     r = xcalloc((size_t)a->nreasons + 1, sizeof(*r));
-    r[0] = xstrdup(hop->rev_reason);
+    r[0] = xstrdup(hop->rv->reason);
     for (i = 0; i < a->nreasons; i++)
         r[i + 1] = a->reasons[i];
     free(a->reasons);
@@ -364,16 +376,12 @@ void monitor_revision_void(const struct mon_hop *hop, struct aggregate *a)
 /* monitor_revision_reset - see monitor.h. */
 void monitor_revision_reset(struct stage *st, struct mon_hop *hop)
 {
-    loop_cancel(st->loop, hop->rev_tmr);
-    hop->rev_tmr = NULL;
-    hop->rev_seq = 0;
-    hop->rev_inflight = 0;        /* its answer no longer finds the hop */
     hop->rev = MR_NONE;
-    hop->rev_attempts = 0;
-    hop->rev_audited = 0;
-    hop->rev_at = 0;
-    hop->rev_seen[0] = hop->rev_sync[0] = hop->rev_health[0] = '\0';
-    hop->rev_error[0] = hop->rev_reason[0] = '\0';
+    if (!hop->rv)
+        return;
+    loop_cancel(st->loop, hop->rv->tmr);
+    free(hop->rv);                /* an answer still out finds no check; made again by the next */
+    hop->rv = NULL;
 }
 
 /* monitor_revision_json - see monitor.h. */
@@ -386,23 +394,23 @@ cJSON *monitor_revision_json(const struct mon_hop *hop)
         return NULL;
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "outcome", monitor_rev_names[hop->rev]);
-    cJSON_AddStringToObject(o, "cluster", hop->rev_cluster);
-    cJSON_AddStringToObject(o, "application", hop->rev_app);
+    cJSON_AddStringToObject(o, "cluster", hop->rv->cluster);
+    cJSON_AddStringToObject(o, "application", hop->rv->app);
     cJSON_AddStringToObject(o, "expected", hop->tr->sha);
-    cJSON_AddStringToObject(o, "revision", hop->rev_seen);
-    cJSON_AddStringToObject(o, "sync", hop->rev_sync);
-    cJSON_AddStringToObject(o, "health", hop->rev_health);
-    if (hop->rev_at > 0)
-        cJSON_AddStringToObject(o, "checkedAt", time_format_iso(hop->rev_at, ts, sizeof(ts)));
+    cJSON_AddStringToObject(o, "revision", hop->rv->seen);
+    cJSON_AddStringToObject(o, "sync", hop->rv->sync);
+    cJSON_AddStringToObject(o, "health", hop->rv->health);
+    if (hop->rv->at > 0)
+        cJSON_AddStringToObject(o, "checkedAt", time_format_iso(hop->rv->at, ts, sizeof(ts)));
     else
         cJSON_AddNullToObject(o, "checkedAt");
-    cJSON_AddNumberToObject(o, "attempts", hop->rev_attempts);
-    if (hop->rev_error[0])
-        cJSON_AddStringToObject(o, "error", hop->rev_error);
+    cJSON_AddNumberToObject(o, "attempts", hop->rv->attempts);
+    if (hop->rv->error[0])
+        cJSON_AddStringToObject(o, "error", hop->rv->error);
     else
         cJSON_AddNullToObject(o, "error");
-    if (hop->rev_reason[0])
-        cJSON_AddStringToObject(o, "reason", hop->rev_reason);
+    if (hop->rv->reason[0])
+        cJSON_AddStringToObject(o, "reason", hop->rv->reason);
     else
         cJSON_AddNullToObject(o, "reason");
     return o;
@@ -423,18 +431,19 @@ void monitor_revision_restore(struct mon_hop *hop, const cJSON *o)
             break;
     if (i > MR_UNVERIFIED)
         return;                   /* pending: asked again */
+    monitor_revision_text(hop);
     hop->rev = (enum mon_rev)i;
-    str_copy(hop->rev_cluster, json_str(o, "cluster", ""), sizeof(hop->rev_cluster));
-    str_copy(hop->rev_app, json_str(o, "application", ""), sizeof(hop->rev_app));
-    str_copy(hop->rev_seen, json_str(o, "revision", ""), sizeof(hop->rev_seen));
-    str_copy(hop->rev_sync, json_str(o, "sync", ""), sizeof(hop->rev_sync));
-    str_copy(hop->rev_health, json_str(o, "health", ""), sizeof(hop->rev_health));
-    str_copy(hop->rev_error, json_str(o, "error", ""), sizeof(hop->rev_error));
-    str_copy(hop->rev_reason, json_str(o, "reason", ""), sizeof(hop->rev_reason));
+    str_copy(hop->rv->cluster, json_str(o, "cluster", ""), sizeof(hop->rv->cluster));
+    str_copy(hop->rv->app, json_str(o, "application", ""), sizeof(hop->rv->app));
+    str_copy(hop->rv->seen, json_str(o, "revision", ""), sizeof(hop->rv->seen));
+    str_copy(hop->rv->sync, json_str(o, "sync", ""), sizeof(hop->rv->sync));
+    str_copy(hop->rv->health, json_str(o, "health", ""), sizeof(hop->rv->health));
+    str_copy(hop->rv->error, json_str(o, "error", ""), sizeof(hop->rv->error));
+    str_copy(hop->rv->reason, json_str(o, "reason", ""), sizeof(hop->rv->reason));
     s = json_str(o, "checkedAt", NULL);
-    hop->rev_at = s && time_parse_iso(s) > 0 ? time_parse_iso(s) : 0;
+    hop->rv->at = s && time_parse_iso(s) > 0 ? time_parse_iso(s) : 0;
     n = cJSON_GetObjectItemCaseSensitive(o, "attempts");
-    hop->rev_attempts = cJSON_IsNumber(n) ? n->valueint : 0;
+    hop->rv->attempts = cJSON_IsNumber(n) ? n->valueint : 0;
 }
 
 /* monitor_revision_audit - see monitor.h. */
@@ -444,19 +453,20 @@ int monitor_revision_audit(struct stage *st, struct mon_hop *hop)
     char key[PROMO_KEY_SIZE];
     int rc;
 
-    if ((hop->rev != MR_CHANGED && hop->rev != MR_UNVERIFIED) || hop->rev_audited || !st->store || st->dry_run)
+    if ((hop->rev != MR_CHANGED && hop->rev != MR_UNVERIFIED) || !hop->rv || hop->rv->audited || !st->store ||
+        st->dry_run)
         return 0;
     if (!promo_key(hop->tr->name, hop->tr->sha, hop->source, hop->target, "revision", 1, key, sizeof(key)))
         return -1;
     rc = audit_has_key(st->store, key, reason);
     if (rc == 0)
-        rc = audit_append(st->store, hop->tr->name, "Warning", reason, hop->rev_reason, key) < 0 ? -1 : 0;
+        rc = audit_append(st->store, hop->tr->name, "Warning", reason, hop->rv->reason, key) < 0 ? -1 : 0;
     if (rc < 0) {
         log_error("audit_failed", "tracker=%s env=%s key=%s effect=%s", hop->tr->name, hop->source, key,
                   log_q("not forwarded yet: retried at the next message"));
         return -1;
     }
-    hop->rev_audited = 1;
+    hop->rv->audited = 1;
     return 0;
 }
 
@@ -468,9 +478,9 @@ cJSON *monitor_revision_waiting(const struct mon_hop *hop)
     if (hop->rev != MR_PENDING)
         return NULL;
     snprintf(line, sizeof(line), "Argo CD to confirm that %s (%s) in %s runs %s%s%s%s",
-             hop->rev_app[0] ? hop->rev_app : "the source application", hop->rev_cluster[0] ? hop->rev_cluster
+             hop->rv->app[0] ? hop->rv->app : "the source application", hop->rv->cluster[0] ? hop->rv->cluster
              : "default", hop->source, monitor_revision_short(hop->tr->sha, a, sizeof(a)),
-             hop->rev_error[0] ? " (last: " : "", hop->rev_error, hop->rev_error[0] ? ")" : "");
+             hop->rv->error[0] ? " (last: " : "", hop->rv->error, hop->rv->error[0] ? ")" : "");
     return cJSON_CreateString(line);
 }
 

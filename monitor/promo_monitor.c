@@ -28,6 +28,7 @@
 #include "util/budget.h"
 #include "util/http.h"
 #include "util/log.h"
+#include "util/memtrim.h"
 #include "util/metrics.h"
 #include "domain/policy.h"
 #include "domain/rec_trigger.h"
@@ -39,61 +40,6 @@
 
 static struct monitor_stage promo_monitor_state;
 
-/* promo_monitor_time - the ISO time member key of o as wall ms, or 0. */
-static int64_t promo_monitor_time(const cJSON *o, const char *key)
-{
-    const char *s = json_str(o, key, NULL);
-    int64_t ms = s ? time_parse_iso(s) : -1;
-
-    return ms > 0 ? ms : 0;
-}
-
-/* promo_monitor_num - the number member key of o, or dflt. */
-static int64_t promo_monitor_num(const cJSON *o, const char *key, int64_t dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : dflt;
-}
-
-/* monitor_test_free - free t, or orphan it while a request is in flight. */
-void monitor_test_free(struct stage *st, struct mon_test *t)
-{
-    if (!t)
-        return;
-    struct monitor_stage *ms = &promo_monitor_state;
-
-    monitor_poll_stop(st, t);
-    if (t->nreq > 0 && !ms->stopping) {
-        if (t->hop) {             /* the last callback frees it */
-            t->hop = NULL;
-            t->orphan_next = ms->orphans;
-            ms->orphans = t;
-        }
-        return;
-    }
-    t->hop = NULL;
-    free(t->name); free(t->key); free(t->provider); free(t->job);
-    free(t->repository); free(t->ref); free(t->sha); free(t->tracker);
-    cJSON_Delete(t->params);
-    free(t);
-}
-
-/* monitor_orphan_release - unlink orphaned t and free it. */
-void monitor_orphan_release(struct stage *st, struct mon_test *t)
-{
-    struct monitor_stage *ms = &promo_monitor_state;
-    struct mon_test **pp;
-
-    for (pp = &ms->orphans; *pp; pp = &(*pp)->orphan_next) {
-        if (*pp == t) {
-            *pp = t->orphan_next;
-            break;
-        }
-    }
-    monitor_test_free(st, t);
-}
-
 /* promo_monitor_hop_free - free hop and its tests. */
 static void promo_monitor_hop_free(struct stage *st, struct mon_hop *hop)
 {
@@ -103,9 +49,12 @@ static void promo_monitor_hop_free(struct stage *st, struct mon_hop *hop)
         monitor_test_free(st, hop->tests[i]);
     monitor_revision_reset(st, hop);          /* a read still out finds no hop */
     free(hop->tests);
-    free(hop->source); free(hop->target); free(hop->policy);
-    cJSON_Delete(hop->msg);
-    cJSON_Delete(hop->agg);
+    monitor_str_put(st, hop->source);
+    monitor_str_put(st, hop->target);
+    monitor_str_put(st, hop->policy);
+    monitor_str_put(st, hop->fwd_fields);
+    monitor_str_put(st, hop->fwd_policy);
+    aggregate_free(&hop->agg);
     free(hop);
 }
 
@@ -120,57 +69,42 @@ static void promo_monitor_tracker_reset(struct stage *st, struct mon_tracker *tr
     }
 }
 
-/* promo_monitor_tracker_free - strmap value destructor (at stop). */
+/* promo_monitor_tracker_free - free tr and its hops (a strmap value
+ * destructor: at stop, and for a tracker with nothing left to do). */
 static void promo_monitor_tracker_free(void *v)
 {
     struct mon_tracker *tr = v;
+    struct stage *st = loop_owner(promo_monitor_state.actx.loop);
 
-    promo_monitor_tracker_reset(loop_owner(promo_monitor_state.actx.loop), tr);
-    cJSON_Delete(tr->rec);
-    free(tr->name);
+    promo_monitor_tracker_reset(st, tr);
+    cJSON_Delete(tr->writing);
+    monitor_str_put(st, tr->name);
+    monitor_str_put(st, tr->sha);
     free(tr);
 }
 
 /* promo_monitor_tracker - the entry of t, created or reset when its
- * generation or head SHA changed (then the record is read again). */
+ * generation or head SHA changed (its record is read when a hop is made). */
 static struct mon_tracker *promo_monitor_tracker(struct stage *st, const struct tracker *t)
 {
     struct monitor_stage *ms = st->data;
     struct mon_tracker *tr = strmap_get(ms->trackers, t->name);
-    cJSON *rec = NULL;
 
     if (tr && tr->generation == t->generation && strcmp(tr->sha, t->head_sha) == 0)
         return tr;
     if (!tr) {
         tr = xcalloc(1, sizeof(*tr));
-        tr->name = xstrdup(t->name);
+        tr->name = monitor_str(st, t->name);
         strmap_put(ms->trackers, t->name, tr);
     } else {
         log_info("superseded", "tracker=%s old_gen=%lld gen=%lld old_sha=%.12s sha=%.12s", t->name,
                  (long long)tr->generation, (long long)t->generation, tr->sha, t->head_sha);
         promo_monitor_tracker_reset(st, tr);
+        cJSON_Delete(tr->writing);    /* an older generation's: not a base for this one */
+        tr->writing = NULL;
     }
     tr->generation = t->generation;
-    str_copy(tr->sha, t->head_sha, sizeof(tr->sha));
-    cJSON_Delete(tr->rec);
-    tr->rec = NULL;
-    if (monitor_record_load(st, t->name, &rec) == 0) {
-        const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "generation");
-        const char *sha = json_str(rec, "headSHA", NULL);
-
-        if (cJSON_IsNumber(g) && (int64_t)g->valuedouble == t->generation && sha &&
-            strcmp(sha, t->head_sha) == 0)
-            tr->rec = rec;
-        else
-            cJSON_Delete(rec);        /* an older generation: started afresh */
-    }
-    if (!tr->rec) {
-        tr->rec = cJSON_CreateObject();
-        cJSON_AddStringToObject(tr->rec, "name", t->name);
-        cJSON_AddNumberToObject(tr->rec, "generation", (double)t->generation);
-        cJSON_AddStringToObject(tr->rec, "headSHA", t->head_sha);
-        cJSON_AddObjectToObject(tr->rec, "hops");
-    }
+    monitor_set(st, &tr->sha, t->head_sha);
     return tr;
 }
 
@@ -209,9 +143,9 @@ static cJSON *promo_monitor_hint_hop(const cJSON *msg, const struct tracker *t)
     if (cJSON_IsString(tmo) && duration_parse(tmo->valuestring, &timeout, err, sizeof(err)) < 0)
         timeout = POLICY_DEFAULT_TIMEOUT;
     cJSON_ArrayForEach(te, runs) {
-        int64_t at = promo_monitor_time(te, "triggeredAt");
+        int64_t at = monitor_time(te, "triggeredAt");
         if (!at)
-            at = promo_monitor_time(te, "intentAt");
+            at = monitor_time(te, "intentAt");
         if (at && (!started || at < started))
             started = at;
     }
@@ -228,15 +162,18 @@ static cJSON *promo_monitor_hint_hop(const cJSON *msg, const struct tracker *t)
     return hop;
 }
 
-/* promo_monitor_trigger_hop - the hop of t's current environment in the
- * trigger record (a copy), or from the message with no record to read.
- * NULL when there is nothing to monitor yet (logged). */
-static cJSON *promo_monitor_trigger_hop(struct stage *st, const cJSON *msg, const struct tracker *t)
+/* promo_monitor_trigger_hop - the hop out of env (t's current environment
+ * when NULL) in the trigger record (a copy), or from the message with no
+ * record to read. NULL when there is nothing to monitor yet (logged). */
+static cJSON *promo_monitor_trigger_hop(struct stage *st, const cJSON *msg, const struct tracker *t,
+                                        const char *env)
 {
     struct monitor_stage *ms = st->data;
     cJSON *rec = NULL, *hop = NULL;
     int rc = st->store ? store_read(st->store, "trigger", t->name, &rec) : -ENOENT;
 
+    if (!env)
+        env = t->status_env;
     if (rc == -ENOENT && (!st->store || st->dry_run))
         return promo_monitor_hint_hop(msg, t);
     if (rc < 0) {
@@ -265,18 +202,17 @@ static cJSON *promo_monitor_trigger_hop(struct stage *st, const cJSON *msg, cons
             return NULL;
         }
     }
-    hop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), t->status_env);
+    hop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), env);
     if (!cJSON_IsObject(hop) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(hop, "tests"))) {
-        log_info("no_trigger_hop", "tracker=%s env=%s effect=%s", t->name, t->status_env,
+        log_info("no_trigger_hop", "tracker=%s env=%s effect=%s", t->name, env,
                  log_q("waiting for promo-trigger"));
         cJSON_Delete(rec);
         return NULL;
     }
-    hop = cJSON_DetachItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"),
-                                                  t->status_env);
+    hop = cJSON_DetachItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "hops"), env);
     cJSON_Delete(rec);
     if (!json_str(hop, "source", NULL))
-        cJSON_AddStringToObject(hop, "source", t->status_env);
+        cJSON_AddStringToObject(hop, "source", env);
     return hop;
 }
 
@@ -291,54 +227,12 @@ static void promo_monitor_test_deadline(struct mon_test *t)
 
     if (t->timeout_ms > 0 && (own <= pol || hop->policy_timeout_ms <= 0)) {
         t->deadline_ms = own;
-        snprintf(t->deadline_why, sizeof(t->deadline_why), "test timeout %s",
-                 duration_format(t->timeout_ms, d, sizeof(d)));
+        monitor_setf(t->st, &t->deadline_why, "test timeout %s", duration_format(t->timeout_ms, d, sizeof(d)));
     } else {
         t->deadline_ms = pol;
-        snprintf(t->deadline_why, sizeof(t->deadline_why), "policy timeout %s",
-                 duration_format(hop->policy_timeout_ms, d, sizeof(d)));
+        monitor_setf(t->st, &t->deadline_why, "policy timeout %s",
+                     duration_format(hop->policy_timeout_ms, d, sizeof(d)));
     }
-}
-
-/* promo_monitor_test_new - a poll table entry for trigger test te of t. */
-static struct mon_test *promo_monitor_test_new(struct stage *st, struct mon_hop *hop,
-                                               const struct tracker *t, const cJSON *te)
-{
-    struct mon_test *mt = xcalloc(1, sizeof(*mt));
-    const cJSON *req = cJSON_GetObjectItemCaseSensitive(te, "required");
-    const cJSON *params = cJSON_GetObjectItemCaseSensitive(te, "params");
-    const char *provider = json_str(te, "provider", NULL), *job = json_str(te, "job", NULL);
-
-    mt->st = st;
-    mt->hop = hop;
-    mt->name = xstrdup(json_str(te, "name", NULL));
-    mt->key = xstrdup(json_str(te, "key", NULL) ? json_str(te, "key", NULL) : "");
-    mt->provider = xstrdup(provider ? provider : "");
-    mt->job = xstrdup(job ? job : "");
-    mt->repository = xstrdup(t->repository);
-    mt->ref = xstrdup(t->head_ref[0] ? t->head_ref : t->head_sha);
-    mt->sha = xstrdup(t->head_sha);
-    mt->tracker = xstrdup(t->name);
-    mt->params = cJSON_IsObject(params) ? cJSON_Duplicate(params, 1) : NULL;
-    mt->required = !cJSON_IsFalse(req);
-    mt->timeout_ms = promo_monitor_num(te, "timeoutMs", 0);
-    mt->rate_remaining = -1;
-    mt->at.tracker = mt->tracker;
-    mt->at.name = mt->name;
-    mt->at.provider = mt->provider;
-    mt->at.job = mt->job;
-    mt->at.params = mt->params;
-    mt->at.key = mt->key;
-    mt->at.repository = mt->repository;
-    mt->at.ref = mt->ref;
-    mt->at.sha = mt->sha;
-    mt->at.timeout_ms = mt->timeout_ms;
-    mt->start_ms = promo_monitor_time(te, "triggeredAt");
-    if (!mt->start_ms)
-        mt->start_ms = promo_monitor_time(te, "intentAt");
-    if (!mt->start_ms)
-        mt->start_ms = hop->started_ms;
-    return mt;
 }
 
 /* promo_monitor_test_update - what the trigger record now says of mt:
@@ -352,14 +246,14 @@ static void promo_monitor_test_update(struct stage *st, struct mon_test *mt, con
         if (!mt->error) {
             const char *e = json_str(te, "error", NULL);
             mt->error = 1;
-            str_copy(mt->detail, e ? e : "could not be triggered", sizeof(mt->detail));
+            monitor_set(st, &mt->detail, e ? e : "could not be triggered");
             mt->finished_ms = wall_ms();
         }
         return;
     }
     if (!mt->has_run && cJSON_IsObject(run)) {
         struct adapter_run r;
-        int64_t trig = promo_monitor_time(te, "triggeredAt");
+        int64_t trig = monitor_time(te, "triggeredAt");
 
         if (adapter_run_from_json(run, &r) < 0) {
             log_warn("bad_run", "tracker=%s test=%s reason=%s", mt->tracker, mt->name,
@@ -369,20 +263,15 @@ static void promo_monitor_test_update(struct stage *st, struct mon_test *mt, con
         if (trig)
             mt->start_ms = trig;
         mt->has_run = 1;
+        monitor_test_take_run(st, mt, &r);
         if (mt->status == RUN_UNKNOWN && !mt->timed_out) {
-            mt->run = r;
             mt->status = r.status;
             if (run_status_final(r.status)) {
-                str_copy(mt->detail, r.detail, sizeof(mt->detail));
+                monitor_set(st, &mt->detail, r.detail);
                 mt->finished_ms = wall_ms();
             }
         } else {
             /* restored from this stage's record: keep its status, take the run */
-            char url[sizeof(mt->run.url)];
-            str_copy(url, mt->run.url, sizeof(url));
-            mt->run = r;
-            if (url[0] && !r.url[0])
-                str_copy(mt->run.url, url, sizeof(mt->run.url));
             mt->run.status = mt->status;
         }
         log_debug("adopt", "tracker=%s test=%s key=%s run=%s status=%s", mt->tracker, mt->name, mt->key,
@@ -396,6 +285,7 @@ static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, str
 {
     const cJSON *tests = cJSON_GetObjectItemCaseSensitive(th, "tests"), *te;
     struct mon_test **keep;
+    cJSON *rec = NULL;           /* this stage's record, read when a test is new */
     int nkeep = 0, i, n = cJSON_GetArraySize(tests);
 
     if (n > MONITOR_MAX_TESTS)
@@ -425,13 +315,18 @@ static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, str
             mt = NULL;
             /* a retry: the decision about the old attempt no longer holds */
             monitor_hop_move(hop, MHE_RESET);
-            cJSON_Delete(hop->agg);
-            hop->agg = NULL;
+            aggregate_free(&hop->agg);
+            hop->has_agg = 0;
             monitor_revision_reset(st, hop);
         }
         if (!mt) {
-            mt = promo_monitor_test_new(st, hop, t, te);
-            monitor_record_restore(tr->rec, hop->source, mt);
+            if (!rec) {
+                rec = monitor_record_base(st, tr);
+                if (!hop->ntests)     /* a new hop: what is on disk is what was written */
+                    hop->saved = monitor_record_hash(monitor_record_entry(rec, hop->source));
+            }
+            mt = monitor_test_new(st, hop, t, te);
+            monitor_record_restore(st, rec, hop->source, mt);
         }
         promo_monitor_test_update(st, mt, te);
         promo_monitor_test_deadline(mt);
@@ -442,17 +337,52 @@ static void promo_monitor_hop_sync(struct stage *st, struct mon_tracker *tr, str
     free(hop->tests);
     hop->tests = keep;
     hop->ntests = nkeep;
-    if (hop->state == MH_OPEN && !hop->agg) {
-        hop->agg = monitor_record_restore_agg(tr->rec, hop);
-        if (hop->agg) {
-            monitor_revision_restore(hop, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(tr->rec, "hops"), hop->source), "revisionCheck"));
-            monitor_hop_move(hop, MHE_RESTORE);
-            log_info("restored", "tracker=%s env=%s decided=true", t->name, hop->source);
-        }
+    /* only a hop with a new test can find its decision on disk: one known
+     * here was decided here */
+    if (rec && hop->state == MH_OPEN && !hop->has_agg && monitor_record_restore_agg(rec, hop)) {
+        monitor_revision_restore(hop, cJSON_GetObjectItemCaseSensitive(monitor_record_entry(rec, hop->source),
+                                                                       "revisionCheck"));
+        monitor_hop_move(hop, MHE_RESTORE);
+        log_info("restored", "tracker=%s env=%s decided=true", t->name, hop->source);
     }
+    cJSON_Delete(rec);
     for (i = 0; i < hop->ntests; i++)
         monitor_poll_schedule(st, hop->tests[i], 0);
+}
+
+/* promo_monitor_hop_idle - 1 when hop has nothing left to do: decided,
+ * recorded and forwarded, no test to poll, no request or check out. */
+static int promo_monitor_hop_idle(const struct mon_hop *hop)
+{
+    int i;
+
+    if (hop->state != MH_RECORDED || (hop->rv && (hop->rv->inflight || hop->rv->tmr)))
+        return 0;
+    for (i = 0; i < hop->ntests; i++)
+        if (monitor_poll_wanted(hop->tests[i]) || hop->tests[i]->nreq)
+            return 0;
+    return 1;
+}
+
+/* monitor_tracker_gc - see monitor.h. A hop whose last write failed
+ * (saved 0) is kept: the next message writes it again. */
+void monitor_tracker_gc(struct stage *st, struct mon_tracker *tr)
+{
+    struct monitor_stage *ms = st->data;
+    struct mon_hop *hop, **pp;
+
+    if (!st->store || st->dry_run || ms->stopping || tr->nwrites > 0)
+        return;
+    for (pp = &tr->hops; (hop = *pp) != NULL;) {
+        if (hop->saved && promo_monitor_hop_idle(hop)) {
+            *pp = hop->next;
+            promo_monitor_hop_free(st, hop);
+        } else {
+            pp = &hop->next;
+        }
+    }
+    if (!tr->hops && strmap_del(ms->trackers, tr->name) == tr)
+        promo_monitor_tracker_free(tr);
 }
 
 /* promo_monitor_hop - the hop of tr for trigger hop th, created when absent;
@@ -464,14 +394,9 @@ static struct mon_hop *promo_monitor_hop(struct stage *st, struct mon_tracker *t
     struct mon_hop *hop, **pp;
 
     for (pp = &tr->hops; (hop = *pp) != NULL;) {
-        int i, idle = hop->state == MH_RECORDED;
-
         if (strcmp(hop->source, source) == 0)
             return hop;
-        for (i = 0; idle && i < hop->ntests; i++)
-            if (monitor_poll_wanted(hop->tests[i]) || hop->tests[i]->nreq)
-                idle = 0;
-        if (idle) {
+        if (promo_monitor_hop_idle(hop)) {
             *pp = hop->next;
             promo_monitor_hop_free(st, hop);
         } else {
@@ -480,21 +405,22 @@ static struct mon_hop *promo_monitor_hop(struct stage *st, struct mon_tracker *t
     }
     hop = xcalloc(1, sizeof(*hop));
     hop->tr = tr;
-    hop->source = xstrdup(source);
-    hop->target = xstrdup(json_str(th, "target", NULL) ? json_str(th, "target", NULL) : "");
-    hop->policy = xstrdup(json_str(th, "policy", NULL) ? json_str(th, "policy", NULL) : "");
-    hop->started_ms = promo_monitor_time(th, "startedAt");
+    hop->source = monitor_str(st, source);
+    hop->target = monitor_str(st, json_str(th, "target", NULL));
+    hop->policy = monitor_str(st, json_str(th, "policy", NULL));
+    hop->started_ms = monitor_time(th, "startedAt");
     if (!hop->started_ms)
         hop->started_ms = wall_ms();
-    hop->policy_timeout_ms = promo_monitor_num(th, "policyTimeoutMs", POLICY_DEFAULT_TIMEOUT);
+    hop->policy_timeout_ms = monitor_num(th, "policyTimeoutMs", POLICY_DEFAULT_TIMEOUT);
     hop->next = tr->hops;
     tr->hops = hop;
     return hop;
 }
 
-/* promo_monitor_keep_msg - remember msg for forwarding, with the tracker
- * from disk and the runs from the trigger record. */
-static void promo_monitor_keep_msg(struct mon_hop *hop, const cJSON *msg, const cJSON *doc, const cJSON *th)
+/* promo_monitor_assemble - the message to forward for msg: its fields,
+ * with the tracker from disk and the runs from the trigger record, without
+ * an aggregate (a new object). */
+static cJSON *promo_monitor_assemble(const cJSON *msg, const cJSON *doc, const cJSON *th)
 {
     cJSON *m = cJSON_Duplicate(msg, 1);
 
@@ -503,8 +429,78 @@ static void promo_monitor_keep_msg(struct mon_hop *hop, const cJSON *msg, const 
     cJSON_DeleteItemFromObjectCaseSensitive(m, "runs");
     cJSON_AddItemToObject(m, "runs", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(th, "tests"), 1));
     cJSON_DeleteItemFromObjectCaseSensitive(m, "aggregate");
-    cJSON_Delete(hop->msg);
-    hop->msg = m;
+    return m;
+}
+
+/* promo_monitor_rereads - 1 when a later forward reads the tracker and the
+ * runs again from the state dir (else they are kept with the message). */
+static int promo_monitor_rereads(const struct stage *st)
+{
+    return st->store && !st->dry_run;
+}
+
+/* promo_monitor_keep - keep what a later forward of hop needs of message m,
+ * compact: its fields printed (not the envelope, which stage_forward
+ * replaces; "tracker" and "runs" left out when they can be read again), its
+ * policy printed apart (one copy for all the hops under it). */
+static void promo_monitor_keep(struct stage *st, struct mon_hop *hop, const cJSON *m)
+{
+    static const char *const skip[] = { "v", "kind", "from", "sent", "tracker", "runs" };
+    size_t nskip = promo_monitor_rereads(st) ? ARRAY_LEN(skip) : ARRAY_LEN(skip) - 2, i;
+    cJSON *fields = cJSON_CreateObject(), *it;
+    char *text, *policy = NULL;
+
+    cJSON_ArrayForEach(it, m) {
+        for (i = 0; i < nskip && strcmp(it->string, skip[i]) != 0; i++)
+            ;
+        if (strcmp(it->string, "policy") == 0) {
+            cJSON_free(policy);
+            policy = cJSON_PrintUnformatted(it);
+        } else if (i == nskip) {
+            cJSON_AddItemReferenceToObject(fields, it->string, it);
+        }
+    }
+    text = cJSON_PrintUnformatted(fields);
+    cJSON_Delete(fields);             /* references only: m is untouched */
+    monitor_set(st, &hop->fwd_fields, text);
+    monitor_set(st, &hop->fwd_policy, policy);
+    cJSON_free(text);
+    cJSON_free(policy);
+}
+
+/* promo_monitor_outgoing - the message to forward for hop after the one it
+ * came with was handled: its kept fields and policy, with the tracker and
+ * the trigger record's runs as the state dir has them now. NULL when it
+ * cannot be built (the tracker moved on, a record cannot be read: logged);
+ * the next message for the tracker brings what is needed again. */
+static cJSON *promo_monitor_outgoing(struct stage *st, struct mon_hop *hop)
+{
+    cJSON *m = hop->fwd_fields[0] ? cJSON_Parse(hop->fwd_fields) : NULL, *doc, *th;
+    struct tracker t;
+
+    if (!m)
+        return NULL;
+    if (hop->fwd_policy[0])
+        cJSON_AddItemToObject(m, "policy", cJSON_Parse(hop->fwd_policy));
+    if (!promo_monitor_rereads(st))
+        return m;
+    doc = promo_monitor_read_tracker(st, m, &t);
+    if (doc && (t.generation != hop->tr->generation || strcmp(t.head_sha, hop->tr->sha) != 0)) {
+        log_info("not_forwarded", "tracker=%s env=%s gen=%lld reason=%s", hop->tr->name, hop->source,
+                 (long long)hop->tr->generation, log_q("the tracker has moved on"));
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
+    th = doc ? promo_monitor_trigger_hop(st, m, &t, hop->source) : NULL;
+    if (!th) {
+        cJSON_Delete(doc);
+        cJSON_Delete(m);
+        return NULL;
+    }
+    cJSON_AddItemToObject(m, "tracker", doc);
+    cJSON_AddItemToObject(m, "runs", cJSON_DetachItemFromObjectCaseSensitive(th, "tests"));
+    cJSON_Delete(th);
+    return m;
 }
 
 /* promo_monitor_results - the hop's tests as the message's "results". */
@@ -538,17 +534,22 @@ static cJSON *promo_monitor_results(const struct mon_hop *hop)
 static void promo_monitor_forward(struct stage *st, struct mon_hop *hop)
 {
     struct monitor_stage *ms = st->data;
-    cJSON *out, *agg, *check;
+    cJSON *out, *agg, *check, *m = NULL;
     int rc;
 
-    if (!hop->msg || !hop->agg || (hop->state != MH_RECORDED && hop->state != MH_TO_FORWARD)) {
+    if (!hop->fwd_fields || !hop->has_agg || (hop->state != MH_RECORDED && hop->state != MH_TO_FORWARD)) {
         ms->want_fill |= hop->state == MH_TO_FORWARD;
         return;
     }
     if (monitor_revision_audit(st, hop) < 0)
         return;                   /* forwarded once the audit event is in the log */
-    out = stage_forward(st, hop->msg);
-    agg = cJSON_Duplicate(hop->agg, 1);
+    if (ms->live_hop != hop && !(m = promo_monitor_outgoing(st, hop))) {
+        monitor_hop_move(hop, MHE_EMITTED);
+        return;
+    }
+    out = stage_forward(st, m ? m : ms->live_msg);
+    cJSON_Delete(m);
+    agg = monitor_record_agg_json(hop);
     if ((check = monitor_revision_json(hop)) != NULL)
         cJSON_AddItemToObject(agg, "revisionCheck", check);
     cJSON_AddStringToObject(agg, "source", hop->source);
@@ -565,9 +566,8 @@ static void promo_monitor_forward(struct stage *st, struct mon_hop *hop)
         if (rc > 0) {
             ms->forwarded++;
             log_info("forward", "tracker=%s env=%s gen=%lld allPassed=%s anyFailed=%s", hop->tr->name,
-                     hop->source, (long long)hop->tr->generation,
-                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hop->agg, "allPassed")) ? "true" : "false",
-                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hop->agg, "anyFailed")) ? "true" : "false");
+                     hop->source, (long long)hop->tr->generation, hop->agg.all_passed ? "true" : "false",
+                     hop->agg.any_failed ? "true" : "false");
         }
     }
 }
@@ -583,7 +583,7 @@ static void promo_monitor_dry_print(struct stage *st, const struct mon_hop *hop)
     cJSON_AddNumberToObject(o, "generation", (double)hop->tr->generation);
     cJSON_AddStringToObject(o, "source", hop->source);
     cJSON_AddStringToObject(o, "target", hop->target);
-    cJSON_AddItemToObject(o, "aggregate", cJSON_Duplicate(hop->agg, 1));
+    cJSON_AddItemToObject(o, "aggregate", monitor_record_agg_json(hop));
     cJSON_AddItemToObject(o, "results", promo_monitor_results(hop));
     line = cJSON_PrintUnformatted(o);
     if (line) {
@@ -600,7 +600,6 @@ void monitor_evaluate(struct stage *st, struct mon_hop *hop)
     struct monitor_stage *ms = st->data;
     struct agg_test *at = monitor_agg_tests(hop);
     struct aggregate a;
-    char ts[40];
     int i;
 
     aggregate_compute(at, (size_t)hop->ntests, &a);
@@ -621,9 +620,10 @@ void monitor_evaluate(struct stage *st, struct mon_hop *hop)
         monitor_revision_void(hop, &a);          /* another revision ran: the pass is void */
     if (hop->state == MH_OPEN && a.decided) {
         monitor_hop_move(hop, MHE_DECIDE);
-        cJSON_Delete(hop->agg);
-        hop->agg = aggregate_to_json(&a);
-        cJSON_AddStringToObject(hop->agg, "decidedAt", time_format_iso(wall_ms(), ts, sizeof(ts)));
+        aggregate_free(&hop->agg);
+        aggregate_copy(&hop->agg, &a);
+        hop->has_agg = 1;
+        hop->decided_ms = wall_ms();
         ms->decided++;
         metrics_inc("promo_decisions_total", "outcome", a.all_passed ? "passed" :
                     a.any_timeout ? "timeout" : a.any_failed ? "failed" : "undecided");
@@ -725,10 +725,11 @@ static void promo_monitor_hint(struct stage *st, const cJSON *msg)
 static void promo_monitor_message(struct stage *st, cJSON *msg)
 {
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
+    struct monitor_stage *ms = st->data;
     struct mon_tracker *tr;
     struct mon_hop *hop;
     struct tracker t;
-    cJSON *doc, *th;
+    cJSON *doc, *th, *m;
 
     if (cJSON_IsString(kind) && strcmp(kind->valuestring, "hint") == 0) {
         promo_monitor_hint(st, msg);
@@ -743,14 +744,17 @@ static void promo_monitor_message(struct stage *st, cJSON *msg)
     doc = promo_monitor_read_tracker(st, msg, &t);
     if (!doc)
         return;
-    th = promo_monitor_trigger_hop(st, msg, &t);
+    th = promo_monitor_trigger_hop(st, msg, &t, NULL);
     if (!th) {
         cJSON_Delete(doc);
         return;
     }
     tr = promo_monitor_tracker(st, &t);
     hop = promo_monitor_hop(st, tr, th);
-    promo_monitor_keep_msg(hop, msg, doc, th);
+    m = promo_monitor_assemble(msg, doc, th);
+    promo_monitor_keep(st, hop, m);
+    ms->live_hop = hop;                       /* forwarded now: with m as it is */
+    ms->live_msg = m;
     promo_monitor_hop_sync(st, tr, hop, &t, th);
     monitor_hop_move(hop, MHE_FORWARD_DUE);   /* level-triggered: forward again, once recorded */
     monitor_evaluate(st, hop);
@@ -758,31 +762,60 @@ static void promo_monitor_message(struct stage *st, cJSON *msg)
         promo_monitor_forward(st, hop);
     if (hop->state != MH_TO_FORWARD)
         stage_memo(st, t.name, t.generation);     /* its runs are watched: a resync adds nothing */
+    ms->live_hop = NULL;
+    ms->live_msg = NULL;
+    cJSON_Delete(m);
     cJSON_Delete(th);
     cJSON_Delete(doc);
+    monitor_tracker_gc(st, tr);
+    memtrim_note(st->loop);           /* after a burst, what it used goes back */
 }
+
+/* What a walk of fill did: the trackers it forwarded hops of, freed once
+ * the walk is over when they have nothing left to do. */
+struct promo_monitor_fill_walk {
+    struct stage *st;
+    struct mon_tracker **done;
+    size_t ndone, cap;
+};
 
 /* promo_monitor_fill_one - forward one hop waiting for room. */
 static void promo_monitor_fill_one(const char *key, void *val, void *arg)
 {
-    struct stage *st = arg;
+    struct promo_monitor_fill_walk *w = arg;
     struct mon_tracker *tr = val;
     struct mon_hop *hop;
+    int sent = 0;
 
-    for (hop = tr->hops; hop; hop = hop->next)
-        if (hop->state == MH_TO_FORWARD && stage_out_room(st) > 0)
-            promo_monitor_forward(st, hop);
+    for (hop = tr->hops; hop; hop = hop->next) {
+        if (hop->state == MH_TO_FORWARD && stage_out_room(w->st) > 0) {
+            promo_monitor_forward(w->st, hop);
+            sent = 1;
+        }
+    }
+    if (sent) {
+        if (w->ndone == w->cap) {
+            w->cap = w->cap ? 2 * w->cap : 16;
+            w->done = xrealloc(w->done, w->cap * sizeof(*w->done));
+        }
+        w->done[w->ndone++] = tr;
+    }
 }
 
 /* promo_monitor_fill - there is room: forward what waits. */
 static void promo_monitor_fill(struct stage *st)
 {
     struct monitor_stage *ms = st->data;
+    struct promo_monitor_fill_walk w = { st, NULL, 0, 0 };
+    size_t i;
 
     if (!ms->want_fill)
         return;                 /* nothing waits: no walk over every tracker */
     ms->want_fill = 0;          /* a hop that still waits sets it again */
-    strmap_each(ms->trackers, promo_monitor_fill_one, st);
+    strmap_each(ms->trackers, promo_monitor_fill_one, &w);
+    for (i = 0; i < w.ndone; i++)
+        monitor_tracker_gc(st, w.done[i]);
+    free(w.done);
 }
 
 /* promo_monitor_busy_one - count hops that still have work. */
@@ -821,6 +854,7 @@ static int promo_monitor_start(struct stage *st)
     ms->actx.store = st->store;
     ms->actx.budget = budget_open(st->cfg.run_dir);     /* shared with the promoter */
     ms->trackers = strmap_new();
+    ms->strs = intern_new();
     ms->hint_ms = now_ms();       /* webhooks are expected from the start */
     ms->wa = st->store ? wasync_new_loop(st->store, st->loop, MONITOR_WRITERS) : NULL;
     if (st->store && !ms->wa) {
@@ -863,6 +897,8 @@ static void promo_monitor_stop(struct stage *st)
         ms->orphans = t->orphan_next;
         monitor_test_free(st, t);
     }
+    intern_free(ms->strs);
+    ms->strs = NULL;
 }
 
 /* main - the stage's options and handlers, run by the shared skeleton. */

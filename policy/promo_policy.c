@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/memtrim.h"
 #include "util/util.h"
 #include "domain/view.h"
 #include "policy/policy_stage.h"
@@ -57,6 +58,7 @@ static void promo_policy_message(struct stage *st, cJSON *msg)
 
     if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "tracker") != 0)
         return;                   /* other kinds are not for this stage */
+    memtrim_note(st->loop);       /* after a burst, what it used goes back */
     doc = stage_tracker(st, msg, &t, 0);
     if (!doc)
         return;

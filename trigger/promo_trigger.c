@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/memtrim.h"
 #include "util/util.h"
 #include "domain/view.h"
 #include "trigger/trigger.h"
@@ -356,10 +357,9 @@ static void promo_trigger_process(struct stage *st, const cJSON *msg)
     if (trigger_record_hop_ready(hop))
         promo_trigger_forward(st, msg, doc, &t, hop);
     if (trigger_ops_tracker_busy(st, t.name)) {
-        if (msg != strmap_get(ts->pending, t.name))
-            cJSON_Delete(strmap_put(ts->pending, t.name, cJSON_Duplicate(msg, 1)));
+        free(strmap_put(ts->pending, t.name, cJSON_PrintUnformatted(msg)));
     } else {
-        cJSON_Delete(strmap_del(ts->pending, t.name));
+        free(strmap_del(ts->pending, t.name));
         handled = nfresh == 0;
     }
 out:
@@ -375,8 +375,10 @@ out:
 void promo_trigger_reprocess(struct stage *st, const char *name)
 {
     struct trigger_stage *ts = st->data;
-    cJSON *msg = strmap_del(ts->pending, name);
+    char *text = strmap_del(ts->pending, name);
+    cJSON *msg = text ? cJSON_Parse(text) : NULL;
 
+    free(text);
     if (!msg)
         return;
     promo_trigger_process(st, msg);
@@ -391,6 +393,13 @@ static void promo_trigger_message(struct stage *st, cJSON *msg)
     if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "tracker") != 0)
         return;
     promo_trigger_process(st, msg);
+    memtrim_note(st->loop);
+}
+
+/* promo_trigger_paused - no input while too many operations are at work. */
+static int promo_trigger_paused(struct stage *st)
+{
+    return trigger_ops_full(st);
 }
 
 /* promo_trigger_start - the adapters' context; a store is needed unless --dry-run. */
@@ -413,11 +422,6 @@ static int promo_trigger_busy(struct stage *st)
     return trigger_ops_busy(st);
 }
 
-/* promo_trigger_free_msg - strmap value destructor. */
-static void promo_trigger_free_msg(void *p)
-{
-    cJSON_Delete(p);
-}
 
 /* promo_trigger_stop - counters, then release everything. */
 static void promo_trigger_stop(struct stage *st)
@@ -432,7 +436,7 @@ static void promo_trigger_stop(struct stage *st)
              (unsigned long long)ts->forwarded, (unsigned long long)st->msgs_stale);
     if (ts->inflight)
         trigger_ops_stop(st);
-    strmap_free(ts->pending, promo_trigger_free_msg);
+    strmap_free(ts->pending, free);
     ts->pending = NULL;
     st->data = NULL;
 }
@@ -451,6 +455,7 @@ int main(int argc, char **argv)
         .start = promo_trigger_start,
         .message = promo_trigger_message,
         .busy = promo_trigger_busy,
+        .paused = promo_trigger_paused,
         .stop = promo_trigger_stop,
     };
 

@@ -29,14 +29,18 @@
 #define TRIGGER_GH_LIST_MS    10000       /* ms: a dispatched GitHub run may take this long to be listed */
 #define TRIGGER_GH_FIND_MS    2000        /* ms: delay between two finds of a young GitHub intent */
 #define TRIGGER_MAX_SUPERSEDED 256        /* entries kept in "superseded" (oldest dropped) */
+#define TRIGGER_MAX_AT_WORK   128         /* operations at work (not waiting to retry) before
+                                           * the input is left unread (trigger_ops_full) */
 
 /* The stage's state. */
 struct trigger_stage {
     struct adapter_ctx actx;     /* st, http client, config, store: what adapters use */
     struct strmap *inflight;     /* operation key -> struct trigger_op: at most one per test */
-    struct strmap *pending;      /* tracker name -> cJSON: the last message, re-run when its operations end */
+    struct strmap *pending;      /* tracker name -> the last message, printed (char *): re-run
+                                  * when its operations end */
     struct strmap *per_tracker;  /* tracker name -> operations in flight (intptr_t) */
     int nops;                    /* operations in flight, including those waiting to retry */
+    int nwait;                   /* ... of which waiting for a timer (a retry, a delayed find) */
     uint64_t triggered, adopted, errors, forwarded, cancelled;
 };
 
@@ -100,6 +104,11 @@ void trigger_ops_init(struct stage *st);
 void trigger_ops_stop(struct stage *st);
 /* trigger_ops_busy - 1 while operations are in flight. */
 int trigger_ops_busy(const struct stage *st);
+/* trigger_ops_full - 1 while TRIGGER_MAX_AT_WORK operations are at work
+ * (requests out or queued, not waiting to retry): the stage reads no more
+ * input meanwhile, so that a burst of trackers waits upstream, one message
+ * each, instead of here with its operations and requests (ops->paused). */
+int trigger_ops_full(const struct stage *st);
 /* trigger_ops_inflight - 1 when an operation on key is in flight. */
 int trigger_ops_inflight(const struct stage *st, const char *key);
 /* trigger_ops_tracker_busy - 1 when operations of tracker name are in flight. */

@@ -29,6 +29,7 @@
 
 #include "util/http.h"
 #include "util/log.h"
+#include "util/memtrim.h"
 #include "util/metrics.h"
 #include "util/util.h"
 #include "trigger/trigger.h"
@@ -89,7 +90,7 @@ void trigger_ops_stop(struct stage *st)
     strmap_free(ts->inflight, trigger_ops_free_op);
     strmap_free(ts->per_tracker, NULL);
     ts->inflight = ts->per_tracker = NULL;
-    ts->nops = 0;
+    ts->nops = ts->nwait = 0;
 }
 
 /* trigger_ops_busy - operations in flight. */
@@ -98,6 +99,14 @@ int trigger_ops_busy(const struct stage *st)
     const struct trigger_stage *ts = st->data;
 
     return ts && ts->nops > 0;
+}
+
+/* trigger_ops_full - see trigger.h. */
+int trigger_ops_full(const struct stage *st)
+{
+    const struct trigger_stage *ts = st->data;
+
+    return ts && ts->nops - ts->nwait >= TRIGGER_MAX_AT_WORK;
 }
 
 /* trigger_ops_inflight - by operation key (a test key, or "cancel:" key). */
@@ -187,6 +196,7 @@ static void trigger_ops_end(struct trigger_op *op, int reprocess)
     trigger_ops_count(ts, name, -1);
     op->tmr = NULL;
     trigger_ops_free_op(op);
+    memtrim_note(st->loop);       /* after a burst, what it used goes back */
     if (reprocess && !trigger_ops_tracker_busy(st, name))
         promo_trigger_reprocess(st, name);
     free(name);
@@ -196,9 +206,21 @@ static void trigger_ops_end(struct trigger_op *op, int reprocess)
 static void trigger_ops_timer(struct loop *l, void *arg)
 {
     struct trigger_op *op = arg;
+    struct trigger_stage *ts = op->st->data;
 
     op->tmr = NULL;
+    ts->nwait--;
     trigger_ops_step(op);
+}
+
+/* trigger_ops_wait - op waits ms (a retry, a delayed find) before its next
+ * step; counted apart from the operations at work (trigger_ops_full). */
+static void trigger_ops_wait(struct trigger_op *op, int64_t ms)
+{
+    struct trigger_stage *ts = op->st->data;
+
+    ts->nwait++;
+    op->tmr = loop_after(op->st->loop, ms, trigger_ops_timer, op);
 }
 
 /* trigger_ops_retry - ETEMP: again after the CI's Retry-After or a backoff;
@@ -222,7 +244,7 @@ static void trigger_ops_retry(struct trigger_op *op, const struct adapter_result
     log_warn("retry", "tracker=%s test=%s key=%s op=%s attempt=%d delay_ms=%ld error=%s",
              op->spec->tracker, log_q(op->spec->name), op->spec->key, what, op->attempts, delay,
              log_q(res->errmsg));
-    op->tmr = loop_after(op->st->loop, delay, trigger_ops_timer, op);
+    trigger_ops_wait(op, delay);
 }
 
 /* trigger_ops_update - load the record, let fn change the entry of op's key
@@ -425,7 +447,7 @@ static void trigger_ops_find_done(void *arg, const struct adapter_result *res)
     if (op->kind == TOP_CANCEL) {
         if (res->error || !res->found) {
             if (!res->error && (wait = trigger_ops_gh_wait(op)) > 0) {
-                op->tmr = loop_after(op->st->loop, wait, trigger_ops_timer, op);
+                trigger_ops_wait(op, wait);
                 return;
             }
             trigger_ops_cancel_outcome(op, res);
@@ -449,7 +471,7 @@ static void trigger_ops_find_done(void *arg, const struct adapter_result *res)
         log_debug("find_again", "tracker=%s test=%s key=%s delay_ms=%lld reason=%s", op->spec->tracker,
                   log_q(op->spec->name), op->spec->key, (long long)wait,
                   log_q("a dispatched GitHub run can take seconds to be listed"));
-        op->tmr = loop_after(op->st->loop, wait, trigger_ops_timer, op);
+        trigger_ops_wait(op, wait);
         return;
     }
     log_info("not_found", "tracker=%s test=%s key=%s effect=trigger", op->spec->tracker,

@@ -231,6 +231,13 @@ static void check_json(void)
             b.optional_failed && b.nreasons == 1 && strcmp(b.reasons[0], a.reasons[0]) == 0,
             "JSON round trip");
     aggregate_free(&b);
+    aggregate_copy(&b, &a);
+    unit_ok(b.decided == a.decided && b.optional_failed && b.nreasons == 1 && b.reasons != a.reasons &&
+            b.reasons[0] != a.reasons[0] && strcmp(b.reasons[0], a.reasons[0]) == 0,
+            "a copy has its own reasons, equal to the original's");
+    aggregate_free(&b);
+    unit_ok(a.nreasons == 1 && strcmp(a.reasons[0], "lint (optional): failed (FAILURE) https://ci/x/1") == 0,
+            "freeing the copy leaves the original");
 
     bad = cJSON_Duplicate(j, 1);
     cJSON_ReplaceItemInObject(bad, "anyFailed", cJSON_CreateString("no"));
