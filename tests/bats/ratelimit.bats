@@ -27,9 +27,9 @@ sim_up() {
     sim_yaml "$SIM" "$T" >> "$T/promo.yaml"
 }
 
-# policy [PROMOTION-YAML] - dev -> staging with six GitHub Actions tests,
-# three on each of two workflows (one PR: six runs, two lists).
-policy() {
+# policy_file TESTS [PROMOTION-YAML] - dev -> staging with TESTS (the
+# externalTests lines) and the promotion section, if any.
+policy_file() {
     {
         cat <<'YAML'
 apiVersion: promo.dev/v1alpha1
@@ -42,12 +42,20 @@ spec:
   timeout: 2m
   externalTests:
 YAML
-        for i in 1 2 3; do
-            printf '    - {name: smoke%s, provider: github-actions, job: smoke.yml}\n' "$i"
-            printf '    - {name: e2e%s, provider: github-actions, job: e2e.yml}\n' "$i"
-        done
-        printf '%s\n' "${1:-}"
+        printf '%s' "$1"
+        printf '%s\n' "${2:-}"
     } > "$T/policies/dev-to-staging.yaml"
+}
+
+# policy [PROMOTION-YAML] - dev -> staging with six GitHub Actions tests,
+# three on each of two workflows (one PR: six runs, two lists).
+policy() {
+    local i tests=
+    for i in 1 2 3; do
+        tests+="$(printf '    - {name: smoke%s, provider: github-actions, job: smoke.yml}' "$i")"$'\n'
+        tests+="$(printf '    - {name: e2e%s, provider: github-actions, job: e2e.yml}' "$i")"$'\n'
+    done
+    policy_file "$tests" "${1:-}"
 }
 
 # track - acme-shop-1 synced in dev (its application runs the SHA).
@@ -149,22 +157,11 @@ github:
 @test "jenkins: the builds of one job are read from one tree= query, not build by build" {
     sim_up 'queueMs: 200
 runMs: 3000'
-    {
-        cat <<'YAML'
-apiVersion: promo.dev/v1alpha1
-kind: PromotionPolicy
-metadata:
-  name: dev-to-staging
-spec:
-  sourceEnvironment: dev
-  targetEnvironment: staging
-  timeout: 2m
-  externalTests:
-YAML
-        for i in 1 2 3 4 5 6; do
-            printf '    - {name: smoke%s, provider: jenkins, job: promo/smoke}\n' "$i"
-        done
-    } > "$T/policies/dev-to-staging.yaml"
+    tests=
+    for i in 1 2 3 4 5 6; do
+        tests+="$(printf '    - {name: smoke%s, provider: jenkins, job: promo/smoke}' "$i")"$'\n'
+    done
+    policy_file "$tests"
     pipeline_up
     track
     wait_for 40 passed || { tail -20 "$T/monitor.log" >&3; false; }
