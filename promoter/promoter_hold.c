@@ -18,9 +18,7 @@
  * crash in between repeats the same decision, and the event is not doubled.
  * docs/state.md ("The target record") and docs/crash-points.md. */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -87,37 +85,17 @@ static void hold_audit(struct stage *st, const char *tracker, const char *type, 
     audit_append(st->store, tracker, type, reason, message, key);
 }
 
-/* hold_sig - a digest of what the records of tracker say about it: the
- * inode, size and change time of each of its files. A holder whose digest
- * has not changed since it was last judged is not judged again (a view
- * reads seven files; a sweep over many holders stats them only). */
+/* hold_sig - the version of tracker's records (store_version: inotify,
+ * any writer): a holder whose version has not changed since it was last
+ * judged is not judged again (a view reads seven files). Without versions
+ * every sweep judges every holder. */
 static uint64_t hold_sig(struct stage *st, const char *tracker)
 {
-    static const char *const areas[] = { "trackers", "watcher", "policy", "trigger", "monitor", "promoter",
-                                         "approvals" };
-    char dir[PATH_MAX], path[PATH_MAX + 300];
-    uint64_t h = 1469598103934665603ULL;
-    struct stat sb;
-    size_t i;
+    static uint64_t unknown;
 
-    for (i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
-        uint64_t v[4] = { 0, 0, 0, 0 };
-        size_t b;
-
-        store_area_path(st->store, areas[i], dir, sizeof(dir));
-        snprintf(path, sizeof(path), "%s/%s.json", dir, tracker);
-        if (stat(path, &sb) == 0) {
-            v[0] = (uint64_t)sb.st_ino;
-            v[1] = (uint64_t)sb.st_size;
-            v[2] = (uint64_t)sb.st_ctim.tv_sec;
-            v[3] = (uint64_t)sb.st_ctim.tv_nsec;
-        }
-        for (b = 0; b < sizeof(v); b++) {
-            h ^= ((const unsigned char *)v)[b];
-            h *= 1099511628211ULL;
-        }
-    }
-    return h;
+    if (!store_version_known(st->store))
+        return ++unknown;
+    return store_version(st->store, tracker);
 }
 
 /* hold_judge - why the tracker of entry e no longer holds (holder) or waits
