@@ -61,6 +61,18 @@ struct stage_memo {
 
 static void stage_input_watch(struct stage *st, short events);
 
+/* stage_queue_line - queue an encoded line (taken) for the output; the
+ * caller has checked that there is room. */
+static void stage_queue_line(char *line, size_t len)
+{
+    struct stage_loop *L = &stage_loop;
+
+    L->outq[(L->head + L->count) % STAGE_OUTQ] = line;
+    L->outlen[(L->head + L->count) % STAGE_OUTQ] = len;
+    L->count++;
+    L->emitted++;
+}
+
 /* stage_emit - encode msg and queue it: 1 queued (or dropped with no
  * output), 0 queue full, -1 cannot be encoded (logged). */
 int stage_emit(struct stage *st, const cJSON *msg)
@@ -89,10 +101,7 @@ int stage_emit(struct stage *st, const cJSON *msg)
         st->msgs_dropped++;
         return -1;
     }
-    L->outq[(L->head + L->count) % STAGE_OUTQ] = line;
-    L->outlen[(L->head + L->count) % STAGE_OUTQ] = len;
-    L->count++;
-    L->emitted++;
+    stage_queue_line(line, len);
     return 1;
 }
 
@@ -258,10 +267,7 @@ static int stage_skip(struct stage *st, const cJSON *msg, const char *line, size
         memcpy(copy, line, len);
         copy[len] = '\n';
         copy[len + 1] = '\0';
-        L->outq[(L->head + L->count) % STAGE_OUTQ] = copy;
-        L->outlen[(L->head + L->count) % STAGE_OUTQ] = len + 1;
-        L->count++;
-        L->emitted++;
+        stage_queue_line(copy, len + 1);
     } else {
         stage_send(st, tm.name, stage_forward(st, msg));
     }
